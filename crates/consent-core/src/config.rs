@@ -1,0 +1,496 @@
+//! Config validation: from the venue's JSON ([`ConfigV1`]) to checked domain
+//! values ([`Config`]).
+//!
+//! Every problem names its field path, e.g.
+//! `partners[2].notice.text: no text for the default locale "en-GB"`.
+//! Errors stop the widget from mounting; warnings are kept apart and only
+//! reported, because the prompt can still ask every question correctly.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crate::domain::{
+    BasketLine, Channel, EventId, LocalizedText, Mode, Notice, Partner, PartnerId, Policy,
+    Preference, Venue,
+};
+use crate::locale::{canonical_tag, is_valid_tag, DEFAULT_LOCALE};
+use crate::wire::{ConfigV1, NoticeConfigV1, PresentationMode};
+
+/// One problem in a config, at a JSON path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() || self.path == "." {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// A config that cannot be used, with everything wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigErrors {
+    pub errors: Vec<Issue>,
+    pub warnings: Vec<Issue>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.errors.len();
+        writeln!(f, "the consent prompt config has {n} error{}:", if n == 1 { "" } else { "s" })?;
+        for e in &self.errors {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// `fetch` credentials mode for delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Credentials {
+    Omit,
+    #[default]
+    SameOrigin,
+    Include,
+}
+
+impl Credentials {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Credentials::Omit => "omit",
+            Credentials::SameOrigin => "same-origin",
+            Credentials::Include => "include",
+        }
+    }
+}
+
+/// Colour scheme presets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ThemePreset {
+    Light,
+    Dark,
+    /// Follows `prefers-color-scheme`.
+    #[default]
+    Auto,
+}
+
+impl ThemePreset {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThemePreset::Light => "light",
+            ThemePreset::Dark => "dark",
+            ThemePreset::Auto => "auto",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "light" => Some(ThemePreset::Light),
+            "dark" => Some(ThemePreset::Dark),
+            "auto" => Some(ThemePreset::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// The theme tokens a venue may set, each a CSS custom property `--cp-NAME`.
+pub const THEME_TOKENS: &[(&str, &str)] = &[
+    ("accent", "Buttons, selected controls and links."),
+    ("accent-text", "Text on the accent colour."),
+    ("text", "Body text."),
+    ("muted", "Secondary text (summaries, hints)."),
+    ("background", "The prompt's background."),
+    ("surface", "Background of each question."),
+    ("border", "Borders of questions and controls."),
+    ("error", "Error text and borders (always with an icon and words too)."),
+    ("radius", "Corner radius of questions and controls."),
+    ("font-family", "Font stack."),
+    ("font-size", "Base font size."),
+    ("spacing", "Base spacing unit."),
+    ("focus-ring", "Colour of the keyboard focus outline."),
+];
+
+/// The venue's look.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Theme {
+    pub preset: ThemePreset,
+    /// Validated `(token, value)` pairs, token without the `--cp-` prefix.
+    pub tokens: Vec<(String, String)>,
+}
+
+/// A checked config, ready to plan and render.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub endpoint: String,
+    pub customer_id: String,
+    pub venue: Venue,
+    pub jurisdiction: String,
+    /// The locale asked for in config, if any (the widget falls back to the page's).
+    pub locale: Option<String>,
+    pub default_locale: String,
+    pub require_answer: bool,
+    pub policy: Policy,
+    pub operator_id: Option<String>,
+    pub partners: Vec<Partner>,
+    pub basket: Vec<BasketLine>,
+    pub basket_ref: Option<String>,
+    pub preferences: Vec<Preference>,
+    pub heading_level: u8,
+    pub theme: Theme,
+    pub headers: Vec<(String, String)>,
+    pub credentials: Credentials,
+    pub show_gpc_note: bool,
+}
+
+/// A valid config and the warnings found on the way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Validated {
+    pub config: Config,
+    pub warnings: Vec<Issue>,
+}
+
+/// Parses config JSON, naming the field on a type error
+/// (`partners[0].notice.version: invalid type: string "2", expected u32`).
+pub fn parse_json(json: &str) -> Result<ConfigV1, ConfigErrors> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| ConfigErrors {
+        errors: vec![Issue { path: e.path().to_string(), message: e.inner().to_string() }],
+        warnings: Vec::new(),
+    })
+}
+
+struct Check {
+    errors: Vec<Issue>,
+    warnings: Vec<Issue>,
+}
+
+impl Check {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(Issue { path: path.into(), message: message.into() });
+    }
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Issue { path: path.into(), message: message.into() });
+    }
+    fn non_empty(&mut self, path: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.error(path, "must not be empty");
+        }
+    }
+}
+
+/// Checks a config and converts it to domain values.
+pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
+    let mut c = Check { errors: Vec::new(), warnings: Vec::new() };
+
+    let endpoint = raw.endpoint.trim();
+    if endpoint.is_empty() {
+        c.error("endpoint", "must not be empty: give the URL records are POSTed to");
+    } else if !(endpoint.starts_with('/') || endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
+        c.error("endpoint", format!("{endpoint:?} must be a path starting with / or an http(s) URL"));
+    }
+    c.non_empty("customerId", &raw.customer_id);
+    let venue = match &raw.venue {
+        Some(v) => {
+            c.non_empty("venue.id", &v.id);
+            c.non_empty("venue.name", &v.name);
+            v.clone()
+        }
+        None => {
+            c.error("venue", "is required: {\"id\": …, \"name\": …}");
+            Venue { id: String::new(), name: String::new() }
+        }
+    };
+    let jurisdiction = raw.jurisdiction.clone().unwrap_or_else(|| "GB".to_owned());
+    if !is_jurisdiction(&jurisdiction) {
+        c.error("jurisdiction", format!("{jurisdiction:?} is not an ISO 3166 code such as \"GB\" or \"GB-WLS\""));
+    }
+    let locale = raw.locale.as_deref().map(|l| {
+        if !is_valid_tag(&canonical_tag(l)) {
+            c.error("locale", format!("{l:?} is not a BCP 47 language tag such as \"cy\" or \"en-GB\""));
+        }
+        canonical_tag(l)
+    });
+    let default_locale = match raw.default_locale.as_deref() {
+        Some(l) if !is_valid_tag(&canonical_tag(l)) => {
+            c.error("defaultLocale", format!("{l:?} is not a BCP 47 language tag"));
+            DEFAULT_LOCALE.to_owned()
+        }
+        Some(l) => canonical_tag(l),
+        None => DEFAULT_LOCALE.to_owned(),
+    };
+
+    let mode = match (raw.mode.unwrap_or(PresentationMode::Individual), &raw.general_notice) {
+        (PresentationMode::General, Some(n)) => Mode::General { notice: notice(&mut c, "generalNotice", n, &default_locale) },
+        (PresentationMode::General, None) => {
+            c.error("generalNotice", "is required in general mode: the statement that names the partners");
+            Mode::Individual
+        }
+        (PresentationMode::Individual, Some(_)) => {
+            c.warn("generalNotice", "is ignored in individual mode");
+            Mode::Individual
+        }
+        (PresentationMode::Individual, None) => Mode::Individual,
+    };
+    if raw.validity_days == Some(0) {
+        c.error("validityDays", "must be at least 1 day (leave it out for answers that do not lapse)");
+    }
+    let channel = raw.channel.unwrap_or_default();
+    let operator_id = raw.operator_id.clone().filter(|o| !o.trim().is_empty());
+    if channel.is_assisted() && operator_id.is_none() {
+        c.error("operatorId", format!("is required when channel is {:?}: records must name the operator", channel.as_str()));
+    }
+    if !channel.is_assisted() && operator_id.is_some() {
+        c.warn("operatorId", "is ignored on the web channel");
+    }
+
+    // Partners.
+    let mut first_index: HashMap<&str, usize> = HashMap::new();
+    let mut partners = Vec::with_capacity(raw.partners.len());
+    for (i, p) in raw.partners.iter().enumerate() {
+        let at = format!("partners[{i}]");
+        c.non_empty(&format!("{at}.id"), &p.id);
+        c.non_empty(&format!("{at}.name"), &p.name);
+        if let Some(prev) = first_index.insert(p.id.as_str(), i) {
+            c.error(format!("{at}.id"), format!("{:?} is already used by partners[{prev}]", p.id));
+        }
+        check_url(&mut c, &format!("{at}.privacyUrl"), &p.privacy_url);
+        let summary = locale_map(&mut c, &format!("{at}.privacySummary"), &p.privacy_summary);
+        if !summary.is_empty() && !summary.contains_key(&default_locale) {
+            c.warn(format!("{at}.privacySummary"), format!("no text for the default locale {default_locale:?}"));
+        }
+        let notice = notice(&mut c, &format!("{at}.notice"), &p.notice, &default_locale);
+        if notice.channels.is_empty() {
+            c.error(format!("{at}.notice.channels"), "name at least one channel: email, post, sms or phone");
+        }
+        partners.push(Partner {
+            id: PartnerId(p.id.clone()),
+            name: p.name.trim().to_owned(),
+            privacy_url: p.privacy_url.trim().to_owned(),
+            privacy_summary: summary,
+            notice,
+        });
+    }
+
+    // Basket.
+    let mut seen_events: HashMap<&str, usize> = HashMap::new();
+    let mut basket = Vec::with_capacity(raw.basket.lines.len());
+    for (i, l) in raw.basket.lines.iter().enumerate() {
+        let at = format!("basket.lines[{i}]");
+        c.non_empty(&format!("{at}.eventId"), &l.event_id);
+        c.non_empty(&format!("{at}.title"), &l.title);
+        if let Some(prev) = seen_events.insert(l.event_id.as_str(), i) {
+            c.warn(format!("{at}.eventId"), format!("{:?} repeats basket.lines[{prev}]; the repeat is ignored", l.event_id));
+        }
+        for (j, pid) in l.partner_ids.iter().enumerate() {
+            if !first_index.contains_key(pid.as_str()) {
+                c.warn(
+                    format!("{at}.partnerIds[{j}]"),
+                    format!("{pid:?} is not among the configured partners, so it cannot be asked about"),
+                );
+            }
+        }
+        basket.push(BasketLine {
+            event_id: EventId(l.event_id.clone()),
+            title: l.title.trim().to_owned(),
+            partner_ids: l.partner_ids.iter().map(|p| PartnerId(p.clone())).collect(),
+        });
+    }
+
+    // Earlier answers.
+    let preferences = raw
+        .preferences
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if !first_index.contains_key(p.partner_id.as_str()) {
+                c.warn(format!("preferences[{i}].partnerId"), format!("{:?} is not among the configured partners", p.partner_id));
+            }
+            Preference {
+                partner_id: PartnerId(p.partner_id.clone()),
+                state: p.state,
+                notice_id: p.notice_id.clone(),
+                notice_version: p.notice_version,
+                decided_at: p.decided_at,
+                valid_until: p.valid_until,
+                record_id: p.record_id.clone(),
+            }
+        })
+        .collect();
+
+    let heading_level = raw.heading_level.unwrap_or(2);
+    if !(1..=6).contains(&heading_level) {
+        c.error("headingLevel", format!("{heading_level} must be between 1 and 6"));
+    }
+    let theme = theme(&mut c, raw);
+    let credentials = match raw.credentials.as_deref() {
+        None | Some("same-origin") => Credentials::SameOrigin,
+        Some("omit") => Credentials::Omit,
+        Some("include") => Credentials::Include,
+        Some(other) => {
+            c.error("credentials", format!("{other:?} must be \"omit\", \"same-origin\" or \"include\""));
+            Credentials::SameOrigin
+        }
+    };
+    let mut headers = Vec::new();
+    for (name, value) in &raw.headers {
+        let at = format!("headers.{name}");
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+            c.error(at, "is not a valid HTTP header name");
+        } else if ["content-type", "idempotency-key", "content-length"].contains(&name.to_ascii_lowercase().as_str()) {
+            c.error(at, "is set by the prompt itself and cannot be overridden");
+        } else if value.contains(['\r', '\n']) {
+            c.error(at, "must not contain a line break");
+        } else {
+            headers.push((name.clone(), value.clone()));
+        }
+    }
+
+    if !c.errors.is_empty() {
+        return Err(ConfigErrors { errors: c.errors, warnings: c.warnings });
+    }
+    Ok(Validated {
+        config: Config {
+            endpoint: endpoint.to_owned(),
+            customer_id: raw.customer_id.trim().to_owned(),
+            venue,
+            jurisdiction,
+            locale,
+            default_locale,
+            require_answer: raw.require_answer,
+            policy: Policy {
+                mode,
+                reask_on_notice_change: raw.reask_on_notice_change.unwrap_or(true),
+                validity_days: raw.validity_days,
+                channel,
+            },
+            operator_id: if channel.is_assisted() { operator_id } else { None },
+            partners,
+            basket,
+            basket_ref: raw.basket.r#ref.clone().filter(|r| !r.trim().is_empty()),
+            preferences,
+            heading_level,
+            theme,
+            headers,
+            credentials,
+            show_gpc_note: raw.show_gpc_note,
+        },
+        warnings: c.warnings,
+    })
+}
+
+fn notice(c: &mut Check, at: &str, n: &NoticeConfigV1, default_locale: &str) -> Notice {
+    c.non_empty(&format!("{at}.id"), &n.id);
+    if n.version == 0 {
+        c.error(format!("{at}.version"), "must be 1 or more, and go up whenever the wording changes");
+    }
+    let text = locale_map(c, &format!("{at}.text"), &n.text);
+    if !text.contains_key(default_locale) {
+        c.error(format!("{at}.text"), format!("no text for the default locale {default_locale:?}"));
+    }
+    for (tag, t) in &text {
+        if t.trim().is_empty() {
+            c.error(format!("{at}.text.{tag}"), "must not be empty");
+        }
+    }
+    let mut channels = n.channels.clone();
+    let before = channels.len();
+    channels.sort_unstable();
+    channels.dedup();
+    if channels.len() != before {
+        c.warn(format!("{at}.channels"), "lists a channel twice");
+    }
+    let purpose = n.purpose.clone().unwrap_or_else(|| "marketing".to_owned());
+    if purpose.trim().is_empty() {
+        c.error(format!("{at}.purpose"), "must not be empty (leave it out for \"marketing\")");
+    }
+    Notice {
+        id: n.id.clone(),
+        version: n.version,
+        text,
+        purpose,
+        channels: order_channels(channels),
+        what_changed: locale_map(c, &format!("{at}.whatChanged"), &n.what_changed),
+    }
+}
+
+/// Channels in their documented order (email, post, sms, phone).
+fn order_channels(mut channels: Vec<Channel>) -> Vec<Channel> {
+    channels.sort_by_key(|ch| Channel::ALL.iter().position(|a| a == ch));
+    channels
+}
+
+fn locale_map(c: &mut Check, at: &str, m: &BTreeMap<String, String>) -> LocalizedText {
+    let mut out = LocalizedText::new();
+    for (tag, text) in m {
+        let canon = canonical_tag(tag);
+        if !is_valid_tag(&canon) {
+            c.error(format!("{at}.{tag}"), format!("{tag:?} is not a BCP 47 language tag"));
+        } else if out.insert(canon.clone(), text.clone()).is_some() {
+            c.error(format!("{at}.{tag}"), format!("repeats the locale {canon:?}"));
+        }
+    }
+    out
+}
+
+fn check_url(c: &mut Check, at: &str, url: &str) {
+    let url = url.trim();
+    let local = ["http://localhost", "http://127.0.0.1"].iter().any(|p| url.starts_with(p));
+    if url.is_empty() {
+        c.error(at, "must not be empty: patrons must be able to read the partner's privacy policy");
+    } else if local {
+        c.warn(at, "is a local http URL; use https in production");
+    } else if !url.starts_with("https://") || url.len() <= "https://".len() || url.contains(char::is_whitespace) {
+        c.error(at, format!("{url:?} must be an https:// URL"));
+    }
+}
+
+fn theme(c: &mut Check, raw: &ConfigV1) -> Theme {
+    let Some(t) = &raw.theme else { return Theme::default() };
+    let preset = match t.preset.as_deref() {
+        None => ThemePreset::Auto,
+        Some(p) => ThemePreset::parse(p).unwrap_or_else(|| {
+            c.error("theme.preset", format!("{p:?} must be \"light\", \"dark\" or \"auto\""));
+            ThemePreset::Auto
+        }),
+    };
+    let mut tokens = Vec::new();
+    for (name, value) in &t.tokens {
+        let at = format!("theme.tokens.{name}");
+        if !THEME_TOKENS.iter().any(|(n, _)| n == name) {
+            let known: Vec<&str> = THEME_TOKENS.iter().map(|(n, _)| *n).collect();
+            c.error(at, format!("is not a theme token; known tokens: {}", known.join(", ")));
+        } else if !is_safe_css_value(value) {
+            c.error(at, format!("{value:?} is not a plain CSS value (no ; {{ }} < > \\ or url())"));
+        } else {
+            tokens.push((name.clone(), value.trim().to_owned()));
+        }
+    }
+    Theme { preset, tokens }
+}
+
+/// A token value must stay a single CSS value: it is written into a
+/// stylesheet, so anything that could end the declaration is refused.
+pub fn is_safe_css_value(v: &str) -> bool {
+    let v = v.trim();
+    !v.is_empty()
+        && v.len() <= 200
+        && !v.contains(|ch: char| matches!(ch, ';' | '{' | '}' | '<' | '>' | '\\' | '\n' | '\r' | '@'))
+        && !v.to_ascii_lowercase().contains("url(")
+        && !v.contains("/*")
+}
+
+fn is_jurisdiction(s: &str) -> bool {
+    let mut parts = s.splitn(2, '-');
+    let country = parts.next().unwrap_or("");
+    country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_uppercase())
+        && parts.next().is_none_or(|sub| (1..=3).contains(&sub.len()) && sub.bytes().all(|b| b.is_ascii_alphanumeric()))
+}

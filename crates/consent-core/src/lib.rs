@@ -1,0 +1,25 @@
+//! Consent Prompt's engine: the rules for asking partner-consent questions at
+//! checkout, the records that prove the answers, config validation and the
+//! versioned wire types.
+//!
+//! This crate does no IO and depends on no web crate. The clock, randomness
+//! and hashing come in as values or functions from the caller, so every rule
+//! is tested on the host with plain `cargo test`.
+//!
+//! - [`plan::plan`] decides which questions to ask.
+//! - [`record::build_record`] turns an answer into a `consent-record/1`.
+//! - [`config::validate`] checks a venue's config and names every bad field.
+//! - [`wire`] holds the JSON shapes, separate from the [`domain`] types.
+
+pub mod config;
+#[doc(hidden)]
+pub mod fixtures;
+pub mod domain;
+pub mod locale;
+pub mod plan;
+pub mod record;
+pub mod time;
+pub mod wire;
+
+pub use plan::{plan, Plan};
+pub use time::Timestamp;

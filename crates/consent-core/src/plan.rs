@@ -1,0 +1,306 @@
+//! The planner: which partner questions to ask, and why the others are not asked.
+//!
+//! [`plan`] is a pure function of the basket, the patron's earlier answers,
+//! the venue's partners and policy, and the current time. The same input
+//! always gives the same plan.
+//!
+//! Rules, in the words of the product:
+//! 1. At most one question per partner, however many lines name it.
+//! 2. No question for a partner with a current answer (`given`, `refused` or
+//!    `withdrawn`) to the current notice version that has not expired.
+//! 3. Ask again when the notice version differs (and the policy says so),
+//!    when the answer has expired, or when the answer was `deferred`.
+//! 4. General mode: one statement naming every partner still to ask.
+//! 5. Unknown partner ids, duplicate lines and empty baskets never panic;
+//!    unknown ids are reported with a reason.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::domain::{BasketLine, DecisionState, Mode, Notice, Partner, PartnerId, Policy, Preference};
+use crate::time::Timestamp;
+
+/// Which notice, at which version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoticeRef {
+    pub id: String,
+    pub version: u32,
+}
+
+impl From<&Notice> for NoticeRef {
+    fn from(n: &Notice) -> Self {
+        NoticeRef { id: n.id.clone(), version: n.version }
+    }
+}
+
+/// The answer a patron gave before, when a question is asked again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreviousAnswer {
+    pub state: DecisionState,
+    pub notice_version: u32,
+    pub decided_at: Timestamp,
+    pub record_id: Option<String>,
+}
+
+/// Why a partner is asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AskReason {
+    /// The patron has never answered for this partner.
+    NoAnswer,
+    /// The question was shown before but not answered.
+    Deferred,
+    /// The venue changed the wording since the patron answered.
+    NoticeChanged { answered_version: u32, current_version: u32 },
+    /// The answer lapsed at this instant.
+    Expired { at: Timestamp },
+}
+
+/// Why a partner in the basket is not asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A basket line names a partner the venue did not configure.
+    UnknownPartner,
+    /// A current, unexpired answer to the current notice exists.
+    AlreadyAnswered { state: DecisionState, decided_at: Timestamp },
+    /// The answer was to an earlier notice version, and the policy keeps such answers.
+    AnsweredEarlierNotice { state: DecisionState, answered_version: u32, current_version: u32 },
+}
+
+/// One partner inside a question.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ask {
+    pub partner_id: PartnerId,
+    /// Index into the `partners` slice given to [`plan`].
+    pub partner_index: usize,
+    /// The partner's own notice (in general mode the question's notice is the
+    /// venue's statement instead).
+    pub partner_notice: NoticeRef,
+    pub reason: AskReason,
+    pub previous: Option<PreviousAnswer>,
+    /// Indices of the basket lines that name this partner, in basket order.
+    pub lines: Vec<usize>,
+}
+
+/// One question put to the patron.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    /// Stable key: the partner id in individual mode, `general` in general mode.
+    pub key: String,
+    /// The notice whose wording is shown and recorded.
+    pub notice: NoticeRef,
+    /// One partner in individual mode; every partner still to ask in general mode.
+    pub asks: Vec<Ask>,
+}
+
+impl Question {
+    /// Indices of every basket line behind this question, in basket order, without repeats.
+    pub fn lines(&self) -> Vec<usize> {
+        let mut lines: Vec<usize> = self.asks.iter().flat_map(|a| a.lines.iter().copied()).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines
+    }
+}
+
+/// A partner in the basket that is not asked, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub partner_id: PartnerId,
+    pub reason: SkipReason,
+    pub lines: Vec<usize>,
+}
+
+/// The outcome of planning.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Plan {
+    /// In order of each partner's first appearance in the basket.
+    pub questions: Vec<Question>,
+    /// Every partner named in the basket and not asked, in first-appearance order.
+    pub skipped: Vec<Skipped>,
+    /// Lines whose event id already appeared earlier in the basket (ignored).
+    pub duplicate_lines: Vec<usize>,
+    /// Lines for events with no partner company (nothing to ask).
+    pub lines_without_partners: Vec<usize>,
+}
+
+impl Plan {
+    /// Every partner asked, in question order.
+    pub fn asked_partners(&self) -> impl Iterator<Item = &Ask> {
+        self.questions.iter().flat_map(|q| q.asks.iter())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.questions.is_empty()
+    }
+}
+
+/// Plans the questions for one checkout. See the module docs for the rules.
+///
+/// `now` is passed in because the engine does no IO, the clock included.
+pub fn plan(
+    basket: &[BasketLine],
+    preferences: &[Preference],
+    partners: &[Partner],
+    policy: &Policy,
+    now: Timestamp,
+) -> Plan {
+    let partner_index: FastMap<&str, usize> = {
+        let mut m = FastMap::with_capacity_and_hasher(partners.len(), Default::default());
+        for (i, p) in partners.iter().enumerate() {
+            m.entry(p.id.as_str()).or_insert(i);
+        }
+        m
+    };
+    // The newest preference per partner wins; ties keep the later entry.
+    let mut latest: FastMap<&str, &Preference> =
+        FastMap::with_capacity_and_hasher(preferences.len(), Default::default());
+    for p in preferences {
+        latest
+            .entry(p.partner_id.as_str())
+            .and_modify(|cur| {
+                if p.decided_at >= cur.decided_at {
+                    *cur = p;
+                }
+            })
+            .or_insert(p);
+    }
+
+    // Group lines by partner, in order of first appearance.
+    let mut out = Plan::default();
+    let mut seen_events: FastMap<&str, ()> = FastMap::with_capacity_and_hasher(basket.len(), Default::default());
+    let mut slot_of: FastMap<&str, usize> = FastMap::default();
+    let mut groups: Vec<(&PartnerId, Vec<usize>)> = Vec::new();
+    for (line_no, line) in basket.iter().enumerate() {
+        if seen_events.insert(line.event_id.as_str(), ()).is_some() {
+            out.duplicate_lines.push(line_no);
+            continue;
+        }
+        if line.partner_ids.is_empty() {
+            out.lines_without_partners.push(line_no);
+            continue;
+        }
+        for pid in &line.partner_ids {
+            let slot = *slot_of.entry(pid.as_str()).or_insert_with(|| {
+                groups.push((pid, Vec::new()));
+                groups.len() - 1
+            });
+            let lines = &mut groups[slot].1;
+            // A line naming the same partner twice still counts once.
+            if lines.last() != Some(&line_no) {
+                lines.push(line_no);
+            }
+        }
+    }
+
+    let mut asks = Vec::new();
+    for (pid, lines) in groups {
+        let Some(&partner_index) = partner_index.get(pid.as_str()) else {
+            out.skipped.push(Skipped { partner_id: pid.clone(), reason: SkipReason::UnknownPartner, lines });
+            continue;
+        };
+        let partner = &partners[partner_index];
+        let effective = match &policy.mode {
+            Mode::Individual => &partner.notice,
+            Mode::General { notice } => notice,
+        };
+        match decide(latest.get(pid.as_str()).copied(), effective, policy, now) {
+            Decision::Ask(reason, previous) => asks.push(Ask {
+                partner_id: pid.clone(),
+                partner_index,
+                partner_notice: NoticeRef::from(&partner.notice),
+                reason,
+                previous,
+                lines,
+            }),
+            Decision::Skip(reason) => out.skipped.push(Skipped { partner_id: pid.clone(), reason, lines }),
+        }
+    }
+
+    out.questions = match &policy.mode {
+        Mode::Individual => asks
+            .into_iter()
+            .map(|ask| Question {
+                key: ask.partner_id.0.clone(),
+                notice: ask.partner_notice.clone(),
+                asks: vec![ask],
+            })
+            .collect(),
+        Mode::General { notice } if !asks.is_empty() => {
+            vec![Question { key: "general".to_owned(), notice: NoticeRef::from(notice), asks }]
+        }
+        Mode::General { .. } => Vec::new(),
+    };
+    out
+}
+
+enum Decision {
+    Ask(AskReason, Option<PreviousAnswer>),
+    Skip(SkipReason),
+}
+
+fn decide(pref: Option<&Preference>, notice: &Notice, policy: &Policy, now: Timestamp) -> Decision {
+    let Some(pref) = pref else {
+        return Decision::Ask(AskReason::NoAnswer, None);
+    };
+    let previous = Some(PreviousAnswer {
+        state: pref.state,
+        notice_version: pref.notice_version,
+        decided_at: pref.decided_at,
+        record_id: pref.record_id.clone(),
+    });
+    if pref.state == DecisionState::Deferred {
+        return Decision::Ask(AskReason::Deferred, previous);
+    }
+    let same_notice = pref.notice_id.as_deref().is_none_or(|id| id == notice.id)
+        && pref.notice_version == notice.version;
+    if !same_notice && policy.reask_on_notice_change {
+        return Decision::Ask(
+            AskReason::NoticeChanged { answered_version: pref.notice_version, current_version: notice.version },
+            previous,
+        );
+    }
+    if let Some(at) = expiry(pref, policy) {
+        if at <= now {
+            return Decision::Ask(AskReason::Expired { at }, previous);
+        }
+    }
+    if !same_notice {
+        return Decision::Skip(SkipReason::AnsweredEarlierNotice {
+            state: pref.state,
+            answered_version: pref.notice_version,
+            current_version: notice.version,
+        });
+    }
+    Decision::Skip(SkipReason::AlreadyAnswered { state: pref.state, decided_at: pref.decided_at })
+}
+
+/// When an answer lapses: the earlier of the record's own `validUntil` and
+/// the policy's validity period counted from the decision.
+pub fn expiry(pref: &Preference, policy: &Policy) -> Option<Timestamp> {
+    let by_policy = policy.validity_days.map(|d| pref.decided_at.plus_days(d));
+    match (pref.valid_until, by_policy) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// FNV-1a: ids are short strings from the venue's own config, so a fast
+/// non-cryptographic hash is enough, and it keeps planning cheap in wasm.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;

@@ -1,0 +1,309 @@
+//! Building consent records: one per partner per decision, general mode included.
+//!
+//! The builder computes nothing it cannot know. The record id and the
+//! notice's SHA-256 come from the caller (the widget uses
+//! `crypto.randomUUID()` and WebCrypto); the builder checks their form and
+//! assembles the record.
+
+use std::fmt;
+
+use crate::domain::{Channel, CollectionChannel, DecisionState, Mode, Partner, Venue};
+use crate::time::Timestamp;
+use crate::wire::{
+    Action, CollectionV1, ConsentRecordV1, Control, DpvState, Embed, ExpressedBy, NoticeV1, PartnerRefV1,
+    PresentationMode, PresentationV1, RECORD_SCHEMA_V1,
+};
+
+/// Hashes notice text. The widget computes digests with WebCrypto (which is
+/// asynchronous) ahead of time and answers from that table; tests and the
+/// host use a native SHA-256.
+pub trait NoticeHasher {
+    /// Lowercase hex SHA-256 of `text`'s UTF-8 bytes, or `None` if unknown.
+    fn sha256_hex(&self, text: &str) -> Option<String>;
+}
+
+impl<F: Fn(&str) -> Option<String>> NoticeHasher for F {
+    fn sha256_hex(&self, text: &str) -> Option<String> {
+        self(text)
+    }
+}
+
+/// The context shared by every record of one commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordContext {
+    pub venue: Venue,
+    pub customer_id: String,
+    pub jurisdiction: String,
+    pub channel: CollectionChannel,
+    pub embed: Embed,
+    pub page_origin: String,
+    pub page_path: String,
+    pub widget_version: String,
+    pub basket_ref: Option<String>,
+    pub operator_id: Option<String>,
+    pub gpc: Option<bool>,
+    pub validity_days: Option<u32>,
+}
+
+/// The notice as it was shown: which one, and the exact text in the locale used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShownNotice {
+    pub id: String,
+    pub version: u32,
+    pub language: String,
+    pub text: String,
+}
+
+/// One decision about one partner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision<'a> {
+    pub partner: &'a Partner,
+    pub state: DecisionState,
+    pub action: Action,
+    /// Channels covered; for `given`, those the patron chose.
+    pub channels: Vec<Channel>,
+    pub mode: PresentationMode,
+    pub control: Control,
+    pub notice: ShownNotice,
+    pub presented_at: Timestamp,
+    pub decided_at: Timestamp,
+    pub event_ids: Vec<String>,
+    /// The record this decision replaces, if any.
+    pub supersedes: Option<String>,
+    /// A yes that renews an earlier answer (changed wording, or lapsed).
+    pub renewal: bool,
+}
+
+/// Why a record could not be built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordError {
+    /// The record id is not a lowercase UUID v4.
+    BadRecordId(String),
+    /// The hasher had no digest for the notice text, or gave a malformed one.
+    NoDigest { partner_id: String },
+    /// `given` with no channel chosen: there is nothing to consent to.
+    NoChannels { partner_id: String },
+    /// The decision was taken before the question was shown.
+    DecidedBeforePresented { partner_id: String },
+    /// An assisted channel (box office, phone) with no operator named.
+    NoOperator,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::BadRecordId(id) => write!(f, "record id {id:?} is not a lowercase UUID v4"),
+            RecordError::NoDigest { partner_id } => {
+                write!(f, "no SHA-256 digest for the notice shown for partner {partner_id:?}")
+            }
+            RecordError::NoChannels { partner_id } => {
+                write!(f, "consent given to partner {partner_id:?} covers no channel")
+            }
+            RecordError::DecidedBeforePresented { partner_id } => {
+                write!(f, "decision for partner {partner_id:?} is dated before the question was shown")
+            }
+            RecordError::NoOperator => write!(f, "box-office and phone records must name the operator"),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// Builds the wire record for one decision.
+pub fn build_record(
+    ctx: &RecordContext,
+    decision: &Decision<'_>,
+    record_id: &str,
+    hasher: &impl NoticeHasher,
+) -> Result<ConsentRecordV1, RecordError> {
+    let partner_id = decision.partner.id.0.clone();
+    if !is_uuid_v4(record_id) {
+        return Err(RecordError::BadRecordId(record_id.to_owned()));
+    }
+    let sha256 = hasher
+        .sha256_hex(&decision.notice.text)
+        .filter(|h| is_sha256_hex(h))
+        .ok_or_else(|| RecordError::NoDigest { partner_id: partner_id.clone() })?;
+    if decision.decided_at < decision.presented_at {
+        return Err(RecordError::DecidedBeforePresented { partner_id });
+    }
+    let assisted = ctx.channel.is_assisted();
+    let operator_id = ctx.operator_id.clone().filter(|o| !o.trim().is_empty());
+    if assisted && operator_id.is_none() {
+        return Err(RecordError::NoOperator);
+    }
+    let mut channels = decision.channels.clone();
+    channels.sort_unstable();
+    channels.dedup();
+    if decision.state == DecisionState::Given && channels.is_empty() {
+        return Err(RecordError::NoChannels { partner_id });
+    }
+    let valid_until = match decision.state {
+        DecisionState::Deferred => None,
+        _ => ctx.validity_days.map(|d| decision.decided_at.plus_days(d)),
+    };
+    Ok(ConsentRecordV1 {
+        schema: RECORD_SCHEMA_V1.to_owned(),
+        record_id: record_id.to_owned(),
+        supersedes: decision.supersedes.clone(),
+        customer_id: ctx.customer_id.clone(),
+        venue: ctx.venue.clone(),
+        partner: PartnerRefV1 {
+            id: partner_id,
+            name: decision.partner.name.clone(),
+            privacy_url: decision.partner.privacy_url.clone(),
+        },
+        purpose: decision.partner.notice.purpose.clone(),
+        channels,
+        state: decision.state,
+        dpv_state: DpvState::of(decision.state, decision.renewal),
+        notice: NoticeV1 {
+            id: decision.notice.id.clone(),
+            version: decision.notice.version,
+            language: decision.notice.language.clone(),
+            text: decision.notice.text.clone(),
+            sha256,
+        },
+        presentation: PresentationV1 { mode: decision.mode, control: decision.control, preselected: false },
+        action: decision.action,
+        presented_at: decision.presented_at,
+        decided_at: decision.decided_at,
+        collection: CollectionV1 {
+            channel: ctx.channel,
+            embed: ctx.embed,
+            page_origin: ctx.page_origin.clone(),
+            page_path: ctx.page_path.clone(),
+            widget_version: ctx.widget_version.clone(),
+            basket_ref: ctx.basket_ref.clone(),
+            event_ids: decision.event_ids.clone(),
+            operator_id: if assisted { operator_id } else { None },
+            expressed_by: if assisted { ExpressedBy::OperatorOnBehalfOfCustomer } else { ExpressedBy::Customer },
+            gpc: ctx.gpc,
+        },
+        jurisdiction: ctx.jurisdiction.clone(),
+        valid_until,
+        received_at: None,
+    })
+}
+
+/// The presentation mode of a policy mode.
+pub fn presentation_mode(mode: &Mode) -> PresentationMode {
+    match mode {
+        Mode::Individual => PresentationMode::Individual,
+        Mode::General { .. } => PresentationMode::General,
+    }
+}
+
+/// Lowercase, hyphenated UUID with version 4 and the RFC 4122 variant.
+pub fn is_uuid_v4(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+        })
+        && b[14] == b'4'
+        && matches!(b[19], b'8' | b'9' | b'a' | b'b')
+}
+
+/// 64 lowercase hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
+/// A problem with a received record, named by its JSON path within the record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Checks a record's meaning beyond its JSON shape: the digest matches the
+/// verbatim text, the DPV state matches the state, nothing was pre-selected,
+/// and so on. `sha256_hex` must hash for real (the host uses a native SHA-256).
+pub fn check_record(r: &ConsentRecordV1, sha256_hex: impl Fn(&str) -> String) -> Result<(), FieldError> {
+    let err = |field: &str, message: String| Err(FieldError { field: field.to_owned(), message });
+    if r.schema != RECORD_SCHEMA_V1 {
+        return err("schema", format!("must be {RECORD_SCHEMA_V1:?}"));
+    }
+    if !is_uuid_v4(&r.record_id) {
+        return err("recordId", "must be a lowercase UUID v4".into());
+    }
+    if let Some(s) = &r.supersedes {
+        if !is_uuid_v4(s) {
+            return err("supersedes", "must be a lowercase UUID v4 or null".into());
+        }
+        if *s == r.record_id {
+            return err("supersedes", "a record cannot supersede itself".into());
+        }
+    }
+    for (field, value) in [
+        ("customerId", &r.customer_id),
+        ("venue.id", &r.venue.id),
+        ("venue.name", &r.venue.name),
+        ("partner.id", &r.partner.id),
+        ("partner.name", &r.partner.name),
+        ("purpose", &r.purpose),
+        ("notice.id", &r.notice.id),
+        ("notice.language", &r.notice.language),
+        ("notice.text", &r.notice.text),
+        ("jurisdiction", &r.jurisdiction),
+    ] {
+        if value.trim().is_empty() {
+            return err(field, "must not be empty".into());
+        }
+    }
+    if !crate::locale::is_valid_tag(&r.notice.language) {
+        return err("notice.language", "must be a BCP 47 language tag".into());
+    }
+    if !is_sha256_hex(&r.notice.sha256) {
+        return err("notice.sha256", "must be 64 lowercase hex digits".into());
+    }
+    if sha256_hex(&r.notice.text) != r.notice.sha256 {
+        return err("notice.sha256", "does not match the SHA-256 of notice.text".into());
+    }
+    if !r.dpv_state.matches(r.state) {
+        return err("dpvState", format!("does not describe state {:?}", r.state.as_str()));
+    }
+    if r.state == DecisionState::Given && r.channels.is_empty() {
+        return err("channels", "consent given must cover at least one channel".into());
+    }
+    if r.presentation.preselected {
+        return err("presentation.preselected", "must be false: consent is never pre-selected".into());
+    }
+    if r.decided_at < r.presented_at {
+        return err("decidedAt", "is before presentedAt".into());
+    }
+    if let Some(v) = r.valid_until {
+        if v < r.decided_at {
+            return err("validUntil", "is before decidedAt".into());
+        }
+    }
+    let action_fits = match r.state {
+        DecisionState::Given => r.action == Action::SelectedYes,
+        DecisionState::Refused => r.action == Action::SelectedNo,
+        DecisionState::Withdrawn => matches!(r.action, Action::Withdrew | Action::SelectedNo),
+        DecisionState::Deferred => r.action == Action::NoAnswer,
+    };
+    if !action_fits {
+        return err("action", format!("does not fit state {:?}", r.state.as_str()));
+    }
+    let c = &r.collection;
+    if c.channel.is_assisted() {
+        if c.operator_id.as_deref().is_none_or(|o| o.trim().is_empty()) {
+            return err("collection.operatorId", "is required for box-office and phone records".into());
+        }
+        if c.expressed_by != ExpressedBy::OperatorOnBehalfOfCustomer {
+            return err("collection.expressedBy", "must be operator-on-behalf-of-customer when assisted".into());
+        }
+    } else if c.expressed_by != ExpressedBy::Customer {
+        return err("collection.expressedBy", "must be customer on the web channel".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,346 @@
+//! Wire types: the JSON that crosses a boundary (widget ⇄ host page,
+//! widget ⇄ backend). Versioned and kept apart from the domain types, so a
+//! rule change never alters a published format by accident.
+//!
+//! Every type here is camelCase JSON. Records follow `consent-record/1`,
+//! described by `docs/schema/consent-record.v1.json`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Channel, CollectionChannel, DecisionState, Venue};
+use crate::time::Timestamp;
+
+/// The `schema` value of every v1 record.
+pub const RECORD_SCHEMA_V1: &str = "consent-record/1";
+
+/// A consent record, version 1. Modelled on the Kantara Consent Receipt
+/// v1.1 and ISO/IEC TS 27560; `dpvState` uses the W3C DPV consent states.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConsentRecordV1 {
+    /// Always `consent-record/1`.
+    pub schema: String,
+    /// A UUID v4, from `crypto.randomUUID()` in the widget.
+    pub record_id: String,
+    /// The record this one replaces (a changed answer), if any.
+    pub supersedes: Option<String>,
+    pub customer_id: String,
+    pub venue: Venue,
+    pub partner: PartnerRefV1,
+    pub purpose: String,
+    /// The channels this decision covers.
+    pub channels: Vec<Channel>,
+    pub state: DecisionState,
+    pub dpv_state: DpvState,
+    pub notice: NoticeV1,
+    pub presentation: PresentationV1,
+    /// What the patron did, e.g. `selected-yes`.
+    pub action: Action,
+    pub presented_at: Timestamp,
+    pub decided_at: Timestamp,
+    pub collection: CollectionV1,
+    /// ISO 3166-1 alpha-2 country (or `GB-WLS`-style subdivision) whose law applies.
+    pub jurisdiction: String,
+    pub valid_until: Option<Timestamp>,
+    /// Set by the backend when it stores the record; never by the widget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PartnerRefV1 {
+    pub id: String,
+    pub name: String,
+    pub privacy_url: String,
+}
+
+/// The exact wording shown, and its proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NoticeV1 {
+    pub id: String,
+    pub version: u32,
+    /// The locale actually shown (after fallback).
+    pub language: String,
+    /// Verbatim, as shown.
+    pub text: String,
+    /// Lowercase hex SHA-256 of `text`'s UTF-8 bytes.
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PresentationV1 {
+    pub mode: PresentationMode,
+    pub control: Control,
+    /// Always false: nothing is pre-selected.
+    pub preselected: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PresentationMode {
+    Individual,
+    General,
+}
+
+/// The control the patron used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Control {
+    /// A Yes/No radio pair.
+    Radio,
+    /// A Yes/No radio pair plus one checkbox per channel.
+    RadioWithChannels,
+    /// An operator's keyboard entry in box-office mode.
+    OperatorEntry,
+}
+
+/// What the patron (or operator) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    SelectedYes,
+    SelectedNo,
+    /// Shown, not answered, and the venue does not require an answer.
+    NoAnswer,
+    /// Withdrew an earlier yes (preference centre).
+    Withdrew,
+}
+
+/// W3C Data Privacy Vocabulary consent states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DpvState {
+    ConsentGiven,
+    RenewedConsentGiven,
+    ConsentRefused,
+    ConsentWithdrawn,
+    ConsentRequestDeferred,
+}
+
+impl DpvState {
+    /// The DPV state for a decision; `renewed` marks a yes that renews an earlier answer.
+    pub fn of(state: DecisionState, renewed: bool) -> Self {
+        match state {
+            DecisionState::Given if renewed => DpvState::RenewedConsentGiven,
+            DecisionState::Given => DpvState::ConsentGiven,
+            DecisionState::Refused => DpvState::ConsentRefused,
+            DecisionState::Withdrawn => DpvState::ConsentWithdrawn,
+            DecisionState::Deferred => DpvState::ConsentRequestDeferred,
+        }
+    }
+
+    /// Whether this DPV state can describe that decision state.
+    pub fn matches(self, state: DecisionState) -> bool {
+        Self::of(state, false) == self || Self::of(state, true) == self
+    }
+}
+
+/// Who expressed the decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpressedBy {
+    Customer,
+    OperatorOnBehalfOfCustomer,
+}
+
+/// How the widget was embedded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Embed {
+    #[default]
+    Module,
+    Script,
+    Iframe,
+    Demo,
+}
+
+/// Where and how the answer was collected.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CollectionV1 {
+    pub channel: CollectionChannel,
+    pub embed: Embed,
+    pub page_origin: String,
+    pub page_path: String,
+    pub widget_version: String,
+    pub basket_ref: Option<String>,
+    /// The events in the basket behind this partner's question.
+    pub event_ids: Vec<String>,
+    /// The box-office operator, when assisted.
+    pub operator_id: Option<String>,
+    pub expressed_by: ExpressedBy,
+    /// `navigator.globalPrivacyControl`: true, false, or null when the browser says nothing.
+    pub gpc: Option<bool>,
+}
+
+/// The body of `POST /api/v1/consent-records`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordBatchV1 {
+    pub records: Vec<ConsentRecordV1>,
+}
+
+/// `201` answer to a batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredV1 {
+    pub stored: Vec<StoredRecordV1>,
+    pub duplicates: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredRecordV1 {
+    pub record_id: String,
+    pub received_at: Timestamp,
+}
+
+/// Every error answer: `{"error": {"code", "message", "field"}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBodyV1 {
+    pub error: ErrorV1,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorV1 {
+    pub code: String,
+    pub message: String,
+    /// A JSON path into the request body, e.g. `records[0].notice.sha256`.
+    pub field: Option<String>,
+}
+
+/// `GET /api/v1/customers/{customerId}/preferences`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreferencesV1 {
+    pub customer_id: String,
+    pub preferences: Vec<PreferenceV1>,
+}
+
+/// A patron's current answer for one partner, as the backend derives it
+/// from the newest record, and as the widget's config accepts it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreferenceV1 {
+    pub partner_id: String,
+    pub state: DecisionState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_id: Option<String>,
+    pub notice_version: u32,
+    pub decided_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_id: Option<String>,
+}
+
+/// The widget's configuration, as a venue writes it (JSON).
+/// [`crate::config::validate`] turns it into checked domain values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigV1 {
+    /// Where records are POSTed, e.g. `/api/v1/consent-records`.
+    pub endpoint: String,
+    pub customer_id: String,
+    pub venue: Option<Venue>,
+    #[serde(default)]
+    pub jurisdiction: Option<String>,
+    /// The locale to show; else `<html lang>`, else `navigator.languages`.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// The locale every notice must have text for. Default `en-GB`.
+    #[serde(default)]
+    pub default_locale: Option<String>,
+    #[serde(default)]
+    pub mode: Option<PresentationMode>,
+    /// The venue's statement, required in general mode.
+    #[serde(default)]
+    pub general_notice: Option<NoticeConfigV1>,
+    /// Whether the patron must answer every question before commit.
+    #[serde(default)]
+    pub require_answer: bool,
+    /// Ask again when a notice version changed. Default true.
+    #[serde(default)]
+    pub reask_on_notice_change: Option<bool>,
+    #[serde(default)]
+    pub validity_days: Option<u32>,
+    #[serde(default)]
+    pub channel: Option<CollectionChannel>,
+    #[serde(default)]
+    pub operator_id: Option<String>,
+    pub partners: Vec<PartnerConfigV1>,
+    pub basket: BasketV1,
+    #[serde(default)]
+    pub preferences: Vec<PreferenceV1>,
+    /// The heading level of the prompt's title (1–6). Default 2.
+    #[serde(default)]
+    pub heading_level: Option<u8>,
+    #[serde(default)]
+    pub theme: Option<ThemeV1>,
+    /// Extra request headers for delivery, e.g. a CSRF token.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// `fetch` credentials mode: `omit`, `same-origin` (default) or `include`.
+    #[serde(default)]
+    pub credentials: Option<String>,
+    /// Show a note when the browser sends Global Privacy Control.
+    #[serde(default)]
+    pub show_gpc_note: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PartnerConfigV1 {
+    pub id: String,
+    pub name: String,
+    pub privacy_url: String,
+    #[serde(default)]
+    pub privacy_summary: BTreeMap<String, String>,
+    pub notice: NoticeConfigV1,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NoticeConfigV1 {
+    pub id: String,
+    pub version: u32,
+    /// Verbatim text per locale.
+    pub text: BTreeMap<String, String>,
+    #[serde(default)]
+    pub purpose: Option<String>,
+    #[serde(default)]
+    pub channels: Vec<Channel>,
+    #[serde(default)]
+    pub what_changed: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BasketV1 {
+    #[serde(default)]
+    pub r#ref: Option<String>,
+    pub lines: Vec<BasketLineV1>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BasketLineV1 {
+    pub event_id: String,
+    pub title: String,
+    #[serde(default)]
+    pub partner_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThemeV1 {
+    /// `light`, `dark` or `auto` (follows `prefers-color-scheme`).
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// CSS custom properties without the `--cp-` prefix, e.g. `{"accent": "#7a1f5c"}`.
+    #[serde(default)]
+    pub tokens: BTreeMap<String, String>,
+}

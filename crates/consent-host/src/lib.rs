@@ -1,0 +1,1 @@
+//! Reference host backend (built in the backend issue).
