@@ -1,0 +1,156 @@
+//! Config validation: every error names its field, warnings stay apart.
+
+use consent_core::config::{parse_json, validate, ThemePreset};
+use consent_core::domain::Mode;
+use serde_json::{json, Value};
+
+fn good() -> Value {
+    json!({
+        "endpoint": "/api/v1/consent-records",
+        "customerId": "C-1001",
+        "venue": {"id": "crucible", "name": "The Crucible"},
+        "partners": [
+            {"id": "fiery", "name": "Fiery Angel", "privacyUrl": "https://fiery.example/privacy",
+             "notice": {"id": "fiery-mkt", "version": 2, "text": {"en-GB": "Fiery Angel would like to email you.", "cy": "Hoffai Fiery Angel anfon e-bost atoch."}, "channels": ["email"]}},
+            {"id": "ntl", "name": "National Theatre Live", "privacyUrl": "https://ntl.example/privacy",
+             "notice": {"id": "ntl-mkt", "version": 1, "text": {"en-GB": "NT Live would like to write to you."}, "channels": ["post", "email"]}}
+        ],
+        "basket": {"ref": "B-1", "lines": [
+            {"eventId": "hamlet", "title": "Hamlet", "partnerIds": ["fiery"]},
+            {"eventId": "panto", "title": "Cinderella"}
+        ]}
+    })
+}
+
+fn errors_of(v: Value) -> Vec<String> {
+    let raw = parse_json(&v.to_string()).expect("parses");
+    match validate(&raw) {
+        Ok(_) => vec![],
+        Err(e) => e.errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn a_good_config_validates_with_defaults() {
+    let raw = parse_json(&good().to_string()).unwrap();
+    let v = validate(&raw).unwrap();
+    assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+    let c = v.config;
+    assert_eq!(c.default_locale, "en-GB");
+    assert_eq!(c.jurisdiction, "GB");
+    assert_eq!(c.heading_level, 2);
+    assert_eq!(c.policy.mode, Mode::Individual);
+    assert!(c.policy.reask_on_notice_change);
+    assert_eq!(c.theme.preset, ThemePreset::Auto);
+    assert_eq!(c.partners[1].notice.purpose, "marketing");
+    assert_eq!(
+        c.partners[1].notice.channels.iter().map(|ch| ch.as_str()).collect::<Vec<_>>(),
+        ["email", "post"],
+        "channels in documented order"
+    );
+    assert_eq!(c.basket_ref.as_deref(), Some("B-1"));
+}
+
+#[test]
+fn errors_name_the_field_path() {
+    let cases: Vec<(&str, fn(&mut Value), &str)> = vec![
+        ("missing default-locale text", |v| { v["partners"][1]["notice"]["text"] = json!({"cy": "Testun"}); },
+            "partners[1].notice.text: no text for the default locale \"en-GB\""),
+        ("duplicate partner id", |v| v["partners"][1]["id"] = json!("fiery"),
+            "partners[1].id: \"fiery\" is already used by partners[0]"),
+        ("insecure privacy URL", |v| v["partners"][0]["privacyUrl"] = json!("http://fiery.example/privacy"),
+            "partners[0].privacyUrl: \"http://fiery.example/privacy\" must be an https:// URL"),
+        ("version zero", |v| v["partners"][0]["notice"]["version"] = json!(0),
+            "partners[0].notice.version: must be 1 or more, and go up whenever the wording changes"),
+        ("no channels", |v| v["partners"][0]["notice"]["channels"] = json!([]),
+            "partners[0].notice.channels: name at least one channel: email, post, sms or phone"),
+        ("empty event id", |v| v["basket"]["lines"][0]["eventId"] = json!(""),
+            "basket.lines[0].eventId: must not be empty"),
+        ("general mode without statement", |v| v["mode"] = json!("general"),
+            "generalNotice: is required in general mode: the statement that names the partners"),
+        ("bad locale", |v| v["locale"] = json!("Welsh"),
+            "locale: \"Welsh\" is not a BCP 47 language tag such as \"cy\" or \"en-GB\""),
+        ("box office without operator", |v| v["channel"] = json!("box-office"),
+            "operatorId: is required when channel is \"box-office\": records must name the operator"),
+        ("heading level", |v| v["headingLevel"] = json!(7), "headingLevel: 7 must be between 1 and 6"),
+        ("css injection in a token", |v| v["theme"] = json!({"tokens": {"accent": "red; } body { display:none"}}),
+            "theme.tokens.accent: \"red; } body { display:none\" is not a plain CSS value (no ; { } < > \\ or url())"),
+        ("unknown token", |v| v["theme"] = json!({"tokens": {"acent": "red"}}),
+            "theme.tokens.acent: is not a theme token; known tokens: accent, accent-text, text, muted, background, surface, border, error, radius, font-family, font-size, spacing, focus-ring"),
+        ("zero validity", |v| v["validityDays"] = json!(0),
+            "validityDays: must be at least 1 day (leave it out for answers that do not lapse)"),
+        ("overriding a header the prompt sets", |v| v["headers"] = json!({"Idempotency-Key": "x"}),
+            "headers.Idempotency-Key: is set by the prompt itself and cannot be overridden"),
+        ("credentials", |v| v["credentials"] = json!("always"),
+            "credentials: \"always\" must be \"omit\", \"same-origin\" or \"include\""),
+        ("no venue", |v| { v.as_object_mut().unwrap().remove("venue"); },
+            "venue: is required: {\"id\": …, \"name\": …}"),
+    ];
+    for (name, breakage, want) in cases {
+        let mut v = good();
+        breakage(&mut v);
+        let errors = errors_of(v);
+        assert_eq!(errors, [want], "{name}");
+    }
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let mut v = good();
+    v["customerId"] = json!("");
+    v["partners"][0]["name"] = json!(" ");
+    v["partners"][1]["notice"]["id"] = json!("");
+    assert_eq!(
+        errors_of(v),
+        ["customerId: must not be empty", "partners[0].name: must not be empty", "partners[1].notice.id: must not be empty"]
+    );
+}
+
+#[test]
+fn warnings_are_kept_apart_from_errors() {
+    let mut v = good();
+    v["basket"]["lines"][1]["partnerIds"] = json!(["ghost"]);
+    v["basket"]["lines"].as_array_mut().unwrap().push(json!({"eventId": "hamlet", "title": "Hamlet"}));
+    v["partners"][0]["privacyUrl"] = json!("http://localhost:8080/privacy");
+    let raw = parse_json(&v.to_string()).unwrap();
+    let ok = validate(&raw).expect("warnings do not stop the prompt");
+    let warnings: Vec<String> = ok.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "partners[0].privacyUrl: is a local http URL; use https in production",
+            "basket.lines[1].partnerIds[0]: \"ghost\" is not among the configured partners, so it cannot be asked about",
+            "basket.lines[2].eventId: \"hamlet\" repeats basket.lines[0]; the repeat is ignored",
+        ]
+    );
+}
+
+#[test]
+fn type_errors_name_the_path() {
+    let mut v = good();
+    v["partners"][1]["notice"]["version"] = json!("2");
+    let e = parse_json(&v.to_string()).unwrap_err();
+    assert_eq!(e.errors[0].path, "partners[1].notice.version");
+    assert!(e.errors[0].message.contains("expected u32"), "{}", e.errors[0]);
+
+    let mut v = good();
+    v["partners"][0]["notice"]["channels"] = json!(["fax"]);
+    let e = parse_json(&v.to_string()).unwrap_err();
+    assert_eq!(e.errors[0].path, "partners[0].notice.channels[0]");
+
+    let mut v = good();
+    v["thirdParties"] = json!(true);
+    let e = parse_json(&v.to_string()).unwrap_err();
+    assert!(e.errors[0].message.contains("unknown field `thirdParties`"), "{}", e.errors[0]);
+}
+
+#[test]
+fn locales_are_canonicalised() {
+    let mut v = good();
+    v["locale"] = json!("CY-gb");
+    v["partners"][0]["notice"]["text"] = json!({"EN-gb": "Hello", "cy": "Helo"});
+    let raw = parse_json(&v.to_string()).unwrap();
+    let c = validate(&raw).unwrap().config;
+    assert_eq!(c.locale.as_deref(), Some("cy-GB"));
+    assert!(c.partners[0].notice.text.contains_key("en-GB"));
+}
