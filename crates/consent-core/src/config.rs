@@ -148,6 +148,8 @@ pub struct Config {
     pub headers: Vec<(String, String)>,
     pub credentials: Credentials,
     pub show_gpc_note: bool,
+    /// Venue overrides of the built-in strings, by canonical locale.
+    pub strings: crate::i18n::Overrides,
 }
 
 /// A valid config and the warnings found on the way.
@@ -353,6 +355,21 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         }
     }
 
+    let mut strings = crate::i18n::Overrides::new();
+    for (tag, table) in &raw.strings {
+        let canon = canonical_tag(tag);
+        if !is_valid_tag(&canon) {
+            c.error(format!("strings.{tag}"), format!("{tag:?} is not a BCP 47 language tag"));
+            continue;
+        }
+        for key in table.keys() {
+            if !crate::i18n::KEYS.contains(&key.as_str()) {
+                c.warn(format!("strings.{tag}.{key}"), "is not a string the prompt uses; it is ignored");
+            }
+        }
+        strings.insert(canon, table.clone());
+    }
+
     if !c.errors.is_empty() {
         return Err(ConfigErrors { errors: c.errors, warnings: c.warnings });
     }
@@ -381,6 +398,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
             headers,
             credentials,
             show_gpc_note: raw.show_gpc_note,
+            strings,
         },
         warnings: c.warnings,
     })

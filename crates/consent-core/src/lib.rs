@@ -12,12 +12,15 @@
 //! - [`wire`] holds the JSON shapes, separate from the [`domain`] types.
 
 pub mod config;
+pub mod delivery;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod domain;
+pub mod i18n;
 pub mod locale;
 pub mod plan;
 pub mod record;
+pub mod session;
 pub mod time;
 pub mod wire;
 

@@ -289,6 +289,10 @@ pub struct ConfigV1 {
     /// Show a note when the browser sends Global Privacy Control.
     #[serde(default)]
     pub show_gpc_note: bool,
+    /// The venue's own wording for the prompt's built-in strings, per locale:
+    /// `{"en-GB": {"save": "Continue to payment"}}`.
+    #[serde(default)]
+    pub strings: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

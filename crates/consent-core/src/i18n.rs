@@ -1,0 +1,276 @@
+//! The prompt's own words in en-GB (the default), cy, fr and de, and the
+//! lookup that never leaves a blank.
+//!
+//! Venues may override or add strings per locale (`strings` in config).
+//! Lookup walks the fallback chain (exact → base language → default), first
+//! in the venue's strings and then in the built-in ones, and reports a key
+//! that had to fall back so the widget can warn once.
+
+use std::collections::BTreeMap;
+
+use crate::locale::{canonical_tag, fallback_chain, DEFAULT_LOCALE};
+
+/// The locales with built-in strings.
+pub const BUILT_IN_LOCALES: [&str; 4] = ["en-GB", "cy", "fr", "de"];
+
+/// Every key the prompt uses, in the order the English text below lists them.
+pub const KEYS: &[&str] = &[
+    "title", "intro", "service", "change_later", "because", "and", "yes", "no", "general_yes", "channels_legend",
+    "email", "post", "sms", "phone", "privacy", "new_tab", "wording_changed", "what_changed", "lapsed",
+    "error_title", "error_required", "error_channels", "save", "saving", "saved", "pending", "failed",
+    "nothing_to_ask", "gpc", "operator_script", "operator_confirm", "error_operator",
+];
+
+const EN: &[&str] = &[
+    "Hear from the companies behind your shows",
+    "The companies that produce or promote the shows in your basket would like to contact you about their other work. Choose yes or no for each. Nothing is selected until you choose.",
+    "We will always send you service messages about this booking, such as times, access information and changes. These are not marketing and do not need your consent.",
+    "You can change your mind at any time in your account or by contacting the box office.",
+    "Because you are booking {events}.",
+    "and",
+    "Yes, {partner} may contact me",
+    "No, thank you",
+    "Yes, all of these companies may contact me",
+    "How may {partner} contact you?",
+    "Email",
+    "Post",
+    "Text message",
+    "Phone",
+    "Read {partner}'s privacy policy",
+    "(opens in a new tab)",
+    "The wording has changed since you last answered, so we are asking again.",
+    "What changed:",
+    "Your earlier answer has lapsed, so we are asking again.",
+    "There is a problem",
+    "Choose yes or no for {partner}",
+    "Choose at least one way {partner} may contact you, or choose no",
+    "Save my choices",
+    "Saving your choices…",
+    "Your choices are saved. Thank you.",
+    "Your choices are kept on this device and will be sent as soon as the connection returns.",
+    "We could not save your choices. Please try again or tell the box office.",
+    "You have already told us your preferences for every company in your basket.",
+    "Your browser has asked sites not to sell or share your data. We will not assume an answer: please choose below.",
+    "Read this to the customer, word for word:",
+    "The customer has heard this wording",
+    "Confirm that the customer has heard the wording",
+];
+
+const CY: &[&str] = &[
+    "Clywed gan y cwmnïau y tu ôl i'ch sioeau",
+    "Hoffai'r cwmnïau sy'n cynhyrchu neu'n hyrwyddo'r sioeau yn eich basged gysylltu â chi am eu gwaith arall. Dewiswch ie neu na ar gyfer pob un. Does dim wedi'i ddewis nes i chi ddewis.",
+    "Byddwn bob amser yn anfon negeseuon gwasanaeth atoch am yr archeb hon, fel amseroedd, gwybodaeth mynediad a newidiadau. Nid marchnata yw'r rhain ac nid oes angen eich caniatâd arnynt.",
+    "Gallwch newid eich meddwl unrhyw bryd yn eich cyfrif neu drwy gysylltu â'r swyddfa docynnau.",
+    "Oherwydd eich bod yn archebu {events}.",
+    "a",
+    "Ie, caiff {partner} gysylltu â mi",
+    "Na, dim diolch",
+    "Ie, caiff pob un o'r cwmnïau hyn gysylltu â mi",
+    "Sut caiff {partner} gysylltu â chi?",
+    "E-bost",
+    "Post",
+    "Neges destun",
+    "Ffôn",
+    "Darllenwch bolisi preifatrwydd {partner}",
+    "(yn agor mewn tab newydd)",
+    "Mae'r geiriad wedi newid ers i chi ateb ddiwethaf, felly rydym yn gofyn eto.",
+    "Beth sydd wedi newid:",
+    "Mae eich ateb blaenorol wedi dod i ben, felly rydym yn gofyn eto.",
+    "Mae problem",
+    "Dewiswch ie neu na ar gyfer {partner}",
+    "Dewiswch o leiaf un ffordd y caiff {partner} gysylltu â chi, neu dewiswch na",
+    "Cadw fy newisiadau",
+    "Wrthi'n cadw eich dewisiadau…",
+    "Mae eich dewisiadau wedi'u cadw. Diolch.",
+    "Caiff eich dewisiadau eu cadw ar y ddyfais hon a'u hanfon cyn gynted ag y daw'r cysylltiad yn ôl.",
+    "Nid oeddem yn gallu cadw eich dewisiadau. Rhowch gynnig arall arni neu rhowch wybod i'r swyddfa docynnau.",
+    "Rydych eisoes wedi rhoi gwybod i ni am eich dewisiadau ar gyfer pob cwmni yn eich basged.",
+    "Mae eich porwr wedi gofyn i wefannau beidio â gwerthu na rhannu eich data. Ni fyddwn yn tybio ateb: dewiswch isod.",
+    "Darllenwch hwn i'r cwsmer, air am air:",
+    "Mae'r cwsmer wedi clywed y geiriad hwn",
+    "Cadarnhewch fod y cwsmer wedi clywed y geiriad",
+];
+
+const FR: &[&str] = &[
+    "Des nouvelles des compagnies derrière vos spectacles",
+    "Les compagnies qui produisent ou présentent les spectacles de votre panier aimeraient vous contacter au sujet de leurs autres créations. Répondez oui ou non pour chacune. Rien n'est coché tant que vous ne choisissez pas.",
+    "Nous vous enverrons toujours les messages de service liés à cette réservation, comme les horaires, l'accessibilité et les changements. Ce n'est pas de la prospection et cela ne demande pas votre consentement.",
+    "Vous pouvez changer d'avis à tout moment depuis votre compte ou en contactant la billetterie.",
+    "Parce que vous réservez {events}.",
+    "et",
+    "Oui, {partner} peut me contacter",
+    "Non merci",
+    "Oui, toutes ces compagnies peuvent me contacter",
+    "Comment {partner} peut-elle vous contacter ?",
+    "E-mail",
+    "Courrier",
+    "SMS",
+    "Téléphone",
+    "Lire la politique de confidentialité de {partner}",
+    "(s'ouvre dans un nouvel onglet)",
+    "Le texte a changé depuis votre dernière réponse : nous vous posons donc de nouveau la question.",
+    "Ce qui a changé :",
+    "Votre réponse précédente a expiré : nous vous posons donc de nouveau la question.",
+    "Il y a un problème",
+    "Répondez oui ou non pour {partner}",
+    "Choisissez au moins un moyen de contact pour {partner}, ou répondez non",
+    "Enregistrer mes choix",
+    "Enregistrement de vos choix…",
+    "Vos choix sont enregistrés. Merci.",
+    "Vos choix sont conservés sur cet appareil et seront envoyés dès le retour de la connexion.",
+    "Nous n'avons pas pu enregistrer vos choix. Réessayez ou prévenez la billetterie.",
+    "Vous nous avez déjà indiqué vos préférences pour toutes les compagnies de votre panier.",
+    "Votre navigateur demande aux sites de ne pas vendre ni partager vos données. Nous ne présumerons aucune réponse : choisissez ci-dessous.",
+    "Lisez ce texte au client, mot pour mot :",
+    "Le client a entendu ce texte",
+    "Confirmez que le client a entendu le texte",
+];
+
+const DE: &[&str] = &[
+    "Neuigkeiten von den Compagnien hinter Ihren Vorstellungen",
+    "Die Compagnien, die die Vorstellungen in Ihrem Warenkorb produzieren oder veranstalten, möchten Sie über ihre weiteren Produktionen informieren. Wählen Sie für jede Ja oder Nein. Nichts ist ausgewählt, bevor Sie wählen.",
+    "Servicenachrichten zu dieser Buchung, etwa zu Zeiten, Barrierefreiheit und Änderungen, senden wir Ihnen immer. Sie sind keine Werbung und brauchen keine Einwilligung.",
+    "Sie können Ihre Meinung jederzeit in Ihrem Konto oder über die Theaterkasse ändern.",
+    "Weil Sie {events} buchen.",
+    "und",
+    "Ja, {partner} darf mich kontaktieren",
+    "Nein, danke",
+    "Ja, alle diese Compagnien dürfen mich kontaktieren",
+    "Wie darf {partner} Sie kontaktieren?",
+    "E-Mail",
+    "Post",
+    "SMS",
+    "Telefon",
+    "Datenschutzerklärung von {partner} lesen",
+    "(öffnet in einem neuen Tab)",
+    "Der Wortlaut hat sich seit Ihrer letzten Antwort geändert, deshalb fragen wir erneut.",
+    "Was sich geändert hat:",
+    "Ihre frühere Antwort ist abgelaufen, deshalb fragen wir erneut.",
+    "Es gibt ein Problem",
+    "Wählen Sie Ja oder Nein für {partner}",
+    "Wählen Sie mindestens einen Kontaktweg für {partner} oder wählen Sie Nein",
+    "Meine Auswahl speichern",
+    "Ihre Auswahl wird gespeichert…",
+    "Ihre Auswahl ist gespeichert. Vielen Dank.",
+    "Ihre Auswahl ist auf diesem Gerät gesichert und wird gesendet, sobald die Verbindung wieder steht.",
+    "Wir konnten Ihre Auswahl nicht speichern. Bitte versuchen Sie es erneut oder wenden Sie sich an die Theaterkasse.",
+    "Sie haben uns Ihre Wünsche für alle Compagnien in Ihrem Warenkorb bereits mitgeteilt.",
+    "Ihr Browser bittet Websites, Ihre Daten nicht zu verkaufen oder weiterzugeben. Wir nehmen keine Antwort vorweg: Bitte wählen Sie unten.",
+    "Lesen Sie dies dem Kunden wörtlich vor:",
+    "Der Kunde hat diesen Wortlaut gehört",
+    "Bestätigen Sie, dass der Kunde den Wortlaut gehört hat",
+];
+
+/// Venue overrides: locale → key → text.
+pub type Overrides = BTreeMap<String, BTreeMap<String, String>>;
+
+fn built_in(locale: &str) -> Option<&'static [&'static str]> {
+    match locale {
+        "en-GB" | "en" => Some(EN),
+        "cy" => Some(CY),
+        "fr" => Some(FR),
+        "de" => Some(DE),
+        _ => None,
+    }
+}
+
+/// A resolved string, and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Text {
+    pub text: String,
+    /// The locale that supplied the text.
+    pub locale: String,
+    /// True when the requested locale (or its base language) had no text for the key.
+    pub fell_back: bool,
+}
+
+/// Looks `key` up for `locale`. Never blank: an unknown key returns the key
+/// itself (and `fell_back`), so a mistake is visible but never empty.
+pub fn lookup(overrides: &Overrides, locale: &str, key: &str) -> Text {
+    let chain = fallback_chain(locale, DEFAULT_LOCALE);
+    let wanted = [canonical_tag(locale), canonical_tag(crate::locale::base_language(locale))];
+    let idx = KEYS.iter().position(|k| *k == key);
+    for tag in &chain {
+        let venue = overrides.get(tag).and_then(|m| m.get(key)).filter(|t| !t.trim().is_empty());
+        let found = venue.cloned().or_else(|| idx.and_then(|i| built_in(tag).map(|t| t[i].to_owned())));
+        if let Some(text) = found {
+            return Text { text, locale: tag.clone(), fell_back: !wanted.contains(tag) };
+        }
+    }
+    Text { text: key.to_owned(), locale: DEFAULT_LOCALE.to_owned(), fell_back: true }
+}
+
+/// Fills `{name}` placeholders. Values are plain text; the UI escapes them.
+pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = template.to_owned();
+    for (name, value) in args {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+/// "Hamlet", "Hamlet and The Tempest", "Hamlet, Lear and The Tempest".
+pub fn join_list(items: &[&str], and: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} {and} {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_locale_has_every_key() {
+        for (name, table) in [("en-GB", EN), ("cy", CY), ("fr", FR), ("de", DE)] {
+            assert_eq!(table.len(), KEYS.len(), "{name}");
+            assert!(table.iter().all(|t| !t.trim().is_empty()), "{name} has a blank string");
+        }
+    }
+
+    #[test]
+    fn placeholders_survive_translation() {
+        for (i, key) in KEYS.iter().enumerate() {
+            for ph in ["{partner}", "{events}"] {
+                let in_en = EN[i].contains(ph);
+                for (name, table) in [("cy", CY), ("fr", FR), ("de", DE)] {
+                    assert_eq!(table[i].contains(ph), in_en, "{name}.{key} and {ph}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lookup_walks_exact_base_default() {
+        let none = Overrides::new();
+        assert_eq!(lookup(&none, "cy", "yes").text, "Ie, caiff {partner} gysylltu â mi");
+        let fr_ca = lookup(&none, "fr-CA", "no");
+        assert_eq!((fr_ca.text.as_str(), fr_ca.locale.as_str(), fr_ca.fell_back), ("Non merci", "fr", false));
+        let es = lookup(&none, "es", "no");
+        assert_eq!((es.text.as_str(), es.locale.as_str(), es.fell_back), ("No, thank you", "en-GB", true));
+    }
+
+    #[test]
+    fn venue_overrides_win_and_gaps_fall_back() {
+        let mut o = Overrides::new();
+        o.insert("ga".into(), BTreeMap::from([("title".into(), "Cloisteáil ó na comhlachtaí".into())]));
+        o.insert("en-GB".into(), BTreeMap::from([("save".into(), "Continue to payment".into())]));
+        assert_eq!(lookup(&o, "ga", "title").text, "Cloisteáil ó na comhlachtaí");
+        let gap = lookup(&o, "ga", "save");
+        assert_eq!((gap.text.as_str(), gap.fell_back), ("Continue to payment", true));
+        assert_eq!(lookup(&o, "en-GB", "save").text, "Continue to payment");
+        let unknown = lookup(&o, "cy", "no_such_key");
+        assert_eq!((unknown.text.as_str(), unknown.fell_back), ("no_such_key", true));
+    }
+
+    #[test]
+    fn joins_lists_naturally() {
+        assert_eq!(join_list(&[], "and"), "");
+        assert_eq!(join_list(&["Hamlet"], "and"), "Hamlet");
+        assert_eq!(join_list(&["Hamlet", "The Tempest"], "a"), "Hamlet a The Tempest");
+        assert_eq!(join_list(&["A", "B", "C"], "und"), "A, B und C");
+        assert_eq!(fill("Yes, {partner} may", &[("partner", "<b>")]), "Yes, <b> may");
+    }
+}

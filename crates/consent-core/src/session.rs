@@ -1,0 +1,157 @@
+//! A patron's answers during one checkout, and what a commit turns them into.
+//!
+//! The widget's reducer keeps an [`Answers`] map; at commit, [`finalize`]
+//! either lists every problem (so the error summary can link to each) or
+//! yields one [`DecisionDraft`] per partner, ready for the record builder.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::domain::{Channel, DecisionState, Mode, Partner, Policy};
+use crate::plan::{AskReason, Plan, Question};
+use crate::time::Timestamp;
+use crate::wire::Action;
+
+/// Yes or No. There is no default: `None` in an [`Answer`] means not answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Choice {
+    Yes,
+    No,
+}
+
+/// The patron's answer to one question, as it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Answer {
+    pub choice: Option<Choice>,
+    /// Channels ticked; only read when the choice is Yes and the notice offers several.
+    pub channels: BTreeSet<Channel>,
+    /// When the patron last changed this answer.
+    pub decided_at: Option<Timestamp>,
+    /// Box-office mode: the operator confirmed the patron heard the wording.
+    pub heard: bool,
+}
+
+/// Answers by question key.
+pub type Answers = BTreeMap<String, Answer>;
+
+/// What is wrong with an answer at commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// No choice, and the venue requires an answer.
+    Unanswered,
+    /// Yes, but no channel ticked where the notice offers several.
+    NoChannel,
+    /// Box-office mode: the operator has not confirmed the patron heard the wording.
+    NotHeard,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnswerError {
+    pub question: String,
+    pub problem: Problem,
+}
+
+/// One partner's decision, before it has an id, a digest and a context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecisionDraft {
+    pub question: String,
+    pub partner_index: usize,
+    pub state: DecisionState,
+    pub action: Action,
+    pub channels: Vec<Channel>,
+    pub decided_at: Timestamp,
+    pub supersedes: Option<String>,
+    pub renewal: bool,
+    /// Basket line indices behind this partner.
+    pub lines: Vec<usize>,
+}
+
+/// The channels a question offers: the partner's, or the general statement's.
+pub fn offered_channels<'a>(question: &Question, partners: &'a [Partner], policy: &'a Policy) -> &'a [Channel] {
+    match &policy.mode {
+        Mode::General { notice } => &notice.channels,
+        Mode::Individual => question
+            .asks
+            .first()
+            .and_then(|a| partners.get(a.partner_index))
+            .map_or(&[], |p| p.notice.channels.as_slice()),
+    }
+}
+
+/// Checks the answers against the plan and drafts one decision per partner.
+///
+/// `assisted` is box-office or phone mode, where each answer also needs the
+/// operator's confirmation that the wording was heard.
+pub fn finalize(
+    plan: &Plan,
+    partners: &[Partner],
+    policy: &Policy,
+    answers: &Answers,
+    require_answer: bool,
+    now: Timestamp,
+) -> Result<Vec<DecisionDraft>, Vec<AnswerError>> {
+    let assisted = policy.channel.is_assisted();
+    let mut errors = Vec::new();
+    let mut drafts = Vec::new();
+    let empty = Answer::default();
+    for q in &plan.questions {
+        let answer = answers.get(&q.key).unwrap_or(&empty);
+        let offered = offered_channels(q, partners, policy);
+        let problem = match answer.choice {
+            None if require_answer || assisted => Some(Problem::Unanswered),
+            Some(Choice::Yes) if offered.len() > 1 && !offered.iter().any(|c| answer.channels.contains(c)) => {
+                Some(Problem::NoChannel)
+            }
+            Some(_) if assisted && !answer.heard => Some(Problem::NotHeard),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            errors.push(AnswerError { question: q.key.clone(), problem });
+            continue;
+        }
+        let (state, action, channels) = match answer.choice {
+            Some(Choice::Yes) if offered.len() > 1 => (
+                DecisionState::Given,
+                Action::SelectedYes,
+                offered.iter().copied().filter(|c| answer.channels.contains(c)).collect(),
+            ),
+            Some(Choice::Yes) => (DecisionState::Given, Action::SelectedYes, offered.to_vec()),
+            Some(Choice::No) => (DecisionState::Refused, Action::SelectedNo, offered.to_vec()),
+            None => (DecisionState::Deferred, Action::NoAnswer, offered.to_vec()),
+        };
+        for ask in &q.asks {
+            let renewal = state == DecisionState::Given
+                && matches!(ask.reason, AskReason::NoticeChanged { .. } | AskReason::Expired { .. })
+                && ask.previous.as_ref().is_some_and(|p| p.state == DecisionState::Given);
+            drafts.push(DecisionDraft {
+                question: q.key.clone(),
+                partner_index: ask.partner_index,
+                state,
+                action,
+                channels: channels.clone(),
+                decided_at: answer.decided_at.unwrap_or(now),
+                supersedes: ask.previous.as_ref().and_then(|p| p.record_id.clone()),
+                renewal,
+                lines: ask.lines.clone(),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(drafts)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Keeps the answers to questions that are still asked (after the basket changed).
+pub fn retain_answers(answers: &Answers, plan: &Plan) -> Answers {
+    answers
+        .iter()
+        .filter(|(k, _)| plan.questions.iter().any(|q| &q.key == *k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// Whether every question has a usable answer (for the host's `state()`).
+pub fn is_complete(plan: &Plan, partners: &[Partner], policy: &Policy, answers: &Answers) -> bool {
+    finalize(plan, partners, policy, answers, true, Timestamp::from_unix_millis(0)).is_ok()
+}
