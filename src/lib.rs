@@ -1,1 +1,104 @@
-pub fn start() {}
+//! Consent Prompt: the checkout consent prompt, as a Yew component compiled
+//! to WebAssembly.
+//!
+//! - [`platform`] is the only module that touches browser APIs.
+//! - [`state`] is the reducer; [`components`] render it and dispatch.
+//! - [`commit`] and [`delivery`] turn answers into records and get them to
+//!   the backend, through the outbox.
+//! - [`mount`] puts the prompt in a page and backs the JS handle below.
+//!
+//! Every rule (what to ask, what a record says, what a config may hold)
+//! lives in `consent-core`.
+
+pub mod commit;
+pub mod components;
+pub mod delivery;
+pub mod mount;
+pub mod platform;
+pub mod state;
+pub mod styles;
+pub mod text;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use web_sys::Element;
+
+use consent_core::wire::Embed;
+
+use crate::mount::{config_from_js, MountError, Mounted};
+
+/// The handle `mount()` resolves to.
+#[wasm_bindgen]
+pub struct Handle {
+    mounted: Rc<RefCell<Option<Mounted>>>,
+}
+
+#[wasm_bindgen]
+impl Handle {
+    /// Commits the answers. Resolves with `{records, delivered, pending, final}`
+    /// once the records are safely kept; rejects with `{code, message, field, errors}`.
+    pub fn commit(&self) -> js_sys::Promise {
+        let controller = self.mounted.borrow().as_ref().map(|m| m.controller.clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let Some(c) = controller else {
+                return Err(JsValue::from_str("the consent prompt has been destroyed"));
+            };
+            let summary = c.commit().await?;
+            platform::to_js(&summary).map_err(|e| JsValue::from_str(&e.0))
+        })
+    }
+
+    /// Replaces the config (e.g. the basket changed). Answers for partners
+    /// still asked are kept. Throws `{code, message, errors}` on a bad config.
+    pub fn update(&self, config: JsValue) -> Result<(), JsValue> {
+        let (config, warnings) = config_from_js(config).map_err(|e| e.to_js())?;
+        for w in &warnings {
+            platform::warn(&format!("config warning: {w}"));
+        }
+        match self.mounted.borrow().as_ref() {
+            Some(m) => {
+                m.controller.update(config);
+                Ok(())
+            }
+            None => Err(JsValue::from_str("the consent prompt has been destroyed")),
+        }
+    }
+
+    /// `{locale, complete, phase, questions, skipped}`.
+    pub fn state(&self) -> JsValue {
+        self.mounted.borrow().as_ref().map_or(JsValue::NULL, |m| m.controller.state())
+    }
+
+    /// Unmounts the prompt and removes its listeners. Pending records stay in
+    /// the outbox and are sent on the next mount.
+    pub fn destroy(&self) {
+        if let Some(mut m) = self.mounted.borrow_mut().take() {
+            m.destroy();
+        }
+    }
+}
+
+/// Mounts the prompt. `target` is an Element or a CSS selector; `embed` is
+/// how the page loaded it (`module`, `script`, `iframe`, `demo`).
+#[wasm_bindgen(js_name = mountPrompt)]
+pub fn mount_prompt(target: JsValue, config: JsValue, embed: Option<String>) -> Result<Handle, JsValue> {
+    let host: Element = match target.as_string() {
+        Some(selector) => platform::query(&selector)
+            .map_err(|e| MountError::Platform(e.0).to_js())?
+            .ok_or_else(|| MountError::Platform(format!("no element matches {selector:?}")).to_js())?,
+        None => target
+            .dyn_into::<Element>()
+            .map_err(|_| MountError::Platform("target must be an Element or a CSS selector".into()).to_js())?,
+    };
+    let embed = match embed.as_deref() {
+        Some("script") => Embed::Script,
+        Some("iframe") => Embed::Iframe,
+        Some("demo") => Embed::Demo,
+        _ => Embed::Module,
+    };
+    let (config, warnings) = config_from_js(config).map_err(|e| e.to_js())?;
+    let mounted = mount::mount(host, config, warnings, embed).map_err(|e| e.to_js())?;
+    Ok(Handle { mounted: Rc::new(RefCell::new(Some(mounted))) })
+}

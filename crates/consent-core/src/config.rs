@@ -148,6 +148,7 @@ pub struct Config {
     pub headers: Vec<(String, String)>,
     pub credentials: Credentials,
     pub show_gpc_note: bool,
+    pub submit_button: bool,
     /// Venue overrides of the built-in strings, by canonical locale.
     pub strings: crate::i18n::Overrides,
 }
@@ -230,7 +231,17 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
     };
 
     let mode = match (raw.mode.unwrap_or(PresentationMode::Individual), &raw.general_notice) {
-        (PresentationMode::General, Some(n)) => Mode::General { notice: notice(&mut c, "generalNotice", n, &default_locale) },
+        (PresentationMode::General, Some(n)) => {
+            for (tag, text) in &n.text {
+                if !text.contains("{partners}") {
+                    c.error(
+                        format!("generalNotice.text.{tag}"),
+                        "must contain {partners}, where the prompt writes the partner names: the statement must name each one",
+                    );
+                }
+            }
+            Mode::General { notice: notice(&mut c, "generalNotice", n, &default_locale) }
+        }
         (PresentationMode::General, None) => {
             c.error("generalNotice", "is required in general mode: the statement that names the partners");
             Mode::Individual
@@ -398,6 +409,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
             headers,
             credentials,
             show_gpc_note: raw.show_gpc_note,
+            submit_button: raw.submit_button.unwrap_or(true),
             strings,
         },
         warnings: c.warnings,

@@ -96,3 +96,31 @@ mod tests {
         assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
     }
 }
+
+/// The `Idempotency-Key` for a batch: the same records always give the same
+/// key, so a retried POST is recognisable as the same request.
+pub fn batch_key<'a>(record_ids: impl IntoIterator<Item = &'a str>) -> String {
+    let mut ids: Vec<&str> = record_ids.into_iter().collect();
+    ids.sort_unstable();
+    let (mut a, mut b) = (0xcbf2_9ce4_8422_2325u64, 0x8422_2325_cbf2_9ce4u64);
+    for id in &ids {
+        for byte in id.bytes().chain(std::iter::once(b'\n')) {
+            a = (a ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+            b = (b ^ u64::from(byte)).wrapping_mul(0x0000_0001_0000_01b3).rotate_left(7);
+        }
+    }
+    format!("cp1-{}-{a:016x}{b:016x}", ids.len())
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::batch_key;
+
+    #[test]
+    fn batch_keys_ignore_order_and_tell_batches_apart() {
+        assert_eq!(batch_key(["a", "b"]), batch_key(["b", "a"]));
+        assert_ne!(batch_key(["a", "b"]), batch_key(["a"]));
+        assert_ne!(batch_key(["ab"]), batch_key(["a", "b"]));
+        assert!(batch_key(["a"]).starts_with("cp1-1-"));
+    }
+}

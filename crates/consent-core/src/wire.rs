@@ -289,6 +289,10 @@ pub struct ConfigV1 {
     /// Show a note when the browser sends Global Privacy Control.
     #[serde(default)]
     pub show_gpc_note: bool,
+    /// Show the prompt's own "Save my choices" button. Default true; set
+    /// false when the checkout's own button calls `commit()`.
+    #[serde(default)]
+    pub submit_button: Option<bool>,
     /// The venue's own wording for the prompt's built-in strings, per locale:
     /// `{"en-GB": {"save": "Continue to payment"}}`.
     #[serde(default)]

@@ -68,6 +68,10 @@ fn errors_name_the_field_path() {
             "basket.lines[0].eventId: must not be empty"),
         ("general mode without statement", |v| v["mode"] = json!("general"),
             "generalNotice: is required in general mode: the statement that names the partners"),
+        ("general statement that does not name the partners", |v| {
+            v["mode"] = json!("general");
+            v["generalNotice"] = json!({"id": "g", "version": 1, "text": {"en-GB": "We share your details with partners."}, "channels": ["email"]});
+        }, "generalNotice.text.en-GB: must contain {partners}, where the prompt writes the partner names: the statement must name each one"),
         ("bad locale", |v| v["locale"] = json!("Welsh"),
             "locale: \"Welsh\" is not a BCP 47 language tag such as \"cy\" or \"en-GB\""),
         ("box office without operator", |v| v["channel"] = json!("box-office"),

@@ -1,0 +1,109 @@
+//! Commit: answers → records → outbox → backend. The rules come from
+//! `consent-core`; this module only gathers what they need from the browser
+//! (time, ids, digests) and hands records to delivery.
+
+use std::collections::HashMap;
+
+use consent_core::record::{build_record, presentation_mode, Decision, RecordContext};
+use consent_core::session::{finalize, offered_channels, AnswerError};
+use consent_core::wire::{ConsentRecordV1, Control, Embed};
+
+use crate::delivery::{self, Endpoint, Report};
+use crate::platform;
+use crate::state::Session;
+use crate::text::shown_notice;
+
+/// The widget's version, stamped into every record.
+pub const WIDGET_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Why a commit did not produce records.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommitError {
+    /// Answers missing or incomplete: the patron must fix these.
+    Invalid(Vec<AnswerError>),
+    /// The browser could not give an id or a digest; nothing was recorded.
+    Platform(String),
+}
+
+/// Builds the records for the current answers.
+pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecordV1>, CommitError> {
+    let c = &s.config;
+    let now = platform::now();
+    let drafts = finalize(&s.plan, &c.partners, &c.policy, &s.answers, c.require_answer, now).map_err(CommitError::Invalid)?;
+
+    // Digest each distinct wording once, with WebCrypto.
+    let mut shown = HashMap::new();
+    let mut digests: HashMap<String, String> = HashMap::new();
+    for q in &s.plan.questions {
+        let notice = shown_notice(c, &s.locale, q);
+        if !digests.contains_key(&notice.text) {
+            let hex = platform::sha256_hex(&notice.text).await.map_err(|e| CommitError::Platform(e.0))?;
+            digests.insert(notice.text.clone(), hex);
+        }
+        shown.insert(q.key.clone(), notice);
+    }
+    let hasher = |text: &str| digests.get(text).cloned();
+
+    let (page_origin, page_path) = platform::page_location();
+    let ctx = RecordContext {
+        venue: c.venue.clone(),
+        customer_id: c.customer_id.clone(),
+        jurisdiction: c.jurisdiction.clone(),
+        channel: c.policy.channel,
+        embed,
+        page_origin,
+        page_path,
+        widget_version: WIDGET_VERSION.to_owned(),
+        basket_ref: c.basket_ref.clone(),
+        operator_id: c.operator_id.clone(),
+        gpc: s.gpc,
+        validity_days: c.policy.validity_days,
+    };
+    let mut records = Vec::with_capacity(drafts.len());
+    for d in drafts {
+        let Some(partner) = c.partners.get(d.partner_index) else { continue };
+        let Some(question) = s.plan.questions.iter().find(|q| q.key == d.question) else { continue };
+        let control = if c.policy.channel.is_assisted() {
+            Control::OperatorEntry
+        } else if offered_channels(question, &c.partners, &c.policy).len() > 1 {
+            Control::RadioWithChannels
+        } else {
+            Control::Radio
+        };
+        let decision = Decision {
+            partner,
+            state: d.state,
+            action: d.action,
+            channels: d.channels,
+            mode: presentation_mode(&c.policy.mode),
+            control,
+            notice: shown[&d.question].clone(),
+            presented_at: s.presented_at,
+            decided_at: d.decided_at.max(s.presented_at),
+            event_ids: d.lines.iter().filter_map(|i| c.basket.get(*i)).map(|l| l.event_id.0.clone()).collect(),
+            supersedes: d.supersedes,
+            renewal: d.renewal,
+        };
+        let id = platform::random_uuid().map_err(|e| CommitError::Platform(e.0))?;
+        let record = build_record(&ctx, &decision, &id, &hasher).map_err(|e| CommitError::Platform(e.to_string()))?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// Keeps the records, then makes the first delivery attempt.
+///
+/// Returns once the records are in the outbox (or, if storage is blocked,
+/// held in memory for the retries of this visit), with what was delivered
+/// and what is pending (or, in `failed`, what the backend refused).
+pub async fn keep_and_send(records: &[ConsentRecordV1], endpoint: &Endpoint) -> (Report, Option<u64>) {
+    let kept = delivery::put(records, &endpoint.url);
+    let (_, retry_after, mut report) = delivery::send_once(records, endpoint).await;
+    if let Err(e) = kept {
+        platform::error(&format!(
+            "the records could not be kept on this device ({e}); they will be retried while this page stays open"
+        ));
+    }
+    report.pending.sort();
+    (report, retry_after)
+}

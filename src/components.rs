@@ -1,0 +1,360 @@
+//! The prompt's view. Components render the session and dispatch actions;
+//! they hold no rules of their own.
+
+use std::rc::Rc;
+
+use web_sys::{Element, HtmlInputElement};
+use yew::prelude::*;
+
+use consent_core::config::ThemePreset;
+use consent_core::domain::{Channel, Mode, Partner};
+use consent_core::plan::{AskReason, Question};
+use consent_core::session::{offered_channels, Choice, Problem};
+
+use crate::mount::Controller;
+use crate::platform;
+use crate::state::{Msg, Phase, Session};
+use crate::text::{shown_notice, Texts};
+
+#[derive(Properties, Clone)]
+pub struct PromptProps {
+    pub initial: Rc<Session>,
+    pub controller: Rc<Controller>,
+}
+
+impl PartialEq for PromptProps {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.initial, &other.initial) && Rc::ptr_eq(&self.controller, &other.controller)
+    }
+}
+
+fn qid(index: usize) -> String {
+    format!("cp-q{index}")
+}
+
+#[component]
+pub fn Prompt(props: &PromptProps) -> Html {
+    let session = use_reducer({
+        let initial = props.initial.clone();
+        move || (*initial).clone()
+    });
+    props.controller.attach(session.clone());
+    let root = use_node_ref();
+    let summary = use_node_ref();
+
+    // Focus moves to the error summary after each failed commit.
+    {
+        let summary = summary.clone();
+        use_effect_with(session.error_epoch, move |epoch| {
+            if *epoch > 0 {
+                if let Some(el) = summary.cast::<web_sys::HtmlElement>() {
+                    if el.focus().is_err() {
+                        platform::warn("could not move focus to the error summary");
+                    }
+                }
+            }
+        });
+    }
+    // Tell the host page about every change of answer.
+    {
+        let controller = props.controller.clone();
+        use_effect_with(session.answers.clone(), move |_| controller.emit_change());
+    }
+
+    let s: &Session = &session;
+    let c = &s.config;
+    let texts = Texts { config: c, locale: &s.locale };
+    let lang = shown_lang(s);
+    let level = c.heading_level.clamp(1, 6);
+    let heading = format!("h{level}");
+    let sub_heading = format!("h{}", (level + 1).min(6));
+    let assisted = c.policy.channel.is_assisted();
+
+    let theme = match c.theme.preset {
+        ThemePreset::Light => "light",
+        ThemePreset::Dark => "dark",
+        ThemePreset::Auto => "auto",
+    };
+    let classes = classes!("cp", theme, assisted.then_some("compact"));
+
+    let on_submit = {
+        let controller = props.controller.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            controller.commit_from_ui();
+        })
+    };
+    let focus_question = {
+        let root = root.clone();
+        Callback::from(move |(e, id): (MouseEvent, String)| {
+            e.prevent_default();
+            if let Some(el) = root.cast::<Element>() {
+                if platform::focus_first(&el, &format!("#{id} input")).is_err() {
+                    platform::warn("could not move focus to the question");
+                }
+            }
+        })
+    };
+
+    if s.plan.questions.is_empty() {
+        return html! {
+            <section class={classes} lang={lang} part="root" ref={root}>
+                <p class="muted" part="nothing-to-ask">{ texts.get("nothing_to_ask") }</p>
+            </section>
+        };
+    }
+
+    let error_summary = (!s.errors.is_empty()).then(|| {
+        html! {
+            <div class="summary" role="alert" tabindex="-1" part="error-summary" ref={summary.clone()} aria-labelledby="cp-error-title">
+                <@{sub_heading.clone()} id="cp-error-title">{ texts.get("error_title") }</@>
+                <ul>
+                    { for s.errors.iter().filter_map(|e| {
+                        let index = s.plan.questions.iter().position(|q| q.key == e.question)?;
+                        let q = &s.plan.questions[index];
+                        let id = qid(index);
+                        let onclick = {
+                            let focus = focus_question.clone();
+                            let id = id.clone();
+                            Callback::from(move |ev: MouseEvent| focus.emit((ev, id.clone())))
+                        };
+                        Some(html! {
+                            <li><a href={format!("#{id}")} {onclick}>{ problem_text(&texts, c, q, e.problem) }</a></li>
+                        })
+                    }) }
+                </ul>
+            </div>
+        }
+    });
+
+    let status = match &s.phase {
+        Phase::Asking => String::new(),
+        Phase::Saving => texts.get("saving"),
+        Phase::Saved { pending: 0, .. } => texts.get("saved"),
+        Phase::Saved { .. } => texts.get("pending"),
+        Phase::Failed(_) => texts.get("failed"),
+    };
+
+    html! {
+        <section class={classes} lang={lang} part="root" ref={root} aria-labelledby="cp-title">
+            <@{heading} id="cp-title" part="title">{ texts.get("title") }</@>
+            <p part="intro">{ texts.get("intro") }</p>
+            if c.show_gpc_note && s.gpc == Some(true) {
+                <p class="muted" part="gpc-note">{ texts.get("gpc") }</p>
+            }
+            { error_summary.unwrap_or_default() }
+            <form novalidate=true onsubmit={on_submit}>
+                { for s.plan.questions.iter().enumerate().map(|(i, q)| html! {
+                    <QuestionView key={q.key.clone()} index={i} session={Rc::new(s.clone())} dispatch={session.dispatcher()} />
+                }) }
+                <p class="muted" part="service-note">{ texts.get("service") }</p>
+                <p class="muted" part="change-note">{ texts.get("change_later") }</p>
+                if c.submit_button {
+                    <button type="submit" part="submit" disabled={!matches!(s.phase, Phase::Asking | Phase::Failed(_))}>{ texts.get("save") }</button>
+                }
+            </form>
+            <p class="status" role="status" aria-live="polite" part="status">{ status }</p>
+        </section>
+    }
+}
+
+/// The language of the prompt's root: the locale whose notice text is shown
+/// for the first question, else the requested one.
+fn shown_lang(s: &Session) -> String {
+    s.plan
+        .questions
+        .first()
+        .map(|q| shown_notice(&s.config, &s.locale, q).language)
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| s.locale.clone())
+}
+
+fn partner_names<'a>(c: &'a consent_core::config::Config, q: &Question) -> Vec<&'a str> {
+    q.asks.iter().filter_map(|a| c.partners.get(a.partner_index)).map(|p| p.name.as_str()).collect()
+}
+
+fn problem_text(texts: &Texts<'_>, c: &consent_core::config::Config, q: &Question, p: Problem) -> String {
+    let names = texts.names(&partner_names(c, q));
+    let key = match p {
+        Problem::Unanswered => "error_required",
+        Problem::NoChannel => "error_channels",
+        Problem::NotHeard => "error_operator",
+    };
+    texts.fill(key, &[("partner", &names)])
+}
+
+#[derive(Properties, Clone)]
+pub struct QuestionProps {
+    pub index: usize,
+    pub session: Rc<Session>,
+    pub dispatch: yew::functional::UseReducerDispatcher<Session>,
+}
+
+impl PartialEq for QuestionProps {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index && *self.session == *other.session
+    }
+}
+
+#[component]
+pub fn QuestionView(props: &QuestionProps) -> Html {
+    let s = &*props.session;
+    let c = &s.config;
+    let Some(q) = s.plan.questions.get(props.index) else { return Html::default() };
+    let texts = Texts { config: c, locale: &s.locale };
+    let id = qid(props.index);
+    let answer = s.answers.get(&q.key).cloned().unwrap_or_default();
+    let problem = s.error_for(&q.key);
+    let names = partner_names(c, q);
+    let names_text = texts.names(&names);
+    let notice = shown_notice(c, &s.locale, q);
+    let general = matches!(c.policy.mode, Mode::General { .. });
+    let assisted = c.policy.channel.is_assisted();
+    let offered: Vec<Channel> = offered_channels(q, &c.partners, &c.policy).to_vec();
+
+    let events: Vec<&str> = q.lines().iter().filter_map(|i| c.basket.get(*i)).map(|l| l.title.as_str()).collect();
+    let because = texts.fill("because", &[("events", &texts.names(&events))]);
+
+    let reask = q.asks.iter().find_map(|a| match a.reason {
+        AskReason::NoticeChanged { .. } => Some("wording_changed"),
+        AskReason::Expired { .. } => Some("lapsed"),
+        _ => None,
+    });
+    let what_changed = match (&c.policy.mode, reask) {
+        (_, Some("wording_changed")) => {
+            let text = match &c.policy.mode {
+                Mode::General { notice } => &notice.what_changed,
+                Mode::Individual => match q.asks.first().and_then(|a| c.partners.get(a.partner_index)) {
+                    Some(p) => &p.notice.what_changed,
+                    None => return Html::default(),
+                },
+            };
+            texts.venue(text, "whatChanged").map(|(_, t)| t)
+        }
+        _ => None,
+    };
+
+    let choose = |choice: Choice| {
+        let dispatch = props.dispatch.clone();
+        let key = q.key.clone();
+        Callback::from(move |_: Event| dispatch.dispatch(Msg::Choose { key: key.clone(), choice, at: platform::now() }))
+    };
+    let yes_label = if general { texts.get("general_yes") } else { texts.fill("yes", &[("partner", &names_text)]) };
+    let error_id = format!("{id}-error");
+    let notice_id = format!("{id}-notice");
+    let describedby = if problem.is_some() { format!("{notice_id} {error_id}") } else { notice_id.clone() };
+
+    let legend = if general { names_text.clone() } else { names.first().copied().unwrap_or_default().to_owned() };
+
+    html! {
+        <fieldset id={id.clone()} class={classes!("q", problem.is_some().then_some("invalid"))} part="question" aria-describedby={describedby}>
+            <legend part="legend">{ legend }</legend>
+            if let Some(key) = reask {
+                <p class="changed" part="reask-note">
+                    { texts.get(key) }
+                    if let Some(w) = what_changed {
+                        { " " }<strong>{ texts.get("what_changed") }</strong>{ " " }{ w }
+                    }
+                </p>
+            }
+            if assisted {
+                <p class="muted">{ texts.get("operator_script") }</p>
+            }
+            <p id={notice_id} class={classes!("notice", assisted.then_some("script"))} lang={notice.language.clone()} part="notice">{ notice.text.clone() }</p>
+            <p class="muted" part="because">{ because }</p>
+            if general {
+                <ul class="partners">
+                    { for q.asks.iter().filter_map(|a| c.partners.get(a.partner_index)).map(|p| html! {
+                        <li>{ p.name.clone() }{ " — " }<PrivacyLink partner={Rc::new(p.clone())} session={props.session.clone()} /></li>
+                    }) }
+                </ul>
+            } else if let Some(p) = q.asks.first().and_then(|a| c.partners.get(a.partner_index)) {
+                <p class="muted" part="privacy">
+                    if let Some((lang, summary)) = texts.venue(&p.privacy_summary, "privacySummary") {
+                        <span lang={lang}>{ summary }</span>{ " " }
+                    }
+                    <PrivacyLink partner={Rc::new(p.clone())} session={props.session.clone()} />
+                </p>
+            }
+            if problem.is_some() {
+                <p class="error" id={error_id} part="error">
+                    <span class="vh">{ texts.get("error_title") }{ ": " }</span>
+                    { problem.map(|p| problem_text(&texts, c, q, p)).unwrap_or_default() }
+                </p>
+            }
+            <div class="choices">
+                <div class="choice">
+                    <input type="radio" id={format!("{id}-yes")} name={id.clone()} value="yes"
+                        checked={answer.choice == Some(Choice::Yes)} onchange={choose(Choice::Yes)} part="yes" />
+                    <label for={format!("{id}-yes")}>{ yes_label }</label>
+                </div>
+                <div class="choice">
+                    <input type="radio" id={format!("{id}-no")} name={id.clone()} value="no"
+                        checked={answer.choice == Some(Choice::No)} onchange={choose(Choice::No)} part="no" />
+                    <label for={format!("{id}-no")}>{ texts.get("no") }</label>
+                </div>
+            </div>
+            if answer.choice == Some(Choice::Yes) && offered.len() > 1 {
+                <fieldset class="channels" part="channels">
+                    <legend>{ texts.fill("channels_legend", &[("partner", &names_text)]) }</legend>
+                    <div class="choices">
+                        { for offered.iter().map(|ch| {
+                            let ch = *ch;
+                            let dispatch = props.dispatch.clone();
+                            let key = q.key.clone();
+                            let onchange = Callback::from(move |e: Event| {
+                                let on = e.target_unchecked_into::<HtmlInputElement>().checked();
+                                dispatch.dispatch(Msg::ToggleChannel { key: key.clone(), channel: ch, on, at: platform::now() });
+                            });
+                            let cid = format!("{id}-{}", ch.as_str());
+                            html! {
+                                <div class="choice">
+                                    <input type="checkbox" id={cid.clone()} value={ch.as_str()} checked={answer.channels.contains(&ch)} {onchange} />
+                                    <label for={cid}>{ texts.get(ch.as_str()) }</label>
+                                </div>
+                            }
+                        }) }
+                    </div>
+                </fieldset>
+            }
+            if assisted {
+                <div class="choice">
+                    <input type="checkbox" id={format!("{id}-heard")} checked={answer.heard} part="heard"
+                        onchange={{
+                            let dispatch = props.dispatch.clone();
+                            let key = q.key.clone();
+                            Callback::from(move |e: Event| {
+                                let heard = e.target_unchecked_into::<HtmlInputElement>().checked();
+                                dispatch.dispatch(Msg::Heard { key: key.clone(), heard });
+                            })
+                        }} />
+                    <label for={format!("{id}-heard")}>{ texts.get("operator_confirm") }</label>
+                </div>
+            }
+        </fieldset>
+    }
+}
+
+#[derive(Properties, Clone)]
+pub struct PrivacyLinkProps {
+    pub partner: Rc<Partner>,
+    pub session: Rc<Session>,
+}
+
+impl PartialEq for PrivacyLinkProps {
+    fn eq(&self, other: &Self) -> bool {
+        self.partner == other.partner && self.session.locale == other.session.locale
+    }
+}
+
+#[component]
+pub fn PrivacyLink(props: &PrivacyLinkProps) -> Html {
+    let texts = Texts { config: &props.session.config, locale: &props.session.locale };
+    let p = &props.partner;
+    html! {
+        <a href={p.privacy_url.clone()} target="_blank" rel="noopener noreferrer" part="privacy-link">
+            { texts.fill("privacy", &[("partner", &p.name)]) }
+            { " " }{ texts.get("new_tab") }
+        </a>
+    }
+}

@@ -1,0 +1,220 @@
+//! The outbox: records are written to localStorage before any network call,
+//! then POSTed in one batch, retried with backoff, and removed only when the
+//! backend has stored them. A record the backend refuses stays, marked
+//! `failed`, for the venue to inspect. Nothing is dropped silently.
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+
+use consent_core::delivery::{backoff_ms, batch_key, classify, parse_retry_after, Outcome, MAX_ATTEMPTS};
+use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, RecordBatchV1, StoredV1};
+
+use crate::platform;
+
+/// Where outbox entries live: one localStorage key per record.
+pub const OUTBOX_PREFIX: &str = "consent-prompt:outbox:v1:";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryStatus {
+    Pending,
+    Failed,
+}
+
+/// One record waiting in the outbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEntry {
+    pub record: ConsentRecordV1,
+    pub endpoint: String,
+    pub status: EntryStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// How to reach the backend. Headers and credentials come from the current
+/// config, never from storage, so a stale CSRF token is not replayed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub credentials: &'static str,
+}
+
+/// What happened to a batch.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Stored by the backend (now or earlier).
+    pub delivered: Vec<String>,
+    /// Safe in the outbox, still to be sent.
+    pub pending: Vec<String>,
+    /// Refused by the backend; kept in the outbox, marked failed.
+    pub failed: Vec<String>,
+    /// The backend's (or the browser's) words, when something went wrong.
+    pub message: Option<String>,
+    /// The JSON path the backend named, if any.
+    pub field: Option<String>,
+}
+
+impl Endpoint {
+    pub fn of(config: &consent_core::config::Config) -> Self {
+        Endpoint { url: config.endpoint.clone(), headers: config.headers.clone(), credentials: config.credentials.as_str() }
+    }
+}
+
+fn key(record_id: &str) -> String {
+    format!("{OUTBOX_PREFIX}{record_id}")
+}
+
+/// Writes records to the outbox. Fails if any could not be written.
+pub fn put(records: &[ConsentRecordV1], endpoint: &str) -> platform::Result<()> {
+    for r in records {
+        let entry = OutboxEntry {
+            record: r.clone(),
+            endpoint: endpoint.to_owned(),
+            status: EntryStatus::Pending,
+            attempts: 0,
+            last_error: None,
+        };
+        let json = platform::json_stringify(&platform::to_js(&entry)?)?;
+        platform::storage_set(&key(&r.record_id), &json)?;
+    }
+    Ok(())
+}
+
+/// Every entry in the outbox (any endpoint, any status).
+pub fn entries() -> platform::Result<Vec<OutboxEntry>> {
+    let mut out = Vec::new();
+    for k in platform::storage_keys(OUTBOX_PREFIX)? {
+        let Some(text) = platform::storage_get(&k)? else { continue };
+        match platform::json_parse(&text).map_err(|e| (String::new(), e.0)).and_then(platform::from_js::<OutboxEntry>) {
+            Ok(entry) => out.push(entry),
+            // Keep what cannot be read: it may be proof. Say so once per load.
+            Err((path, msg)) => platform::warn(&format!("outbox entry {k} is unreadable and was left in place ({path} {msg})")),
+        }
+    }
+    Ok(out)
+}
+
+/// Pending records for this endpoint, oldest decision first.
+pub fn pending_for(endpoint: &str) -> Vec<ConsentRecordV1> {
+    let mut records: Vec<ConsentRecordV1> = entries()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.status == EntryStatus::Pending && e.endpoint == endpoint)
+        .map(|e| e.record)
+        .collect();
+    records.sort_by_key(|r| r.decided_at);
+    records
+}
+
+fn update(ids: &[String], f: impl Fn(&mut OutboxEntry)) {
+    for id in ids {
+        let Ok(Some(text)) = platform::storage_get(&key(id)) else { continue };
+        let Ok(js) = platform::json_parse(&text) else { continue };
+        let Ok(mut entry) = platform::from_js::<OutboxEntry>(js) else { continue };
+        f(&mut entry);
+        let written = platform::to_js(&entry)
+            .and_then(|v| platform::json_stringify(&v))
+            .and_then(|s| platform::storage_set(&key(id), &s));
+        if let Err(e) = written {
+            platform::warn(&format!("could not update outbox entry {id}: {e}"));
+        }
+    }
+}
+
+fn remove(ids: &[String]) {
+    for id in ids {
+        if let Err(e) = platform::storage_remove(&key(id)) {
+            platform::warn(&format!("could not clear delivered record {id} from the outbox: {e}"));
+        }
+    }
+}
+
+/// One POST of the whole batch. `Ok` carries the outcome; the outbox is
+/// updated to match (removed, attempt counted, or marked failed).
+pub async fn send_once(records: &[ConsentRecordV1], endpoint: &Endpoint) -> (Outcome, Option<u64>, Report) {
+    let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
+    let mut report = Report::default();
+    let body = platform::to_js(&RecordBatchV1 { records: records.to_vec() }).and_then(|v| platform::json_stringify(&v));
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            report.pending = ids;
+            report.message = Some(e.0);
+            return (Outcome::Retry, None, report);
+        }
+    };
+    let idem = batch_key(ids.iter().map(String::as_str));
+    let answer = platform::post_json(&endpoint.url, &body, &endpoint.headers, endpoint.credentials, &idem).await;
+    let (status, retry_after, body) = match answer {
+        Ok(r) => (Some(r.status), r.retry_after.as_deref().and_then(parse_retry_after), r.body),
+        Err(e) => (None, None, JsValue::from_str(&e.0)),
+    };
+    let outcome = classify(status);
+    match outcome {
+        Outcome::Delivered => {
+            // The backend stores a batch in one transaction: all of it is in.
+            if let Ok(stored) = platform::from_js::<StoredV1>(body) {
+                report.delivered = stored.stored.into_iter().map(|s| s.record_id).chain(stored.duplicates).collect();
+            }
+            for id in &ids {
+                if !report.delivered.contains(id) {
+                    report.delivered.push(id.clone());
+                }
+            }
+            remove(&ids);
+        }
+        Outcome::Retry => {
+            let message = match status {
+                None => body.as_string().unwrap_or_else(|| "network error".into()),
+                Some(s) => format!("the server answered {s}; will try again"),
+            };
+            update(&ids, |e| {
+                e.attempts += 1;
+                e.last_error = Some(message.clone());
+            });
+            report.pending = ids;
+            report.message = Some(message);
+        }
+        Outcome::Rejected => {
+            let (message, field) = match platform::from_js::<ErrorBodyV1>(body) {
+                Ok(b) => (b.error.message, b.error.field),
+                Err(_) => (format!("the server refused the records ({})", status.unwrap_or(0)), None),
+            };
+            let stored_message = match &field {
+                Some(f) => format!("{f}: {message}"),
+                None => message.clone(),
+            };
+            update(&ids, |e| {
+                e.attempts += 1;
+                e.status = EntryStatus::Failed;
+                e.last_error = Some(stored_message.clone());
+            });
+            report.failed = ids;
+            report.message = Some(message);
+            report.field = field;
+        }
+    }
+    (outcome, retry_after, report)
+}
+
+/// Keeps trying after a first attempt that asked for a retry, until the
+/// batch is delivered, refused, or out of tries for this visit (the records
+/// then wait in the outbox for the next load).
+pub async fn retry(records: Vec<ConsentRecordV1>, endpoint: Endpoint, mut retry_after: Option<u64>) -> Report {
+    let mut attempt = 1;
+    loop {
+        let wait = backoff_ms(attempt, retry_after, platform::random());
+        if let Err(e) = platform::sleep(wait.min(u64::from(u32::MAX)) as u32).await {
+            return Report { pending: records.iter().map(|r| r.record_id.clone()).collect(), message: Some(e.0), ..Report::default() };
+        }
+        let (outcome, ra, report) = send_once(&records, &endpoint).await;
+        attempt += 1;
+        if outcome != Outcome::Retry || attempt >= MAX_ATTEMPTS {
+            return report;
+        }
+        retry_after = ra;
+    }
+}

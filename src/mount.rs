@@ -1,0 +1,432 @@
+//! Mounting the prompt into a page element, and the controller behind the
+//! public handle (`commit`, `update`, `state`, `destroy`) and DOM events.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::Serialize;
+use wasm_bindgen::JsValue;
+use web_sys::Element;
+use yew::functional::UseReducerHandle;
+use yew::AppHandle;
+
+use consent_core::config::{validate, Config, ConfigErrors, Issue};
+use consent_core::locale::requested_locale;
+use consent_core::plan::{plan, AskReason, SkipReason};
+use consent_core::session::{is_complete, Choice, Problem};
+use consent_core::wire::{ConfigV1, ConsentRecordV1, Embed};
+
+use crate::commit::{build_records, keep_and_send, CommitError};
+use crate::components::{Prompt, PromptProps};
+use crate::delivery::{self, Report};
+use crate::platform;
+use crate::state::{Msg, Phase, Session};
+use crate::styles;
+
+/// Why the prompt could not mount.
+#[derive(Debug)]
+pub enum MountError {
+    Config(ConfigErrors),
+    Platform(String),
+}
+
+impl MountError {
+    /// `{message, errors: [{path, message}], warnings: [...]}` for the host page.
+    pub fn to_js(&self) -> JsValue {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            code: &'a str,
+            message: String,
+            errors: Vec<IssueOut>,
+            warnings: Vec<IssueOut>,
+        }
+        let out = match self {
+            MountError::Config(e) => Out {
+                code: "invalid-config",
+                message: e.to_string(),
+                errors: e.errors.iter().map(IssueOut::from).collect(),
+                warnings: e.warnings.iter().map(IssueOut::from).collect(),
+            },
+            MountError::Platform(m) => Out { code: "browser", message: m.clone(), errors: vec![], warnings: vec![] },
+        };
+        platform::to_js(&out).unwrap_or_else(|_| JsValue::from_str("the consent prompt could not mount"))
+    }
+}
+
+#[derive(Serialize)]
+pub struct IssueOut {
+    path: String,
+    message: String,
+}
+
+impl From<&Issue> for IssueOut {
+    fn from(i: &Issue) -> Self {
+        IssueOut { path: i.path.clone(), message: i.message.clone() }
+    }
+}
+
+/// Parses and validates a config given as a JS value.
+pub fn config_from_js(value: JsValue) -> Result<(Config, Vec<Issue>), MountError> {
+    let raw: ConfigV1 = platform::from_js(value).map_err(|(path, message)| {
+        MountError::Config(ConfigErrors { errors: vec![Issue { path, message }], warnings: vec![] })
+    })?;
+    let v = validate(&raw).map_err(MountError::Config)?;
+    Ok((v.config, v.warnings))
+}
+
+/// Links the mounted component to the outside world.
+pub struct Controller {
+    host: Element,
+    embed: Embed,
+    handle: RefCell<Option<UseReducerHandle<Session>>>,
+    last: RefCell<Option<Summary>>,
+}
+
+/// What `commit()` resolves to, and the `consent:commit` event's detail.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub records: Vec<ConsentRecordV1>,
+    pub delivered: Vec<String>,
+    pub pending: Vec<String>,
+    /// False at commit; true when a later retry settled the pending records.
+    #[serde(rename = "final")]
+    pub settled: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: String,
+    field: Option<String>,
+    errors: Vec<ProblemOut>,
+    record_ids: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ProblemOut {
+    question: String,
+    partner_ids: Vec<String>,
+    problem: &'static str,
+    field: String,
+}
+
+impl Controller {
+    pub fn attach(&self, handle: UseReducerHandle<Session>) {
+        self.handle.replace(Some(handle));
+    }
+
+    fn session(&self) -> Option<Session> {
+        self.handle.borrow().as_ref().map(|h| (**h).clone())
+    }
+
+    fn dispatch(&self, msg: Msg) {
+        if let Some(h) = self.handle.borrow().as_ref() {
+            h.dispatch(msg);
+        }
+    }
+
+    fn emit<T: Serialize>(&self, name: &str, detail: &T) {
+        let sent = platform::to_js(detail).and_then(|d| platform::dispatch(&self.host, name, &d));
+        if let Err(e) = sent {
+            platform::warn(&format!("{name} event: {e}"));
+        }
+    }
+
+    pub fn emit_change(&self) {
+        if let Some(s) = self.session() {
+            self.emit("consent:change", &state_of(&s));
+        }
+    }
+
+    /// The handle's `state()`.
+    pub fn state(&self) -> JsValue {
+        match self.session() {
+            Some(s) => platform::to_js(&state_of(&s)).unwrap_or(JsValue::NULL),
+            None => JsValue::NULL,
+        }
+    }
+
+    pub fn commit_from_ui(self: &Rc<Self>) {
+        let this = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            // The UI shows the outcome; events tell the host page.
+            let _ = this.commit().await;
+        });
+    }
+
+    /// Commits the current answers. Resolves once the records are kept.
+    pub async fn commit(self: Rc<Self>) -> Result<Summary, JsValue> {
+        let Some(s) = self.session() else {
+            return Err(JsValue::from_str("the consent prompt is not mounted"));
+        };
+        match &s.phase {
+            Phase::Saving => return Err(self.fail("busy", "a commit is already in progress".into(), None, vec![])),
+            Phase::Saved { .. } => {
+                if let Some(last) = self.last.borrow().clone() {
+                    return Ok(last);
+                }
+            }
+            _ => {}
+        }
+        self.dispatch(Msg::Saving);
+        let records = match build_records(&s, self.embed).await {
+            Ok(r) => r,
+            Err(CommitError::Invalid(errors)) => {
+                let problems: Vec<ProblemOut> = errors
+                    .iter()
+                    .map(|e| ProblemOut {
+                        question: e.question.clone(),
+                        partner_ids: s
+                            .plan
+                            .questions
+                            .iter()
+                            .find(|q| q.key == e.question)
+                            .map(|q| q.asks.iter().map(|a| a.partner_id.0.clone()).collect())
+                            .unwrap_or_default(),
+                        problem: match e.problem {
+                            Problem::Unanswered => "unanswered",
+                            Problem::NoChannel => "no-channel",
+                            Problem::NotHeard => "not-heard",
+                        },
+                        field: format!("answers.{}", e.question),
+                    })
+                    .collect();
+                self.dispatch(Msg::Invalid(errors));
+                let detail = ErrorDetail {
+                    code: "incomplete",
+                    message: "some questions need an answer".into(),
+                    field: problems.first().map(|p| p.field.clone()),
+                    errors: problems,
+                    record_ids: vec![],
+                };
+                self.emit("consent:error", &detail);
+                return Err(platform::to_js(&detail).unwrap_or(JsValue::NULL));
+            }
+            Err(CommitError::Platform(m)) => {
+                self.dispatch(Msg::Failed(m.clone()));
+                return Err(self.fail("browser", m, None, vec![]));
+            }
+        };
+        let ep = delivery::Endpoint::of(&s.config);
+        let (report, retry_after) = keep_and_send(&records, &ep).await;
+        if !report.failed.is_empty() {
+            let msg = report.message.clone().unwrap_or_else(|| "the server refused the records".into());
+            self.dispatch(Msg::Failed(msg.clone()));
+            return Err(self.fail("rejected", msg, report.field.clone(), report.failed.clone()));
+        }
+        let summary = Summary {
+            records: records.clone(),
+            delivered: report.delivered.clone(),
+            pending: report.pending.clone(),
+            settled: report.pending.is_empty(),
+        };
+        self.dispatch(Msg::Saved { delivered: summary.delivered.len(), pending: summary.pending.len() });
+        self.last.replace(Some(summary.clone()));
+        self.emit("consent:commit", &summary);
+        if !report.pending.is_empty() {
+            let this = self.clone();
+            let pending: Vec<ConsentRecordV1> =
+                records.into_iter().filter(|r| report.pending.contains(&r.record_id)).collect();
+            wasm_bindgen_futures::spawn_local(async move {
+                let done = delivery::retry(pending.clone(), ep, retry_after).await;
+                this.settled(pending, done);
+            });
+        }
+        Ok(summary)
+    }
+
+    /// A background retry finished: tell the page and the patron.
+    fn settled(&self, records: Vec<ConsentRecordV1>, report: Report) {
+        if !report.failed.is_empty() {
+            let msg = report.message.clone().unwrap_or_default();
+            self.dispatch(Msg::Failed(msg.clone()));
+            self.fail("rejected", msg, report.field.clone(), report.failed);
+            return;
+        }
+        let summary = Summary { records, delivered: report.delivered, pending: report.pending, settled: true };
+        if summary.pending.is_empty() {
+            self.dispatch(Msg::Saved { delivered: summary.delivered.len(), pending: 0 });
+        }
+        self.emit("consent:commit", &summary);
+    }
+
+    fn fail(&self, code: &str, message: String, field: Option<String>, record_ids: Vec<String>) -> JsValue {
+        let detail = ErrorDetail { code, message, field, errors: vec![], record_ids };
+        self.emit("consent:error", &detail);
+        platform::to_js(&detail).unwrap_or(JsValue::NULL)
+    }
+
+    /// Re-plans with a new config (e.g. the basket changed), keeping answers
+    /// for partners still asked.
+    pub fn update(&self, config: Config) {
+        let config = Rc::new(config);
+        let locale = pick_locale(&config);
+        let new_plan = Rc::new(plan(&config.basket, &config.preferences, &config.partners, &config.policy, platform::now()));
+        self.dispatch(Msg::Replace { config, plan: new_plan, locale });
+    }
+}
+
+/// `state()` and the `consent:change` detail.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateOut {
+    pub locale: String,
+    pub complete: bool,
+    pub phase: &'static str,
+    pub questions: Vec<QuestionOut>,
+    pub skipped: Vec<SkippedOut>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuestionOut {
+    pub key: String,
+    pub partner_ids: Vec<String>,
+    pub reason: &'static str,
+    pub answer: Option<&'static str>,
+    pub channels: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SkippedOut {
+    pub partner_id: String,
+    pub reason: &'static str,
+}
+
+pub fn state_of(s: &Session) -> StateOut {
+    let c = &s.config;
+    StateOut {
+        locale: s.locale.clone(),
+        complete: is_complete(&s.plan, &c.partners, &c.policy, &s.answers),
+        phase: match s.phase {
+            Phase::Asking => "asking",
+            Phase::Saving => "saving",
+            Phase::Saved { pending: 0, .. } => "saved",
+            Phase::Saved { .. } => "kept",
+            Phase::Failed(_) => "failed",
+        },
+        questions: s
+            .plan
+            .questions
+            .iter()
+            .map(|q| {
+                let a = s.answers.get(&q.key);
+                QuestionOut {
+                    key: q.key.clone(),
+                    partner_ids: q.asks.iter().map(|a| a.partner_id.0.clone()).collect(),
+                    reason: match q.asks.first().map(|a| &a.reason) {
+                        Some(AskReason::NoticeChanged { .. }) => "notice-changed",
+                        Some(AskReason::Expired { .. }) => "expired",
+                        Some(AskReason::Deferred) => "deferred",
+                        _ => "no-answer",
+                    },
+                    answer: a.and_then(|a| a.choice).map(|c| match c {
+                        Choice::Yes => "yes",
+                        Choice::No => "no",
+                    }),
+                    channels: a.map(|a| a.channels.iter().map(|c| c.as_str()).collect()).unwrap_or_default(),
+                }
+            })
+            .collect(),
+        skipped: s
+            .plan
+            .skipped
+            .iter()
+            .map(|k| SkippedOut {
+                partner_id: k.partner_id.0.clone(),
+                reason: match k.reason {
+                    SkipReason::UnknownPartner => "unknown-partner",
+                    SkipReason::AlreadyAnswered { .. } => "already-answered",
+                    SkipReason::AnsweredEarlierNotice { .. } => "answered-earlier-notice",
+                },
+            })
+            .collect(),
+    }
+}
+
+fn pick_locale(config: &Config) -> String {
+    let html = platform::html_lang();
+    let nav = platform::navigator_languages();
+    requested_locale(
+        [config.locale.as_deref(), html.as_deref()].into_iter().chain(nav.iter().map(|l| Some(l.as_str()))),
+    )
+}
+
+/// A prompt mounted in the page.
+pub struct Mounted {
+    app: Option<AppHandle<Prompt>>,
+    container: Element,
+    pub controller: Rc<Controller>,
+}
+
+impl Mounted {
+    pub fn destroy(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.destroy();
+        }
+        self.container.remove();
+        self.controller.handle.replace(None);
+    }
+}
+
+/// Mounts the prompt into `host`'s shadow root.
+pub fn mount(host: Element, config: Config, warnings: Vec<Issue>, embed: Embed) -> Result<Mounted, MountError> {
+    for w in &warnings {
+        platform::warn(&format!("config warning: {w}"));
+    }
+    let shadow = platform::shadow_root(&host).map_err(|e| MountError::Platform(e.0))?;
+    platform::adopt_styles(&shadow, &[styles::BASE_CSS, &styles::token_css(&config.theme)])
+        .map_err(|e| MountError::Platform(e.0))?;
+    while let Some(child) = shadow.first_child() {
+        let _ = shadow.remove_child(&child);
+    }
+    let container = platform::create_element("div").map_err(|e| MountError::Platform(e.0))?;
+    shadow.append_child(&container).map_err(|_| MountError::Platform("could not add to the shadow root".into()))?;
+
+    let locale = pick_locale(&config);
+    let now = platform::now();
+    let config = Rc::new(config);
+    let the_plan = Rc::new(plan(&config.basket, &config.preferences, &config.partners, &config.policy, now));
+    let session = Rc::new(Session::new(config.clone(), the_plan, locale, now, platform::global_privacy_control()));
+    let controller =
+        Rc::new(Controller { host, embed, handle: RefCell::new(None), last: RefCell::new(None) });
+    let app = yew::Renderer::<Prompt>::with_root_and_props(
+        container.clone(),
+        PromptProps { initial: session.clone(), controller: controller.clone() },
+    )
+    .render();
+
+    #[derive(Serialize)]
+    struct Ready {
+        state: StateOut,
+        warnings: Vec<IssueOut>,
+    }
+    controller.emit("consent:ready", &Ready { state: state_of(&session), warnings: warnings.iter().map(IssueOut::from).collect() });
+    flush_outbox(&config);
+    Ok(Mounted { app: Some(app), container, controller })
+}
+
+/// Sends whatever an earlier visit left in the outbox for this endpoint.
+fn flush_outbox(config: &Config) {
+    let records = delivery::pending_for(&config.endpoint);
+    if records.is_empty() {
+        return;
+    }
+    let ep = delivery::Endpoint::of(config);
+    wasm_bindgen_futures::spawn_local(async move {
+        let (outcome, retry_after, report) = delivery::send_once(&records, &ep).await;
+        if outcome == consent_core::delivery::Outcome::Retry {
+            let _ = delivery::retry(records, ep, retry_after).await;
+        } else if !report.failed.is_empty() {
+            platform::error(&format!(
+                "the backend refused {} earlier record(s): {}",
+                report.failed.len(),
+                report.message.unwrap_or_default()
+            ));
+        }
+    });
+}

@@ -1,0 +1,317 @@
+//! Every side effect the widget has: clock, randomness, hashing, storage,
+//! network, DOM events, console. Each is a small function returning
+//! `Result`, so the rest of the widget never calls a browser API directly
+//! and never panics on one.
+
+use std::fmt;
+
+use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{CssStyleSheet, Element, ShadowRoot, ShadowRootInit, ShadowRootMode, Storage, Window};
+
+use consent_core::Timestamp;
+
+/// A browser call that failed, said plainly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlatformError(pub String);
+
+impl fmt::Display for PlatformError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PlatformError {}
+
+pub type Result<T> = std::result::Result<T, PlatformError>;
+
+fn err(what: &str, e: JsValue) -> PlatformError {
+    let detail = e
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_default();
+    PlatformError(if detail.is_empty() { what.to_owned() } else { format!("{what}: {detail}") })
+}
+
+pub fn window() -> Result<Window> {
+    web_sys::window().ok_or_else(|| PlatformError("no window (not running in a browser page)".into()))
+}
+
+// ---- Clock and randomness -------------------------------------------------
+
+/// The current time. `Date.now()` cannot fail.
+pub fn now() -> Timestamp {
+    Timestamp::from_unix_millis(js_sys::Date::now() as i64)
+}
+
+/// A UUID v4 from `crypto.randomUUID()` (secure contexts: https or localhost).
+pub fn random_uuid() -> Result<String> {
+    let crypto = window()?.crypto().map_err(|e| err("window.crypto is unavailable", e))?;
+    let has = Reflect::has(&crypto, &"randomUUID".into()).unwrap_or(false);
+    if !has {
+        return Err(PlatformError("crypto.randomUUID is unavailable (the page must be served over https)".into()));
+    }
+    Ok(crypto.random_uuid())
+}
+
+/// A number in [0, 1), for retry jitter only.
+pub fn random() -> f64 {
+    js_sys::Math::random()
+}
+
+/// Lowercase hex SHA-256 of `text`'s UTF-8 bytes, from WebCrypto.
+pub async fn sha256_hex(text: &str) -> Result<String> {
+    let crypto = window()?.crypto().map_err(|e| err("window.crypto is unavailable", e))?;
+    let subtle = crypto.subtle();
+    let promise = subtle
+        .digest_with_str_and_u8_array("SHA-256", text.as_bytes())
+        .map_err(|e| err("crypto.subtle.digest failed", e))?;
+    let buf = JsFuture::from(promise).await.map_err(|e| err("crypto.subtle.digest failed", e))?;
+    let bytes = Uint8Array::new(&buf).to_vec();
+    Ok(bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+        s
+    }))
+}
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep(ms: u32) -> Result<()> {
+    let w = window()?;
+    let promise = Promise::new(&mut |resolve, _reject| {
+        // If scheduling fails the promise never resolves; report it instead.
+        if w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32).is_err() {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    JsFuture::from(promise).await.map(|_| ()).map_err(|e| err("timer failed", e))
+}
+
+// ---- The page ---------------------------------------------------------------
+
+/// `<html lang>`, if set.
+pub fn html_lang() -> Option<String> {
+    let lang = window().ok()?.document()?.document_element()?.get_attribute("lang")?;
+    (!lang.trim().is_empty()).then_some(lang)
+}
+
+/// `navigator.languages`, most preferred first.
+pub fn navigator_languages() -> Vec<String> {
+    let Ok(w) = window() else { return Vec::new() };
+    w.navigator().languages().iter().filter_map(|v| v.as_string()).collect()
+}
+
+/// `navigator.globalPrivacyControl`: `Some(true/false)`, or `None` when the browser says nothing.
+pub fn global_privacy_control() -> Option<bool> {
+    let nav = window().ok()?.navigator();
+    Reflect::get(&nav, &"globalPrivacyControl".into()).ok()?.as_bool()
+}
+
+/// The page's origin and path, for the record's `collection`.
+pub fn page_location() -> (String, String) {
+    let Ok(w) = window() else { return (String::new(), String::new()) };
+    let loc = w.location();
+    (loc.origin().unwrap_or_default(), loc.pathname().unwrap_or_default())
+}
+
+// ---- Console ----------------------------------------------------------------
+
+pub fn warn(message: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(&format!("[consent-prompt] {message}")));
+}
+
+pub fn error(message: &str) {
+    web_sys::console::error_1(&JsValue::from_str(&format!("[consent-prompt] {message}")));
+}
+
+// ---- Storage (the outbox) ---------------------------------------------------
+
+fn local_storage() -> Result<Storage> {
+    window()?
+        .local_storage()
+        .map_err(|e| err("localStorage is blocked", e))?
+        .ok_or_else(|| PlatformError("localStorage is unavailable".into()))
+}
+
+pub fn storage_get(key: &str) -> Result<Option<String>> {
+    local_storage()?.get_item(key).map_err(|e| err("localStorage read failed", e))
+}
+
+pub fn storage_set(key: &str, value: &str) -> Result<()> {
+    local_storage()?.set_item(key, value).map_err(|e| err("localStorage write failed (storage full or blocked)", e))
+}
+
+pub fn storage_remove(key: &str) -> Result<()> {
+    local_storage()?.remove_item(key).map_err(|e| err("localStorage remove failed", e))
+}
+
+/// Every key that starts with `prefix`.
+pub fn storage_keys(prefix: &str) -> Result<Vec<String>> {
+    let s = local_storage()?;
+    let n = s.length().map_err(|e| err("localStorage read failed", e))?;
+    let mut keys = Vec::new();
+    for i in 0..n {
+        if let Ok(Some(k)) = s.key(i) {
+            if k.starts_with(prefix) {
+                keys.push(k);
+            }
+        }
+    }
+    keys.sort();
+    Ok(keys)
+}
+
+// ---- JSON -------------------------------------------------------------------
+
+/// Rust → JS value, as JSON would have it (maps as objects, `None` as null).
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| PlatformError(format!("could not convert to JavaScript: {e}")))
+}
+
+/// JS value → Rust, naming the field path on error (`partners[2].notice.version: …`).
+pub fn from_js<T: DeserializeOwned>(value: JsValue) -> std::result::Result<T, (String, String)> {
+    let de = serde_wasm_bindgen::Deserializer::from(value);
+    serde_path_to_error::deserialize(de).map_err(|e| (e.path().to_string(), e.inner().to_string()))
+}
+
+pub fn json_stringify(value: &JsValue) -> Result<String> {
+    js_sys::JSON::stringify(value)
+        .map(String::from)
+        .map_err(|e| err("JSON.stringify failed", e))
+}
+
+pub fn json_parse(text: &str) -> Result<JsValue> {
+    js_sys::JSON::parse(text).map_err(|e| err("stored JSON is corrupt", e))
+}
+
+// ---- Network ----------------------------------------------------------------
+
+/// An HTTP answer (any status).
+pub struct HttpResponse {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    /// The body parsed as JSON, or `undefined` when it is not JSON.
+    pub body: JsValue,
+}
+
+/// POSTs a JSON body. `Err` means no HTTP answer at all (network down, CORS, DNS).
+pub async fn post_json(
+    url: &str,
+    body: &str,
+    headers: &[(String, String)],
+    credentials: &str,
+    idempotency_key: &str,
+) -> Result<HttpResponse> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(body));
+    init.set_credentials(match credentials {
+        "omit" => web_sys::RequestCredentials::Omit,
+        "include" => web_sys::RequestCredentials::Include,
+        _ => web_sys::RequestCredentials::SameOrigin,
+    });
+    let h = web_sys::Headers::new().map_err(|e| err("could not build headers", e))?;
+    for (name, value) in headers {
+        h.set(name, value).map_err(|e| err(&format!("header {name:?} was refused"), e))?;
+    }
+    h.set("Content-Type", "application/json").map_err(|e| err("header", e))?;
+    h.set("Idempotency-Key", idempotency_key).map_err(|e| err("header", e))?;
+    init.set_headers(&h);
+    // Let the request finish even if the patron leaves the page.
+    let _ = Reflect::set(&init, &"keepalive".into(), &JsValue::from_bool(body.len() < 60_000));
+    fetch(url, &init).await
+}
+
+/// GETs JSON (used by the demo checkout to read preferences).
+pub async fn get_json(url: &str) -> Result<HttpResponse> {
+    let init = web_sys::RequestInit::new();
+    init.set_method("GET");
+    fetch(url, &init).await
+}
+
+async fn fetch(url: &str, init: &web_sys::RequestInit) -> Result<HttpResponse> {
+    let w = window()?;
+    let resp = JsFuture::from(w.fetch_with_str_and_init(url, init))
+        .await
+        .map_err(|e| err("network error", e))?;
+    let resp: web_sys::Response = resp.dyn_into().map_err(|e| err("fetch returned something else", e))?;
+    let retry_after = resp.headers().get("Retry-After").ok().flatten();
+    let body = match resp.json() {
+        Ok(p) => JsFuture::from(p).await.unwrap_or(JsValue::UNDEFINED),
+        Err(_) => JsValue::UNDEFINED,
+    };
+    Ok(HttpResponse { status: resp.status(), retry_after, body })
+}
+
+// ---- DOM --------------------------------------------------------------------
+
+/// Attaches (or reuses) an open shadow root on `host`.
+pub fn shadow_root(host: &Element) -> Result<ShadowRoot> {
+    if let Some(existing) = host.shadow_root() {
+        return Ok(existing);
+    }
+    host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
+        .map_err(|e| err("could not attach a shadow root (is the target a <div> or similar?)", e))
+}
+
+/// Applies stylesheets to a shadow root without any inline `<style>`, so a
+/// strict `style-src 'self'` policy is respected.
+pub fn adopt_styles(root: &ShadowRoot, sheets: &[&str]) -> Result<()> {
+    let list = Array::new();
+    for css in sheets {
+        let sheet = CssStyleSheet::new().map_err(|e| err("constructable stylesheets are unsupported", e))?;
+        sheet.replace_sync(css).map_err(|e| err("stylesheet rejected", e))?;
+        list.push(&sheet);
+    }
+    root.set_adopted_style_sheets(&list);
+    Ok(())
+}
+
+pub fn create_element(tag: &str) -> Result<Element> {
+    window()?
+        .document()
+        .ok_or_else(|| PlatformError("no document".into()))?
+        .create_element(tag)
+        .map_err(|e| err("could not create an element", e))
+}
+
+/// Finds an element by CSS selector in the page.
+pub fn query(selector: &str) -> Result<Option<Element>> {
+    window()?
+        .document()
+        .ok_or_else(|| PlatformError("no document".into()))?
+        .query_selector(selector)
+        .map_err(|e| err(&format!("{selector:?} is not a valid CSS selector"), e))
+}
+
+/// Dispatches a `CustomEvent` that bubbles out of the shadow root.
+pub fn dispatch(target: &Element, name: &str, detail: &JsValue) -> Result<()> {
+    let init = web_sys::CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_composed(true);
+    init.set_detail(detail);
+    let event = web_sys::CustomEvent::new_with_event_init_dict(name, &init).map_err(|e| err("could not create event", e))?;
+    target.dispatch_event(&event).map(|_| ()).map_err(|e| err("event listener threw", e))
+}
+
+/// Moves keyboard focus to the first element matching `selector` inside `container`.
+pub fn focus_first(container: &Element, selector: &str) -> Result<()> {
+    let el = container
+        .query_selector(selector)
+        .map_err(|e| err("bad selector", e))?
+        .ok_or_else(|| PlatformError(format!("nothing matches {selector} to focus")))?;
+    let el: web_sys::HtmlElement = el.dyn_into().map_err(|_| PlatformError(format!("{selector} is not focusable")))?;
+    el.focus().map_err(|e| err("focus failed", e))
+}
+
+/// Calls a JS function, reporting (not throwing) its failure.
+pub fn call1(f: &Function, arg: &JsValue) -> Result<JsValue> {
+    f.call1(&JsValue::NULL, arg).map_err(|e| err("callback threw", e))
+}

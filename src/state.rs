@@ -1,0 +1,134 @@
+//! The reducer: the one place the prompt's state changes. Actions in, state
+//! out; every rule it applies comes from `consent-core`.
+
+use std::rc::Rc;
+
+use yew::Reducible;
+
+use consent_core::config::Config;
+use consent_core::domain::Channel;
+use consent_core::plan::Plan;
+use consent_core::session::{retain_answers, AnswerError, Answers, Choice, Problem};
+use consent_core::Timestamp;
+
+/// Where the commit stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    Asking,
+    Saving,
+    /// Records are safe in the outbox; some may still be on their way.
+    Saved { delivered: usize, pending: usize },
+    /// The backend refused the records, or they could not be kept.
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub config: Rc<Config>,
+    pub plan: Rc<Plan>,
+    /// The locale asked for (config, `<html lang>`, then `navigator.languages`).
+    pub locale: String,
+    /// When the questions were first shown.
+    pub presented_at: Timestamp,
+    pub answers: Answers,
+    /// Problems found at the last commit, shown until fixed.
+    pub errors: Vec<AnswerError>,
+    /// Bumped on each failed commit so focus moves to the error summary again.
+    pub error_epoch: u32,
+    pub phase: Phase,
+    /// `navigator.globalPrivacyControl`, read once at mount.
+    pub gpc: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Msg {
+    Choose { key: String, choice: Choice, at: Timestamp },
+    ToggleChannel { key: String, channel: Channel, on: bool, at: Timestamp },
+    Heard { key: String, heard: bool },
+    /// A commit found problems: show them all, and move focus to the summary.
+    Invalid(Vec<AnswerError>),
+    Saving,
+    Saved { delivered: usize, pending: usize },
+    Failed(String),
+    /// The basket (or any config) changed: re-plan, keeping answers for
+    /// questions that are still asked.
+    Replace { config: Rc<Config>, plan: Rc<Plan>, locale: String },
+}
+
+impl Session {
+    pub fn new(config: Rc<Config>, plan: Rc<Plan>, locale: String, presented_at: Timestamp, gpc: Option<bool>) -> Self {
+        Session {
+            config,
+            plan,
+            locale,
+            presented_at,
+            answers: Answers::new(),
+            errors: Vec::new(),
+            error_epoch: 0,
+            phase: Phase::Asking,
+            gpc,
+        }
+    }
+
+    pub fn error_for(&self, key: &str) -> Option<Problem> {
+        self.errors.iter().find(|e| e.question == key).map(|e| e.problem)
+    }
+
+    pub fn is_busy(&self) -> bool {
+        self.phase == Phase::Saving
+    }
+}
+
+impl Reducible for Session {
+    type Action = Msg;
+
+    fn reduce(self: Rc<Self>, msg: Msg) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match msg {
+            Msg::Choose { key, choice, at } => {
+                let a = next.answers.entry(key.clone()).or_default();
+                a.choice = Some(choice);
+                a.decided_at = Some(at);
+                // Answering clears "unanswered"; a missing channel is re-checked at commit.
+                next.errors.retain(|e| !(e.question == key && (e.problem == Problem::Unanswered || choice == Choice::No)));
+                next.phase = Phase::Asking;
+            }
+            Msg::ToggleChannel { key, channel, on, at } => {
+                let a = next.answers.entry(key.clone()).or_default();
+                if on {
+                    a.channels.insert(channel);
+                } else {
+                    a.channels.remove(&channel);
+                }
+                a.decided_at = Some(at);
+                if on {
+                    next.errors.retain(|e| !(e.question == key && e.problem == Problem::NoChannel));
+                }
+                next.phase = Phase::Asking;
+            }
+            Msg::Heard { key, heard } => {
+                next.answers.entry(key.clone()).or_default().heard = heard;
+                if heard {
+                    next.errors.retain(|e| !(e.question == key && e.problem == Problem::NotHeard));
+                }
+            }
+            Msg::Invalid(errors) => {
+                next.errors = errors;
+                next.error_epoch += 1;
+                next.phase = Phase::Asking;
+            }
+            Msg::Saving => next.phase = Phase::Saving,
+            Msg::Saved { delivered, pending } => next.phase = Phase::Saved { delivered, pending },
+            Msg::Failed(message) => next.phase = Phase::Failed(message),
+            Msg::Replace { config, plan, locale } => {
+                next.answers = retain_answers(&next.answers, &plan);
+                next.errors.retain(|e| plan.questions.iter().any(|q| q.key == e.question));
+                next.config = config;
+                next.plan = plan;
+                next.locale = locale;
+                next.phase = Phase::Asking;
+            }
+        }
+        Rc::new(next)
+    }
+}

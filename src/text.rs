@@ -1,0 +1,88 @@
+//! Words on screen: the prompt's own strings and the venue's notices, in the
+//! patron's language, with a fallback that never leaves a blank.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+use consent_core::config::Config;
+use consent_core::domain::{localized, LocalizedText, Mode};
+use consent_core::i18n;
+use consent_core::plan::Question;
+use consent_core::record::ShownNotice;
+
+use crate::platform;
+
+thread_local! {
+    static WARNED: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// Logs a console warning once per page for each missing translation.
+fn warn_once(what: String) {
+    let first = WARNED.with(|w| w.borrow_mut().insert(what.clone()));
+    if first {
+        platform::warn(&what);
+    }
+}
+
+/// The prompt's strings for one locale.
+pub struct Texts<'a> {
+    pub config: &'a Config,
+    pub locale: &'a str,
+}
+
+impl Texts<'_> {
+    pub fn get(&self, key: &str) -> String {
+        let t = i18n::lookup(&self.config.strings, self.locale, key);
+        if t.fell_back {
+            warn_once(format!("missing translation: {key:?} for locale {:?}; showing {:?} instead", self.locale, t.locale));
+        }
+        t.text
+    }
+
+    pub fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
+        i18n::fill(&self.get(key), args)
+    }
+
+    /// A venue text (notice, summary, what-changed) in the best locale available.
+    pub fn venue(&self, text: &LocalizedText, what: &str) -> Option<(String, String)> {
+        let (lang, t) = localized(text, self.locale, &self.config.default_locale)?;
+        let wanted = consent_core::locale::fallback_chain(self.locale, "");
+        if !wanted.iter().take(2).any(|w| w == lang) && !text.is_empty() {
+            warn_once(format!("missing translation: {what} for locale {:?}; showing {lang:?} instead", self.locale));
+        }
+        Some((lang.to_owned(), t.to_owned()))
+    }
+
+    /// Partner names as a natural list: "A, B and C".
+    pub fn names(&self, names: &[&str]) -> String {
+        i18n::join_list(names, &self.get("and"))
+    }
+}
+
+/// The notice exactly as shown for a question: what the record will hold.
+pub fn shown_notice(config: &Config, locale: &str, question: &Question) -> ShownNotice {
+    let texts = Texts { config, locale };
+    match &config.policy.mode {
+        Mode::General { notice } => {
+            let names: Vec<&str> =
+                question.asks.iter().filter_map(|a| config.partners.get(a.partner_index)).map(|p| p.name.as_str()).collect();
+            let (language, text) = texts.venue(&notice.text, "generalNotice.text").unwrap_or_default();
+            ShownNotice {
+                id: notice.id.clone(),
+                version: notice.version,
+                language,
+                text: i18n::fill(&text, &[("partners", &texts.names(&names))]),
+            }
+        }
+        Mode::Individual => {
+            let partner = question.asks.first().and_then(|a| config.partners.get(a.partner_index));
+            match partner {
+                Some(p) => {
+                    let (language, text) = texts.venue(&p.notice.text, &format!("partner {:?} notice", p.id.0)).unwrap_or_default();
+                    ShownNotice { id: p.notice.id.clone(), version: p.notice.version, language, text }
+                }
+                None => ShownNotice { id: String::new(), version: 0, language: String::new(), text: String::new() },
+            }
+        }
+    }
+}

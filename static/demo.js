@@ -1,0 +1,126 @@
+// The demo checkout: a venue page that embeds Consent Prompt through its
+// public ES module API, exactly as a venue's own checkout would.
+import { mount } from "./consent-prompt.js";
+
+const PRICES = {
+  "hamlet-2026-12-03": 32.5,
+  "tempest-2026-12-10": 28,
+  "swan-lake-2026-12-14": 45,
+  "jazz-2026-12-19": 18,
+  "storytime-2026-12-20": 6,
+};
+const money = new Intl.NumberFormat("en-GB", { style: "currency", currency: "GBP" });
+
+const params = new URLSearchParams(location.search);
+const customerId = params.get("customer") || "C-1001";
+const host = document.getElementById("consent");
+const controls = document.getElementById("controls");
+let handle = null;
+let baseConfig = null;
+
+function $(id) {
+  return document.getElementById(id);
+}
+
+function renderBasket(config) {
+  const list = $("basket-lines");
+  list.replaceChildren();
+  let total = 0;
+  for (const line of config.basket.lines) {
+    const li = document.createElement("li");
+    const title = document.createElement("span");
+    title.textContent = line.title;
+    const price = document.createElement("span");
+    price.textContent = money.format(PRICES[line.eventId] ?? 0);
+    total += PRICES[line.eventId] ?? 0;
+    const by = document.createElement("small");
+    const names = line.partnerIds.map((id) => config.partners.find((p) => p.id === id)?.name ?? id);
+    by.textContent = names.length ? `Presented with ${names.join(" and ")}` : "A Riverside Playhouse event";
+    li.append(title, price, by);
+    list.append(li);
+  }
+  $("basket-total").textContent = money.format(total);
+}
+
+async function savedPreferences() {
+  try {
+    const r = await fetch(`/api/v1/customers/${encodeURIComponent(customerId)}/preferences`);
+    if (!r.ok) return null;
+    return (await r.json()).preferences;
+  } catch {
+    return null; // no backend (e.g. a static preview): use the config's own
+  }
+}
+
+async function showAudit() {
+  const pre = $("audit");
+  try {
+    const r = await fetch(`/api/v1/customers/${encodeURIComponent(customerId)}/consent-records`);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const body = await r.json();
+    pre.textContent = body.records.length
+      ? body.records
+          .map((x) => `${x.receivedAt}  ${x.partner.name}: ${x.state} (${x.dpvState}), notice v${x.notice.version} ${x.notice.language}`)
+          .join("\n")
+      : "No records stored for this patron yet.";
+  } catch (e) {
+    pre.textContent = `The audit trail is served by the reference host (${e.message}).`;
+  }
+}
+
+function options() {
+  const data = new FormData(controls);
+  return {
+    mode: data.get("mode"),
+    theme: data.get("theme"),
+    locale: data.get("locale"),
+    require: data.get("require") === "yes",
+  };
+}
+
+async function remount() {
+  const o = options();
+  const config = structuredClone(baseConfig);
+  config.customerId = customerId;
+  config.mode = o.mode;
+  config.locale = o.locale;
+  config.requireAnswer = o.require;
+  config.theme = { preset: o.theme };
+  if (o.mode !== "general") delete config.generalNotice;
+  document.body.dataset.theme = o.theme;
+  const saved = await savedPreferences();
+  if (saved) config.preferences = config.preferences.concat(saved);
+  if (handle) handle.destroy();
+  handle = null;
+  $("mount-error").hidden = true;
+  try {
+    handle = await mount(host, config, { embed: "demo" });
+    window.consentPrompt = handle; // for the end-to-end tests and the curious
+  } catch (e) {
+    $("mount-error").textContent = `The consent prompt could not start: ${e.message ?? e}`;
+    $("mount-error").hidden = false;
+  }
+}
+
+host.addEventListener("consent:commit", (e) => {
+  $("records-note").textContent = e.detail.pending.length
+    ? `${e.detail.records.length} record(s) kept; ${e.detail.pending.length} still on their way to the backend.`
+    : `${e.detail.records.length} record(s) stored by the backend.`;
+  $("records").textContent = JSON.stringify(e.detail.records, null, 2);
+  $("records").hidden = false;
+  showAudit();
+});
+
+host.addEventListener("consent:error", (e) => {
+  if (e.detail.code !== "incomplete") $("records-note").textContent = `Not saved: ${e.detail.message}`;
+});
+
+controls.addEventListener("change", remount);
+$("customer-id").textContent = customerId;
+$("new-patron").href = `?customer=C-${Math.floor(Math.random() * 1e9)}`;
+
+const response = await fetch(new URL("./demo-config.json", import.meta.url));
+baseConfig = await response.json();
+renderBasket(baseConfig);
+await remount();
+showAudit();

@@ -1,0 +1,39 @@
+// Consent Prompt, classic script entry. No build step needed:
+//
+//   <script src="/consent-prompt/embed.js" data-target="#consent"
+//           data-config="/consent-config.json" async></script>
+//
+// mounts the prompt automatically, and window.ConsentPrompt.mount(target, config)
+// is there for pages that mount it themselves.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script) return;
+  var entry = new URL("consent-prompt.js", script.src).href;
+  var api = null;
+  function module() {
+    if (!api) api = import(entry);
+    return api;
+  }
+  var ConsentPrompt = (window.ConsentPrompt = window.ConsentPrompt || {});
+  ConsentPrompt.mount = function (target, config, options) {
+    return module().then(function (m) {
+      return m.mount(target, config, Object.assign({ embed: "script" }, options || {}));
+    });
+  };
+  var target = script.getAttribute("data-target");
+  var config = script.getAttribute("data-config");
+  if (!target || !config) return;
+  function start() {
+    ConsentPrompt.mount(target, config).then(
+      function (handle) {
+        ConsentPrompt.handle = handle;
+      },
+      function (error) {
+        console.error("[consent-prompt] could not mount:", error && error.message ? error.message : error, error);
+      }
+    );
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });
+  else start();
+})();
