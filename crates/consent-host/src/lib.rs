@@ -1,1 +1,193 @@
-//! Reference host backend (built in the backend issue).
+//! Reference host backend for Consent Prompt.
+//!
+//! Stores `consent-record/1` records in an append-only SQLite table, derives
+//! each customer's current preferences from them, and serves the demo
+//! checkout. The HTTP contract is `docs/openapi.yaml`.
+//!
+//! - [`router`] builds the whole app from an [`AppState`].
+//! - [`Db`] is the storage; [`Config`] the command-line settings.
+
+pub mod api;
+pub mod config;
+pub mod db;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::{header, HeaderName, HeaderValue, Method, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use consent_core::Timestamp;
+use sha2::{Digest, Sha256};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use config::Config;
+pub use db::Db;
+
+/// The `Content-Security-Policy` of every static response.
+pub const STATIC_CSP: &str =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'";
+
+/// A source of "now", injected so tests control `receivedAt`.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        Timestamp::from_unix_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+    })
+}
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Arc<Db>,
+    pub clock: Clock,
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// State with the wall clock.
+    pub fn new(db: Db, config: Config) -> Self {
+        AppState {
+            db: Arc::new(db),
+            clock: system_clock(),
+            config: Arc::new(config),
+        }
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+}
+
+/// Lowercase hex SHA-256 of a string's UTF-8 bytes.
+pub fn sha256_hex(text: &str) -> String {
+    use std::fmt::Write;
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// The whole app: the API, `/healthz` and the static demo.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let api = Router::new()
+        .route("/v1/consent-records", post(api::post_records))
+        .route(
+            "/v1/customers/{customer_id}/preferences",
+            get(api::get_preferences),
+        )
+        .route(
+            "/v1/customers/{customer_id}/consent-records",
+            get(api::get_records),
+        )
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
+        .layer(cors_layer(&config));
+
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .nest("/api", api)
+        .merge(static_routes(&config))
+        .layer(CatchPanicLayer::custom(api::panic_response))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let route = route_for_logs(req);
+                    tracing::info_span!("request", method = %req.method(), route = %route)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// The route template (`/api/v1/customers/{customer_id}/preferences`),
+/// never the raw path, so customer ids stay out of logs.
+fn route_for_logs<B>(req: &Request<B>) -> String {
+    if let Some(matched) = req.extensions().get::<MatchedPath>() {
+        return matched.as_str().to_owned();
+    }
+    let path = req.uri().path();
+    if path.starts_with("/api/") {
+        "/api/(unmatched)".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+/// CORS for the configured origins only, matched exactly. With none
+/// configured no origin matches, so browsers allow same-origin calls only.
+fn cors_layer(config: &Config) -> CorsLayer {
+    let origins: Vec<HeaderValue> = config
+        .origins()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let headers: Vec<HeaderName> = config
+        .cors_headers()
+        .filter_map(|h| HeaderName::try_from(h).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers(headers)
+        .allow_credentials(config.allow_credentials)
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// The demo at `/` and `/consent-prompt/`, the examples at `/examples/`.
+fn static_routes(config: &Config) -> Router<AppState> {
+    let mut routes = Router::new()
+        .nest_service(
+            "/consent-prompt",
+            ServeDir::new(&config.dist).redirect_path_prefix("/consent-prompt"),
+        )
+        .fallback_service(ServeDir::new(&config.dist));
+    if config.examples.is_dir() {
+        routes = routes.nest_service(
+            "/examples",
+            ServeDir::new(&config.examples).redirect_path_prefix("/examples"),
+        );
+    }
+    routes
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(STATIC_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_known_text() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

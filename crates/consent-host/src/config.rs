@@ -1,0 +1,231 @@
+//! Command-line flags and environment variables.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Request headers a browser may always send cross-origin to the API.
+pub const BASE_ALLOWED_HEADERS: [&str; 2] = ["content-type", "idempotency-key"];
+
+/// The reference host's settings. Every flag also reads an environment variable.
+#[derive(Clone, Debug, PartialEq, Eq, Parser)]
+#[command(
+    name = "consent-host",
+    version,
+    about = "Reference host backend for Consent Prompt: stores consent records in SQLite and serves the demo."
+)]
+pub struct Config {
+    /// TCP port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Address to bind.
+    #[arg(long, env = "BIND", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub bind: IpAddr,
+
+    /// SQLite database file; its parent directory is created if missing.
+    #[arg(
+        long = "db",
+        env = "DATABASE_PATH",
+        default_value = "./data/consent.db"
+    )]
+    pub db: PathBuf,
+
+    /// Comma-separated origins allowed to call the API cross-origin, e.g.
+    /// `https://tickets.example,https://boxoffice.example`. Exact matches only; no wildcard.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub allowed_origins: Vec<String>,
+
+    /// Comma-separated extra request headers the embedding page may send
+    /// cross-origin (each must start with `x-`). `content-type` and
+    /// `idempotency-key` are always allowed.
+    #[arg(
+        long,
+        env = "ALLOWED_HEADERS",
+        value_delimiter = ',',
+        value_parser = parse_x_header,
+        default_value = "x-csrf-token,x-xsrf-token,x-requested-with"
+    )]
+    pub allowed_headers: Vec<String>,
+
+    /// Answer cross-origin requests from the allowed origins with
+    /// `Access-Control-Allow-Credentials: true` (for `credentials: "include"`).
+    #[arg(long, env = "CORS_ALLOW_CREDENTIALS")]
+    pub allow_credentials: bool,
+
+    /// The built demo checkout, served at `/` and under `/consent-prompt/`.
+    #[arg(long, env = "DIST_DIR", default_value = "./dist")]
+    pub dist: PathBuf,
+
+    /// Embedding examples, served under `/examples/` when the directory exists.
+    #[arg(long, env = "EXAMPLES_DIR", default_value = "./examples")]
+    pub examples: PathBuf,
+}
+
+impl Default for Config {
+    /// The documented defaults, without reading the environment.
+    fn default() -> Self {
+        Config {
+            port: 8080,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            db: PathBuf::from("./data/consent.db"),
+            allowed_origins: Vec::new(),
+            allowed_headers: ["x-csrf-token", "x-xsrf-token", "x-requested-with"]
+                .map(String::from)
+                .to_vec(),
+            allow_credentials: false,
+            dist: PathBuf::from("./dist"),
+            examples: PathBuf::from("./examples"),
+        }
+    }
+}
+
+impl Config {
+    /// The allowed origins, without the empty entries an empty
+    /// `ALLOWED_ORIGINS=` or a stray comma leaves.
+    pub fn origins(&self) -> impl Iterator<Item = &str> {
+        self.allowed_origins
+            .iter()
+            .map(String::as_str)
+            .filter(|o| !o.is_empty())
+    }
+
+    /// Every request header allowed cross-origin: the base ones and the extras.
+    pub fn cors_headers(&self) -> impl Iterator<Item = &str> {
+        BASE_ALLOWED_HEADERS.into_iter().chain(
+            self.allowed_headers
+                .iter()
+                .map(String::as_str)
+                .filter(|h| !h.is_empty()),
+        )
+    }
+}
+
+/// An origin as browsers send it: `scheme://host[:port]`, lowercase scheme
+/// and host, no path, no trailing slash. An empty entry is kept as `""` and
+/// ignored by [`Config::origins`].
+pub fn parse_origin(raw: &str) -> Result<String, String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(|| format!("{s:?} is not an origin: it must start with https:// or http://"))?;
+    let valid_host_port = !rest.is_empty()
+        && rest.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+        });
+    if !valid_host_port {
+        return Err(format!(
+            "{s:?} is not an origin: expected scheme://host[:port] in lowercase, with no path, no trailing slash and no wildcard"
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// A custom request header name, `x-` followed by token characters. An
+/// empty entry is kept as `""` and ignored by [`Config::cors_headers`].
+pub fn parse_x_header(raw: &str) -> Result<String, String> {
+    let s = raw.trim().to_ascii_lowercase();
+    if s.is_empty() {
+        return Ok(s);
+    }
+    let token = s.len() > 2
+        && s.starts_with("x-")
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if token {
+        Ok(s)
+    } else {
+        Err(format!(
+            "{raw:?} is not allowed: extra headers must be named x-something"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse() {
+        let c = Config::try_parse_from([
+            "consent-host",
+            "--port",
+            "0",
+            "--bind",
+            "0.0.0.0",
+            "--db",
+            "/tmp/x.db",
+            "--allowed-origins",
+            "https://tickets.example, http://localhost:3000",
+            "--allowed-headers",
+            "X-CSRF-Token",
+            "--allow-credentials",
+        ])
+        .unwrap();
+        assert_eq!(c.port, 0);
+        assert_eq!(c.bind, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        assert_eq!(c.db, PathBuf::from("/tmp/x.db"));
+        assert_eq!(
+            c.allowed_origins,
+            ["https://tickets.example", "http://localhost:3000"]
+        );
+        assert_eq!(c.allowed_headers, ["x-csrf-token"]);
+        assert!(c.allow_credentials);
+        assert_eq!(
+            c.cors_headers().collect::<Vec<_>>(),
+            ["content-type", "idempotency-key", "x-csrf-token"]
+        );
+    }
+
+    #[test]
+    fn empty_lists_mean_none() {
+        let c = Config::try_parse_from([
+            "consent-host",
+            "--allowed-origins",
+            "",
+            "--allowed-headers",
+            "",
+        ])
+        .unwrap();
+        assert_eq!(c.origins().count(), 0);
+        assert_eq!(c.cors_headers().collect::<Vec<_>>(), BASE_ALLOWED_HEADERS);
+        let c = Config::try_parse_from(["consent-host", "--allowed-origins", "https://a.example,"])
+            .unwrap();
+        assert_eq!(c.origins().collect::<Vec<_>>(), ["https://a.example"]);
+    }
+
+    #[test]
+    fn bad_origins_are_refused() {
+        for bad in [
+            "*",
+            "tickets.example",
+            "https://tickets.example/",
+            "https://Tickets.example",
+            "https://*.example",
+        ] {
+            assert!(parse_origin(bad).is_err(), "accepted {bad:?}");
+        }
+        assert_eq!(
+            parse_origin("https://[::1]:8443").as_deref(),
+            Ok("https://[::1]:8443")
+        );
+    }
+
+    #[test]
+    fn only_x_headers_are_extra() {
+        assert!(parse_x_header("authorization").is_err());
+        assert!(parse_x_header("x-").is_err());
+        assert!(parse_x_header("x-a b").is_err());
+        assert_eq!(
+            parse_x_header(" X-Requested-With ").as_deref(),
+            Ok("x-requested-with")
+        );
+    }
+}

@@ -1,0 +1,214 @@
+//! A test app on a real SQLite file in a temporary directory, driven with
+//! `tower::ServiceExt::oneshot`, and builders for valid records.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use consent_core::domain::{
+    Channel, CollectionChannel, DecisionState, LocalizedText, Notice, Partner, PartnerId, Venue,
+};
+use consent_core::record::{build_record, Decision, RecordContext, ShownNotice};
+use consent_core::wire::{Action, ConsentRecordV1, Control, Embed, PresentationMode};
+use consent_core::Timestamp;
+use consent_host::{router, sha256_hex, AppState, Config, Db};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+pub const DAY: i64 = 86_400_000;
+/// 2026-01-01T00:00:00Z.
+pub const EPOCH_2026: i64 = 1_767_225_600_000;
+
+pub fn at(day: i64) -> Timestamp {
+    Timestamp::from_unix_millis(EPOCH_2026 + day * DAY)
+}
+
+pub struct TestApp {
+    pub dir: TempDir,
+    pub db_path: PathBuf,
+    pub state: AppState,
+    pub app: Router,
+    /// The injected clock, in Unix milliseconds.
+    pub now: Arc<AtomicI64>,
+}
+
+impl TestApp {
+    pub fn new() -> Self {
+        Self::with_config(|_, _| {})
+    }
+
+    pub fn with_config(tweak: impl FnOnce(&mut Config, &std::path::Path)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db_path = dir.path().join("data/consent.db");
+        let mut config = Config {
+            db: db_path.clone(),
+            dist: dir.path().join("dist"),
+            examples: dir.path().join("examples"),
+            ..Config::default()
+        };
+        tweak(&mut config, dir.path());
+        let db = Db::open(&db_path).expect("open db");
+        let now = Arc::new(AtomicI64::new(EPOCH_2026 + 100 * DAY));
+        let clock_now = now.clone();
+        let state = AppState::new(db, config)
+            .with_clock(move || Timestamp::from_unix_millis(clock_now.load(Ordering::SeqCst)));
+        let app = router(state.clone());
+        TestApp {
+            dir,
+            db_path,
+            state,
+            app,
+            now,
+        }
+    }
+
+    pub fn set_now(&self, ms: i64) {
+        self.now.store(ms, Ordering::SeqCst);
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+        send(&self.app, req).await
+    }
+
+    /// POSTs `{"records": [...]}` as JSON.
+    pub async fn post_records(&self, records: &[ConsentRecordV1]) -> (StatusCode, Value) {
+        self.post_json(&json!({ "records": records })).await
+    }
+
+    pub async fn post_json(&self, body: &Value) -> (StatusCode, Value) {
+        self.post_raw(serde_json::to_vec(body).unwrap(), "application/json")
+            .await
+    }
+
+    pub async fn post_raw(&self, body: Vec<u8>, content_type: &str) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/v1/consent-records")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let (status, _, body) = self.send(req).await;
+        (
+            status,
+            serde_json::from_slice(&body)
+                .unwrap_or_else(|e| panic!("non-JSON answer ({e}): {body:?}")),
+        )
+    }
+
+    pub async fn get_json(&self, uri: &str) -> (StatusCode, Value) {
+        let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+        let (status, _, body) = self.send(req).await;
+        (
+            status,
+            serde_json::from_slice(&body)
+                .unwrap_or_else(|e| panic!("non-JSON answer ({e}): {body:?}")),
+        )
+    }
+
+    pub fn row_count(&self) -> u64 {
+        self.state.db.count().unwrap()
+    }
+}
+
+pub async fn send(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let res = app.clone().oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    (status, headers, body)
+}
+
+/// A lowercase UUID v4 made from a number, for readable fixtures.
+pub fn uuid(n: u32) -> String {
+    format!("{n:08x}-0000-4000-8000-{n:012x}")
+}
+
+pub fn partner(id: &str) -> Partner {
+    Partner {
+        id: PartnerId::from(id),
+        name: format!("{id} Productions"),
+        privacy_url: format!("https://{id}.example/privacy"),
+        privacy_summary: LocalizedText::new(),
+        notice: Notice {
+            id: format!("{id}-marketing"),
+            version: 2,
+            text: LocalizedText::from([(
+                "en-GB".to_owned(),
+                format!("{id} Productions would like to email you about their shows."),
+            )]),
+            purpose: "marketing".to_owned(),
+            channels: vec![Channel::Email, Channel::Post],
+            what_changed: LocalizedText::new(),
+        },
+    }
+}
+
+/// A valid web record built by consent-core's own builder.
+pub fn record(
+    n: u32,
+    customer: &str,
+    partner_id: &str,
+    state: DecisionState,
+    decided_day: i64,
+) -> ConsentRecordV1 {
+    let p = partner(partner_id);
+    let ctx = RecordContext {
+        venue: Venue {
+            id: "lyric".to_owned(),
+            name: "The Lyric".to_owned(),
+        },
+        customer_id: customer.to_owned(),
+        jurisdiction: "GB".to_owned(),
+        channel: CollectionChannel::Web,
+        embed: Embed::Module,
+        page_origin: "https://tickets.lyric.example".to_owned(),
+        page_path: "/checkout".to_owned(),
+        widget_version: "0.1.0".to_owned(),
+        basket_ref: Some("B-1".to_owned()),
+        operator_id: None,
+        gpc: None,
+        validity_days: Some(365),
+    };
+    let action = match state {
+        DecisionState::Given => Action::SelectedYes,
+        DecisionState::Refused => Action::SelectedNo,
+        DecisionState::Withdrawn => Action::Withdrew,
+        DecisionState::Deferred => Action::NoAnswer,
+    };
+    let decision = Decision {
+        partner: &p,
+        state,
+        action,
+        channels: if state == DecisionState::Given {
+            vec![Channel::Email]
+        } else {
+            vec![]
+        },
+        mode: PresentationMode::Individual,
+        control: Control::Radio,
+        notice: ShownNotice {
+            id: p.notice.id.clone(),
+            version: p.notice.version,
+            language: "en-GB".to_owned(),
+            text: p.notice.text["en-GB"].clone(),
+        },
+        presented_at: at(decided_day),
+        decided_at: Timestamp::from_unix_millis(at(decided_day).unix_millis() + 5_000),
+        event_ids: vec!["ev-1".to_owned()],
+        supersedes: None,
+        renewal: false,
+    };
+    build_record(&ctx, &decision, &uuid(n), &|t: &str| Some(sha256_hex(t))).expect("valid fixture")
+}
