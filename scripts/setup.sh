@@ -12,6 +12,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# --no-browser: only what building and serving needs (the demo command).
+WANT_BROWSER=1
+[ "${1:-}" = "--no-browser" ] && WANT_BROWSER=0
+
 # 1. The wasm32 target.
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
@@ -39,14 +43,14 @@ if ! wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
 fi
 
 # 5. Chromium and chromedriver from Debian, for browser and end-to-end tests.
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+if [ "$WANT_BROWSER" = 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
   log "installing chromium and chromium-driver"
   as_root apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
 fi
 
 # 6. End-to-end test packages (playwright-core drives the system Chromium; no browser download).
-if [ -f tests/e2e/package.json ]; then
+if [ "$WANT_BROWSER" = 1 ] && [ -f tests/e2e/package.json ]; then
   if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then
     log "installing end-to-end test packages"
     (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)

@@ -29,7 +29,15 @@ pub enum CommitError {
 pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecordV1>, CommitError> {
     let c = &s.config;
     let now = platform::now();
-    let drafts = finalize(&s.plan, &c.partners, &c.policy, &s.answers, c.require_answer, now).map_err(CommitError::Invalid)?;
+    let drafts = finalize(
+        &s.plan,
+        &c.partners,
+        &c.policy,
+        &s.answers,
+        c.require_answer,
+        now,
+    )
+    .map_err(CommitError::Invalid)?;
 
     // Digest each distinct wording once, with WebCrypto.
     let mut shown = HashMap::new();
@@ -37,7 +45,9 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
     for q in &s.plan.questions {
         let notice = shown_notice(c, &s.locale, q);
         if !digests.contains_key(&notice.text) {
-            let hex = platform::sha256_hex(&notice.text).await.map_err(|e| CommitError::Platform(e.0))?;
+            let hex = platform::sha256_hex(&notice.text)
+                .await
+                .map_err(|e| CommitError::Platform(e.0))?;
             digests.insert(notice.text.clone(), hex);
         }
         shown.insert(q.key.clone(), notice);
@@ -61,8 +71,12 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
     };
     let mut records = Vec::with_capacity(drafts.len());
     for d in drafts {
-        let Some(partner) = c.partners.get(d.partner_index) else { continue };
-        let Some(question) = s.plan.questions.iter().find(|q| q.key == d.question) else { continue };
+        let Some(partner) = c.partners.get(d.partner_index) else {
+            continue;
+        };
+        let Some(question) = s.plan.questions.iter().find(|q| q.key == d.question) else {
+            continue;
+        };
         let control = if c.policy.channel.is_assisted() {
             Control::OperatorEntry
         } else if offered_channels(question, &c.partners, &c.policy).len() > 1 {
@@ -80,12 +94,18 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
             notice: shown[&d.question].clone(),
             presented_at: s.presented_at,
             decided_at: d.decided_at.max(s.presented_at),
-            event_ids: d.lines.iter().filter_map(|i| c.basket.get(*i)).map(|l| l.event_id.0.clone()).collect(),
+            event_ids: d
+                .lines
+                .iter()
+                .filter_map(|i| c.basket.get(*i))
+                .map(|l| l.event_id.0.clone())
+                .collect(),
             supersedes: d.supersedes,
             renewal: d.renewal,
         };
         let id = platform::random_uuid().map_err(|e| CommitError::Platform(e.0))?;
-        let record = build_record(&ctx, &decision, &id, &hasher).map_err(|e| CommitError::Platform(e.to_string()))?;
+        let record = build_record(&ctx, &decision, &id, &hasher)
+            .map_err(|e| CommitError::Platform(e.to_string()))?;
         records.push(record);
     }
     Ok(records)
@@ -96,7 +116,10 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
 /// Returns once the records are in the outbox (or, if storage is blocked,
 /// held in memory for the retries of this visit), with what was delivered
 /// and what is pending (or, in `failed`, what the backend refused).
-pub async fn keep_and_send(records: &[ConsentRecordV1], endpoint: &Endpoint) -> (Report, Option<u64>) {
+pub async fn keep_and_send(
+    records: &[ConsentRecordV1],
+    endpoint: &Endpoint,
+) -> (Report, Option<u64>) {
     let kept = delivery::put(records, &endpoint.url);
     let (_, retry_after, mut report) = delivery::send_once(records, endpoint).await;
     if let Err(e) = kept {

@@ -63,7 +63,10 @@ pub fn Prompt(props: &PromptProps) -> Html {
 
     let s: &Session = &session;
     let c = &s.config;
-    let texts = Texts { config: c, locale: &s.locale };
+    let texts = Texts {
+        config: c,
+        locale: &s.locale,
+    };
     let lang = shown_lang(s);
     let level = c.heading_level.clamp(1, 6);
     let heading = format!("h{level}");
@@ -170,10 +173,19 @@ fn shown_lang(s: &Session) -> String {
 }
 
 fn partner_names<'a>(c: &'a consent_core::config::Config, q: &Question) -> Vec<&'a str> {
-    q.asks.iter().filter_map(|a| c.partners.get(a.partner_index)).map(|p| p.name.as_str()).collect()
+    q.asks
+        .iter()
+        .filter_map(|a| c.partners.get(a.partner_index))
+        .map(|p| p.name.as_str())
+        .collect()
 }
 
-fn problem_text(texts: &Texts<'_>, c: &consent_core::config::Config, q: &Question, p: Problem) -> String {
+fn problem_text(
+    texts: &Texts<'_>,
+    c: &consent_core::config::Config,
+    q: &Question,
+    p: Problem,
+) -> String {
     let names = texts.names(&partner_names(c, q));
     let key = match p {
         Problem::Unanswered => "error_required",
@@ -200,8 +212,13 @@ impl PartialEq for QuestionProps {
 pub fn QuestionView(props: &QuestionProps) -> Html {
     let s = &*props.session;
     let c = &s.config;
-    let Some(q) = s.plan.questions.get(props.index) else { return Html::default() };
-    let texts = Texts { config: c, locale: &s.locale };
+    let Some(q) = s.plan.questions.get(props.index) else {
+        return Html::default();
+    };
+    let texts = Texts {
+        config: c,
+        locale: &s.locale,
+    };
     let id = qid(props.index);
     let answer = s.answers.get(&q.key).cloned().unwrap_or_default();
     let problem = s.error_for(&q.key);
@@ -212,7 +229,12 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     let assisted = c.policy.channel.is_assisted();
     let offered: Vec<Channel> = offered_channels(q, &c.partners, &c.policy).to_vec();
 
-    let events: Vec<&str> = q.lines().iter().filter_map(|i| c.basket.get(*i)).map(|l| l.title.as_str()).collect();
+    let events: Vec<&str> = q
+        .lines()
+        .iter()
+        .filter_map(|i| c.basket.get(*i))
+        .map(|l| l.title.as_str())
+        .collect();
     let because = texts.fill("because", &[("events", &texts.names(&events))]);
 
     let reask = q.asks.iter().find_map(|a| match a.reason {
@@ -224,10 +246,12 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
         (_, Some("wording_changed")) => {
             let text = match &c.policy.mode {
                 Mode::General { notice } => &notice.what_changed,
-                Mode::Individual => match q.asks.first().and_then(|a| c.partners.get(a.partner_index)) {
-                    Some(p) => &p.notice.what_changed,
-                    None => return Html::default(),
-                },
+                Mode::Individual => {
+                    match q.asks.first().and_then(|a| c.partners.get(a.partner_index)) {
+                        Some(p) => &p.notice.what_changed,
+                        None => return Html::default(),
+                    }
+                }
             };
             texts.venue(text, "whatChanged").map(|(_, t)| t)
         }
@@ -237,14 +261,32 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     let choose = |choice: Choice| {
         let dispatch = props.dispatch.clone();
         let key = q.key.clone();
-        Callback::from(move |_: Event| dispatch.dispatch(Msg::Choose { key: key.clone(), choice, at: platform::now() }))
+        Callback::from(move |_: Event| {
+            dispatch.dispatch(Msg::Choose {
+                key: key.clone(),
+                choice,
+                at: platform::now(),
+            })
+        })
     };
-    let yes_label = if general { texts.get("general_yes") } else { texts.fill("yes", &[("partner", &names_text)]) };
+    let yes_label = if general {
+        texts.get("general_yes")
+    } else {
+        texts.fill("yes", &[("partner", &names_text)])
+    };
     let error_id = format!("{id}-error");
     let notice_id = format!("{id}-notice");
-    let describedby = if problem.is_some() { format!("{notice_id} {error_id}") } else { notice_id.clone() };
+    let describedby = if problem.is_some() {
+        format!("{notice_id} {error_id}")
+    } else {
+        notice_id.clone()
+    };
 
-    let legend = if general { names_text.clone() } else { names.first().copied().unwrap_or_default().to_owned() };
+    let legend = if general {
+        names_text.clone()
+    } else {
+        names.first().copied().unwrap_or_default().to_owned()
+    };
 
     html! {
         <fieldset id={id.clone()} class={classes!("q", problem.is_some().then_some("invalid"))} part="question" aria-describedby={describedby}>
@@ -349,7 +391,10 @@ impl PartialEq for PrivacyLinkProps {
 
 #[component]
 pub fn PrivacyLink(props: &PrivacyLinkProps) -> Html {
-    let texts = Texts { config: &props.session.config, locale: &props.session.locale };
+    let texts = Texts {
+        config: &props.session.config,
+        locale: &props.session.locale,
+    };
     let p = &props.partner;
     html! {
         <a href={p.privacy_url.clone()} target="_blank" rel="noopener noreferrer" part="privacy-link">

@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
-use consent_core::delivery::{backoff_ms, batch_key, classify, parse_retry_after, Outcome, MAX_ATTEMPTS};
+use consent_core::delivery::{
+    backoff_ms, batch_key, classify, parse_retry_after, Outcome, MAX_ATTEMPTS,
+};
 use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, RecordBatchV1, StoredV1};
 
 use crate::platform;
@@ -59,7 +61,11 @@ pub struct Report {
 
 impl Endpoint {
     pub fn of(config: &consent_core::config::Config) -> Self {
-        Endpoint { url: config.endpoint.clone(), headers: config.headers.clone(), credentials: config.credentials.as_str() }
+        Endpoint {
+            url: config.endpoint.clone(),
+            headers: config.headers.clone(),
+            credentials: config.credentials.as_str(),
+        }
     }
 }
 
@@ -87,11 +93,18 @@ pub fn put(records: &[ConsentRecordV1], endpoint: &str) -> platform::Result<()> 
 pub fn entries() -> platform::Result<Vec<OutboxEntry>> {
     let mut out = Vec::new();
     for k in platform::storage_keys(OUTBOX_PREFIX)? {
-        let Some(text) = platform::storage_get(&k)? else { continue };
-        match platform::json_parse(&text).map_err(|e| (String::new(), e.0)).and_then(platform::from_js::<OutboxEntry>) {
+        let Some(text) = platform::storage_get(&k)? else {
+            continue;
+        };
+        match platform::json_parse(&text)
+            .map_err(|e| (String::new(), e.0))
+            .and_then(platform::from_js::<OutboxEntry>)
+        {
             Ok(entry) => out.push(entry),
             // Keep what cannot be read: it may be proof. Say so once per load.
-            Err((path, msg)) => platform::warn(&format!("outbox entry {k} is unreadable and was left in place ({path} {msg})")),
+            Err((path, msg)) => platform::warn(&format!(
+                "outbox entry {k} is unreadable and was left in place ({path} {msg})"
+            )),
         }
     }
     Ok(out)
@@ -111,9 +124,15 @@ pub fn pending_for(endpoint: &str) -> Vec<ConsentRecordV1> {
 
 fn update(ids: &[String], f: impl Fn(&mut OutboxEntry)) {
     for id in ids {
-        let Ok(Some(text)) = platform::storage_get(&key(id)) else { continue };
-        let Ok(js) = platform::json_parse(&text) else { continue };
-        let Ok(mut entry) = platform::from_js::<OutboxEntry>(js) else { continue };
+        let Ok(Some(text)) = platform::storage_get(&key(id)) else {
+            continue;
+        };
+        let Ok(js) = platform::json_parse(&text) else {
+            continue;
+        };
+        let Ok(mut entry) = platform::from_js::<OutboxEntry>(js) else {
+            continue;
+        };
         f(&mut entry);
         let written = platform::to_js(&entry)
             .and_then(|v| platform::json_stringify(&v))
@@ -127,17 +146,25 @@ fn update(ids: &[String], f: impl Fn(&mut OutboxEntry)) {
 fn remove(ids: &[String]) {
     for id in ids {
         if let Err(e) = platform::storage_remove(&key(id)) {
-            platform::warn(&format!("could not clear delivered record {id} from the outbox: {e}"));
+            platform::warn(&format!(
+                "could not clear delivered record {id} from the outbox: {e}"
+            ));
         }
     }
 }
 
 /// One POST of the whole batch. `Ok` carries the outcome; the outbox is
 /// updated to match (removed, attempt counted, or marked failed).
-pub async fn send_once(records: &[ConsentRecordV1], endpoint: &Endpoint) -> (Outcome, Option<u64>, Report) {
+pub async fn send_once(
+    records: &[ConsentRecordV1],
+    endpoint: &Endpoint,
+) -> (Outcome, Option<u64>, Report) {
     let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
     let mut report = Report::default();
-    let body = platform::to_js(&RecordBatchV1 { records: records.to_vec() }).and_then(|v| platform::json_stringify(&v));
+    let body = platform::to_js(&RecordBatchV1 {
+        records: records.to_vec(),
+    })
+    .and_then(|v| platform::json_stringify(&v));
     let body = match body {
         Ok(b) => b,
         Err(e) => {
@@ -147,9 +174,20 @@ pub async fn send_once(records: &[ConsentRecordV1], endpoint: &Endpoint) -> (Out
         }
     };
     let idem = batch_key(ids.iter().map(String::as_str));
-    let answer = platform::post_json(&endpoint.url, &body, &endpoint.headers, endpoint.credentials, &idem).await;
+    let answer = platform::post_json(
+        &endpoint.url,
+        &body,
+        &endpoint.headers,
+        endpoint.credentials,
+        &idem,
+    )
+    .await;
     let (status, retry_after, body) = match answer {
-        Ok(r) => (Some(r.status), r.retry_after.as_deref().and_then(parse_retry_after), r.body),
+        Ok(r) => (
+            Some(r.status),
+            r.retry_after.as_deref().and_then(parse_retry_after),
+            r.body,
+        ),
         Err(e) => (None, None, JsValue::from_str(&e.0)),
     };
     let outcome = classify(status);
@@ -157,7 +195,12 @@ pub async fn send_once(records: &[ConsentRecordV1], endpoint: &Endpoint) -> (Out
         Outcome::Delivered => {
             // The backend stores a batch in one transaction: all of it is in.
             if let Ok(stored) = platform::from_js::<StoredV1>(body) {
-                report.delivered = stored.stored.into_iter().map(|s| s.record_id).chain(stored.duplicates).collect();
+                report.delivered = stored
+                    .stored
+                    .into_iter()
+                    .map(|s| s.record_id)
+                    .chain(stored.duplicates)
+                    .collect();
             }
             for id in &ids {
                 if !report.delivered.contains(id) {
@@ -181,7 +224,10 @@ pub async fn send_once(records: &[ConsentRecordV1], endpoint: &Endpoint) -> (Out
         Outcome::Rejected => {
             let (message, field) = match platform::from_js::<ErrorBodyV1>(body) {
                 Ok(b) => (b.error.message, b.error.field),
-                Err(_) => (format!("the server refused the records ({})", status.unwrap_or(0)), None),
+                Err(_) => (
+                    format!("the server refused the records ({})", status.unwrap_or(0)),
+                    None,
+                ),
             };
             let stored_message = match &field {
                 Some(f) => format!("{f}: {message}"),
@@ -203,12 +249,20 @@ pub async fn send_once(records: &[ConsentRecordV1], endpoint: &Endpoint) -> (Out
 /// Keeps trying after a first attempt that asked for a retry, until the
 /// batch is delivered, refused, or out of tries for this visit (the records
 /// then wait in the outbox for the next load).
-pub async fn retry(records: Vec<ConsentRecordV1>, endpoint: Endpoint, mut retry_after: Option<u64>) -> Report {
+pub async fn retry(
+    records: Vec<ConsentRecordV1>,
+    endpoint: Endpoint,
+    mut retry_after: Option<u64>,
+) -> Report {
     let mut attempt = 1;
     loop {
         let wait = backoff_ms(attempt, retry_after, platform::random());
         if let Err(e) = platform::sleep(wait.min(u64::from(u32::MAX)) as u32).await {
-            return Report { pending: records.iter().map(|r| r.record_id.clone()).collect(), message: Some(e.0), ..Report::default() };
+            return Report {
+                pending: records.iter().map(|r| r.record_id.clone()).collect(),
+                message: Some(e.0),
+                ..Report::default()
+            };
         }
         let (outcome, ra, report) = send_once(&records, &endpoint).await;
         attempt += 1;

@@ -68,7 +68,10 @@ impl Handle {
 
     /// `{locale, complete, phase, questions, skipped}`.
     pub fn state(&self) -> JsValue {
-        self.mounted.borrow().as_ref().map_or(JsValue::NULL, |m| m.controller.state())
+        self.mounted
+            .borrow()
+            .as_ref()
+            .map_or(JsValue::NULL, |m| m.controller.state())
     }
 
     /// Unmounts the prompt and removes its listeners. Pending records stay in
@@ -83,14 +86,20 @@ impl Handle {
 /// Mounts the prompt. `target` is an Element or a CSS selector; `embed` is
 /// how the page loaded it (`module`, `script`, `iframe`, `demo`).
 #[wasm_bindgen(js_name = mountPrompt)]
-pub fn mount_prompt(target: JsValue, config: JsValue, embed: Option<String>) -> Result<Handle, JsValue> {
+pub fn mount_prompt(
+    target: JsValue,
+    config: JsValue,
+    embed: Option<String>,
+) -> Result<Handle, JsValue> {
     let host: Element = match target.as_string() {
         Some(selector) => platform::query(&selector)
             .map_err(|e| MountError::Platform(e.0).to_js())?
-            .ok_or_else(|| MountError::Platform(format!("no element matches {selector:?}")).to_js())?,
-        None => target
-            .dyn_into::<Element>()
-            .map_err(|_| MountError::Platform("target must be an Element or a CSS selector".into()).to_js())?,
+            .ok_or_else(|| {
+                MountError::Platform(format!("no element matches {selector:?}")).to_js()
+            })?,
+        None => target.dyn_into::<Element>().map_err(|_| {
+            MountError::Platform("target must be an Element or a CSS selector".into()).to_js()
+        })?,
     };
     let embed = match embed.as_deref() {
         Some("script") => Embed::Script,
@@ -100,5 +109,7 @@ pub fn mount_prompt(target: JsValue, config: JsValue, embed: Option<String>) -> 
     };
     let (config, warnings) = config_from_js(config).map_err(|e| e.to_js())?;
     let mounted = mount::mount(host, config, warnings, embed).map_err(|e| e.to_js())?;
-    Ok(Handle { mounted: Rc::new(RefCell::new(Some(mounted))) })
+    Ok(Handle {
+        mounted: Rc::new(RefCell::new(Some(mounted))),
+    })
 }

@@ -47,9 +47,15 @@ impl MountError {
                 errors: e.errors.iter().map(IssueOut::from).collect(),
                 warnings: e.warnings.iter().map(IssueOut::from).collect(),
             },
-            MountError::Platform(m) => Out { code: "browser", message: m.clone(), errors: vec![], warnings: vec![] },
+            MountError::Platform(m) => Out {
+                code: "browser",
+                message: m.clone(),
+                errors: vec![],
+                warnings: vec![],
+            },
         };
-        platform::to_js(&out).unwrap_or_else(|_| JsValue::from_str("the consent prompt could not mount"))
+        platform::to_js(&out)
+            .unwrap_or_else(|_| JsValue::from_str("the consent prompt could not mount"))
     }
 }
 
@@ -61,14 +67,20 @@ pub struct IssueOut {
 
 impl From<&Issue> for IssueOut {
     fn from(i: &Issue) -> Self {
-        IssueOut { path: i.path.clone(), message: i.message.clone() }
+        IssueOut {
+            path: i.path.clone(),
+            message: i.message.clone(),
+        }
     }
 }
 
 /// Parses and validates a config given as a JS value.
 pub fn config_from_js(value: JsValue) -> Result<(Config, Vec<Issue>), MountError> {
     let raw: ConfigV1 = platform::from_js(value).map_err(|(path, message)| {
-        MountError::Config(ConfigErrors { errors: vec![Issue { path, message }], warnings: vec![] })
+        MountError::Config(ConfigErrors {
+            errors: vec![Issue { path, message }],
+            warnings: vec![],
+        })
     })?;
     let v = validate(&raw).map_err(MountError::Config)?;
     Ok((v.config, v.warnings))
@@ -163,7 +175,14 @@ impl Controller {
             return Err(JsValue::from_str("the consent prompt is not mounted"));
         };
         match &s.phase {
-            Phase::Saving => return Err(self.fail("busy", "a commit is already in progress".into(), None, vec![])),
+            Phase::Saving => {
+                return Err(self.fail(
+                    "busy",
+                    "a commit is already in progress".into(),
+                    None,
+                    vec![],
+                ))
+            }
             Phase::Saved { .. } => {
                 if let Some(last) = self.last.borrow().clone() {
                     return Ok(last);
@@ -213,7 +232,10 @@ impl Controller {
         let ep = delivery::Endpoint::of(&s.config);
         let (report, retry_after) = keep_and_send(&records, &ep).await;
         if !report.failed.is_empty() {
-            let msg = report.message.clone().unwrap_or_else(|| "the server refused the records".into());
+            let msg = report
+                .message
+                .clone()
+                .unwrap_or_else(|| "the server refused the records".into());
             self.dispatch(Msg::Failed(msg.clone()));
             return Err(self.fail("rejected", msg, report.field.clone(), report.failed.clone()));
         }
@@ -223,13 +245,18 @@ impl Controller {
             pending: report.pending.clone(),
             settled: report.pending.is_empty(),
         };
-        self.dispatch(Msg::Saved { delivered: summary.delivered.len(), pending: summary.pending.len() });
+        self.dispatch(Msg::Saved {
+            delivered: summary.delivered.len(),
+            pending: summary.pending.len(),
+        });
         self.last.replace(Some(summary.clone()));
         self.emit("consent:commit", &summary);
         if !report.pending.is_empty() {
             let this = self.clone();
-            let pending: Vec<ConsentRecordV1> =
-                records.into_iter().filter(|r| report.pending.contains(&r.record_id)).collect();
+            let pending: Vec<ConsentRecordV1> = records
+                .into_iter()
+                .filter(|r| report.pending.contains(&r.record_id))
+                .collect();
             wasm_bindgen_futures::spawn_local(async move {
                 let done = delivery::retry(pending.clone(), ep, retry_after).await;
                 this.settled(pending, done);
@@ -246,15 +273,35 @@ impl Controller {
             self.fail("rejected", msg, report.field.clone(), report.failed);
             return;
         }
-        let summary = Summary { records, delivered: report.delivered, pending: report.pending, settled: true };
+        let summary = Summary {
+            records,
+            delivered: report.delivered,
+            pending: report.pending,
+            settled: true,
+        };
         if summary.pending.is_empty() {
-            self.dispatch(Msg::Saved { delivered: summary.delivered.len(), pending: 0 });
+            self.dispatch(Msg::Saved {
+                delivered: summary.delivered.len(),
+                pending: 0,
+            });
         }
         self.emit("consent:commit", &summary);
     }
 
-    fn fail(&self, code: &str, message: String, field: Option<String>, record_ids: Vec<String>) -> JsValue {
-        let detail = ErrorDetail { code, message, field, errors: vec![], record_ids };
+    fn fail(
+        &self,
+        code: &str,
+        message: String,
+        field: Option<String>,
+        record_ids: Vec<String>,
+    ) -> JsValue {
+        let detail = ErrorDetail {
+            code,
+            message,
+            field,
+            errors: vec![],
+            record_ids,
+        };
         self.emit("consent:error", &detail);
         platform::to_js(&detail).unwrap_or(JsValue::NULL)
     }
@@ -264,8 +311,18 @@ impl Controller {
     pub fn update(&self, config: Config) {
         let config = Rc::new(config);
         let locale = pick_locale(&config);
-        let new_plan = Rc::new(plan(&config.basket, &config.preferences, &config.partners, &config.policy, platform::now()));
-        self.dispatch(Msg::Replace { config, plan: new_plan, locale });
+        let new_plan = Rc::new(plan(
+            &config.basket,
+            &config.preferences,
+            &config.partners,
+            &config.policy,
+            platform::now(),
+        ));
+        self.dispatch(Msg::Replace {
+            config,
+            plan: new_plan,
+            locale,
+        });
     }
 }
 
@@ -328,7 +385,9 @@ pub fn state_of(s: &Session) -> StateOut {
                         Choice::Yes => "yes",
                         Choice::No => "no",
                     }),
-                    channels: a.map(|a| a.channels.iter().map(|c| c.as_str()).collect()).unwrap_or_default(),
+                    channels: a
+                        .map(|a| a.channels.iter().map(|c| c.as_str()).collect())
+                        .unwrap_or_default(),
                 }
             })
             .collect(),
@@ -352,7 +411,9 @@ fn pick_locale(config: &Config) -> String {
     let html = platform::html_lang();
     let nav = platform::navigator_languages();
     requested_locale(
-        [config.locale.as_deref(), html.as_deref()].into_iter().chain(nav.iter().map(|l| Some(l.as_str()))),
+        [config.locale.as_deref(), html.as_deref()]
+            .into_iter()
+            .chain(nav.iter().map(|l| Some(l.as_str()))),
     )
 }
 
@@ -374,29 +435,58 @@ impl Mounted {
 }
 
 /// Mounts the prompt into `host`'s shadow root.
-pub fn mount(host: Element, config: Config, warnings: Vec<Issue>, embed: Embed) -> Result<Mounted, MountError> {
+pub fn mount(
+    host: Element,
+    config: Config,
+    warnings: Vec<Issue>,
+    embed: Embed,
+) -> Result<Mounted, MountError> {
     for w in &warnings {
         platform::warn(&format!("config warning: {w}"));
     }
     let shadow = platform::shadow_root(&host).map_err(|e| MountError::Platform(e.0))?;
-    platform::adopt_styles(&shadow, &[styles::BASE_CSS, &styles::token_css(&config.theme)])
-        .map_err(|e| MountError::Platform(e.0))?;
+    platform::adopt_styles(
+        &shadow,
+        &[styles::BASE_CSS, &styles::token_css(&config.theme)],
+    )
+    .map_err(|e| MountError::Platform(e.0))?;
     while let Some(child) = shadow.first_child() {
         let _ = shadow.remove_child(&child);
     }
     let container = platform::create_element("div").map_err(|e| MountError::Platform(e.0))?;
-    shadow.append_child(&container).map_err(|_| MountError::Platform("could not add to the shadow root".into()))?;
+    shadow
+        .append_child(&container)
+        .map_err(|_| MountError::Platform("could not add to the shadow root".into()))?;
 
     let locale = pick_locale(&config);
     let now = platform::now();
     let config = Rc::new(config);
-    let the_plan = Rc::new(plan(&config.basket, &config.preferences, &config.partners, &config.policy, now));
-    let session = Rc::new(Session::new(config.clone(), the_plan, locale, now, platform::global_privacy_control()));
-    let controller =
-        Rc::new(Controller { host, embed, handle: RefCell::new(None), last: RefCell::new(None) });
+    let the_plan = Rc::new(plan(
+        &config.basket,
+        &config.preferences,
+        &config.partners,
+        &config.policy,
+        now,
+    ));
+    let session = Rc::new(Session::new(
+        config.clone(),
+        the_plan,
+        locale,
+        now,
+        platform::global_privacy_control(),
+    ));
+    let controller = Rc::new(Controller {
+        host,
+        embed,
+        handle: RefCell::new(None),
+        last: RefCell::new(None),
+    });
     let app = yew::Renderer::<Prompt>::with_root_and_props(
         container.clone(),
-        PromptProps { initial: session.clone(), controller: controller.clone() },
+        PromptProps {
+            initial: session.clone(),
+            controller: controller.clone(),
+        },
     )
     .render();
 
@@ -405,9 +495,19 @@ pub fn mount(host: Element, config: Config, warnings: Vec<Issue>, embed: Embed) 
         state: StateOut,
         warnings: Vec<IssueOut>,
     }
-    controller.emit("consent:ready", &Ready { state: state_of(&session), warnings: warnings.iter().map(IssueOut::from).collect() });
+    controller.emit(
+        "consent:ready",
+        &Ready {
+            state: state_of(&session),
+            warnings: warnings.iter().map(IssueOut::from).collect(),
+        },
+    );
     flush_outbox(&config);
-    Ok(Mounted { app: Some(app), container, controller })
+    Ok(Mounted {
+        app: Some(app),
+        container,
+        controller,
+    })
 }
 
 /// Sends whatever an earlier visit left in the outbox for this endpoint.

@@ -10,7 +10,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{CssStyleSheet, Element, ShadowRoot, ShadowRootInit, ShadowRootMode, Storage, Window};
+use web_sys::{
+    CssStyleSheet, Element, ShadowRoot, ShadowRootInit, ShadowRootMode, Storage, Window,
+};
 
 use consent_core::Timestamp;
 
@@ -34,11 +36,16 @@ fn err(what: &str, e: JsValue) -> PlatformError {
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())
         .unwrap_or_default();
-    PlatformError(if detail.is_empty() { what.to_owned() } else { format!("{what}: {detail}") })
+    PlatformError(if detail.is_empty() {
+        what.to_owned()
+    } else {
+        format!("{what}: {detail}")
+    })
 }
 
 pub fn window() -> Result<Window> {
-    web_sys::window().ok_or_else(|| PlatformError("no window (not running in a browser page)".into()))
+    web_sys::window()
+        .ok_or_else(|| PlatformError("no window (not running in a browser page)".into()))
 }
 
 // ---- Clock and randomness -------------------------------------------------
@@ -50,10 +57,14 @@ pub fn now() -> Timestamp {
 
 /// A UUID v4 from `crypto.randomUUID()` (secure contexts: https or localhost).
 pub fn random_uuid() -> Result<String> {
-    let crypto = window()?.crypto().map_err(|e| err("window.crypto is unavailable", e))?;
+    let crypto = window()?
+        .crypto()
+        .map_err(|e| err("window.crypto is unavailable", e))?;
     let has = Reflect::has(&crypto, &"randomUUID".into()).unwrap_or(false);
     if !has {
-        return Err(PlatformError("crypto.randomUUID is unavailable (the page must be served over https)".into()));
+        return Err(PlatformError(
+            "crypto.randomUUID is unavailable (the page must be served over https)".into(),
+        ));
     }
     Ok(crypto.random_uuid())
 }
@@ -65,12 +76,16 @@ pub fn random() -> f64 {
 
 /// Lowercase hex SHA-256 of `text`'s UTF-8 bytes, from WebCrypto.
 pub async fn sha256_hex(text: &str) -> Result<String> {
-    let crypto = window()?.crypto().map_err(|e| err("window.crypto is unavailable", e))?;
+    let crypto = window()?
+        .crypto()
+        .map_err(|e| err("window.crypto is unavailable", e))?;
     let subtle = crypto.subtle();
     let promise = subtle
         .digest_with_str_and_u8_array("SHA-256", text.as_bytes())
         .map_err(|e| err("crypto.subtle.digest failed", e))?;
-    let buf = JsFuture::from(promise).await.map_err(|e| err("crypto.subtle.digest failed", e))?;
+    let buf = JsFuture::from(promise)
+        .await
+        .map_err(|e| err("crypto.subtle.digest failed", e))?;
     let bytes = Uint8Array::new(&buf).to_vec();
     Ok(bytes.iter().fold(String::with_capacity(64), |mut s, b| {
         const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -85,38 +100,58 @@ pub async fn sleep(ms: u32) -> Result<()> {
     let w = window()?;
     let promise = Promise::new(&mut |resolve, _reject| {
         // If scheduling fails the promise never resolves; report it instead.
-        if w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32).is_err() {
+        if w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32)
+            .is_err()
+        {
             let _ = resolve.call0(&JsValue::NULL);
         }
     });
-    JsFuture::from(promise).await.map(|_| ()).map_err(|e| err("timer failed", e))
+    JsFuture::from(promise)
+        .await
+        .map(|_| ())
+        .map_err(|e| err("timer failed", e))
 }
 
 // ---- The page ---------------------------------------------------------------
 
 /// `<html lang>`, if set.
 pub fn html_lang() -> Option<String> {
-    let lang = window().ok()?.document()?.document_element()?.get_attribute("lang")?;
+    let lang = window()
+        .ok()?
+        .document()?
+        .document_element()?
+        .get_attribute("lang")?;
     (!lang.trim().is_empty()).then_some(lang)
 }
 
 /// `navigator.languages`, most preferred first.
 pub fn navigator_languages() -> Vec<String> {
     let Ok(w) = window() else { return Vec::new() };
-    w.navigator().languages().iter().filter_map(|v| v.as_string()).collect()
+    w.navigator()
+        .languages()
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect()
 }
 
 /// `navigator.globalPrivacyControl`: `Some(true/false)`, or `None` when the browser says nothing.
 pub fn global_privacy_control() -> Option<bool> {
     let nav = window().ok()?.navigator();
-    Reflect::get(&nav, &"globalPrivacyControl".into()).ok()?.as_bool()
+    Reflect::get(&nav, &"globalPrivacyControl".into())
+        .ok()?
+        .as_bool()
 }
 
 /// The page's origin and path, for the record's `collection`.
 pub fn page_location() -> (String, String) {
-    let Ok(w) = window() else { return (String::new(), String::new()) };
+    let Ok(w) = window() else {
+        return (String::new(), String::new());
+    };
     let loc = w.location();
-    (loc.origin().unwrap_or_default(), loc.pathname().unwrap_or_default())
+    (
+        loc.origin().unwrap_or_default(),
+        loc.pathname().unwrap_or_default(),
+    )
 }
 
 // ---- Console ----------------------------------------------------------------
@@ -139,15 +174,21 @@ fn local_storage() -> Result<Storage> {
 }
 
 pub fn storage_get(key: &str) -> Result<Option<String>> {
-    local_storage()?.get_item(key).map_err(|e| err("localStorage read failed", e))
+    local_storage()?
+        .get_item(key)
+        .map_err(|e| err("localStorage read failed", e))
 }
 
 pub fn storage_set(key: &str, value: &str) -> Result<()> {
-    local_storage()?.set_item(key, value).map_err(|e| err("localStorage write failed (storage full or blocked)", e))
+    local_storage()?
+        .set_item(key, value)
+        .map_err(|e| err("localStorage write failed (storage full or blocked)", e))
 }
 
 pub fn storage_remove(key: &str) -> Result<()> {
-    local_storage()?.remove_item(key).map_err(|e| err("localStorage remove failed", e))
+    local_storage()?
+        .remove_item(key)
+        .map_err(|e| err("localStorage remove failed", e))
 }
 
 /// Every key that starts with `prefix`.
@@ -219,13 +260,20 @@ pub async fn post_json(
     });
     let h = web_sys::Headers::new().map_err(|e| err("could not build headers", e))?;
     for (name, value) in headers {
-        h.set(name, value).map_err(|e| err(&format!("header {name:?} was refused"), e))?;
+        h.set(name, value)
+            .map_err(|e| err(&format!("header {name:?} was refused"), e))?;
     }
-    h.set("Content-Type", "application/json").map_err(|e| err("header", e))?;
-    h.set("Idempotency-Key", idempotency_key).map_err(|e| err("header", e))?;
+    h.set("Content-Type", "application/json")
+        .map_err(|e| err("header", e))?;
+    h.set("Idempotency-Key", idempotency_key)
+        .map_err(|e| err("header", e))?;
     init.set_headers(&h);
     // Let the request finish even if the patron leaves the page.
-    let _ = Reflect::set(&init, &"keepalive".into(), &JsValue::from_bool(body.len() < 60_000));
+    let _ = Reflect::set(
+        &init,
+        &"keepalive".into(),
+        &JsValue::from_bool(body.len() < 60_000),
+    );
     fetch(url, &init).await
 }
 
@@ -241,13 +289,19 @@ async fn fetch(url: &str, init: &web_sys::RequestInit) -> Result<HttpResponse> {
     let resp = JsFuture::from(w.fetch_with_str_and_init(url, init))
         .await
         .map_err(|e| err("network error", e))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|e| err("fetch returned something else", e))?;
+    let resp: web_sys::Response = resp
+        .dyn_into()
+        .map_err(|e| err("fetch returned something else", e))?;
     let retry_after = resp.headers().get("Retry-After").ok().flatten();
     let body = match resp.json() {
         Ok(p) => JsFuture::from(p).await.unwrap_or(JsValue::UNDEFINED),
         Err(_) => JsValue::UNDEFINED,
     };
-    Ok(HttpResponse { status: resp.status(), retry_after, body })
+    Ok(HttpResponse {
+        status: resp.status(),
+        retry_after,
+        body,
+    })
 }
 
 // ---- DOM --------------------------------------------------------------------
@@ -258,7 +312,12 @@ pub fn shadow_root(host: &Element) -> Result<ShadowRoot> {
         return Ok(existing);
     }
     host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open))
-        .map_err(|e| err("could not attach a shadow root (is the target a <div> or similar?)", e))
+        .map_err(|e| {
+            err(
+                "could not attach a shadow root (is the target a <div> or similar?)",
+                e,
+            )
+        })
 }
 
 /// Applies stylesheets to a shadow root without any inline `<style>`, so a
@@ -266,8 +325,11 @@ pub fn shadow_root(host: &Element) -> Result<ShadowRoot> {
 pub fn adopt_styles(root: &ShadowRoot, sheets: &[&str]) -> Result<()> {
     let list = Array::new();
     for css in sheets {
-        let sheet = CssStyleSheet::new().map_err(|e| err("constructable stylesheets are unsupported", e))?;
-        sheet.replace_sync(css).map_err(|e| err("stylesheet rejected", e))?;
+        let sheet = CssStyleSheet::new()
+            .map_err(|e| err("constructable stylesheets are unsupported", e))?;
+        sheet
+            .replace_sync(css)
+            .map_err(|e| err("stylesheet rejected", e))?;
         list.push(&sheet);
     }
     root.set_adopted_style_sheets(&list);
@@ -297,8 +359,12 @@ pub fn dispatch(target: &Element, name: &str, detail: &JsValue) -> Result<()> {
     init.set_bubbles(true);
     init.set_composed(true);
     init.set_detail(detail);
-    let event = web_sys::CustomEvent::new_with_event_init_dict(name, &init).map_err(|e| err("could not create event", e))?;
-    target.dispatch_event(&event).map(|_| ()).map_err(|e| err("event listener threw", e))
+    let event = web_sys::CustomEvent::new_with_event_init_dict(name, &init)
+        .map_err(|e| err("could not create event", e))?;
+    target
+        .dispatch_event(&event)
+        .map(|_| ())
+        .map_err(|e| err("event listener threw", e))
 }
 
 /// Moves keyboard focus to the first element matching `selector` inside `container`.
@@ -307,11 +373,14 @@ pub fn focus_first(container: &Element, selector: &str) -> Result<()> {
         .query_selector(selector)
         .map_err(|e| err("bad selector", e))?
         .ok_or_else(|| PlatformError(format!("nothing matches {selector} to focus")))?;
-    let el: web_sys::HtmlElement = el.dyn_into().map_err(|_| PlatformError(format!("{selector} is not focusable")))?;
+    let el: web_sys::HtmlElement = el
+        .dyn_into()
+        .map_err(|_| PlatformError(format!("{selector} is not focusable")))?;
     el.focus().map_err(|e| err("focus failed", e))
 }
 
 /// Calls a JS function, reporting (not throwing) its failure.
 pub fn call1(f: &Function, arg: &JsValue) -> Result<JsValue> {
-    f.call1(&JsValue::NULL, arg).map_err(|e| err("callback threw", e))
+    f.call1(&JsValue::NULL, arg)
+        .map_err(|e| err("callback threw", e))
 }

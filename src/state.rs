@@ -17,7 +17,10 @@ pub enum Phase {
     Asking,
     Saving,
     /// Records are safe in the outbox; some may still be on their way.
-    Saved { delivered: usize, pending: usize },
+    Saved {
+        delivered: usize,
+        pending: usize,
+    },
     /// The backend refused the records, or they could not be kept.
     Failed(String),
 }
@@ -42,21 +45,46 @@ pub struct Session {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Msg {
-    Choose { key: String, choice: Choice, at: Timestamp },
-    ToggleChannel { key: String, channel: Channel, on: bool, at: Timestamp },
-    Heard { key: String, heard: bool },
+    Choose {
+        key: String,
+        choice: Choice,
+        at: Timestamp,
+    },
+    ToggleChannel {
+        key: String,
+        channel: Channel,
+        on: bool,
+        at: Timestamp,
+    },
+    Heard {
+        key: String,
+        heard: bool,
+    },
     /// A commit found problems: show them all, and move focus to the summary.
     Invalid(Vec<AnswerError>),
     Saving,
-    Saved { delivered: usize, pending: usize },
+    Saved {
+        delivered: usize,
+        pending: usize,
+    },
     Failed(String),
     /// The basket (or any config) changed: re-plan, keeping answers for
     /// questions that are still asked.
-    Replace { config: Rc<Config>, plan: Rc<Plan>, locale: String },
+    Replace {
+        config: Rc<Config>,
+        plan: Rc<Plan>,
+        locale: String,
+    },
 }
 
 impl Session {
-    pub fn new(config: Rc<Config>, plan: Rc<Plan>, locale: String, presented_at: Timestamp, gpc: Option<bool>) -> Self {
+    pub fn new(
+        config: Rc<Config>,
+        plan: Rc<Plan>,
+        locale: String,
+        presented_at: Timestamp,
+        gpc: Option<bool>,
+    ) -> Self {
         Session {
             config,
             plan,
@@ -71,7 +99,10 @@ impl Session {
     }
 
     pub fn error_for(&self, key: &str) -> Option<Problem> {
-        self.errors.iter().find(|e| e.question == key).map(|e| e.problem)
+        self.errors
+            .iter()
+            .find(|e| e.question == key)
+            .map(|e| e.problem)
     }
 
     pub fn is_busy(&self) -> bool {
@@ -90,10 +121,18 @@ impl Reducible for Session {
                 a.choice = Some(choice);
                 a.decided_at = Some(at);
                 // Answering clears "unanswered"; a missing channel is re-checked at commit.
-                next.errors.retain(|e| !(e.question == key && (e.problem == Problem::Unanswered || choice == Choice::No)));
+                next.errors.retain(|e| {
+                    !(e.question == key
+                        && (e.problem == Problem::Unanswered || choice == Choice::No))
+                });
                 next.phase = Phase::Asking;
             }
-            Msg::ToggleChannel { key, channel, on, at } => {
+            Msg::ToggleChannel {
+                key,
+                channel,
+                on,
+                at,
+            } => {
                 let a = next.answers.entry(key.clone()).or_default();
                 if on {
                     a.channels.insert(channel);
@@ -102,14 +141,16 @@ impl Reducible for Session {
                 }
                 a.decided_at = Some(at);
                 if on {
-                    next.errors.retain(|e| !(e.question == key && e.problem == Problem::NoChannel));
+                    next.errors
+                        .retain(|e| !(e.question == key && e.problem == Problem::NoChannel));
                 }
                 next.phase = Phase::Asking;
             }
             Msg::Heard { key, heard } => {
                 next.answers.entry(key.clone()).or_default().heard = heard;
                 if heard {
-                    next.errors.retain(|e| !(e.question == key && e.problem == Problem::NotHeard));
+                    next.errors
+                        .retain(|e| !(e.question == key && e.problem == Problem::NotHeard));
                 }
             }
             Msg::Invalid(errors) => {
@@ -120,9 +161,14 @@ impl Reducible for Session {
             Msg::Saving => next.phase = Phase::Saving,
             Msg::Saved { delivered, pending } => next.phase = Phase::Saved { delivered, pending },
             Msg::Failed(message) => next.phase = Phase::Failed(message),
-            Msg::Replace { config, plan, locale } => {
+            Msg::Replace {
+                config,
+                plan,
+                locale,
+            } => {
                 next.answers = retain_answers(&next.answers, &plan);
-                next.errors.retain(|e| plan.questions.iter().any(|q| q.key == e.question));
+                next.errors
+                    .retain(|e| plan.questions.iter().any(|q| q.key == e.question));
                 next.config = config;
                 next.plan = plan;
                 next.locale = locale;

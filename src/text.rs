@@ -34,7 +34,10 @@ impl Texts<'_> {
     pub fn get(&self, key: &str) -> String {
         let t = i18n::lookup(&self.config.strings, self.locale, key);
         if t.fell_back {
-            warn_once(format!("missing translation: {key:?} for locale {:?}; showing {:?} instead", self.locale, t.locale));
+            warn_once(format!(
+                "missing translation: {key:?} for locale {:?}; showing {:?} instead",
+                self.locale, t.locale
+            ));
         }
         t.text
     }
@@ -48,7 +51,10 @@ impl Texts<'_> {
         let (lang, t) = localized(text, self.locale, &self.config.default_locale)?;
         let wanted = consent_core::locale::fallback_chain(self.locale, "");
         if !wanted.iter().take(2).any(|w| w == lang) && !text.is_empty() {
-            warn_once(format!("missing translation: {what} for locale {:?}; showing {lang:?} instead", self.locale));
+            warn_once(format!(
+                "missing translation: {what} for locale {:?}; showing {lang:?} instead",
+                self.locale
+            ));
         }
         Some((lang.to_owned(), t.to_owned()))
     }
@@ -64,9 +70,15 @@ pub fn shown_notice(config: &Config, locale: &str, question: &Question) -> Shown
     let texts = Texts { config, locale };
     match &config.policy.mode {
         Mode::General { notice } => {
-            let names: Vec<&str> =
-                question.asks.iter().filter_map(|a| config.partners.get(a.partner_index)).map(|p| p.name.as_str()).collect();
-            let (language, text) = texts.venue(&notice.text, "generalNotice.text").unwrap_or_default();
+            let names: Vec<&str> = question
+                .asks
+                .iter()
+                .filter_map(|a| config.partners.get(a.partner_index))
+                .map(|p| p.name.as_str())
+                .collect();
+            let (language, text) = texts
+                .venue(&notice.text, "generalNotice.text")
+                .unwrap_or_default();
             ShownNotice {
                 id: notice.id.clone(),
                 version: notice.version,
@@ -75,13 +87,28 @@ pub fn shown_notice(config: &Config, locale: &str, question: &Question) -> Shown
             }
         }
         Mode::Individual => {
-            let partner = question.asks.first().and_then(|a| config.partners.get(a.partner_index));
+            let partner = question
+                .asks
+                .first()
+                .and_then(|a| config.partners.get(a.partner_index));
             match partner {
                 Some(p) => {
-                    let (language, text) = texts.venue(&p.notice.text, &format!("partner {:?} notice", p.id.0)).unwrap_or_default();
-                    ShownNotice { id: p.notice.id.clone(), version: p.notice.version, language, text }
+                    let (language, text) = texts
+                        .venue(&p.notice.text, &format!("partner {:?} notice", p.id.0))
+                        .unwrap_or_default();
+                    ShownNotice {
+                        id: p.notice.id.clone(),
+                        version: p.notice.version,
+                        language,
+                        text,
+                    }
                 }
-                None => ShownNotice { id: String::new(), version: 0, language: String::new(), text: String::new() },
+                None => ShownNotice {
+                    id: String::new(),
+                    version: 0,
+                    language: String::new(),
+                    text: String::new(),
+                },
             }
         }
     }

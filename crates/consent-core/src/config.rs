@@ -43,7 +43,11 @@ pub struct ConfigErrors {
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors.len();
-        writeln!(f, "the consent prompt config has {n} error{}:", if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "the consent prompt config has {n} error{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
         for e in &self.errors {
             writeln!(f, "  - {e}")?;
         }
@@ -110,7 +114,10 @@ pub const THEME_TOKENS: &[(&str, &str)] = &[
     ("background", "The prompt's background."),
     ("surface", "Background of each question."),
     ("border", "Borders of questions and controls."),
-    ("error", "Error text and borders (always with an icon and words too)."),
+    (
+        "error",
+        "Error text and borders (always with an icon and words too).",
+    ),
     ("radius", "Corner radius of questions and controls."),
     ("font-family", "Font stack."),
     ("font-size", "Base font size."),
@@ -165,7 +172,10 @@ pub struct Validated {
 pub fn parse_json(json: &str) -> Result<ConfigV1, ConfigErrors> {
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| ConfigErrors {
-        errors: vec![Issue { path: e.path().to_string(), message: e.inner().to_string() }],
+        errors: vec![Issue {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        }],
         warnings: Vec::new(),
     })
 }
@@ -177,10 +187,16 @@ struct Check {
 
 impl Check {
     fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(Issue { path: path.into(), message: message.into() });
+        self.errors.push(Issue {
+            path: path.into(),
+            message: message.into(),
+        });
     }
     fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(Issue { path: path.into(), message: message.into() });
+        self.warnings.push(Issue {
+            path: path.into(),
+            message: message.into(),
+        });
     }
     fn non_empty(&mut self, path: &str, value: &str) {
         if value.trim().is_empty() {
@@ -191,13 +207,25 @@ impl Check {
 
 /// Checks a config and converts it to domain values.
 pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
-    let mut c = Check { errors: Vec::new(), warnings: Vec::new() };
+    let mut c = Check {
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    };
 
     let endpoint = raw.endpoint.trim();
     if endpoint.is_empty() {
-        c.error("endpoint", "must not be empty: give the URL records are POSTed to");
-    } else if !(endpoint.starts_with('/') || endpoint.starts_with("https://") || endpoint.starts_with("http://")) {
-        c.error("endpoint", format!("{endpoint:?} must be a path starting with / or an http(s) URL"));
+        c.error(
+            "endpoint",
+            "must not be empty: give the URL records are POSTed to",
+        );
+    } else if !(endpoint.starts_with('/')
+        || endpoint.starts_with("https://")
+        || endpoint.starts_with("http://"))
+    {
+        c.error(
+            "endpoint",
+            format!("{endpoint:?} must be a path starting with / or an http(s) URL"),
+        );
     }
     c.non_empty("customerId", &raw.customer_id);
     let venue = match &raw.venue {
@@ -208,29 +236,44 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         }
         None => {
             c.error("venue", "is required: {\"id\": …, \"name\": …}");
-            Venue { id: String::new(), name: String::new() }
+            Venue {
+                id: String::new(),
+                name: String::new(),
+            }
         }
     };
     let jurisdiction = raw.jurisdiction.clone().unwrap_or_else(|| "GB".to_owned());
     if !is_jurisdiction(&jurisdiction) {
-        c.error("jurisdiction", format!("{jurisdiction:?} is not an ISO 3166 code such as \"GB\" or \"GB-WLS\""));
+        c.error(
+            "jurisdiction",
+            format!("{jurisdiction:?} is not an ISO 3166 code such as \"GB\" or \"GB-WLS\""),
+        );
     }
     let locale = raw.locale.as_deref().map(|l| {
         if !is_valid_tag(&canonical_tag(l)) {
-            c.error("locale", format!("{l:?} is not a BCP 47 language tag such as \"cy\" or \"en-GB\""));
+            c.error(
+                "locale",
+                format!("{l:?} is not a BCP 47 language tag such as \"cy\" or \"en-GB\""),
+            );
         }
         canonical_tag(l)
     });
     let default_locale = match raw.default_locale.as_deref() {
         Some(l) if !is_valid_tag(&canonical_tag(l)) => {
-            c.error("defaultLocale", format!("{l:?} is not a BCP 47 language tag"));
+            c.error(
+                "defaultLocale",
+                format!("{l:?} is not a BCP 47 language tag"),
+            );
             DEFAULT_LOCALE.to_owned()
         }
         Some(l) => canonical_tag(l),
         None => DEFAULT_LOCALE.to_owned(),
     };
 
-    let mode = match (raw.mode.unwrap_or(PresentationMode::Individual), &raw.general_notice) {
+    let mode = match (
+        raw.mode.unwrap_or(PresentationMode::Individual),
+        &raw.general_notice,
+    ) {
         (PresentationMode::General, Some(n)) => {
             for (tag, text) in &n.text {
                 if !text.contains("{partners}") {
@@ -240,10 +283,15 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
                     );
                 }
             }
-            Mode::General { notice: notice(&mut c, "generalNotice", n, &default_locale) }
+            Mode::General {
+                notice: notice(&mut c, "generalNotice", n, &default_locale),
+            }
         }
         (PresentationMode::General, None) => {
-            c.error("generalNotice", "is required in general mode: the statement that names the partners");
+            c.error(
+                "generalNotice",
+                "is required in general mode: the statement that names the partners",
+            );
             Mode::Individual
         }
         (PresentationMode::Individual, Some(_)) => {
@@ -253,12 +301,21 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         (PresentationMode::Individual, None) => Mode::Individual,
     };
     if raw.validity_days == Some(0) {
-        c.error("validityDays", "must be at least 1 day (leave it out for answers that do not lapse)");
+        c.error(
+            "validityDays",
+            "must be at least 1 day (leave it out for answers that do not lapse)",
+        );
     }
     let channel = raw.channel.unwrap_or_default();
     let operator_id = raw.operator_id.clone().filter(|o| !o.trim().is_empty());
     if channel.is_assisted() && operator_id.is_none() {
-        c.error("operatorId", format!("is required when channel is {:?}: records must name the operator", channel.as_str()));
+        c.error(
+            "operatorId",
+            format!(
+                "is required when channel is {:?}: records must name the operator",
+                channel.as_str()
+            ),
+        );
     }
     if !channel.is_assisted() && operator_id.is_some() {
         c.warn("operatorId", "is ignored on the web channel");
@@ -272,16 +329,25 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         c.non_empty(&format!("{at}.id"), &p.id);
         c.non_empty(&format!("{at}.name"), &p.name);
         if let Some(prev) = first_index.insert(p.id.as_str(), i) {
-            c.error(format!("{at}.id"), format!("{:?} is already used by partners[{prev}]", p.id));
+            c.error(
+                format!("{at}.id"),
+                format!("{:?} is already used by partners[{prev}]", p.id),
+            );
         }
         check_url(&mut c, &format!("{at}.privacyUrl"), &p.privacy_url);
         let summary = locale_map(&mut c, &format!("{at}.privacySummary"), &p.privacy_summary);
         if !summary.is_empty() && !summary.contains_key(&default_locale) {
-            c.warn(format!("{at}.privacySummary"), format!("no text for the default locale {default_locale:?}"));
+            c.warn(
+                format!("{at}.privacySummary"),
+                format!("no text for the default locale {default_locale:?}"),
+            );
         }
         let notice = notice(&mut c, &format!("{at}.notice"), &p.notice, &default_locale);
         if notice.channels.is_empty() {
-            c.error(format!("{at}.notice.channels"), "name at least one channel: email, post, sms or phone");
+            c.error(
+                format!("{at}.notice.channels"),
+                "name at least one channel: email, post, sms or phone",
+            );
         }
         partners.push(Partner {
             id: PartnerId(p.id.clone()),
@@ -300,13 +366,21 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         c.non_empty(&format!("{at}.eventId"), &l.event_id);
         c.non_empty(&format!("{at}.title"), &l.title);
         if let Some(prev) = seen_events.insert(l.event_id.as_str(), i) {
-            c.warn(format!("{at}.eventId"), format!("{:?} repeats basket.lines[{prev}]; the repeat is ignored", l.event_id));
+            c.warn(
+                format!("{at}.eventId"),
+                format!(
+                    "{:?} repeats basket.lines[{prev}]; the repeat is ignored",
+                    l.event_id
+                ),
+            );
         }
         for (j, pid) in l.partner_ids.iter().enumerate() {
             if !first_index.contains_key(pid.as_str()) {
                 c.warn(
                     format!("{at}.partnerIds[{j}]"),
-                    format!("{pid:?} is not among the configured partners, so it cannot be asked about"),
+                    format!(
+                        "{pid:?} is not among the configured partners, so it cannot be asked about"
+                    ),
                 );
             }
         }
@@ -324,7 +398,10 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         .enumerate()
         .map(|(i, p)| {
             if !first_index.contains_key(p.partner_id.as_str()) {
-                c.warn(format!("preferences[{i}].partnerId"), format!("{:?} is not among the configured partners", p.partner_id));
+                c.warn(
+                    format!("preferences[{i}].partnerId"),
+                    format!("{:?} is not among the configured partners", p.partner_id),
+                );
             }
             Preference {
                 partner_id: PartnerId(p.partner_id.clone()),
@@ -340,7 +417,10 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
 
     let heading_level = raw.heading_level.unwrap_or(2);
     if !(1..=6).contains(&heading_level) {
-        c.error("headingLevel", format!("{heading_level} must be between 1 and 6"));
+        c.error(
+            "headingLevel",
+            format!("{heading_level} must be between 1 and 6"),
+        );
     }
     let theme = theme(&mut c, raw);
     let credentials = match raw.credentials.as_deref() {
@@ -348,16 +428,25 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         Some("omit") => Credentials::Omit,
         Some("include") => Credentials::Include,
         Some(other) => {
-            c.error("credentials", format!("{other:?} must be \"omit\", \"same-origin\" or \"include\""));
+            c.error(
+                "credentials",
+                format!("{other:?} must be \"omit\", \"same-origin\" or \"include\""),
+            );
             Credentials::SameOrigin
         }
     };
     let mut headers = Vec::new();
     for (name, value) in &raw.headers {
         let at = format!("headers.{name}");
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        {
             c.error(at, "is not a valid HTTP header name");
-        } else if ["content-type", "idempotency-key", "content-length"].contains(&name.to_ascii_lowercase().as_str()) {
+        } else if ["content-type", "idempotency-key", "content-length"]
+            .contains(&name.to_ascii_lowercase().as_str())
+        {
             c.error(at, "is set by the prompt itself and cannot be overridden");
         } else if value.contains(['\r', '\n']) {
             c.error(at, "must not contain a line break");
@@ -370,19 +459,28 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
     for (tag, table) in &raw.strings {
         let canon = canonical_tag(tag);
         if !is_valid_tag(&canon) {
-            c.error(format!("strings.{tag}"), format!("{tag:?} is not a BCP 47 language tag"));
+            c.error(
+                format!("strings.{tag}"),
+                format!("{tag:?} is not a BCP 47 language tag"),
+            );
             continue;
         }
         for key in table.keys() {
             if !crate::i18n::KEYS.contains(&key.as_str()) {
-                c.warn(format!("strings.{tag}.{key}"), "is not a string the prompt uses; it is ignored");
+                c.warn(
+                    format!("strings.{tag}.{key}"),
+                    "is not a string the prompt uses; it is ignored",
+                );
             }
         }
         strings.insert(canon, table.clone());
     }
 
     if !c.errors.is_empty() {
-        return Err(ConfigErrors { errors: c.errors, warnings: c.warnings });
+        return Err(ConfigErrors {
+            errors: c.errors,
+            warnings: c.warnings,
+        });
     }
     Ok(Validated {
         config: Config {
@@ -399,7 +497,11 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
                 validity_days: raw.validity_days,
                 channel,
             },
-            operator_id: if channel.is_assisted() { operator_id } else { None },
+            operator_id: if channel.is_assisted() {
+                operator_id
+            } else {
+                None
+            },
             partners,
             basket,
             basket_ref: raw.basket.r#ref.clone().filter(|r| !r.trim().is_empty()),
@@ -419,11 +521,17 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
 fn notice(c: &mut Check, at: &str, n: &NoticeConfigV1, default_locale: &str) -> Notice {
     c.non_empty(&format!("{at}.id"), &n.id);
     if n.version == 0 {
-        c.error(format!("{at}.version"), "must be 1 or more, and go up whenever the wording changes");
+        c.error(
+            format!("{at}.version"),
+            "must be 1 or more, and go up whenever the wording changes",
+        );
     }
     let text = locale_map(c, &format!("{at}.text"), &n.text);
     if !text.contains_key(default_locale) {
-        c.error(format!("{at}.text"), format!("no text for the default locale {default_locale:?}"));
+        c.error(
+            format!("{at}.text"),
+            format!("no text for the default locale {default_locale:?}"),
+        );
     }
     for (tag, t) in &text {
         if t.trim().is_empty() {
@@ -439,7 +547,10 @@ fn notice(c: &mut Check, at: &str, n: &NoticeConfigV1, default_locale: &str) -> 
     }
     let purpose = n.purpose.clone().unwrap_or_else(|| "marketing".to_owned());
     if purpose.trim().is_empty() {
-        c.error(format!("{at}.purpose"), "must not be empty (leave it out for \"marketing\")");
+        c.error(
+            format!("{at}.purpose"),
+            "must not be empty (leave it out for \"marketing\")",
+        );
     }
     Notice {
         id: n.id.clone(),
@@ -462,9 +573,15 @@ fn locale_map(c: &mut Check, at: &str, m: &BTreeMap<String, String>) -> Localize
     for (tag, text) in m {
         let canon = canonical_tag(tag);
         if !is_valid_tag(&canon) {
-            c.error(format!("{at}.{tag}"), format!("{tag:?} is not a BCP 47 language tag"));
+            c.error(
+                format!("{at}.{tag}"),
+                format!("{tag:?} is not a BCP 47 language tag"),
+            );
         } else if out.insert(canon.clone(), text.clone()).is_some() {
-            c.error(format!("{at}.{tag}"), format!("repeats the locale {canon:?}"));
+            c.error(
+                format!("{at}.{tag}"),
+                format!("repeats the locale {canon:?}"),
+            );
         }
     }
     out
@@ -472,22 +589,35 @@ fn locale_map(c: &mut Check, at: &str, m: &BTreeMap<String, String>) -> Localize
 
 fn check_url(c: &mut Check, at: &str, url: &str) {
     let url = url.trim();
-    let local = ["http://localhost", "http://127.0.0.1"].iter().any(|p| url.starts_with(p));
+    let local = ["http://localhost", "http://127.0.0.1"]
+        .iter()
+        .any(|p| url.starts_with(p));
     if url.is_empty() {
-        c.error(at, "must not be empty: patrons must be able to read the partner's privacy policy");
+        c.error(
+            at,
+            "must not be empty: patrons must be able to read the partner's privacy policy",
+        );
     } else if local {
         c.warn(at, "is a local http URL; use https in production");
-    } else if !url.starts_with("https://") || url.len() <= "https://".len() || url.contains(char::is_whitespace) {
+    } else if !url.starts_with("https://")
+        || url.len() <= "https://".len()
+        || url.contains(char::is_whitespace)
+    {
         c.error(at, format!("{url:?} must be an https:// URL"));
     }
 }
 
 fn theme(c: &mut Check, raw: &ConfigV1) -> Theme {
-    let Some(t) = &raw.theme else { return Theme::default() };
+    let Some(t) = &raw.theme else {
+        return Theme::default();
+    };
     let preset = match t.preset.as_deref() {
         None => ThemePreset::Auto,
         Some(p) => ThemePreset::parse(p).unwrap_or_else(|| {
-            c.error("theme.preset", format!("{p:?} must be \"light\", \"dark\" or \"auto\""));
+            c.error(
+                "theme.preset",
+                format!("{p:?} must be \"light\", \"dark\" or \"auto\""),
+            );
             ThemePreset::Auto
         }),
     };
@@ -496,9 +626,15 @@ fn theme(c: &mut Check, raw: &ConfigV1) -> Theme {
         let at = format!("theme.tokens.{name}");
         if !THEME_TOKENS.iter().any(|(n, _)| n == name) {
             let known: Vec<&str> = THEME_TOKENS.iter().map(|(n, _)| *n).collect();
-            c.error(at, format!("is not a theme token; known tokens: {}", known.join(", ")));
+            c.error(
+                at,
+                format!("is not a theme token; known tokens: {}", known.join(", ")),
+            );
         } else if !is_safe_css_value(value) {
-            c.error(at, format!("{value:?} is not a plain CSS value (no ; {{ }} < > \\ or url())"));
+            c.error(
+                at,
+                format!("{value:?} is not a plain CSS value (no ; {{ }} < > \\ or url())"),
+            );
         } else {
             tokens.push((name.clone(), value.trim().to_owned()));
         }
@@ -512,7 +648,7 @@ pub fn is_safe_css_value(v: &str) -> bool {
     let v = v.trim();
     !v.is_empty()
         && v.len() <= 200
-        && !v.contains(|ch: char| matches!(ch, ';' | '{' | '}' | '<' | '>' | '\\' | '\n' | '\r' | '@'))
+        && !v.contains([';', '{', '}', '<', '>', '\\', '\n', '\r', '@'])
         && !v.to_ascii_lowercase().contains("url(")
         && !v.contains("/*")
 }
@@ -522,5 +658,7 @@ fn is_jurisdiction(s: &str) -> bool {
     let country = parts.next().unwrap_or("");
     country.len() == 2
         && country.bytes().all(|b| b.is_ascii_uppercase())
-        && parts.next().is_none_or(|sub| (1..=3).contains(&sub.len()) && sub.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && parts.next().is_none_or(|sub| {
+            (1..=3).contains(&sub.len()) && sub.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
 }

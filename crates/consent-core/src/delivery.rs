@@ -35,8 +35,14 @@ pub const MAX_ATTEMPTS: u32 = 8;
 /// server sends one (never waiting less than it asked, capped at 10 minutes).
 /// `attempt` counts from 1 (the wait after the first failure); `jitter` is in [0, 1).
 pub fn backoff_ms(attempt: u32, retry_after_ms: Option<u64>, jitter: f64) -> u64 {
-    let exp = BASE_DELAY_MS.saturating_mul(1u64 << attempt.saturating_sub(1).min(16)).min(MAX_DELAY_MS);
-    let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.5 };
+    let exp = BASE_DELAY_MS
+        .saturating_mul(1u64 << attempt.saturating_sub(1).min(16))
+        .min(MAX_DELAY_MS);
+    let jitter = if jitter.is_finite() {
+        jitter.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
     // Full jitter over [exp/2, exp): spread retries, never hammer straight away.
     let waited = exp / 2 + ((exp / 2) as f64 * jitter) as u64;
     match retry_after_ms {
@@ -48,7 +54,11 @@ pub fn backoff_ms(attempt: u32, retry_after_ms: Option<u64>, jitter: f64) -> u64
 /// `Retry-After` as delay-seconds (`"120"`). An HTTP date is not parsed: the
 /// backoff applies instead, which is never shorter than a second.
 pub fn parse_retry_after(value: &str) -> Option<u64> {
-    value.trim().parse::<u64>().ok().map(|s| s.saturating_mul(1000))
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| s.saturating_mul(1000))
 }
 
 #[cfg(test)]
@@ -106,7 +116,9 @@ pub fn batch_key<'a>(record_ids: impl IntoIterator<Item = &'a str>) -> String {
     for id in &ids {
         for byte in id.bytes().chain(std::iter::once(b'\n')) {
             a = (a ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
-            b = (b ^ u64::from(byte)).wrapping_mul(0x0000_0001_0000_01b3).rotate_left(7);
+            b = (b ^ u64::from(byte))
+                .wrapping_mul(0x0000_0001_0000_01b3)
+                .rotate_left(7);
         }
     }
     format!("cp1-{}-{a:016x}{b:016x}", ids.len())

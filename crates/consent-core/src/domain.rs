@@ -244,9 +244,9 @@ pub fn localized<'a>(
         .find_map(|tag| text.get_key_value(tag.as_str()))
         .or_else(|| {
             // Tags are compared case-insensitively (BCP 47), as a slower second pass.
-            crate::locale::fallback_chain(locale, default_locale).into_iter().find_map(|tag| {
-                text.iter().find(|(k, _)| k.eq_ignore_ascii_case(&tag))
-            })
+            crate::locale::fallback_chain(locale, default_locale)
+                .into_iter()
+                .find_map(|tag| text.iter().find(|(k, _)| k.eq_ignore_ascii_case(&tag)))
         })
         .or_else(|| text.iter().next())
         .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -1,7 +1,10 @@
 //! Synthetic inputs for benchmarks and property tests: baskets of any size
 //! over any number of partners. Deterministic, so figures are comparable.
 
-use crate::domain::{BasketLine, Channel, DecisionState, EventId, LocalizedText, Notice, Partner, PartnerId, Preference};
+use crate::domain::{
+    BasketLine, Channel, DecisionState, EventId, LocalizedText, Notice, Partner, PartnerId,
+    Preference,
+};
 use crate::time::Timestamp;
 
 /// `n` partners, `p0` … `p{n-1}`, each with a one-locale notice at version 1.
@@ -15,7 +18,10 @@ pub fn partners(n: usize) -> Vec<Partner> {
             notice: Notice {
                 id: format!("n{i}"),
                 version: 1,
-                text: LocalizedText::from([("en-GB".to_owned(), format!("Partner {i} would like to email you."))]),
+                text: LocalizedText::from([(
+                    "en-GB".to_owned(),
+                    format!("Partner {i} would like to email you."),
+                )]),
                 purpose: "marketing".to_owned(),
                 channels: vec![Channel::Email],
                 what_changed: LocalizedText::new(),
@@ -34,7 +40,11 @@ pub fn basket(lines: usize, partners: usize) -> Vec<BasketLine> {
             if i % 3 == 0 {
                 ids.push(PartnerId(format!("p{}", (i * 7 + 3) % partners)));
             }
-            BasketLine { event_id: EventId(format!("e{i}")), title: format!("Event {i}"), partner_ids: ids }
+            BasketLine {
+                event_id: EventId(format!("e{i}")),
+                title: format!("Event {i}"),
+                partner_ids: ids,
+            }
         })
         .collect()
 }

@@ -15,10 +15,38 @@ pub const BUILT_IN_LOCALES: [&str; 4] = ["en-GB", "cy", "fr", "de"];
 
 /// Every key the prompt uses, in the order the English text below lists them.
 pub const KEYS: &[&str] = &[
-    "title", "intro", "service", "change_later", "because", "and", "yes", "no", "general_yes", "channels_legend",
-    "email", "post", "sms", "phone", "privacy", "new_tab", "wording_changed", "what_changed", "lapsed",
-    "error_title", "error_required", "error_channels", "save", "saving", "saved", "pending", "failed",
-    "nothing_to_ask", "gpc", "operator_script", "operator_confirm", "error_operator",
+    "title",
+    "intro",
+    "service",
+    "change_later",
+    "because",
+    "and",
+    "yes",
+    "no",
+    "general_yes",
+    "channels_legend",
+    "email",
+    "post",
+    "sms",
+    "phone",
+    "privacy",
+    "new_tab",
+    "wording_changed",
+    "what_changed",
+    "lapsed",
+    "error_title",
+    "error_required",
+    "error_channels",
+    "save",
+    "saving",
+    "saved",
+    "pending",
+    "failed",
+    "nothing_to_ask",
+    "gpc",
+    "operator_script",
+    "operator_confirm",
+    "error_operator",
 ];
 
 const EN: &[&str] = &[
@@ -188,16 +216,32 @@ pub struct Text {
 /// itself (and `fell_back`), so a mistake is visible but never empty.
 pub fn lookup(overrides: &Overrides, locale: &str, key: &str) -> Text {
     let chain = fallback_chain(locale, DEFAULT_LOCALE);
-    let wanted = [canonical_tag(locale), canonical_tag(crate::locale::base_language(locale))];
+    let wanted = [
+        canonical_tag(locale),
+        canonical_tag(crate::locale::base_language(locale)),
+    ];
     let idx = KEYS.iter().position(|k| *k == key);
     for tag in &chain {
-        let venue = overrides.get(tag).and_then(|m| m.get(key)).filter(|t| !t.trim().is_empty());
-        let found = venue.cloned().or_else(|| idx.and_then(|i| built_in(tag).map(|t| t[i].to_owned())));
+        let venue = overrides
+            .get(tag)
+            .and_then(|m| m.get(key))
+            .filter(|t| !t.trim().is_empty());
+        let found = venue
+            .cloned()
+            .or_else(|| idx.and_then(|i| built_in(tag).map(|t| t[i].to_owned())));
         if let Some(text) = found {
-            return Text { text, locale: tag.clone(), fell_back: !wanted.contains(tag) };
+            return Text {
+                text,
+                locale: tag.clone(),
+                fell_back: !wanted.contains(tag),
+            };
         }
     }
-    Text { text: key.to_owned(), locale: DEFAULT_LOCALE.to_owned(), fell_back: true }
+    Text {
+        text: key.to_owned(),
+        locale: DEFAULT_LOCALE.to_owned(),
+        fell_back: true,
+    }
 }
 
 /// Fills `{name}` placeholders. Values are plain text; the UI escapes them.
@@ -226,7 +270,10 @@ mod tests {
     fn every_built_in_locale_has_every_key() {
         for (name, table) in [("en-GB", EN), ("cy", CY), ("fr", FR), ("de", DE)] {
             assert_eq!(table.len(), KEYS.len(), "{name}");
-            assert!(table.iter().all(|t| !t.trim().is_empty()), "{name} has a blank string");
+            assert!(
+                table.iter().all(|t| !t.trim().is_empty()),
+                "{name} has a blank string"
+            );
         }
     }
 
@@ -245,32 +292,62 @@ mod tests {
     #[test]
     fn lookup_walks_exact_base_default() {
         let none = Overrides::new();
-        assert_eq!(lookup(&none, "cy", "yes").text, "Ie, caiff {partner} gysylltu â mi");
+        assert_eq!(
+            lookup(&none, "cy", "yes").text,
+            "Ie, caiff {partner} gysylltu â mi"
+        );
         let fr_ca = lookup(&none, "fr-CA", "no");
-        assert_eq!((fr_ca.text.as_str(), fr_ca.locale.as_str(), fr_ca.fell_back), ("Non merci", "fr", false));
+        assert_eq!(
+            (fr_ca.text.as_str(), fr_ca.locale.as_str(), fr_ca.fell_back),
+            ("Non merci", "fr", false)
+        );
         let es = lookup(&none, "es", "no");
-        assert_eq!((es.text.as_str(), es.locale.as_str(), es.fell_back), ("No, thank you", "en-GB", true));
+        assert_eq!(
+            (es.text.as_str(), es.locale.as_str(), es.fell_back),
+            ("No, thank you", "en-GB", true)
+        );
     }
 
     #[test]
     fn venue_overrides_win_and_gaps_fall_back() {
         let mut o = Overrides::new();
-        o.insert("ga".into(), BTreeMap::from([("title".into(), "Cloisteáil ó na comhlachtaí".into())]));
-        o.insert("en-GB".into(), BTreeMap::from([("save".into(), "Continue to payment".into())]));
-        assert_eq!(lookup(&o, "ga", "title").text, "Cloisteáil ó na comhlachtaí");
+        o.insert(
+            "ga".into(),
+            BTreeMap::from([("title".into(), "Cloisteáil ó na comhlachtaí".into())]),
+        );
+        o.insert(
+            "en-GB".into(),
+            BTreeMap::from([("save".into(), "Continue to payment".into())]),
+        );
+        assert_eq!(
+            lookup(&o, "ga", "title").text,
+            "Cloisteáil ó na comhlachtaí"
+        );
         let gap = lookup(&o, "ga", "save");
-        assert_eq!((gap.text.as_str(), gap.fell_back), ("Continue to payment", true));
+        assert_eq!(
+            (gap.text.as_str(), gap.fell_back),
+            ("Continue to payment", true)
+        );
         assert_eq!(lookup(&o, "en-GB", "save").text, "Continue to payment");
         let unknown = lookup(&o, "cy", "no_such_key");
-        assert_eq!((unknown.text.as_str(), unknown.fell_back), ("no_such_key", true));
+        assert_eq!(
+            (unknown.text.as_str(), unknown.fell_back),
+            ("no_such_key", true)
+        );
     }
 
     #[test]
     fn joins_lists_naturally() {
         assert_eq!(join_list(&[], "and"), "");
         assert_eq!(join_list(&["Hamlet"], "and"), "Hamlet");
-        assert_eq!(join_list(&["Hamlet", "The Tempest"], "a"), "Hamlet a The Tempest");
+        assert_eq!(
+            join_list(&["Hamlet", "The Tempest"], "a"),
+            "Hamlet a The Tempest"
+        );
         assert_eq!(join_list(&["A", "B", "C"], "und"), "A, B und C");
-        assert_eq!(fill("Yes, {partner} may", &[("partner", "<b>")]), "Yes, <b> may");
+        assert_eq!(
+            fill("Yes, {partner} may", &[("partner", "<b>")]),
+            "Yes, <b> may"
+        );
     }
 }

@@ -13,9 +13,9 @@
 
 pub mod config;
 pub mod delivery;
+pub mod domain;
 #[doc(hidden)]
 pub mod fixtures;
-pub mod domain;
 pub mod i18n;
 pub mod locale;
 pub mod plan;

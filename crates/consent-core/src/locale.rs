@@ -36,7 +36,9 @@ pub fn canonical_tag(tag: &str) -> String {
 /// hyphens; a 2–3 letter primary language subtag; subtags of 1–8 characters).
 pub fn is_valid_tag(tag: &str) -> bool {
     let mut parts = tag.split('-');
-    let Some(primary) = parts.next() else { return false };
+    let Some(primary) = parts.next() else {
+        return false;
+    };
     (2..=3).contains(&primary.len())
         && primary.bytes().all(|b| b.is_ascii_alphabetic())
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
@@ -84,7 +86,11 @@ pub fn negotiate<'a>(requested: &str, supported: &[&'a str], default_locale: &'a
     supported
         .iter()
         .find(|s| s.eq_ignore_ascii_case(&requested))
-        .or_else(|| supported.iter().find(|s| base_language(s).eq_ignore_ascii_case(base)))
+        .or_else(|| {
+            supported
+                .iter()
+                .find(|s| base_language(s).eq_ignore_ascii_case(base))
+        })
         .copied()
         .unwrap_or(default_locale)
 }
@@ -111,14 +117,25 @@ mod tests {
         for good in ["en", "en-GB", "cy", "zh-Hant-TW", "de-CH-1996"] {
             assert!(is_valid_tag(good), "{good}");
         }
-        for bad in ["", "e", "english", "en-", "en GB", "<script>", "en-toolongsubtag"] {
+        for bad in [
+            "",
+            "e",
+            "english",
+            "en-",
+            "en GB",
+            "<script>",
+            "en-toolongsubtag",
+        ] {
             assert!(!is_valid_tag(bad), "{bad}");
         }
     }
 
     #[test]
     fn fallback_chain_is_exact_then_base_then_default() {
-        assert_eq!(fallback_chain("fr-CA", "en-GB"), ["fr-CA", "fr", "en-GB", "en"]);
+        assert_eq!(
+            fallback_chain("fr-CA", "en-GB"),
+            ["fr-CA", "fr", "en-GB", "en"]
+        );
         assert_eq!(fallback_chain("cy", "en-GB"), ["cy", "en-GB", "en"]);
         assert_eq!(fallback_chain("en-GB", "en-GB"), ["en-GB", "en"]);
     }
@@ -127,7 +144,10 @@ mod tests {
     fn requested_locale_takes_the_first_valid_source() {
         assert_eq!(requested_locale([None, Some("cy"), Some("fr")]), "cy");
         assert_eq!(requested_locale([Some("de-de"), Some("cy")]), "de-DE");
-        assert_eq!(requested_locale([Some(""), Some("not a tag"), Some("fr")]), "fr");
+        assert_eq!(
+            requested_locale([Some(""), Some("not a tag"), Some("fr")]),
+            "fr"
+        );
         assert_eq!(requested_locale([None, None]), DEFAULT_LOCALE);
     }
 

@@ -17,7 +17,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::domain::{BasketLine, DecisionState, Mode, Notice, Partner, PartnerId, Policy, Preference};
+use crate::domain::{
+    BasketLine, DecisionState, Mode, Notice, Partner, PartnerId, Policy, Preference,
+};
 use crate::time::Timestamp;
 
 /// Which notice, at which version.
@@ -29,7 +31,10 @@ pub struct NoticeRef {
 
 impl From<&Notice> for NoticeRef {
     fn from(n: &Notice) -> Self {
-        NoticeRef { id: n.id.clone(), version: n.version }
+        NoticeRef {
+            id: n.id.clone(),
+            version: n.version,
+        }
     }
 }
 
@@ -50,7 +55,10 @@ pub enum AskReason {
     /// The question was shown before but not answered.
     Deferred,
     /// The venue changed the wording since the patron answered.
-    NoticeChanged { answered_version: u32, current_version: u32 },
+    NoticeChanged {
+        answered_version: u32,
+        current_version: u32,
+    },
     /// The answer lapsed at this instant.
     Expired { at: Timestamp },
 }
@@ -61,9 +69,16 @@ pub enum SkipReason {
     /// A basket line names a partner the venue did not configure.
     UnknownPartner,
     /// A current, unexpired answer to the current notice exists.
-    AlreadyAnswered { state: DecisionState, decided_at: Timestamp },
+    AlreadyAnswered {
+        state: DecisionState,
+        decided_at: Timestamp,
+    },
     /// The answer was to an earlier notice version, and the policy keeps such answers.
-    AnsweredEarlierNotice { state: DecisionState, answered_version: u32, current_version: u32 },
+    AnsweredEarlierNotice {
+        state: DecisionState,
+        answered_version: u32,
+        current_version: u32,
+    },
 }
 
 /// One partner inside a question.
@@ -95,7 +110,11 @@ pub struct Question {
 impl Question {
     /// Indices of every basket line behind this question, in basket order, without repeats.
     pub fn lines(&self) -> Vec<usize> {
-        let mut lines: Vec<usize> = self.asks.iter().flat_map(|a| a.lines.iter().copied()).collect();
+        let mut lines: Vec<usize> = self
+            .asks
+            .iter()
+            .flat_map(|a| a.lines.iter().copied())
+            .collect();
         lines.sort_unstable();
         lines.dedup();
         lines
@@ -167,7 +186,8 @@ pub fn plan(
 
     // Group lines by partner, in order of first appearance.
     let mut out = Plan::default();
-    let mut seen_events: FastMap<&str, ()> = FastMap::with_capacity_and_hasher(basket.len(), Default::default());
+    let mut seen_events: FastMap<&str, ()> =
+        FastMap::with_capacity_and_hasher(basket.len(), Default::default());
     let mut slot_of: FastMap<&str, usize> = FastMap::default();
     let mut groups: Vec<(&PartnerId, Vec<usize>)> = Vec::new();
     for (line_no, line) in basket.iter().enumerate() {
@@ -195,7 +215,11 @@ pub fn plan(
     let mut asks = Vec::new();
     for (pid, lines) in groups {
         let Some(&partner_index) = partner_index.get(pid.as_str()) else {
-            out.skipped.push(Skipped { partner_id: pid.clone(), reason: SkipReason::UnknownPartner, lines });
+            out.skipped.push(Skipped {
+                partner_id: pid.clone(),
+                reason: SkipReason::UnknownPartner,
+                lines,
+            });
             continue;
         };
         let partner = &partners[partner_index];
@@ -212,7 +236,11 @@ pub fn plan(
                 previous,
                 lines,
             }),
-            Decision::Skip(reason) => out.skipped.push(Skipped { partner_id: pid.clone(), reason, lines }),
+            Decision::Skip(reason) => out.skipped.push(Skipped {
+                partner_id: pid.clone(),
+                reason,
+                lines,
+            }),
         }
     }
 
@@ -226,7 +254,11 @@ pub fn plan(
             })
             .collect(),
         Mode::General { notice } if !asks.is_empty() => {
-            vec![Question { key: "general".to_owned(), notice: NoticeRef::from(notice), asks }]
+            vec![Question {
+                key: "general".to_owned(),
+                notice: NoticeRef::from(notice),
+                asks,
+            }]
         }
         Mode::General { .. } => Vec::new(),
     };
@@ -255,7 +287,10 @@ fn decide(pref: Option<&Preference>, notice: &Notice, policy: &Policy, now: Time
         && pref.notice_version == notice.version;
     if !same_notice && policy.reask_on_notice_change {
         return Decision::Ask(
-            AskReason::NoticeChanged { answered_version: pref.notice_version, current_version: notice.version },
+            AskReason::NoticeChanged {
+                answered_version: pref.notice_version,
+                current_version: notice.version,
+            },
             previous,
         );
     }
@@ -271,7 +306,10 @@ fn decide(pref: Option<&Preference>, notice: &Notice, policy: &Policy, now: Time
             current_version: notice.version,
         });
     }
-    Decision::Skip(SkipReason::AlreadyAnswered { state: pref.state, decided_at: pref.decided_at })
+    Decision::Skip(SkipReason::AlreadyAnswered {
+        state: pref.state,
+        decided_at: pref.decided_at,
+    })
 }
 
 /// When an answer lapses: the earlier of the record's own `validUntil` and
@@ -294,7 +332,11 @@ impl Hasher for Fnv {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for b in bytes {
             h ^= u64::from(*b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);

@@ -10,8 +10,8 @@ use std::fmt;
 use crate::domain::{Channel, CollectionChannel, DecisionState, Mode, Partner, Venue};
 use crate::time::Timestamp;
 use crate::wire::{
-    Action, CollectionV1, ConsentRecordV1, Control, DpvState, Embed, ExpressedBy, NoticeV1, PartnerRefV1,
-    PresentationMode, PresentationV1, RECORD_SCHEMA_V1,
+    Action, CollectionV1, ConsentRecordV1, Control, DpvState, Embed, ExpressedBy, NoticeV1,
+    PartnerRefV1, PresentationMode, PresentationV1, RECORD_SCHEMA_V1,
 };
 
 /// Hashes notice text. The widget computes digests with WebCrypto (which is
@@ -92,17 +92,30 @@ pub enum RecordError {
 impl fmt::Display for RecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RecordError::BadRecordId(id) => write!(f, "record id {id:?} is not a lowercase UUID v4"),
+            RecordError::BadRecordId(id) => {
+                write!(f, "record id {id:?} is not a lowercase UUID v4")
+            }
             RecordError::NoDigest { partner_id } => {
-                write!(f, "no SHA-256 digest for the notice shown for partner {partner_id:?}")
+                write!(
+                    f,
+                    "no SHA-256 digest for the notice shown for partner {partner_id:?}"
+                )
             }
             RecordError::NoChannels { partner_id } => {
-                write!(f, "consent given to partner {partner_id:?} covers no channel")
+                write!(
+                    f,
+                    "consent given to partner {partner_id:?} covers no channel"
+                )
             }
             RecordError::DecidedBeforePresented { partner_id } => {
-                write!(f, "decision for partner {partner_id:?} is dated before the question was shown")
+                write!(
+                    f,
+                    "decision for partner {partner_id:?} is dated before the question was shown"
+                )
             }
-            RecordError::NoOperator => write!(f, "box-office and phone records must name the operator"),
+            RecordError::NoOperator => {
+                write!(f, "box-office and phone records must name the operator")
+            }
         }
     }
 }
@@ -123,7 +136,9 @@ pub fn build_record(
     let sha256 = hasher
         .sha256_hex(&decision.notice.text)
         .filter(|h| is_sha256_hex(h))
-        .ok_or_else(|| RecordError::NoDigest { partner_id: partner_id.clone() })?;
+        .ok_or_else(|| RecordError::NoDigest {
+            partner_id: partner_id.clone(),
+        })?;
     if decision.decided_at < decision.presented_at {
         return Err(RecordError::DecidedBeforePresented { partner_id });
     }
@@ -164,7 +179,11 @@ pub fn build_record(
             text: decision.notice.text.clone(),
             sha256,
         },
-        presentation: PresentationV1 { mode: decision.mode, control: decision.control, preselected: false },
+        presentation: PresentationV1 {
+            mode: decision.mode,
+            control: decision.control,
+            preselected: false,
+        },
         action: decision.action,
         presented_at: decision.presented_at,
         decided_at: decision.decided_at,
@@ -177,7 +196,11 @@ pub fn build_record(
             basket_ref: ctx.basket_ref.clone(),
             event_ids: decision.event_ids.clone(),
             operator_id: if assisted { operator_id } else { None },
-            expressed_by: if assisted { ExpressedBy::OperatorOnBehalfOfCustomer } else { ExpressedBy::Customer },
+            expressed_by: if assisted {
+                ExpressedBy::OperatorOnBehalfOfCustomer
+            } else {
+                ExpressedBy::Customer
+            },
             gpc: ctx.gpc,
         },
         jurisdiction: ctx.jurisdiction.clone(),
@@ -208,7 +231,9 @@ pub fn is_uuid_v4(s: &str) -> bool {
 
 /// 64 lowercase hex digits.
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    s.len() == 64
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 /// A problem with a received record, named by its JSON path within the record.
@@ -227,8 +252,16 @@ impl fmt::Display for FieldError {
 /// Checks a record's meaning beyond its JSON shape: the digest matches the
 /// verbatim text, the DPV state matches the state, nothing was pre-selected,
 /// and so on. `sha256_hex` must hash for real (the host uses a native SHA-256).
-pub fn check_record(r: &ConsentRecordV1, sha256_hex: impl Fn(&str) -> String) -> Result<(), FieldError> {
-    let err = |field: &str, message: String| Err(FieldError { field: field.to_owned(), message });
+pub fn check_record(
+    r: &ConsentRecordV1,
+    sha256_hex: impl Fn(&str) -> String,
+) -> Result<(), FieldError> {
+    let err = |field: &str, message: String| {
+        Err(FieldError {
+            field: field.to_owned(),
+            message,
+        })
+    };
     if r.schema != RECORD_SCHEMA_V1 {
         return err("schema", format!("must be {RECORD_SCHEMA_V1:?}"));
     }
@@ -266,16 +299,28 @@ pub fn check_record(r: &ConsentRecordV1, sha256_hex: impl Fn(&str) -> String) ->
         return err("notice.sha256", "must be 64 lowercase hex digits".into());
     }
     if sha256_hex(&r.notice.text) != r.notice.sha256 {
-        return err("notice.sha256", "does not match the SHA-256 of notice.text".into());
+        return err(
+            "notice.sha256",
+            "does not match the SHA-256 of notice.text".into(),
+        );
     }
     if !r.dpv_state.matches(r.state) {
-        return err("dpvState", format!("does not describe state {:?}", r.state.as_str()));
+        return err(
+            "dpvState",
+            format!("does not describe state {:?}", r.state.as_str()),
+        );
     }
     if r.state == DecisionState::Given && r.channels.is_empty() {
-        return err("channels", "consent given must cover at least one channel".into());
+        return err(
+            "channels",
+            "consent given must cover at least one channel".into(),
+        );
     }
     if r.presentation.preselected {
-        return err("presentation.preselected", "must be false: consent is never pre-selected".into());
+        return err(
+            "presentation.preselected",
+            "must be false: consent is never pre-selected".into(),
+        );
     }
     if r.decided_at < r.presented_at {
         return err("decidedAt", "is before presentedAt".into());
@@ -292,18 +337,30 @@ pub fn check_record(r: &ConsentRecordV1, sha256_hex: impl Fn(&str) -> String) ->
         DecisionState::Deferred => r.action == Action::NoAnswer,
     };
     if !action_fits {
-        return err("action", format!("does not fit state {:?}", r.state.as_str()));
+        return err(
+            "action",
+            format!("does not fit state {:?}", r.state.as_str()),
+        );
     }
     let c = &r.collection;
     if c.channel.is_assisted() {
         if c.operator_id.as_deref().is_none_or(|o| o.trim().is_empty()) {
-            return err("collection.operatorId", "is required for box-office and phone records".into());
+            return err(
+                "collection.operatorId",
+                "is required for box-office and phone records".into(),
+            );
         }
         if c.expressed_by != ExpressedBy::OperatorOnBehalfOfCustomer {
-            return err("collection.expressedBy", "must be operator-on-behalf-of-customer when assisted".into());
+            return err(
+                "collection.expressedBy",
+                "must be operator-on-behalf-of-customer when assisted".into(),
+            );
         }
     } else if c.expressed_by != ExpressedBy::Customer {
-        return err("collection.expressedBy", "must be customer on the web channel".into());
+        return err(
+            "collection.expressedBy",
+            "must be customer on the web channel".into(),
+        );
     }
     Ok(())
 }

@@ -66,7 +66,11 @@ pub struct DecisionDraft {
 }
 
 /// The channels a question offers: the partner's, or the general statement's.
-pub fn offered_channels<'a>(question: &Question, partners: &'a [Partner], policy: &'a Policy) -> &'a [Channel] {
+pub fn offered_channels<'a>(
+    question: &Question,
+    partners: &'a [Partner],
+    policy: &'a Policy,
+) -> &'a [Channel] {
     match &policy.mode {
         Mode::General { notice } => &notice.channels,
         Mode::Individual => question
@@ -98,21 +102,30 @@ pub fn finalize(
         let offered = offered_channels(q, partners, policy);
         let problem = match answer.choice {
             None if require_answer || assisted => Some(Problem::Unanswered),
-            Some(Choice::Yes) if offered.len() > 1 && !offered.iter().any(|c| answer.channels.contains(c)) => {
+            Some(Choice::Yes)
+                if offered.len() > 1 && !offered.iter().any(|c| answer.channels.contains(c)) =>
+            {
                 Some(Problem::NoChannel)
             }
             Some(_) if assisted && !answer.heard => Some(Problem::NotHeard),
             _ => None,
         };
         if let Some(problem) = problem {
-            errors.push(AnswerError { question: q.key.clone(), problem });
+            errors.push(AnswerError {
+                question: q.key.clone(),
+                problem,
+            });
             continue;
         }
         let (state, action, channels) = match answer.choice {
             Some(Choice::Yes) if offered.len() > 1 => (
                 DecisionState::Given,
                 Action::SelectedYes,
-                offered.iter().copied().filter(|c| answer.channels.contains(c)).collect(),
+                offered
+                    .iter()
+                    .copied()
+                    .filter(|c| answer.channels.contains(c))
+                    .collect(),
             ),
             Some(Choice::Yes) => (DecisionState::Given, Action::SelectedYes, offered.to_vec()),
             Some(Choice::No) => (DecisionState::Refused, Action::SelectedNo, offered.to_vec()),
@@ -120,8 +133,14 @@ pub fn finalize(
         };
         for ask in &q.asks {
             let renewal = state == DecisionState::Given
-                && matches!(ask.reason, AskReason::NoticeChanged { .. } | AskReason::Expired { .. })
-                && ask.previous.as_ref().is_some_and(|p| p.state == DecisionState::Given);
+                && matches!(
+                    ask.reason,
+                    AskReason::NoticeChanged { .. } | AskReason::Expired { .. }
+                )
+                && ask
+                    .previous
+                    .as_ref()
+                    .is_some_and(|p| p.state == DecisionState::Given);
             drafts.push(DecisionDraft {
                 question: q.key.clone(),
                 partner_index: ask.partner_index,
@@ -153,5 +172,13 @@ pub fn retain_answers(answers: &Answers, plan: &Plan) -> Answers {
 
 /// Whether every question has a usable answer (for the host's `state()`).
 pub fn is_complete(plan: &Plan, partners: &[Partner], policy: &Policy, answers: &Answers) -> bool {
-    finalize(plan, partners, policy, answers, true, Timestamp::from_unix_millis(0)).is_ok()
+    finalize(
+        plan,
+        partners,
+        policy,
+        answers,
+        true,
+        Timestamp::from_unix_millis(0),
+    )
+    .is_ok()
 }

@@ -71,7 +71,9 @@ impl Timestamp {
             if !digits.iter().all(u8::is_ascii_digit) {
                 return Err(TimeError("expected digits"));
             }
-            Ok(digits.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
+            Ok(digits
+                .iter()
+                .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
         };
         let sep = |at: usize, allowed: &[u8]| -> Result<(), TimeError> {
             if allowed.contains(&b[at]) {
@@ -230,16 +232,29 @@ mod tests {
         ];
         for (ms, text) in cases {
             assert_eq!(Timestamp::from_unix_millis(ms).to_rfc3339(), text, "{ms}");
-            assert_eq!(Timestamp::parse_rfc3339(text), Ok(Timestamp::from_unix_millis(ms)), "{text}");
+            assert_eq!(
+                Timestamp::parse_rfc3339(text),
+                Ok(Timestamp::from_unix_millis(ms)),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn parses_offsets_and_fractions() {
         let utc = Timestamp::parse_rfc3339("2026-11-25T14:03:07.120Z").unwrap();
-        assert_eq!(Timestamp::parse_rfc3339("2026-11-25T15:03:07.12+01:00"), Ok(utc));
-        assert_eq!(Timestamp::parse_rfc3339("2026-11-25T09:03:07.1209-05:00"), Ok(utc));
-        assert_eq!(Timestamp::parse_rfc3339("2026-11-25t14:03:07.120z"), Ok(utc));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-11-25T15:03:07.12+01:00"),
+            Ok(utc)
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-11-25T09:03:07.1209-05:00"),
+            Ok(utc)
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-11-25t14:03:07.120z"),
+            Ok(utc)
+        );
     }
 
     #[test]
@@ -262,7 +277,10 @@ mod tests {
 
     #[test]
     fn plus_days_saturates() {
-        assert_eq!(Timestamp::from_unix_millis(0).plus_days(1).unix_millis(), MS_PER_DAY);
+        assert_eq!(
+            Timestamp::from_unix_millis(0).plus_days(1).unix_millis(),
+            MS_PER_DAY
+        );
         assert_eq!(Timestamp::MAX.plus_days(u32::MAX), Timestamp::MAX);
     }
 

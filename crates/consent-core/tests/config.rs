@@ -44,7 +44,12 @@ fn a_good_config_validates_with_defaults() {
     assert_eq!(c.theme.preset, ThemePreset::Auto);
     assert_eq!(c.partners[1].notice.purpose, "marketing");
     assert_eq!(
-        c.partners[1].notice.channels.iter().map(|ch| ch.as_str()).collect::<Vec<_>>(),
+        c.partners[1]
+            .notice
+            .channels
+            .iter()
+            .map(|ch| ch.as_str())
+            .collect::<Vec<_>>(),
         ["email", "post"],
         "channels in documented order"
     );
@@ -106,7 +111,11 @@ fn every_error_is_reported_at_once() {
     v["partners"][1]["notice"]["id"] = json!("");
     assert_eq!(
         errors_of(v),
-        ["customerId: must not be empty", "partners[0].name: must not be empty", "partners[1].notice.id: must not be empty"]
+        [
+            "customerId: must not be empty",
+            "partners[0].name: must not be empty",
+            "partners[1].notice.id: must not be empty"
+        ]
     );
 }
 
@@ -114,7 +123,10 @@ fn every_error_is_reported_at_once() {
 fn warnings_are_kept_apart_from_errors() {
     let mut v = good();
     v["basket"]["lines"][1]["partnerIds"] = json!(["ghost"]);
-    v["basket"]["lines"].as_array_mut().unwrap().push(json!({"eventId": "hamlet", "title": "Hamlet"}));
+    v["basket"]["lines"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"eventId": "hamlet", "title": "Hamlet"}));
     v["partners"][0]["privacyUrl"] = json!("http://localhost:8080/privacy");
     let raw = parse_json(&v.to_string()).unwrap();
     let ok = validate(&raw).expect("warnings do not stop the prompt");
@@ -135,7 +147,11 @@ fn type_errors_name_the_path() {
     v["partners"][1]["notice"]["version"] = json!("2");
     let e = parse_json(&v.to_string()).unwrap_err();
     assert_eq!(e.errors[0].path, "partners[1].notice.version");
-    assert!(e.errors[0].message.contains("expected u32"), "{}", e.errors[0]);
+    assert!(
+        e.errors[0].message.contains("expected u32"),
+        "{}",
+        e.errors[0]
+    );
 
     let mut v = good();
     v["partners"][0]["notice"]["channels"] = json!(["fax"]);
@@ -145,7 +161,11 @@ fn type_errors_name_the_path() {
     let mut v = good();
     v["thirdParties"] = json!(true);
     let e = parse_json(&v.to_string()).unwrap_err();
-    assert!(e.errors[0].message.contains("unknown field `thirdParties`"), "{}", e.errors[0]);
+    assert!(
+        e.errors[0].message.contains("unknown field `thirdParties`"),
+        "{}",
+        e.errors[0]
+    );
 }
 
 #[test]

@@ -13,7 +13,13 @@ fn summary(p: &Plan) -> (Vec<String>, Vec<String>) {
     let asked = p
         .questions
         .iter()
-        .map(|q| q.asks.iter().map(|a| a.partner_id.0.as_str()).collect::<Vec<_>>().join("+"))
+        .map(|q| {
+            q.asks
+                .iter()
+                .map(|a| a.partner_id.0.as_str())
+                .collect::<Vec<_>>()
+                .join("+")
+        })
         .collect();
     let skipped = p.skipped.iter().map(|s| s.partner_id.0.clone()).collect();
     (asked, skipped)
@@ -33,13 +39,21 @@ fn individual() -> Policy {
 }
 
 fn expiring(days: u32) -> Policy {
-    Policy { validity_days: Some(days), ..Policy::default() }
+    Policy {
+        validity_days: Some(days),
+        ..Policy::default()
+    }
 }
 
 #[test]
 fn planner_rules_table() {
     // Partners a, b, c at notice version 1; d at version 2. "Now" is day 100.
-    let partners = vec![partner("a", 1), partner("b", 1), partner("c", 1), partner("d", 2)];
+    let partners = vec![
+        partner("a", 1),
+        partner("b", 1),
+        partner("c", 1),
+        partner("d", 2),
+    ];
     let cases = vec![
         Case {
             name: "empty basket asks nothing",
@@ -59,7 +73,11 @@ fn planner_rules_table() {
         },
         Case {
             name: "rule 1: a partner on several lines is asked once",
-            basket: vec![line("hamlet", &["a"]), line("tempest", &["a", "b"]), line("lear", &["a"])],
+            basket: vec![
+                line("hamlet", &["a"]),
+                line("tempest", &["a", "b"]),
+                line("lear", &["a"]),
+            ],
             prefs: vec![],
             policy: individual(),
             asked: &["a", "b"],
@@ -109,7 +127,10 @@ fn planner_rules_table() {
             name: "rule 3: unless the policy keeps answers to earlier wording",
             basket: vec![line("e1", &["d"])],
             prefs: vec![pref("d", Given, 1, 10)],
-            policy: Policy { reask_on_notice_change: false, ..Policy::default() },
+            policy: Policy {
+                reask_on_notice_change: false,
+                ..Policy::default()
+            },
             asked: &[],
             skipped: &["d"],
         },
@@ -132,7 +153,11 @@ fn planner_rules_table() {
         Case {
             name: "the newest of several preferences wins",
             basket: vec![line("e1", &["a"])],
-            prefs: vec![pref("a", Given, 1, 20), pref("a", Deferred, 1, 50), pref("a", Withdrawn, 1, 40)],
+            prefs: vec![
+                pref("a", Given, 1, 20),
+                pref("a", Deferred, 1, 50),
+                pref("a", Withdrawn, 1, 40),
+            ],
             policy: individual(),
             asked: &["a"],
             skipped: &[],
@@ -141,7 +166,12 @@ fn planner_rules_table() {
             name: "rule 4: general mode asks one statement naming everyone still to ask",
             basket: vec![line("e1", &["a", "b"]), line("e2", &["c"])],
             prefs: vec![pref("b", Given, 3, 10)],
-            policy: Policy { mode: Mode::General { notice: general_notice() }, ..Policy::default() },
+            policy: Policy {
+                mode: Mode::General {
+                    notice: general_notice(),
+                },
+                ..Policy::default()
+            },
             asked: &["a+c"],
             skipped: &["b"],
         },
@@ -174,7 +204,10 @@ fn general_notice() -> Notice {
     Notice {
         id: "venue-partners".into(),
         version: 3,
-        text: LocalizedText::from([("en-GB".into(), "We would like to share your details with the companies below.".into())]),
+        text: LocalizedText::from([(
+            "en-GB".into(),
+            "We would like to share your details with the companies below.".into(),
+        )]),
         purpose: "marketing".into(),
         channels: vec![Channel::Email],
         what_changed: LocalizedText::new(),
@@ -184,7 +217,11 @@ fn general_notice() -> Notice {
 #[test]
 fn questions_carry_reasons_lines_and_notices() {
     let partners = vec![partner("a", 1), partner("b", 4), partner("c", 1)];
-    let basket = vec![line("hamlet", &["a"]), line("tempest", &["b", "a"]), line("lear", &["c"])];
+    let basket = vec![
+        line("hamlet", &["a"]),
+        line("tempest", &["b", "a"]),
+        line("lear", &["c"]),
+    ];
     let prefs = vec![pref("b", Given, 3, 10), pref("c", Given, 1, 10)];
     let p = plan(&basket, &prefs, &partners, &expiring(60), at(100));
 
@@ -193,11 +230,21 @@ fn questions_carry_reasons_lines_and_notices() {
     assert_eq!(a.key, "a");
     assert_eq!(a.notice.id, "a-marketing");
     assert_eq!(a.asks[0].reason, AskReason::NoAnswer);
-    assert_eq!(a.asks[0].lines, [0, 1], "a is behind hamlet and the tempest");
+    assert_eq!(
+        a.asks[0].lines,
+        [0, 1],
+        "a is behind hamlet and the tempest"
+    );
     assert_eq!(a.lines(), [0, 1]);
 
     let b = &p.questions[1];
-    assert_eq!(b.asks[0].reason, AskReason::NoticeChanged { answered_version: 3, current_version: 4 });
+    assert_eq!(
+        b.asks[0].reason,
+        AskReason::NoticeChanged {
+            answered_version: 3,
+            current_version: 4
+        }
+    );
     assert_eq!(b.asks[0].previous.as_ref().map(|x| x.state), Some(Given));
     assert_eq!(b.notice.version, 4);
 
@@ -211,14 +258,24 @@ fn skipped_partners_say_why() {
     let partners = vec![partner("a", 2), partner("b", 1)];
     let basket = vec![line("e1", &["a", "b", "ghost"])];
     let prefs = vec![pref("a", Refused, 1, 5), pref("b", Given, 1, 6)];
-    let policy = Policy { reask_on_notice_change: false, ..Policy::default() };
+    let policy = Policy {
+        reask_on_notice_change: false,
+        ..Policy::default()
+    };
     let p = plan(&basket, &prefs, &partners, &policy, at(100));
     let reasons: Vec<_> = p.skipped.iter().map(|s| s.reason.clone()).collect();
     assert_eq!(
         reasons,
         [
-            SkipReason::AnsweredEarlierNotice { state: Refused, answered_version: 1, current_version: 2 },
-            SkipReason::AlreadyAnswered { state: Given, decided_at: at(6) },
+            SkipReason::AnsweredEarlierNotice {
+                state: Refused,
+                answered_version: 1,
+                current_version: 2
+            },
+            SkipReason::AlreadyAnswered {
+                state: Given,
+                decided_at: at(6)
+            },
             SkipReason::UnknownPartner,
         ]
     );
@@ -229,8 +286,17 @@ fn a_records_own_valid_until_also_expires_it() {
     let partners = vec![partner("a", 1)];
     let mut p1 = pref("a", Given, 1, 10);
     p1.valid_until = Some(at(50));
-    let p = plan(&[line("e1", &["a"])], &[p1], &partners, &Policy::default(), at(100));
-    assert_eq!(p.questions[0].asks[0].reason, AskReason::Expired { at: at(50) });
+    let p = plan(
+        &[line("e1", &["a"])],
+        &[p1],
+        &partners,
+        &Policy::default(),
+        at(100),
+    );
+    assert_eq!(
+        p.questions[0].asks[0].reason,
+        AskReason::Expired { at: at(50) }
+    );
 }
 
 #[test]
@@ -239,18 +305,56 @@ fn a_preference_to_another_notice_id_is_not_current() {
     let partners = vec![partner("a", 3)];
     let mut answered = pref("a", Given, 3, 10);
     answered.notice_id = Some("a-marketing".into());
-    let general = Policy { mode: Mode::General { notice: Notice { version: 3, ..general_notice() } }, ..Policy::default() };
-    let p = plan(&[line("e1", &["a"])], &[answered.clone()], &partners, &general, at(100));
-    assert_eq!(p.questions.len(), 1, "same version number, different notice: ask");
-    let p = plan(&[line("e1", &["a"])], &[answered], &partners, &Policy::default(), at(100));
-    assert!(p.questions.is_empty(), "individual mode: the answer is current");
+    let general = Policy {
+        mode: Mode::General {
+            notice: Notice {
+                version: 3,
+                ..general_notice()
+            },
+        },
+        ..Policy::default()
+    };
+    let p = plan(
+        &[line("e1", &["a"])],
+        &[answered.clone()],
+        &partners,
+        &general,
+        at(100),
+    );
+    assert_eq!(
+        p.questions.len(),
+        1,
+        "same version number, different notice: ask"
+    );
+    let p = plan(
+        &[line("e1", &["a"])],
+        &[answered],
+        &partners,
+        &Policy::default(),
+        at(100),
+    );
+    assert!(
+        p.questions.is_empty(),
+        "individual mode: the answer is current"
+    );
 }
 
 #[test]
 fn general_mode_with_nothing_to_ask_has_no_statement() {
     let partners = vec![partner("a", 1)];
-    let policy = Policy { mode: Mode::General { notice: general_notice() }, ..Policy::default() };
-    let p = plan(&[line("e1", &["a"])], &[pref("a", Given, 3, 10)], &partners, &policy, at(100));
+    let policy = Policy {
+        mode: Mode::General {
+            notice: general_notice(),
+        },
+        ..Policy::default()
+    };
+    let p = plan(
+        &[line("e1", &["a"])],
+        &[pref("a", Given, 3, 10)],
+        &partners,
+        &policy,
+        at(100),
+    );
     assert!(p.questions.is_empty());
     assert_eq!(p.skipped.len(), 1);
 }

@@ -13,7 +13,10 @@ const ID: &str = "0b7e8a4c-3f1d-4c2a-9e5b-7d6f1a2b3c4d";
 
 fn ctx(channel: CollectionChannel) -> RecordContext {
     RecordContext {
-        venue: Venue { id: "crucible".into(), name: "The Crucible".into() },
+        venue: Venue {
+            id: "crucible".into(),
+            name: "The Crucible".into(),
+        },
         customer_id: "C-1001".into(),
         jurisdiction: "GB".into(),
         channel,
@@ -33,7 +36,11 @@ fn decision(partner: &Partner, state: DecisionState, action: Action) -> Decision
         partner,
         state,
         action,
-        channels: if state == DecisionState::Given { vec![Channel::Post, Channel::Email, Channel::Email] } else { partner.notice.channels.clone() },
+        channels: if state == DecisionState::Given {
+            vec![Channel::Post, Channel::Email, Channel::Email]
+        } else {
+            partner.notice.channels.clone()
+        },
         mode: PresentationMode::Individual,
         control: Control::RadioWithChannels,
         notice: ShownNotice {
@@ -55,22 +62,36 @@ fn hasher(text: &str) -> Option<String> {
 }
 
 fn schema() -> jsonschema::Validator {
-    let raw: Value = serde_json::from_str(include_str!("../../../docs/schema/consent-record.v1.json")).unwrap();
+    let raw: Value =
+        serde_json::from_str(include_str!("../../../docs/schema/consent-record.v1.json")).unwrap();
     jsonschema::validator_for(&raw).expect("the schema compiles")
 }
 
 #[test]
 fn builds_a_given_record_with_proof_of_wording() {
     let p = partner("fiery", 3);
-    let r = build_record(&ctx(CollectionChannel::Web), &decision(&p, DecisionState::Given, Action::SelectedYes), ID, &hasher).unwrap();
+    let r = build_record(
+        &ctx(CollectionChannel::Web),
+        &decision(&p, DecisionState::Given, Action::SelectedYes),
+        ID,
+        &hasher,
+    )
+    .unwrap();
     assert_eq!(r.schema, "consent-record/1");
     assert_eq!(r.record_id, ID);
     assert_eq!(r.dpv_state, DpvState::ConsentGiven);
-    assert_eq!(r.notice.text, "Hoffai fiery Productions anfon e-bost atoch.");
+    assert_eq!(
+        r.notice.text,
+        "Hoffai fiery Productions anfon e-bost atoch."
+    );
     assert_eq!(r.notice.sha256, sha256_hex(&r.notice.text));
     assert_eq!(r.notice.language, "cy");
     assert_eq!(r.notice.version, 3);
-    assert_eq!(r.channels, [Channel::Email, Channel::Post], "sorted, no repeats");
+    assert_eq!(
+        r.channels,
+        [Channel::Email, Channel::Post],
+        "sorted, no repeats"
+    );
     assert!(!r.presentation.preselected);
     assert_eq!(r.collection.expressed_by, ExpressedBy::Customer);
     assert_eq!(r.collection.operator_id, None);
@@ -81,25 +102,57 @@ fn builds_a_given_record_with_proof_of_wording() {
     assert_eq!(v["decidedAt"], "2026-01-02T00:00:04.250Z");
     assert_eq!(v["dpvState"], "ConsentGiven");
     assert_eq!(v["collection"]["gpc"], true);
-    assert!(v.get("receivedAt").is_none(), "the widget never sends receivedAt");
+    assert!(
+        v.get("receivedAt").is_none(),
+        "the widget never sends receivedAt"
+    );
 }
 
 #[test]
 fn dpv_states_follow_the_decision() {
     let p = partner("a", 1);
     let cases = [
-        (DecisionState::Given, Action::SelectedYes, false, DpvState::ConsentGiven),
-        (DecisionState::Given, Action::SelectedYes, true, DpvState::RenewedConsentGiven),
-        (DecisionState::Refused, Action::SelectedNo, false, DpvState::ConsentRefused),
-        (DecisionState::Withdrawn, Action::Withdrew, false, DpvState::ConsentWithdrawn),
-        (DecisionState::Deferred, Action::NoAnswer, false, DpvState::ConsentRequestDeferred),
+        (
+            DecisionState::Given,
+            Action::SelectedYes,
+            false,
+            DpvState::ConsentGiven,
+        ),
+        (
+            DecisionState::Given,
+            Action::SelectedYes,
+            true,
+            DpvState::RenewedConsentGiven,
+        ),
+        (
+            DecisionState::Refused,
+            Action::SelectedNo,
+            false,
+            DpvState::ConsentRefused,
+        ),
+        (
+            DecisionState::Withdrawn,
+            Action::Withdrew,
+            false,
+            DpvState::ConsentWithdrawn,
+        ),
+        (
+            DecisionState::Deferred,
+            Action::NoAnswer,
+            false,
+            DpvState::ConsentRequestDeferred,
+        ),
     ];
     for (state, action, renewal, want) in cases {
         let mut d = decision(&p, state, action);
         d.renewal = renewal;
         let r = build_record(&ctx(CollectionChannel::Web), &d, ID, &hasher).unwrap();
         assert_eq!(r.dpv_state, want, "{state:?} renewal={renewal}");
-        assert_eq!(r.valid_until.is_none(), state == DecisionState::Deferred, "{state:?}: validUntil");
+        assert_eq!(
+            r.valid_until.is_none(),
+            state == DecisionState::Deferred,
+            "{state:?}: validUntil"
+        );
         assert_eq!(check_record(&r, sha256_hex), Ok(()));
     }
 }
@@ -107,12 +160,29 @@ fn dpv_states_follow_the_decision() {
 #[test]
 fn assisted_records_name_the_operator() {
     let p = partner("a", 1);
-    let r = build_record(&ctx(CollectionChannel::BoxOffice), &decision(&p, DecisionState::Refused, Action::SelectedNo), ID, &hasher).unwrap();
+    let r = build_record(
+        &ctx(CollectionChannel::BoxOffice),
+        &decision(&p, DecisionState::Refused, Action::SelectedNo),
+        ID,
+        &hasher,
+    )
+    .unwrap();
     assert_eq!(r.collection.operator_id.as_deref(), Some("op-12"));
-    assert_eq!(r.collection.expressed_by, ExpressedBy::OperatorOnBehalfOfCustomer);
+    assert_eq!(
+        r.collection.expressed_by,
+        ExpressedBy::OperatorOnBehalfOfCustomer
+    );
     let mut no_op = ctx(CollectionChannel::Phone);
     no_op.operator_id = Some("  ".into());
-    assert_eq!(build_record(&no_op, &decision(&p, DecisionState::Refused, Action::SelectedNo), ID, &hasher), Err(RecordError::NoOperator));
+    assert_eq!(
+        build_record(
+            &no_op,
+            &decision(&p, DecisionState::Refused, Action::SelectedNo),
+            ID,
+            &hasher
+        ),
+        Err(RecordError::NoOperator)
+    );
 }
 
 #[test]
@@ -120,21 +190,41 @@ fn the_builder_refuses_what_it_cannot_prove() {
     let p = partner("a", 1);
     let web = ctx(CollectionChannel::Web);
     let given = decision(&p, DecisionState::Given, Action::SelectedYes);
-    assert!(matches!(build_record(&web, &given, "not-a-uuid", &hasher), Err(RecordError::BadRecordId(_))));
     assert!(matches!(
-        build_record(&web, &given, "0B7E8A4C-3F1D-4C2A-9E5B-7D6F1A2B3C4D", &hasher),
+        build_record(&web, &given, "not-a-uuid", &hasher),
+        Err(RecordError::BadRecordId(_))
+    ));
+    assert!(matches!(
+        build_record(
+            &web,
+            &given,
+            "0B7E8A4C-3F1D-4C2A-9E5B-7D6F1A2B3C4D",
+            &hasher
+        ),
         Err(RecordError::BadRecordId(_))
     ));
     let none = |_: &str| None;
-    assert!(matches!(build_record(&web, &given, ID, &none), Err(RecordError::NoDigest { .. })));
+    assert!(matches!(
+        build_record(&web, &given, ID, &none),
+        Err(RecordError::NoDigest { .. })
+    ));
     let short = |_: &str| Some("abc".to_owned());
-    assert!(matches!(build_record(&web, &given, ID, &short), Err(RecordError::NoDigest { .. })));
+    assert!(matches!(
+        build_record(&web, &given, ID, &short),
+        Err(RecordError::NoDigest { .. })
+    ));
     let mut no_channels = given.clone();
     no_channels.channels.clear();
-    assert!(matches!(build_record(&web, &no_channels, ID, &hasher), Err(RecordError::NoChannels { .. })));
+    assert!(matches!(
+        build_record(&web, &no_channels, ID, &hasher),
+        Err(RecordError::NoChannels { .. })
+    ));
     let mut backwards = given.clone();
     backwards.decided_at = at(0);
-    assert!(matches!(build_record(&web, &backwards, ID, &hasher), Err(RecordError::DecidedBeforePresented { .. })));
+    assert!(matches!(
+        build_record(&web, &backwards, ID, &hasher),
+        Err(RecordError::DecidedBeforePresented { .. })
+    ));
 }
 
 #[test]
@@ -154,21 +244,46 @@ fn the_schema_accepts_every_record_the_builder_makes() {
     let schema = schema();
     let p = partner("a", 1);
     for (state, action, channel) in [
-        (DecisionState::Given, Action::SelectedYes, CollectionChannel::Web),
-        (DecisionState::Refused, Action::SelectedNo, CollectionChannel::BoxOffice),
-        (DecisionState::Withdrawn, Action::Withdrew, CollectionChannel::Phone),
-        (DecisionState::Deferred, Action::NoAnswer, CollectionChannel::Web),
+        (
+            DecisionState::Given,
+            Action::SelectedYes,
+            CollectionChannel::Web,
+        ),
+        (
+            DecisionState::Refused,
+            Action::SelectedNo,
+            CollectionChannel::BoxOffice,
+        ),
+        (
+            DecisionState::Withdrawn,
+            Action::Withdrew,
+            CollectionChannel::Phone,
+        ),
+        (
+            DecisionState::Deferred,
+            Action::NoAnswer,
+            CollectionChannel::Web,
+        ),
     ] {
         let r = build_record(&ctx(channel), &decision(&p, state, action), ID, &hasher).unwrap();
         let v = serde_json::to_value(&r).unwrap();
-        let errors: Vec<String> = schema.iter_errors(&v).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        let errors: Vec<String> = schema
+            .iter_errors(&v)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
         assert!(errors.is_empty(), "{state:?}: {errors:#?}");
     }
 }
 
 fn valid_record_json() -> Value {
     let p = partner("a", 1);
-    let r = build_record(&ctx(CollectionChannel::Web), &decision(&p, DecisionState::Given, Action::SelectedYes), ID, &hasher).unwrap();
+    let r = build_record(
+        &ctx(CollectionChannel::Web),
+        &decision(&p, DecisionState::Given, Action::SelectedYes),
+        ID,
+        &hasher,
+    )
+    .unwrap();
     serde_json::to_value(r).unwrap()
 }
 
@@ -176,21 +291,31 @@ fn valid_record_json() -> Value {
 fn the_schema_rejects_broken_records() {
     let schema = schema();
     let breakages: Vec<(&str, fn(&mut Value))> = vec![
-        ("pre-selected", |v| v["presentation"]["preselected"] = json!(true)),
+        ("pre-selected", |v| {
+            v["presentation"]["preselected"] = json!(true)
+        }),
         ("uppercase hash", |v| {
             let upper = v["notice"]["sha256"].as_str().unwrap().to_uppercase();
             v["notice"]["sha256"] = json!(upper);
         }),
         ("unknown state", |v| v["state"] = json!("maybe")),
-        ("state and dpvState disagree", |v| v["dpvState"] = json!("ConsentRefused")),
+        ("state and dpvState disagree", |v| {
+            v["dpvState"] = json!("ConsentRefused")
+        }),
         ("given with no channel", |v| v["channels"] = json!([])),
         ("missing notice text", |v| {
             v["notice"].as_object_mut().unwrap().remove("text");
         }),
-        ("time without milliseconds", |v| v["decidedAt"] = json!("2026-01-02T00:00:04Z")),
-        ("record id not a v4 uuid", |v| v["recordId"] = json!("0b7e8a4c-3f1d-1c2a-9e5b-7d6f1a2b3c4d")),
+        ("time without milliseconds", |v| {
+            v["decidedAt"] = json!("2026-01-02T00:00:04Z")
+        }),
+        ("record id not a v4 uuid", |v| {
+            v["recordId"] = json!("0b7e8a4c-3f1d-1c2a-9e5b-7d6f1a2b3c4d")
+        }),
         ("unknown field", |v| v["thirdParties"] = json!(true)),
-        ("box office without operator", |v| v["collection"]["channel"] = json!("box-office")),
+        ("box office without operator", |v| {
+            v["collection"]["channel"] = json!("box-office")
+        }),
         ("wrong schema", |v| v["schema"] = json!("consent-record/2")),
     ];
     let good = valid_record_json();
@@ -215,21 +340,32 @@ fn check_record_finds_a_tampered_notice() {
 #[test]
 fn check_record_table() {
     let cases: Vec<(&str, fn(&mut Value))> = vec![
-        ("presentation.preselected", |v| v["presentation"]["preselected"] = json!(true)),
+        ("presentation.preselected", |v| {
+            v["presentation"]["preselected"] = json!(true)
+        }),
         ("dpvState", |v| v["dpvState"] = json!("ConsentWithdrawn")),
         ("channels", |v| v["channels"] = json!([])),
         ("customerId", |v| v["customerId"] = json!(" ")),
-        ("decidedAt", |v| v["decidedAt"] = json!("2025-01-01T00:00:00.000Z")),
+        ("decidedAt", |v| {
+            v["decidedAt"] = json!("2025-01-01T00:00:00.000Z")
+        }),
         ("action", |v| v["action"] = json!("selected-no")),
         ("supersedes", |v| v["supersedes"] = json!(ID)),
-        ("collection.operatorId", |v| v["collection"]["channel"] = json!("phone")),
-        ("notice.language", |v| v["notice"]["language"] = json!("Welsh please")),
+        ("collection.operatorId", |v| {
+            v["collection"]["channel"] = json!("phone")
+        }),
+        ("notice.language", |v| {
+            v["notice"]["language"] = json!("Welsh please")
+        }),
     ];
     for (field, breakage) in cases {
         let mut v = valid_record_json();
         breakage(&mut v);
         let r: ConsentRecordV1 = serde_json::from_value(v).unwrap();
-        assert_eq!(check_record(&r, sha256_hex).map_err(|e| e.field), Err(field.to_owned()));
+        assert_eq!(
+            check_record(&r, sha256_hex).map_err(|e| e.field),
+            Err(field.to_owned())
+        );
     }
 }
 

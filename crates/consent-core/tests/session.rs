@@ -3,46 +3,93 @@
 mod common;
 
 use common::*;
-use consent_core::domain::{Channel, CollectionChannel, DecisionState, LocalizedText, Mode, Notice, Policy};
+use consent_core::domain::{
+    Channel, CollectionChannel, DecisionState, LocalizedText, Mode, Notice, Policy,
+};
 use consent_core::plan;
 use consent_core::session::*;
 use consent_core::wire::Action;
 
 fn yes(channels: &[Channel]) -> Answer {
-    Answer { choice: Some(Choice::Yes), channels: channels.iter().copied().collect(), decided_at: Some(at(1)), heard: false }
+    Answer {
+        choice: Some(Choice::Yes),
+        channels: channels.iter().copied().collect(),
+        decided_at: Some(at(1)),
+        heard: false,
+    }
 }
 
 fn no() -> Answer {
-    Answer { choice: Some(Choice::No), decided_at: Some(at(1)), ..Answer::default() }
+    Answer {
+        choice: Some(Choice::No),
+        decided_at: Some(at(1)),
+        ..Answer::default()
+    }
 }
 
 #[test]
 fn unanswered_questions_are_deferred_unless_an_answer_is_required() {
     let partners = vec![partner("a", 1), partner("b", 1)];
-    let p = plan(&[line("e1", &["a", "b"])], &[], &partners, &Policy::default(), at(0));
+    let p = plan(
+        &[line("e1", &["a", "b"])],
+        &[],
+        &partners,
+        &Policy::default(),
+        at(0),
+    );
     let answers = Answers::from([("a".into(), no())]);
 
     let drafts = finalize(&p, &partners, &Policy::default(), &answers, false, at(2)).unwrap();
     assert_eq!(drafts.len(), 2);
-    assert_eq!((drafts[0].state, drafts[0].action), (DecisionState::Refused, Action::SelectedNo));
-    assert_eq!((drafts[1].state, drafts[1].action), (DecisionState::Deferred, Action::NoAnswer));
+    assert_eq!(
+        (drafts[0].state, drafts[0].action),
+        (DecisionState::Refused, Action::SelectedNo)
+    );
+    assert_eq!(
+        (drafts[1].state, drafts[1].action),
+        (DecisionState::Deferred, Action::NoAnswer)
+    );
     assert_eq!(drafts[1].decided_at, at(2), "a deferral is dated at commit");
 
     let errors = finalize(&p, &partners, &Policy::default(), &answers, true, at(2)).unwrap_err();
-    assert_eq!(errors, [AnswerError { question: "b".into(), problem: Problem::Unanswered }]);
+    assert_eq!(
+        errors,
+        [AnswerError {
+            question: "b".into(),
+            problem: Problem::Unanswered
+        }]
+    );
 }
 
 #[test]
 fn yes_needs_a_channel_when_several_are_offered() {
     let partners = vec![partner("a", 1)]; // offers email and post
-    let p = plan(&[line("e1", &["a"])], &[], &partners, &Policy::default(), at(0));
+    let p = plan(
+        &[line("e1", &["a"])],
+        &[],
+        &partners,
+        &Policy::default(),
+        at(0),
+    );
     let none_ticked = Answers::from([("a".into(), yes(&[]))]);
-    let errors = finalize(&p, &partners, &Policy::default(), &none_ticked, false, at(2)).unwrap_err();
+    let errors = finalize(
+        &p,
+        &partners,
+        &Policy::default(),
+        &none_ticked,
+        false,
+        at(2),
+    )
+    .unwrap_err();
     assert_eq!(errors[0].problem, Problem::NoChannel);
 
     let post_only = Answers::from([("a".into(), yes(&[Channel::Post, Channel::Sms]))]);
     let drafts = finalize(&p, &partners, &Policy::default(), &post_only, false, at(2)).unwrap();
-    assert_eq!(drafts[0].channels, [Channel::Post], "only offered channels are recorded");
+    assert_eq!(
+        drafts[0].channels,
+        [Channel::Post],
+        "only offered channels are recorded"
+    );
     assert_eq!(drafts[0].state, DecisionState::Given);
 }
 
@@ -51,8 +98,22 @@ fn a_single_channel_needs_no_tick() {
     let mut a = partner("a", 1);
     a.notice.channels = vec![Channel::Email];
     let partners = vec![a];
-    let p = plan(&[line("e1", &["a"])], &[], &partners, &Policy::default(), at(0));
-    let drafts = finalize(&p, &partners, &Policy::default(), &Answers::from([("a".into(), yes(&[]))]), true, at(2)).unwrap();
+    let p = plan(
+        &[line("e1", &["a"])],
+        &[],
+        &partners,
+        &Policy::default(),
+        at(0),
+    );
+    let drafts = finalize(
+        &p,
+        &partners,
+        &Policy::default(),
+        &Answers::from([("a".into(), yes(&[]))]),
+        true,
+        at(2),
+    )
+    .unwrap();
     assert_eq!(drafts[0].channels, [Channel::Email]);
 }
 
@@ -60,15 +121,43 @@ fn a_single_channel_needs_no_tick() {
 fn renewing_a_yes_to_changed_wording_is_marked_and_supersedes() {
     let partners = vec![partner("a", 2)];
     let earlier = pref("a", DecisionState::Given, 1, 5);
-    let p = plan(&[line("e1", &["a"])], &[earlier.clone()], &partners, &Policy::default(), at(10));
-    let drafts = finalize(&p, &partners, &Policy::default(), &Answers::from([("a".into(), yes(&[Channel::Email]))]), true, at(11)).unwrap();
+    let p = plan(
+        &[line("e1", &["a"])],
+        &[earlier.clone()],
+        &partners,
+        &Policy::default(),
+        at(10),
+    );
+    let drafts = finalize(
+        &p,
+        &partners,
+        &Policy::default(),
+        &Answers::from([("a".into(), yes(&[Channel::Email]))]),
+        true,
+        at(11),
+    )
+    .unwrap();
     assert!(drafts[0].renewal);
     assert_eq!(drafts[0].supersedes, earlier.record_id);
 
     // A yes after a deferral is a first yes, not a renewal.
     let deferred = pref("a", DecisionState::Deferred, 2, 5);
-    let p = plan(&[line("e1", &["a"])], &[deferred], &partners, &Policy::default(), at(10));
-    let drafts = finalize(&p, &partners, &Policy::default(), &Answers::from([("a".into(), yes(&[Channel::Email]))]), true, at(11)).unwrap();
+    let p = plan(
+        &[line("e1", &["a"])],
+        &[deferred],
+        &partners,
+        &Policy::default(),
+        at(10),
+    );
+    let drafts = finalize(
+        &p,
+        &partners,
+        &Policy::default(),
+        &Answers::from([("a".into(), yes(&[Channel::Email]))]),
+        true,
+        at(11),
+    )
+    .unwrap();
     assert!(!drafts[0].renewal);
 }
 
@@ -78,40 +167,105 @@ fn general_mode_records_one_decision_per_partner() {
     let statement = Notice {
         id: "venue-partners".into(),
         version: 1,
-        text: LocalizedText::from([("en-GB".into(), "We would like to pass your details to the companies named.".into())]),
+        text: LocalizedText::from([(
+            "en-GB".into(),
+            "We would like to pass your details to the companies named.".into(),
+        )]),
         purpose: "marketing".into(),
         channels: vec![Channel::Email],
         what_changed: LocalizedText::new(),
     };
-    let policy = Policy { mode: Mode::General { notice: statement }, ..Policy::default() };
-    let p = plan(&[line("e1", &["a", "b"]), line("e2", &["c"])], &[], &partners, &policy, at(0));
-    let drafts = finalize(&p, &partners, &policy, &Answers::from([("general".into(), yes(&[]))]), true, at(2)).unwrap();
+    let policy = Policy {
+        mode: Mode::General { notice: statement },
+        ..Policy::default()
+    };
+    let p = plan(
+        &[line("e1", &["a", "b"]), line("e2", &["c"])],
+        &[],
+        &partners,
+        &policy,
+        at(0),
+    );
+    let drafts = finalize(
+        &p,
+        &partners,
+        &policy,
+        &Answers::from([("general".into(), yes(&[]))]),
+        true,
+        at(2),
+    )
+    .unwrap();
     let ids: Vec<usize> = drafts.iter().map(|d| d.partner_index).collect();
     assert_eq!(ids, [0, 1, 2]);
-    assert!(drafts.iter().all(|d| d.state == DecisionState::Given && d.channels == [Channel::Email]));
+    assert!(drafts
+        .iter()
+        .all(|d| d.state == DecisionState::Given && d.channels == [Channel::Email]));
     assert_eq!(drafts[2].lines, [1]);
 }
 
 #[test]
 fn box_office_answers_need_the_operator_to_confirm_the_wording_was_heard() {
     let partners = vec![partner("a", 1)];
-    let policy = Policy { channel: CollectionChannel::BoxOffice, ..Policy::default() };
+    let policy = Policy {
+        channel: CollectionChannel::BoxOffice,
+        ..Policy::default()
+    };
     let p = plan(&[line("e1", &["a"])], &[], &partners, &policy, at(0));
-    let errors = finalize(&p, &partners, &policy, &Answers::from([("a".into(), no())]), false, at(2)).unwrap_err();
+    let errors = finalize(
+        &p,
+        &partners,
+        &policy,
+        &Answers::from([("a".into(), no())]),
+        false,
+        at(2),
+    )
+    .unwrap_err();
     assert_eq!(errors[0].problem, Problem::NotHeard);
-    let heard = Answer { heard: true, ..no() };
-    assert!(finalize(&p, &partners, &policy, &Answers::from([("a".into(), heard)]), false, at(2)).is_ok());
+    let heard = Answer {
+        heard: true,
+        ..no()
+    };
+    assert!(finalize(
+        &p,
+        &partners,
+        &policy,
+        &Answers::from([("a".into(), heard)]),
+        false,
+        at(2)
+    )
+    .is_ok());
     let errors = finalize(&p, &partners, &policy, &Answers::new(), false, at(2)).unwrap_err();
-    assert_eq!(errors[0].problem, Problem::Unanswered, "an operator never defers");
+    assert_eq!(
+        errors[0].problem,
+        Problem::Unanswered,
+        "an operator never defers"
+    );
 }
 
 #[test]
 fn answers_survive_a_basket_change_for_partners_still_asked() {
     let partners = vec![partner("a", 1), partner("b", 1)];
-    let before = plan(&[line("e1", &["a"]), line("e2", &["b"])], &[], &partners, &Policy::default(), at(0));
+    let before = plan(
+        &[line("e1", &["a"]), line("e2", &["b"])],
+        &[],
+        &partners,
+        &Policy::default(),
+        at(0),
+    );
     let answers = Answers::from([("a".into(), no()), ("b".into(), yes(&[Channel::Email]))]);
-    assert!(is_complete(&before, &partners, &Policy::default(), &answers));
-    let after = plan(&[line("e2", &["b"])], &[], &partners, &Policy::default(), at(0));
+    assert!(is_complete(
+        &before,
+        &partners,
+        &Policy::default(),
+        &answers
+    ));
+    let after = plan(
+        &[line("e2", &["b"])],
+        &[],
+        &partners,
+        &Policy::default(),
+        at(0),
+    );
     let kept = retain_answers(&answers, &after);
     assert_eq!(kept.keys().collect::<Vec<_>>(), ["b"]);
     assert_eq!(kept["b"], answers["b"]);

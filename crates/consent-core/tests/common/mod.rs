@@ -22,8 +22,14 @@ pub fn partner(id: &str, version: u32) -> Partner {
             id: format!("{id}-marketing"),
             version,
             text: LocalizedText::from([
-                ("en-GB".to_owned(), format!("{id} Productions would like to email you about their shows.")),
-                ("cy".to_owned(), format!("Hoffai {id} Productions anfon e-bost atoch.")),
+                (
+                    "en-GB".to_owned(),
+                    format!("{id} Productions would like to email you about their shows."),
+                ),
+                (
+                    "cy".to_owned(),
+                    format!("Hoffai {id} Productions anfon e-bost atoch."),
+                ),
             ]),
             purpose: "marketing".to_owned(),
             channels: vec![Channel::Email, Channel::Post],
@@ -48,10 +54,16 @@ pub fn pref(partner: &str, state: DecisionState, version: u32, day: i64) -> Pref
         notice_version: version,
         decided_at: at(day),
         valid_until: None,
-        record_id: Some(format!("00000000-0000-4000-8000-{:012}", day.unsigned_abs())),
+        record_id: Some(format!(
+            "00000000-0000-4000-8000-{:012}",
+            day.unsigned_abs()
+        )),
     }
 }
 
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -1,0 +1,315 @@
+//! Component tests in a real browser (wasm-bindgen-test, headless Chromium):
+//! `cargo test --target wasm32-unknown-unknown` with CHROMEDRIVER set.
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_sys::{DocumentFragment, Element, HtmlElement, HtmlInputElement};
+
+use consent_prompt::{mount_prompt, platform, Handle};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn config(extra: &str) -> JsValue {
+    let base = r#"{
+        "endpoint": "/api/v1/consent-records",
+        "customerId": "C-42",
+        "venue": {"id": "riverside", "name": "Riverside Playhouse"},
+        "partners": [
+            {"id": "fiery", "name": "Fiery Angel", "privacyUrl": "https://fiery.example/privacy",
+             "notice": {"id": "fiery-mkt", "version": 1, "channels": ["email"],
+                        "text": {"en-GB": "Fiery Angel would like to email you.", "cy": "Hoffai Fiery Angel anfon e-bost atoch."}}},
+            {"id": "ntl", "name": "NT Live", "privacyUrl": "https://ntl.example/privacy",
+             "notice": {"id": "ntl-mkt", "version": 3, "channels": ["email", "post"],
+                        "text": {"en-GB": "NT Live would like to write to you."}}},
+            {"id": "done", "name": "Already Answered Ltd", "privacyUrl": "https://done.example/privacy",
+             "notice": {"id": "done-mkt", "version": 1, "channels": ["email"], "text": {"en-GB": "Done would like to email you."}}}
+        ],
+        "basket": {"lines": [
+            {"eventId": "hamlet", "title": "Hamlet", "partnerIds": ["fiery", "done"]},
+            {"eventId": "tempest", "title": "The Tempest", "partnerIds": ["fiery", "ntl"]},
+            {"eventId": "panto", "title": "Cinderella"}
+        ]},
+        "preferences": [{"partnerId": "done", "state": "refused", "noticeVersion": 1, "decidedAt": "2026-01-01T10:00:00.000Z"}]
+    }"#;
+    let mut v: serde_json::Value = serde_json::from_str(base).unwrap();
+    let extra: serde_json::Value =
+        serde_json::from_str(if extra.is_empty() { "{}" } else { extra }).unwrap();
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    js_sys::JSON::parse(&v.to_string()).expect("test config is JSON")
+}
+
+/// Mounts into a fresh host element and waits for the first render.
+async fn mount(extra: &str) -> (Handle, DocumentFragment) {
+    let host = platform::create_element("div").unwrap();
+    web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .body()
+        .unwrap()
+        .append_child(&host)
+        .unwrap();
+    let handle = mount_prompt(host.clone().into(), config(extra), None).expect("mounts");
+    settle().await;
+    let shadow: DocumentFragment = host.shadow_root().expect("shadow root").unchecked_into();
+    (handle, shadow)
+}
+
+async fn settle() {
+    platform::sleep(30).await.unwrap();
+}
+
+fn all(root: &DocumentFragment, selector: &str) -> Vec<Element> {
+    let list = root.query_selector_all(selector).unwrap();
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into().ok())
+        .collect()
+}
+
+fn one(root: &DocumentFragment, selector: &str) -> Element {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("nothing matches {selector}"))
+}
+
+#[wasm_bindgen_test]
+async fn one_fieldset_per_planned_partner_and_none_for_answered_ones() {
+    let (handle, shadow) = mount("").await;
+    let legends: Vec<String> = all(&shadow, "fieldset.q > legend")
+        .iter()
+        .map(|l| l.text_content().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        legends,
+        ["Fiery Angel", "NT Live"],
+        "Already Answered Ltd must not be asked"
+    );
+    let because = one(&shadow, "#cp-q0 [part=because]")
+        .text_content()
+        .unwrap();
+    assert_eq!(because, "Because you are booking Hamlet and The Tempest.");
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn nothing_is_checked_at_first() {
+    let (handle, shadow) = mount("").await;
+    let inputs = all(&shadow, "input");
+    assert!(inputs.len() >= 4);
+    for input in inputs {
+        let input: HtmlInputElement = input.unchecked_into();
+        assert!(!input.checked(), "{} is pre-checked", input.id());
+    }
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_required_answer_shows_a_summary_that_takes_focus() {
+    let (handle, shadow) = mount(r#"{"requireAnswer": true}"#).await;
+    one(&shadow, "#cp-q0-no")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle().await;
+    one(&shadow, "button[type=submit]")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle().await;
+
+    let summary = one(&shadow, "[part=error-summary]");
+    assert_eq!(
+        summary.get_attribute("role").as_deref(),
+        Some("alert"),
+        "announced to screen readers"
+    );
+    let links: Vec<String> = all(&shadow, "[part=error-summary] a")
+        .iter()
+        .map(|a| a.text_content().unwrap_or_default())
+        .collect();
+    assert_eq!(links, ["Choose yes or no for NT Live"]);
+    assert_eq!(
+        one(&shadow, "[part=error-summary] a")
+            .get_attribute("href")
+            .as_deref(),
+        Some("#cp-q1")
+    );
+    let active = shadow
+        .unchecked_ref::<web_sys::ShadowRoot>()
+        .active_element()
+        .expect("something has focus");
+    assert_eq!(
+        active.get_attribute("part").as_deref(),
+        Some("error-summary"),
+        "focus moves to the summary"
+    );
+    assert!(one(&shadow, "#cp-q1")
+        .class_name()
+        .split(' ')
+        .any(|c| c == "invalid"));
+    assert!(one(&shadow, "#cp-q1-error")
+        .text_content()
+        .unwrap()
+        .contains("Choose yes or no for NT Live"));
+    assert!(
+        shadow.query_selector("#cp-q0-error").unwrap().is_none(),
+        "the answered question has no error"
+    );
+
+    // Following the link puts focus on the question.
+    one(&shadow, "[part=error-summary] a")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle().await;
+    let active = shadow
+        .unchecked_ref::<web_sys::ShadowRoot>()
+        .active_element()
+        .unwrap();
+    assert_eq!(active.id(), "cp-q1-yes");
+
+    // Answering clears the error.
+    one(&shadow, "#cp-q1-no")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle().await;
+    assert!(shadow.query_selector("#cp-q1-error").unwrap().is_none());
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn yes_reveals_a_channel_choice_when_several_are_offered() {
+    let (handle, shadow) = mount("").await;
+    assert!(shadow
+        .query_selector("#cp-q1 [part=channels]")
+        .unwrap()
+        .is_none());
+    one(&shadow, "#cp-q1-yes")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    settle().await;
+    let boxes = all(&shadow, "#cp-q1 [part=channels] input[type=checkbox]");
+    assert_eq!(boxes.len(), 2);
+    assert!(
+        boxes
+            .iter()
+            .all(|b| !b.unchecked_ref::<HtmlInputElement>().checked()),
+        "no channel pre-ticked"
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_missing_translation_falls_back_and_warns_once() {
+    // Capture console.warn.
+    let capture = js_sys::Function::new_no_args(
+        "window.__warnings = []; const w = console.warn; console.warn = (...a) => { window.__warnings.push(a.join(' ')); w(...a); };",
+    );
+    capture.call0(&JsValue::NULL).unwrap();
+    let (handle, shadow) =
+        mount(r#"{"locale": "ga", "strings": {"ga": {"title": "Cloisteáil ó na comhlachtaí"}}}"#)
+            .await;
+    assert_eq!(
+        one(&shadow, "[part=title]").text_content().unwrap(),
+        "Cloisteáil ó na comhlachtaí"
+    );
+    assert_eq!(
+        one(&shadow, "#cp-q0-no + label").text_content().unwrap(),
+        "No, thank you",
+        "falls back to en-GB, never blank"
+    );
+    assert_eq!(
+        one(&shadow, "#cp-q0 [part=notice]")
+            .get_attribute("lang")
+            .as_deref(),
+        Some("en-GB")
+    );
+    let warnings: Vec<String> = js_sys::Array::from(
+        &js_sys::Reflect::get(&web_sys::window().unwrap(), &"__warnings".into()).unwrap(),
+    )
+    .iter()
+    .filter_map(|w| w.as_string())
+    .collect();
+    let about_no: Vec<&String> = warnings
+        .iter()
+        .filter(|w| w.contains("\"no\"") && w.contains("\"ga\""))
+        .collect();
+    assert_eq!(
+        about_no.len(),
+        1,
+        "one warning naming the key: {warnings:#?}"
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn welsh_is_shown_when_asked_for() {
+    let (handle, shadow) = mount(r#"{"locale": "cy-GB"}"#).await;
+    assert_eq!(
+        one(&shadow, "#cp-q0 [part=notice]").text_content().unwrap(),
+        "Hoffai Fiery Angel anfon e-bost atoch."
+    );
+    assert_eq!(
+        one(&shadow, "[part=root]").get_attribute("lang").as_deref(),
+        Some("cy")
+    );
+    assert_eq!(
+        one(&shadow, "#cp-q0-no + label").text_content().unwrap(),
+        "Na, dim diolch"
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn partner_names_are_text_never_markup() {
+    let evil = "<img src=x onerror=alert(1)>";
+    let extra = format!(
+        r#"{{"partners": [{{"id": "fiery", "name": "{evil}", "privacyUrl": "https://fiery.example/privacy",
+        "notice": {{"id": "fiery-mkt", "version": 1, "channels": ["email"], "text": {{"en-GB": "{evil} would like to email you."}}}}}}]}}"#
+    );
+    let (handle, shadow) = mount(&extra).await;
+    assert_eq!(
+        one(&shadow, "#cp-q0 > legend").text_content().unwrap(),
+        evil
+    );
+    assert!(
+        all(&shadow, "img").is_empty(),
+        "no element was created from the name"
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_config_is_refused_with_field_paths() {
+    let host = platform::create_element("div").unwrap();
+    let err = match mount_prompt(
+        host.into(),
+        config(
+            r#"{"partners": [{"id": "x", "name": "", "privacyUrl": "ftp://x",
+        "notice": {"id": "n", "version": 0, "channels": ["email"], "text": {"cy": "Helo"}}}]}"#,
+        ),
+        None,
+    ) {
+        Ok(_) => panic!("a bad config mounted"),
+        Err(e) => e,
+    };
+    let errors = js_sys::Array::from(&js_sys::Reflect::get(&err, &"errors".into()).unwrap());
+    let paths: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            js_sys::Reflect::get(&e, &"path".into())
+                .unwrap()
+                .as_string()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "partners[0].name",
+            "partners[0].privacyUrl",
+            "partners[0].notice.version",
+            "partners[0].notice.text"
+        ]
+    );
+}

@@ -1,0 +1,103 @@
+// Shared helpers for the end-to-end tests: the real reference host on
+// 127.0.0.1, the system Chromium, and a look into the SQLite database.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const HOST_BIN = process.env.CONSENT_HOST_BIN ?? path.join(ROOT, "target/host/consent-host");
+
+export function tempDb() {
+  return path.join(mkdtempSync(path.join(tmpdir(), "consent-e2e-")), "consent.db");
+}
+
+/** Starts the reference host; resolves once it prints its URL. */
+export function startHost({ port = 0, db = tempDb(), env = {}, args = [] } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      HOST_BIN,
+      ["--port", String(port), "--db", db, "--dist", path.join(ROOT, "dist"), "--examples", path.join(ROOT, "examples"), ...args],
+      { env: { ...process.env, RUST_LOG: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] }
+    );
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`host did not start: ${out}`)), 15000);
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
+      if (m) {
+        clearTimeout(timer);
+        const url = `http://127.0.0.1:${m[1]}/`;
+        resolve({
+          url,
+          port: Number(m[1]),
+          db,
+          stop: () =>
+            new Promise((done) => {
+              if (child.exitCode !== null) return done();
+              child.once("exit", done);
+              child.kill("SIGTERM");
+            }),
+        });
+      }
+    });
+    child.stderr.on("data", (chunk) => (out += chunk));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      if (code) reject(new Error(`host exited with ${code}: ${out}`));
+    });
+  });
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+  });
+}
+
+/** Runs SQL against the host's database with Python's sqlite3 (read-only). */
+export function sql(db, query, ...params) {
+  const script =
+    "import json,sqlite3,sys\n" +
+    "c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro',uri=True)\n" +
+    "print(json.dumps(c.execute(sys.argv[2],json.loads(sys.argv[3])).fetchall()))";
+  return JSON.parse(execFileSync("python3", ["-c", script, db, query, JSON.stringify(params)], { encoding: "utf8" }));
+}
+
+export function recordsFor(db, customer) {
+  return sql(db, "SELECT body FROM consent_records WHERE customer_id = ? ORDER BY seq", customer).map(([b]) => JSON.parse(b));
+}
+
+export function newCustomer() {
+  return `E2E-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
+}
+
+/** Opens the demo checkout for a patron and waits for the prompt. */
+export async function openDemo(page, url, customer) {
+  await page.goto(`${url}?customer=${encodeURIComponent(customer)}`);
+  await page.locator("#consent [part=root]").waitFor();
+  return page;
+}
+
+/** The id of the focused element inside the prompt's shadow root, if any. */
+export function focusedInPrompt(page) {
+  return page.evaluate(() => {
+    const host = document.getElementById("consent");
+    if (document.activeElement !== host) return null;
+    const el = host.shadowRoot.activeElement;
+    return el ? el.id || el.getAttribute("part") || el.tagName : null;
+  });
+}
+
+export async function waitFor(fn, { timeout = 20000, interval = 100 } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
