@@ -32,7 +32,8 @@ async function setControl(page, name, value) {
 for (const mode of ["individual", "general"]) {
   for (const theme of ["light", "dark"]) {
     test(`no violations: ${mode} mode, ${theme} preset`, async () => {
-      const page = await browser.newPage();
+      const context = await browser.newContext();
+      const page = await context.newPage();
       await openDemo(page, host.url, newCustomer());
       await setControl(page, "mode", mode);
       await setControl(page, "theme", theme);
@@ -41,13 +42,14 @@ for (const mode of ["individual", "general"]) {
       // With the channel choice revealed too.
       await page.locator("#consent #cp-q0-yes").check();
       assert.deepEqual(await violations(page), []);
-      await page.close();
+      await context.close();
     });
   }
 }
 
 test("no violations with the error summary showing", async () => {
-  const page = await browser.newPage();
+  const context = await browser.newContext();
+      const page = await context.newPage();
   await openDemo(page, host.url, newCustomer());
   await page.locator("#controls input[name=require]").check();
   await page.waitForTimeout(300);
@@ -55,5 +57,19 @@ test("no violations with the error summary showing", async () => {
   await page.locator("#consent [part=error-summary]").waitFor();
   assert.equal(await page.locator("#consent [part=error-summary] li").count(), 3);
   assert.deepEqual(await violations(page), []);
-  await page.close();
+  await context.close();
+});
+
+test("axe looks inside the prompt's shadow root (so the checks above mean something)", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await openDemo(page, host.url, newCustomer());
+  await page.evaluate(() => {
+    const input = document.createElement("input");
+    input.type = "text";
+    document.getElementById("consent").shadowRoot.querySelector("form").append(input);
+  });
+  const found = await violations(page);
+  assert.ok(found.some((v) => v.startsWith("label:")), `expected a label violation, got ${JSON.stringify(found)}`);
+  await context.close();
 });

@@ -58,7 +58,8 @@ fn a_good_config_validates_with_defaults() {
 
 #[test]
 fn errors_name_the_field_path() {
-    let cases: Vec<(&str, fn(&mut Value), &str)> = vec![
+    type Case = (&'static str, fn(&mut Value), &'static str);
+    let cases: Vec<Case> = vec![
         ("missing default-locale text", |v| { v["partners"][1]["notice"]["text"] = json!({"cy": "Testun"}); },
             "partners[1].notice.text: no text for the default locale \"en-GB\""),
         ("duplicate partner id", |v| v["partners"][1]["id"] = json!("fiery"),

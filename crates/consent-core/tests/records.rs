@@ -275,6 +275,9 @@ fn the_schema_accepts_every_record_the_builder_makes() {
     }
 }
 
+/// A name (or the field expected to be blamed) and a way to break a valid record.
+type Breakage = (&'static str, fn(&mut Value));
+
 fn valid_record_json() -> Value {
     let p = partner("a", 1);
     let r = build_record(
@@ -290,7 +293,7 @@ fn valid_record_json() -> Value {
 #[test]
 fn the_schema_rejects_broken_records() {
     let schema = schema();
-    let breakages: Vec<(&str, fn(&mut Value))> = vec![
+    let breakages: Vec<Breakage> = vec![
         ("pre-selected", |v| {
             v["presentation"]["preselected"] = json!(true)
         }),
@@ -339,7 +342,7 @@ fn check_record_finds_a_tampered_notice() {
 
 #[test]
 fn check_record_table() {
-    let cases: Vec<(&str, fn(&mut Value))> = vec![
+    let cases: Vec<Breakage> = vec![
         ("presentation.preselected", |v| {
             v["presentation"]["preselected"] = json!(true)
         }),

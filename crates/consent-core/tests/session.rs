@@ -123,7 +123,7 @@ fn renewing_a_yes_to_changed_wording_is_marked_and_supersedes() {
     let earlier = pref("a", DecisionState::Given, 1, 5);
     let p = plan(
         &[line("e1", &["a"])],
-        &[earlier.clone()],
+        std::slice::from_ref(&earlier),
         &partners,
         &Policy::default(),
         at(10),

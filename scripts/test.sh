@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test tier, after installing whatever is missing. CI runs this.
+#   1. format and lints
+#   2. host tests: consent-core (table-driven and property tests) and consent-host (SQLite, axum)
+#   3. architecture invariant: consent-core depends on no web crate
+#   4. browser tests: the Yew components in headless Chromium (wasm-bindgen-test)
+#   5. release build of the widget, and the size report
+#   6. end-to-end: Playwright + system Chromium against the real host on 127.0.0.1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "toolchain"
+bash scripts/setup.sh
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy -q -p consent-core -p consent-host --all-targets -- -D warnings
+cargo clippy -q -p consent-prompt --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "host tests: consent-core and consent-host"
+cargo test -p consent-core -p consent-host
+
+step "invariant: consent-core does no IO and depends on no web crate"
+if cargo tree -p consent-core -e normal --prefix none | grep -E '^(yew|web-sys|gloo[a-z-]*|wasm-bindgen|js-sys) '; then
+  echo "consent-core must not depend on the crates above" >&2
+  exit 1
+fi
+cargo build -q -p consent-core --target wasm32-unknown-unknown
+echo "ok: consent-core is pure and builds for wasm32"
+
+step "browser tests: components in headless Chromium"
+CHROMEDRIVER=/usr/bin/chromedriver \
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p consent-prompt --target wasm32-unknown-unknown
+
+step "release build and size"
+trunk build --release --offline
+bash scripts/size.sh
+
+step "end-to-end: the demo checkout and the reference host"
+cargo build -q -p consent-host --profile host
+(cd tests/e2e && node --test --test-concurrency=1 ./*.test.mjs)
+
+step "all tiers passed"
