@@ -41,6 +41,10 @@ step "release build and size"
 trunk build --release --offline
 bash scripts/size.sh
 
+step "types: consent-prompt.d.ts against the examples (tsc --noEmit)"
+tests/e2e/node_modules/.bin/tsc -p examples/tsconfig.json
+echo "ok: the examples type-check against consent-prompt.d.ts"
+
 step "end-to-end: the demo checkout and the reference host"
 cargo build -q -p consent-host --profile host
 (cd tests/e2e && node --test --test-concurrency=1 ./*.test.mjs)

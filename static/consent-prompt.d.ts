@@ -1,21 +1,202 @@
-// Type declarations for Consent Prompt's ES module (see README, "Embedding").
+// Type declarations for Consent Prompt (see README, "Embedding guide").
+// ES module:   import { mount } from "<base>/consent-prompt.js";
+// Script tag:  window.ConsentPrompt.mount(...)
+// iframe:      window.ConsentPromptFrame.mount(...)   (from <base>/host.js)
+
+export type Channel = "email" | "post" | "sms" | "phone";
+export type DecisionState = "given" | "refused" | "withdrawn" | "deferred";
+export type DpvState = "ConsentGiven" | "RenewedConsentGiven" | "ConsentRefused" | "ConsentWithdrawn" | "ConsentRequestDeferred";
+export type Embed = "module" | "script" | "iframe" | "demo";
+/** A BCP 47 language tag, e.g. "en-GB", "cy". */
+export type Locale = string;
+/** Text per locale: { "en-GB": "…", "cy": "…" }. */
+export type LocalizedText = Record<Locale, string>;
+/** RFC 3339 UTC with milliseconds, e.g. "2026-11-25T14:03:07.120Z". */
+export type Instant = string;
+
+export interface NoticeConfig {
+  id: string;
+  /** Goes up whenever the wording changes in any language. */
+  version: number;
+  text: LocalizedText;
+  /** Default "marketing". */
+  purpose?: string;
+  channels: Channel[];
+  whatChanged?: LocalizedText;
+}
+
+export interface PartnerConfig {
+  id: string;
+  name: string;
+  /** An https URL. */
+  privacyUrl: string;
+  privacySummary?: LocalizedText;
+  notice: NoticeConfig;
+}
+
+export interface BasketLine {
+  eventId: string;
+  title: string;
+  partnerIds?: string[];
+}
+
+export interface Preference {
+  partnerId: string;
+  state: DecisionState;
+  noticeVersion: number;
+  decidedAt: Instant;
+  noticeId?: string;
+  validUntil?: Instant;
+  recordId?: string;
+}
+
+export type ThemeToken =
+  | "accent" | "accent-text" | "text" | "muted" | "background" | "surface" | "border"
+  | "error" | "radius" | "font-family" | "font-size" | "spacing" | "focus-ring";
+
+export interface ConsentConfig {
+  endpoint: string;
+  customerId: string;
+  venue: { id: string; name: string };
+  jurisdiction?: string;
+  locale?: Locale;
+  defaultLocale?: Locale;
+  mode?: "individual" | "general";
+  /** Required in general mode; its text must contain "{partners}". */
+  generalNotice?: NoticeConfig;
+  requireAnswer?: boolean;
+  reaskOnNoticeChange?: boolean;
+  validityDays?: number;
+  channel?: "web" | "box-office" | "phone";
+  operatorId?: string;
+  partners: PartnerConfig[];
+  basket: { ref?: string; lines: BasketLine[] };
+  preferences?: Preference[];
+  headingLevel?: 1 | 2 | 3 | 4 | 5 | 6;
+  theme?: { preset?: "light" | "dark" | "auto"; tokens?: Partial<Record<ThemeToken, string>> };
+  strings?: Record<Locale, Record<string, string>>;
+  headers?: Record<string, string>;
+  credentials?: "omit" | "same-origin" | "include";
+  submitButton?: boolean;
+  showGpcNote?: boolean;
+}
+
+export interface ConsentRecord {
+  schema: "consent-record/1";
+  recordId: string;
+  supersedes: string | null;
+  customerId: string;
+  venue: { id: string; name: string };
+  partner: { id: string; name: string; privacyUrl: string };
+  purpose: string;
+  channels: Channel[];
+  state: DecisionState;
+  dpvState: DpvState;
+  notice: { id: string; version: number; language: Locale; text: string; sha256: string };
+  presentation: { mode: "individual" | "general"; control: "radio" | "radio-with-channels" | "operator-entry"; preselected: false };
+  action: "selected-yes" | "selected-no" | "no-answer" | "withdrew";
+  presentedAt: Instant;
+  decidedAt: Instant;
+  collection: {
+    channel: "web" | "box-office" | "phone";
+    embed: Embed;
+    pageOrigin: string;
+    pagePath: string;
+    widgetVersion: string;
+    basketRef: string | null;
+    eventIds: string[];
+    operatorId: string | null;
+    expressedBy: "customer" | "operator-on-behalf-of-customer";
+    gpc: boolean | null;
+  };
+  jurisdiction: string;
+  validUntil: Instant | null;
+  receivedAt?: Instant;
+}
+
+export interface ConsentState {
+  locale: Locale;
+  complete: boolean;
+  phase: "asking" | "saving" | "saved" | "kept" | "failed";
+  questions: {
+    key: string;
+    partnerIds: string[];
+    reason: "no-answer" | "deferred" | "notice-changed" | "expired";
+    answer: "yes" | "no" | null;
+    channels: Channel[];
+  }[];
+  skipped: { partnerId: string; reason: "unknown-partner" | "already-answered" | "answered-earlier-notice" }[];
+}
+
+export interface Issue { path: string; message: string }
+
+/** `consent:ready` detail. */
+export interface ReadyDetail { state: ConsentState; warnings: Issue[] }
+/** `consent:commit` detail and what `commit()` resolves to. */
+export interface CommitSummary {
+  records: ConsentRecord[];
+  delivered: string[];
+  pending: string[];
+  /** True once nothing is pending (at commit, or when a later retry settles). */
+  final: boolean;
+}
+/** `consent:error` detail and what `commit()` rejects with. */
+export interface ErrorDetail {
+  code: "incomplete" | "rejected" | "busy" | "browser" | string;
+  message: string;
+  field: string | null;
+  errors: { question: string; partnerIds: string[]; problem: "unanswered" | "no-channel" | "not-heard"; field: string }[];
+  recordIds: string[];
+}
+/** What `mount()` rejects with on a bad config. */
+export interface MountError { code: "invalid-config" | "browser" | "config-fetch"; message: string; errors: Issue[]; warnings?: Issue[] }
+
+export interface ConsentEventMap {
+  "consent:ready": CustomEvent<ReadyDetail>;
+  "consent:change": CustomEvent<ConsentState>;
+  "consent:commit": CustomEvent<CommitSummary>;
+  "consent:error": CustomEvent<ErrorDetail>;
+}
+
 export interface ConsentHandle {
   commit(): Promise<CommitSummary>;
   update(config: ConsentConfig): void;
-  state(): ConsentState;
+  state(): ConsentState | null;
   destroy(): void;
 }
-export interface CommitSummary { records: ConsentRecord[]; delivered: string[]; pending: string[]; final: boolean; }
-export interface ConsentState {
-  locale: string;
-  complete: boolean;
-  phase: "asking" | "saving" | "saved" | "kept" | "failed";
-  questions: { key: string; partnerIds: string[]; reason: "no-answer" | "deferred" | "notice-changed" | "expired"; answer: "yes" | "no" | null; channels: Channel[] }[];
-  skipped: { partnerId: string; reason: "unknown-partner" | "already-answered" | "answered-earlier-notice" }[];
-}
-export type Channel = "email" | "post" | "sms" | "phone";
-export type ConsentConfig = Record<string, unknown>;
-export type ConsentRecord = Record<string, unknown>;
+
+export interface MountOptions { embed?: Embed }
+
 export function load(): Promise<unknown>;
-export function mount(target: Element | string, config: ConsentConfig | string, options?: { embed?: "module" | "script" | "iframe" | "demo" }): Promise<ConsentHandle>;
+/** Mounts the prompt into `target` (an Element or a CSS selector). `config` may be a URL to JSON. */
+export function mount(target: Element | string, config: ConsentConfig | string, options?: MountOptions): Promise<ConsentHandle>;
 export const version: string;
+
+// ---- iframe protocol: {type: "consent-prompt:<name>", v: 1, ...} ----------
+
+export interface Envelope<Name extends string> { type: `consent-prompt:${Name}`; v: 1 }
+export type FrameToParent =
+  | Envelope<"ready">
+  | (Envelope<"mounted"> & { detail: ReadyDetail })
+  | (Envelope<"resize"> & { height: number })
+  | (Envelope<"change"> & { detail: ConsentState })
+  | (Envelope<"commit"> & { detail: CommitSummary; requestId?: string })
+  | (Envelope<"error"> & { detail: ErrorDetail | MountError; requestId?: string });
+export type ParentToFrame =
+  | (Envelope<"init"> & { config: ConsentConfig })
+  | (Envelope<"update"> & { config: ConsentConfig })
+  | (Envelope<"commit"> & { requestId?: string });
+
+export interface FrameOptions { src: string; config: ConsentConfig; title?: string }
+export interface FrameHandle extends ConsentHandle { readonly frame: HTMLIFrameElement }
+
+declare global {
+  interface Window {
+    ConsentPrompt?: {
+      mount(target: Element | string, config: ConsentConfig | string, options?: MountOptions): Promise<ConsentHandle>;
+      handle?: ConsentHandle;
+    };
+    ConsentPromptFrame?: { mount(target: Element | string, options: FrameOptions): Promise<FrameHandle>; version: string };
+  }
+  interface HTMLElementEventMap extends ConsentEventMap {}
+}

@@ -15,11 +15,11 @@ export function tempDb() {
 }
 
 /** Starts the reference host; resolves once it prints its URL. */
-export function startHost({ port = 0, db = tempDb(), env = {}, args = [] } = {}) {
+export function startHost({ port = 0, db = tempDb(), env = {}, examples = path.join(ROOT, "examples"), args = [] } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       HOST_BIN,
-      ["--port", String(port), "--db", db, "--dist", path.join(ROOT, "dist"), "--examples", path.join(ROOT, "examples"), ...args],
+      ["--port", String(port), "--db", db, "--dist", path.join(ROOT, "dist"), "--examples", examples, ...args],
       { env: { ...process.env, RUST_LOG: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] }
     );
     let out = "";

@@ -325,6 +325,24 @@ pub async fn get_records(
     ))
 }
 
+/// `GET /consent-prompt/frame.json`: the settings of the iframe prompt.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameSettingsV1 {
+    /// The exact origins whose postMessages `frame.html` accepts, and which
+    /// may embed it (its `frame-ancestors`).
+    pub allowed_parent_origins: Vec<String>,
+}
+
+pub async fn frame_settings(State(state): State<AppState>) -> Response {
+    no_store(
+        StatusCode::OK,
+        FrameSettingsV1 {
+            allowed_parent_origins: state.config.frame_parent_origins(),
+        },
+    )
+}
+
 /// `GET /healthz`.
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let db = state.db.clone();

@@ -61,6 +61,20 @@ pub struct Config {
     /// Embedding examples, served under `/examples/` when the directory exists.
     #[arg(long, env = "EXAMPLES_DIR", default_value = "./examples")]
     pub examples: PathBuf,
+
+    /// Comma-separated origins of the pages allowed to embed
+    /// `/consent-prompt/frame.html` and to talk to it by postMessage, e.g.
+    /// `https://tickets.example`. Exact matches only; no wildcard. When
+    /// empty, the host's own loopback origins (`http://localhost:PORT` and
+    /// `http://127.0.0.1:PORT`, with the bound port) are allowed instead.
+    #[arg(long = "frame-parents", env = "FRAME_PARENT_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub frame_parents: Vec<String>,
+
+    /// The port actually bound, set by `main` once the listener is bound
+    /// (it differs from `port` when that is `0`). Not a flag. When `None`,
+    /// [`Config::listen_port`] falls back to `port`.
+    #[arg(skip)]
+    pub bound_port: Option<u16>,
 }
 
 impl Default for Config {
@@ -77,6 +91,8 @@ impl Default for Config {
             allow_credentials: false,
             dist: PathBuf::from("./dist"),
             examples: PathBuf::from("./examples"),
+            frame_parents: Vec::new(),
+            bound_port: None,
         }
     }
 }
@@ -89,6 +105,53 @@ impl Config {
             .iter()
             .map(String::as_str)
             .filter(|o| !o.is_empty())
+    }
+
+    /// The port the host listens on: the bound one when known, else the
+    /// configured one. `None` when neither is known (`--port 0` before binding).
+    pub fn listen_port(&self) -> Option<u16> {
+        self.bound_port.or(Some(self.port)).filter(|&p| p != 0)
+    }
+
+    /// The two loopback spellings of the host's own origin,
+    /// `http://localhost:PORT` and `http://127.0.0.1:PORT`; none when the
+    /// port is not known.
+    pub fn loopback_origins(&self) -> Vec<String> {
+        self.listen_port()
+            .map(|p| {
+                vec![
+                    format!("http://localhost:{p}"),
+                    format!("http://127.0.0.1:{p}"),
+                ]
+            })
+            .unwrap_or_default()
+    }
+
+    /// The origins allowed to embed `frame.html`: the configured frame
+    /// parents (duplicates dropped, order kept), or, when none is
+    /// configured, the host's loopback origins. Empty only when the port is
+    /// not known or no configured entry is a valid origin.
+    pub fn frame_parent_origins(&self) -> Vec<String> {
+        let mut entries = self
+            .frame_parents
+            .iter()
+            .filter(|o| !o.is_empty())
+            .peekable();
+        if entries.peek().is_none() {
+            return self.loopback_origins();
+        }
+        let mut origins: Vec<String> = Vec::new();
+        for entry in entries {
+            // Checked again: the field is public, and these go into a
+            // header, so an entry set without the flag's parser (and with,
+            // say, a `;`) must not reach it. Dropped, never replaced.
+            match parse_origin(entry) {
+                Ok(origin) if !origins.contains(&origin) => origins.push(origin),
+                Ok(_) => {}
+                Err(e) => tracing::error!("ignoring a frame parent: {e}"),
+            }
+        }
+        origins
     }
 
     /// Every request header allowed cross-origin: the base ones and the extras.
@@ -216,6 +279,46 @@ mod tests {
             parse_origin("https://[::1]:8443").as_deref(),
             Ok("https://[::1]:8443")
         );
+    }
+
+    #[test]
+    fn frame_parents_fall_back_to_the_loopback_origins_of_the_bound_port() {
+        let mut c = Config::default();
+        assert_eq!(c.listen_port(), Some(8080));
+        c.bound_port = Some(5173);
+        assert_eq!(
+            c.frame_parent_origins(),
+            ["http://localhost:5173", "http://127.0.0.1:5173"]
+        );
+        c.frame_parents = vec![
+            "https://b.example".to_owned(),
+            "https://a.example".to_owned(),
+        ];
+        assert_eq!(
+            c.frame_parent_origins(),
+            ["https://b.example", "https://a.example"]
+        );
+        c.port = 0;
+        c.bound_port = None;
+        assert_eq!(c.listen_port(), None);
+        assert!(c.loopback_origins().is_empty());
+    }
+
+    #[test]
+    fn frame_parents_set_without_the_parser_are_checked_again() {
+        // Set in code, bypassing `parse_origin`: an entry that would inject a
+        // directive is dropped, and dropping it does not bring the loopback
+        // origins back.
+        let c = Config {
+            frame_parents: vec!["https://a.example; script-src *".to_owned()],
+            ..Config::default()
+        };
+        assert!(c.frame_parent_origins().is_empty());
+        let c = Config {
+            frame_parents: vec!["*".to_owned(), "https://a.example".to_owned()],
+            ..Config::default()
+        };
+        assert_eq!(c.frame_parent_origins(), ["https://a.example"]);
     }
 
     #[test]

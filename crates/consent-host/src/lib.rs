@@ -14,8 +14,10 @@ pub mod db;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, Request};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use consent_core::Timestamp;
@@ -30,9 +32,74 @@ use tracing::Level;
 pub use config::Config;
 pub use db::Db;
 
-/// The `Content-Security-Policy` of every static response.
+/// The directives every static response's `Content-Security-Policy`
+/// starts with; [`StaticCsp`] appends `frame-src` and `frame-ancestors`.
 pub const STATIC_CSP: &str =
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'";
+
+/// The request paths of the iframe prompt, which only the configured frame
+/// parents may embed.
+pub const FRAME_HTML_PATHS: [&str; 2] = ["/consent-prompt/frame.html", "/frame.html"];
+
+/// The request paths of the frame's settings (`{"allowedParentOrigins": [...]}`).
+pub const FRAME_JSON_PATHS: [&str; 2] = ["/consent-prompt/frame.json", "/frame.json"];
+
+/// The `Content-Security-Policy` values of static responses, computed once
+/// from the [`Config`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaticCsp {
+    /// `frame.html`: may be framed by the frame parents only.
+    pub frame: HeaderValue,
+    /// Every other HTML page: may be framed by this origin only.
+    pub page: HeaderValue,
+    /// Everything else (scripts, wasm, styles, redirects, 404s).
+    pub other: HeaderValue,
+}
+
+impl StaticCsp {
+    /// [`STATIC_CSP`], then `frame-src 'self'` plus the host's loopback
+    /// origins (so the demo's examples can frame the prompt across the
+    /// `localhost`/`127.0.0.1` boundary), then `frame-ancestors` for pages:
+    /// the frame parents for `frame.html` (`'none'` if there are none),
+    /// `'self'` for every other page.
+    pub fn new(config: &Config) -> Self {
+        let mut frame_src = vec!["'self'".to_owned()];
+        frame_src.extend(config.loopback_origins());
+        let other = format!("{STATIC_CSP}; frame-src {}", frame_src.join(" "));
+        let parents = config.frame_parent_origins();
+        let ancestors = if parents.is_empty() {
+            "'none'".to_owned()
+        } else {
+            parents.join(" ")
+        };
+        StaticCsp {
+            frame: csp_value(format!("{other}; frame-ancestors {ancestors}")),
+            page: csp_value(format!("{other}; frame-ancestors 'self'")),
+            other: csp_value(other),
+        }
+    }
+
+    /// The policy for a response to `path`.
+    pub fn for_response(&self, path: &str, is_html: bool) -> &HeaderValue {
+        if FRAME_HTML_PATHS.contains(&path) {
+            &self.frame
+        } else if is_html {
+            &self.page
+        } else {
+            &self.other
+        }
+    }
+}
+
+/// A policy as a header value. Every origin in it passed
+/// [`config::parse_origin`], so it is always a valid value; should it not
+/// be, the answer is a policy that allows nothing rather than none.
+fn csp_value(policy: String) -> HeaderValue {
+    HeaderValue::try_from(policy).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "unusable Content-Security-Policy; serving one that allows nothing");
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'")
+    })
+}
 
 /// A source of "now", injected so tests control `receivedAt`.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -101,9 +168,12 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
         .layer(cors_layer(&config));
 
-    Router::new()
-        .route("/healthz", get(api::healthz))
-        .nest("/api", api)
+    let mut app = Router::new().route("/healthz", get(api::healthz));
+    for path in FRAME_JSON_PATHS {
+        // An explicit route: it wins over a `frame.json` file in the dist.
+        app = app.route(path, get(api::frame_settings));
+    }
+    app.nest("/api", api)
         .merge(static_routes(&config))
         .layer(CatchPanicLayer::custom(api::panic_response))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -169,14 +239,36 @@ fn static_routes(config: &Config) -> Router<AppState> {
         );
     }
     routes
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(STATIC_CSP),
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(StaticCsp::new(config)),
+            set_static_csp,
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+}
+
+/// Sets the `Content-Security-Policy` of a static response, chosen by the
+/// request path and whether the answer is HTML.
+async fn set_static_csp(
+    State(csp): State<Arc<StaticCsp>>,
+    req: Request<axum::body::Body>,
+    next: Next,
+) -> Response {
+    let path = req.uri().path().to_owned();
+    let mut res = next.run(req).await;
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("text/html"));
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        csp.for_response(&path, is_html).clone(),
+    );
+    res
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(config: Config) -> Result<(), String> {
+async fn run(mut config: Config) -> Result<(), String> {
     let db_path = config.db.clone();
     let db = tokio::task::spawn_blocking(move || Db::open(&db_path))
         .await
@@ -59,6 +59,15 @@ async fn run(config: Config) -> Result<(), String> {
         SocketAddr::new(shown, local.port())
     );
     tracing::info!(addr = %local, db = %config.db.display(), "listening");
+    // With `--port 0` only now is the port known; the loopback origins of
+    // the frame's allowlist and the CSP's `frame-src` are built from it.
+    config.bound_port = Some(local.port());
+    if config.frame_parents.iter().all(String::is_empty) {
+        tracing::info!(
+            parents = ?config.frame_parent_origins(),
+            "no FRAME_PARENT_ORIGINS: frame.html may be embedded by the host's loopback origins only"
+        );
+    }
 
     let app = router(AppState::new(db, config));
     axum::serve(listener, app)

@@ -214,9 +214,13 @@ async fn the_demo_is_served_with_a_strict_csp() {
             String::from_utf8_lossy(&body).starts_with("<!doctype html>"),
             "{uri}"
         );
+        // The configured port stands in for the bound one (not set here).
         assert_eq!(
             headers[header::CONTENT_SECURITY_POLICY],
-            consent_host::STATIC_CSP,
+            format!(
+                "{}; frame-src 'self' http://localhost:8080 http://127.0.0.1:8080; frame-ancestors 'self'",
+                consent_host::STATIC_CSP
+            ),
             "{uri}"
         );
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{uri}");

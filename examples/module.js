@@ -1,0 +1,24 @@
+// @ts-check
+// Embedding Consent Prompt as an ES module. Copy, then change the config URL.
+import { mount } from "/consent-prompt/consent-prompt.js";
+
+const target = /** @type {HTMLElement} */ (document.getElementById("consent"));
+const result = /** @type {HTMLElement} */ (document.getElementById("result"));
+const config = await (await fetch("consent-config.json")).json();
+config.customerId = new URLSearchParams(location.search).get("customer") ?? config.customerId;
+
+target.addEventListener("consent:change", (event) => {
+  result.textContent = event.detail.complete ? "All answered." : "";
+});
+
+const prompt = await mount(target, config);
+
+document.getElementById("pay")?.addEventListener("click", async () => {
+  try {
+    const summary = await prompt.commit();
+    result.textContent = `Saved ${summary.records.length} record(s): ${summary.delivered.length} delivered, ${summary.pending.length} pending.`;
+  } catch (error) {
+    const e = /** @type {import("/consent-prompt/consent-prompt.js").ErrorDetail} */ (error);
+    result.textContent = `Not saved: ${e.message}`;
+  }
+});

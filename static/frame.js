@@ -1,0 +1,118 @@
+// Consent Prompt inside an iframe: the frame side of the postMessage protocol.
+//
+// Every message is {type: "consent-prompt:<name>", v: 1, ...}.
+//   frame → parent: ready, mounted, resize, change, commit, error
+//   parent → frame: init {config}, update {config}, commit {requestId}
+// Messages are accepted only from window.parent, only from an origin on the
+// allowlist the venue configures on its server (frame.json), and, after init,
+// only from the origin that sent init. The frame posts only to that exact
+// origin, never "*". Anything else is ignored and logged once.
+import { mount } from "./consent-prompt.js";
+
+const PREFIX = "consent-prompt:";
+const VERSION = 1;
+const target = document.getElementById("consent");
+
+let allowed = [];
+try {
+  const response = await fetch(new URL("./frame.json", import.meta.url), { cache: "no-store" });
+  allowed = response.ok ? (await response.json()).allowedParentOrigins ?? [] : [];
+} catch {
+  allowed = [];
+}
+if (!allowed.length) console.error("[consent-prompt frame] no allowed parent origins (frame.json): the prompt will not start");
+
+let parentOrigin = null; // fixed by the first valid init
+let handle = null;
+let requestId = null; // the parent's commit request being served
+const logged = new Set();
+
+function ignore(key, message) {
+  if (logged.has(key)) return;
+  logged.add(key);
+  console.warn(`[consent-prompt frame] ignored a message: ${message}`);
+}
+
+function post(name, body = {}) {
+  if (parentOrigin) window.parent.postMessage({ type: PREFIX + name, v: VERSION, ...body }, parentOrigin);
+}
+
+function plain(value) {
+  // Errors from wasm are plain objects already; anything else becomes a message.
+  return value && typeof value === "object" ? JSON.parse(JSON.stringify(value)) : { message: String(value) };
+}
+
+async function init(config) {
+  if (handle) handle.destroy();
+  handle = null;
+  try {
+    handle = await mount(target, config, { embed: "iframe" });
+    const state = handle.state();
+    if (state?.locale) document.documentElement.lang = state.locale;
+  } catch (error) {
+    post("error", { detail: plain(error) });
+  }
+}
+
+async function commit(id) {
+  if (!handle) return post("error", { requestId: id, detail: { code: "not-ready", message: "the prompt has no config yet" } });
+  requestId = id;
+  try {
+    await handle.commit(); // the consent:commit / consent:error listeners below answer
+  } catch {
+    // already reported through consent:error
+  } finally {
+    requestId = null;
+  }
+}
+
+window.addEventListener("message", (event) => {
+  if (event.source !== window.parent) return ignore(`source:${event.origin}`, `from ${event.origin}, a window that is not the parent`);
+  if (!allowed.includes(event.origin)) return ignore(`origin:${event.origin}`, `from ${event.origin}, not an allowed parent origin`);
+  if (parentOrigin && event.origin !== parentOrigin) return ignore(`switch:${event.origin}`, `from ${event.origin} after init from ${parentOrigin}`);
+  const m = event.data;
+  if (!m || typeof m !== "object" || m.v !== VERSION || typeof m.type !== "string" || !m.type.startsWith(PREFIX)) {
+    return ignore(`malformed:${event.origin}`, `malformed or unversioned message from ${event.origin}`);
+  }
+  switch (m.type.slice(PREFIX.length)) {
+    case "init":
+      if (!m.config || typeof m.config !== "object") return ignore("init-config", "init without a config object");
+      parentOrigin = event.origin;
+      return void init(m.config);
+    case "update":
+      if (!handle) return ignore("update-early", "update before init");
+      try {
+        handle.update(m.config);
+      } catch (error) {
+        post("error", { detail: plain(error) });
+      }
+      return;
+    case "commit":
+      return void commit(typeof m.requestId === "string" ? m.requestId : null);
+    default:
+      return ignore(`type:${m.type}`, `unknown type ${m.type}`);
+  }
+});
+
+for (const [event, name] of [
+  ["consent:ready", "mounted"],
+  ["consent:change", "change"],
+  ["consent:commit", "commit"],
+  ["consent:error", "error"],
+]) {
+  target.addEventListener(event, (e) => post(name, { detail: plain(e.detail), ...(requestId ? { requestId } : {}) }));
+}
+
+// Keep the parent's frame exactly as tall as the content: no scrollbar.
+let lastHeight = 0;
+new ResizeObserver(() => {
+  const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+  if (height !== lastHeight) {
+    lastHeight = height;
+    post("resize", { height });
+  }
+}).observe(document.documentElement);
+
+// The handshake: say ready to each allowed origin; only the real parent's
+// origin receives it (postMessage drops a message whose target origin differs).
+for (const origin of allowed) window.parent.postMessage({ type: PREFIX + "ready", v: VERSION }, origin);
