@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
+use consent_core::domain::Mode;
 use consent_core::record::{build_record, presentation_mode, Decision, RecordContext};
-use consent_core::session::{finalize, offered_channels, AnswerError};
+use consent_core::session::{finalize, finalize_account, offered_channels, AnswerError};
 use consent_core::wire::{ConsentRecordV1, Control, Embed};
 
 use crate::delivery::{self, Endpoint, Report};
@@ -29,14 +30,17 @@ pub enum CommitError {
 pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecordV1>, CommitError> {
     let c = &s.config;
     let now = platform::now();
-    let drafts = finalize(
-        &s.plan,
-        &c.partners,
-        &c.policy,
-        &s.answers,
-        c.require_answer,
-        now,
-    )
+    let drafts = match c.policy.mode {
+        Mode::Account => finalize_account(&s.plan, &c.partners, &c.policy, &s.answers),
+        _ => finalize(
+            &s.plan,
+            &c.partners,
+            &c.policy,
+            &s.answers,
+            c.require_answer,
+            now,
+        ),
+    }
     .map_err(CommitError::Invalid)?;
 
     // Digest each distinct wording once, with WebCrypto.

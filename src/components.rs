@@ -3,11 +3,12 @@
 
 use std::rc::Rc;
 
+use wasm_bindgen::JsCast;
 use web_sys::{Element, HtmlInputElement};
 use yew::prelude::*;
 
-use consent_core::config::ThemePreset;
-use consent_core::domain::{Channel, Mode, Partner};
+use consent_core::config::{Config, ThemePreset};
+use consent_core::domain::{Channel, DecisionState, Mode, Partner};
 use consent_core::plan::{AskReason, Question};
 use consent_core::session::{offered_channels, Choice, Problem};
 
@@ -28,8 +29,56 @@ impl PartialEq for PromptProps {
     }
 }
 
+/// The app root: the prompt while mounted, nothing while parked. A new
+/// generation gives each mount a fresh `Prompt` (fresh state and hooks).
+#[derive(Properties, PartialEq, Clone)]
+pub struct RootProps {
+    pub active: Option<PromptProps>,
+    pub generation: u32,
+}
+
+#[component]
+pub fn Root(props: &RootProps) -> Html {
+    match &props.active {
+        Some(p) => html! {
+            <Prompt key={props.generation.to_string()} initial={p.initial.clone()} controller={p.controller.clone()} />
+        },
+        None => Html::default(),
+    }
+}
+
 fn qid(index: usize) -> String {
     format!("cp-q{index}")
+}
+
+/// Box-office keys: what a key press asks for, if anything.
+enum Shortcut {
+    Choose(Choice),
+    Heard,
+    Move(isize),
+    Save,
+}
+
+fn shortcut(e: &KeyboardEvent) -> Option<Shortcut> {
+    if e.ctrl_key() || e.alt_key() || e.meta_key() {
+        return None;
+    }
+    match e.key().as_str() {
+        "y" | "Y" => Some(Shortcut::Choose(Choice::Yes)),
+        "n" | "N" => Some(Shortcut::Choose(Choice::No)),
+        "h" | "H" => Some(Shortcut::Heard),
+        "j" | "J" => Some(Shortcut::Move(1)),
+        "k" | "K" => Some(Shortcut::Move(-1)),
+        "Enter" => Some(Shortcut::Save),
+        _ => None,
+    }
+}
+
+/// The question whose fieldset holds the event's target, by index.
+fn question_of(e: &KeyboardEvent) -> Option<usize> {
+    let target: Element = e.target()?.dyn_into().ok()?;
+    let fieldset = target.closest("fieldset.q").ok()??;
+    fieldset.id().strip_prefix("cp-q")?.parse().ok()
 }
 
 #[component]
@@ -72,6 +121,7 @@ pub fn Prompt(props: &PromptProps) -> Html {
     let heading = format!("h{level}");
     let sub_heading = format!("h{}", (level + 1).min(6));
     let assisted = c.policy.channel.is_assisted();
+    let account = matches!(c.policy.mode, Mode::Account);
 
     let theme = match c.theme.preset {
         ThemePreset::Light => "light",
@@ -89,8 +139,10 @@ pub fn Prompt(props: &PromptProps) -> Html {
     };
     let focus_question = {
         let root = root.clone();
-        Callback::from(move |(e, id): (MouseEvent, String)| {
-            e.prevent_default();
+        Callback::from(move |(e, id): (Option<MouseEvent>, String)| {
+            if let Some(e) = e {
+                e.prevent_default();
+            }
             if let Some(el) = root.cast::<Element>() {
                 if platform::focus_first(&el, &format!("#{id} input")).is_err() {
                     platform::warn("could not move focus to the question");
@@ -98,11 +150,79 @@ pub fn Prompt(props: &PromptProps) -> Html {
             }
         })
     };
+    // Box office: Y / N answer, H confirms the wording was heard, J / K move
+    // between companies. Only in assisted mode, so patrons' typing is never taken.
+    let on_keydown = {
+        let controller = props.controller.clone();
+        let dispatch = session.dispatcher();
+        let root = root.clone();
+        let questions: Vec<String> = s.plan.questions.iter().map(|q| q.key.clone()).collect();
+        let heard: Vec<bool> = s
+            .plan
+            .questions
+            .iter()
+            .map(|q| s.answers.get(&q.key).is_some_and(|a| a.heard))
+            .collect();
+        Callback::from(move |e: KeyboardEvent| {
+            let Some(action) = shortcut(&e) else { return };
+            if let Shortcut::Save = action {
+                // Enter on a radio or checkbox saves; on a button or link it does what it always does.
+                let on_input = e
+                    .target()
+                    .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+                    .is_some();
+                if on_input {
+                    e.prevent_default();
+                    controller.commit_from_ui();
+                }
+                return;
+            }
+            let index = question_of(&e).unwrap_or(0);
+            let Some(key) = questions.get(index).cloned() else {
+                return;
+            };
+            e.prevent_default();
+            let Some(el) = root.cast::<Element>() else {
+                return;
+            };
+            let focus = |selector: String| {
+                if platform::focus_first(&el, &selector).is_err() {
+                    platform::warn("could not move focus");
+                }
+            };
+            match action {
+                Shortcut::Choose(choice) => {
+                    dispatch.dispatch(Msg::Choose {
+                        key,
+                        choice,
+                        at: platform::now(),
+                    });
+                    let which = if choice == Choice::Yes { "yes" } else { "no" };
+                    focus(format!("#{}-{which}", qid(index)));
+                }
+                Shortcut::Heard => dispatch.dispatch(Msg::Heard {
+                    key,
+                    heard: !heard.get(index).copied().unwrap_or(false),
+                }),
+                Shortcut::Move(step) => {
+                    let next =
+                        (index as isize + step).clamp(0, questions.len() as isize - 1) as usize;
+                    focus(format!("#{} input", qid(next)));
+                }
+                Shortcut::Save => {}
+            }
+        })
+    };
 
     if s.plan.questions.is_empty() {
+        let key = if account {
+            "account_empty"
+        } else {
+            "nothing_to_ask"
+        };
         return html! {
             <section class={classes} lang={lang} part="root" ref={root}>
-                <p class="muted" part="nothing-to-ask">{ texts.get("nothing_to_ask") }</p>
+                <p class="muted" part="nothing-to-ask">{ texts.get(key) }</p>
             </section>
         };
     }
@@ -119,7 +239,7 @@ pub fn Prompt(props: &PromptProps) -> Html {
                         let onclick = {
                             let focus = focus_question.clone();
                             let id = id.clone();
-                            Callback::from(move |ev: MouseEvent| focus.emit((ev, id.clone())))
+                            Callback::from(move |ev: MouseEvent| focus.emit((Some(ev), id.clone())))
                         };
                         Some(html! {
                             <li><a href={format!("#{id}")} {onclick}>{ problem_text(&texts, c, q, e.problem) }</a></li>
@@ -137,11 +257,19 @@ pub fn Prompt(props: &PromptProps) -> Html {
         Phase::Saved { .. } => texts.get("pending"),
         Phase::Failed(_) => texts.get("failed"),
     };
+    let (title, intro) = if account {
+        ("account_title", "account_intro")
+    } else {
+        ("title", "intro")
+    };
 
     html! {
-        <section class={classes} lang={lang} part="root" ref={root} aria-labelledby="cp-title">
-            <@{heading} id="cp-title" part="title">{ texts.get("title") }</@>
-            <p part="intro">{ texts.get("intro") }</p>
+        <section class={classes} lang={lang} part="root" ref={root} aria-labelledby="cp-title" onkeydown={assisted.then_some(on_keydown)}>
+            <@{heading} id="cp-title" part="title">{ texts.get(title) }</@>
+            <p part="intro">{ texts.get(intro) }</p>
+            if assisted {
+                <p class="keys" part="keys">{ texts.get("operator_keys") }</p>
+            }
             if c.show_gpc_note && s.gpc == Some(true) {
                 <p class="muted" part="gpc-note">{ texts.get("gpc") }</p>
             }
@@ -150,7 +278,9 @@ pub fn Prompt(props: &PromptProps) -> Html {
                 { for s.plan.questions.iter().enumerate().map(|(i, q)| html! {
                     <QuestionView key={q.key.clone()} index={i} session={Rc::new(s.clone())} dispatch={session.dispatcher()} />
                 }) }
-                <p class="muted" part="service-note">{ texts.get("service") }</p>
+                if !account {
+                    <p class="muted" part="service-note">{ texts.get("service") }</p>
+                }
                 <p class="muted" part="change-note">{ texts.get("change_later") }</p>
                 if c.submit_button {
                     <button type="submit" part="submit" disabled={!matches!(s.phase, Phase::Asking | Phase::Failed(_))}>{ texts.get("save") }</button>
@@ -172,7 +302,7 @@ fn shown_lang(s: &Session) -> String {
         .unwrap_or_else(|| s.locale.clone())
 }
 
-fn partner_names<'a>(c: &'a consent_core::config::Config, q: &Question) -> Vec<&'a str> {
+fn partner_names<'a>(c: &'a Config, q: &Question) -> Vec<&'a str> {
     q.asks
         .iter()
         .filter_map(|a| c.partners.get(a.partner_index))
@@ -180,12 +310,7 @@ fn partner_names<'a>(c: &'a consent_core::config::Config, q: &Question) -> Vec<&
         .collect()
 }
 
-fn problem_text(
-    texts: &Texts<'_>,
-    c: &consent_core::config::Config,
-    q: &Question,
-    p: Problem,
-) -> String {
+fn problem_text(texts: &Texts<'_>, c: &Config, q: &Question, p: Problem) -> String {
     let names = texts.names(&partner_names(c, q));
     let key = match p {
         Problem::Unanswered => "error_required",
@@ -226,8 +351,10 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     let names_text = texts.names(&names);
     let notice = shown_notice(c, &s.locale, q);
     let general = matches!(c.policy.mode, Mode::General { .. });
+    let account = matches!(c.policy.mode, Mode::Account);
     let assisted = c.policy.channel.is_assisted();
     let offered: Vec<Channel> = offered_channels(q, &c.partners, &c.policy).to_vec();
+    let partner = q.asks.first().and_then(|a| c.partners.get(a.partner_index));
 
     let events: Vec<&str> = q
         .lines()
@@ -235,28 +362,64 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
         .filter_map(|i| c.basket.get(*i))
         .map(|l| l.title.as_str())
         .collect();
-    let because = texts.fill("because", &[("events", &texts.names(&events))]);
+    let because =
+        (!events.is_empty()).then(|| texts.fill("because", &[("events", &texts.names(&events))]));
 
     let reask = q.asks.iter().find_map(|a| match a.reason {
         AskReason::NoticeChanged { .. } => Some("wording_changed"),
         AskReason::Expired { .. } => Some("lapsed"),
         _ => None,
     });
-    let what_changed = match (&c.policy.mode, reask) {
-        (_, Some("wording_changed")) => {
-            let text = match &c.policy.mode {
-                Mode::General { notice } => &notice.what_changed,
-                Mode::Individual => {
-                    match q.asks.first().and_then(|a| c.partners.get(a.partner_index)) {
-                        Some(p) => &p.notice.what_changed,
-                        None => return Html::default(),
-                    }
-                }
+    let what_changed = match reask {
+        Some("wording_changed") => {
+            let text = match (&c.policy.mode, partner) {
+                (Mode::General { notice }, _) => Some(&notice.what_changed),
+                (_, Some(p)) => Some(&p.notice.what_changed),
+                _ => None,
             };
-            texts.venue(text, "whatChanged").map(|(_, t)| t)
+            text.and_then(|t| texts.venue(t, "whatChanged"))
+                .map(|(_, t)| t)
         }
         _ => None,
     };
+
+    // The preference centre: what the patron said before, and the words they said it to.
+    let current = account.then(|| {
+        let previous = q.asks.first().and_then(|a| a.previous.as_ref());
+        let line = match previous {
+            Some(p) => {
+                let key = match p.state {
+                    DecisionState::Given => "account_given",
+                    DecisionState::Refused => "account_refused",
+                    DecisionState::Withdrawn => "account_withdrawn",
+                    DecisionState::Deferred => "account_never",
+                };
+                texts.fill(
+                    key,
+                    &[("date", &platform::format_date(p.decided_at, &s.locale))],
+                )
+            }
+            None => texts.get("account_never"),
+        };
+        let agreed = partner.and_then(|p| {
+            c.preferences
+                .iter()
+                .filter(|x| x.partner_id == p.id)
+                .max_by_key(|x| x.decided_at)
+                .and_then(|x| x.notice_text.clone())
+        });
+        html! {
+            <>
+                <p part="current">{ line }</p>
+                if let Some((lang, text)) = agreed {
+                    <details part="agreed">
+                        <summary>{ texts.get("account_show") }</summary>
+                        <blockquote lang={lang}>{ text }</blockquote>
+                    </details>
+                }
+            </>
+        }
+    });
 
     let choose = |choice: Choice| {
         let dispatch = props.dispatch.clone();
@@ -281,7 +444,6 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     } else {
         notice_id.clone()
     };
-
     let legend = if general {
         names_text.clone()
     } else {
@@ -291,6 +453,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     html! {
         <fieldset id={id.clone()} class={classes!("q", problem.is_some().then_some("invalid"))} part="question" aria-describedby={describedby}>
             <legend part="legend">{ legend }</legend>
+            { current.unwrap_or_default() }
             if let Some(key) = reask {
                 <p class="changed" part="reask-note">
                     { texts.get(key) }
@@ -303,14 +466,16 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                 <p class="muted">{ texts.get("operator_script") }</p>
             }
             <p id={notice_id} class={classes!("notice", assisted.then_some("script"))} lang={notice.language.clone()} part="notice">{ notice.text.clone() }</p>
-            <p class="muted" part="because">{ because }</p>
+            if let Some(because) = because {
+                <p class="muted" part="because">{ because }</p>
+            }
             if general {
                 <ul class="partners">
                     { for q.asks.iter().filter_map(|a| c.partners.get(a.partner_index)).map(|p| html! {
                         <li>{ p.name.clone() }{ " — " }<PrivacyLink partner={Rc::new(p.clone())} session={props.session.clone()} /></li>
                     }) }
                 </ul>
-            } else if let Some(p) = q.asks.first().and_then(|a| c.partners.get(a.partner_index)) {
+            } else if let Some(p) = partner {
                 <p class="muted" part="privacy">
                     if let Some((lang, summary)) = texts.venue(&p.privacy_summary, "privacySummary") {
                         <span lang={lang}>{ summary }</span>{ " " }

@@ -11,13 +11,14 @@ use yew::functional::UseReducerHandle;
 use yew::AppHandle;
 
 use consent_core::config::{validate, Config, ConfigErrors, Issue};
+use consent_core::domain::{Mode, PartnerId, Preference};
 use consent_core::locale::requested_locale;
-use consent_core::plan::{plan, AskReason, SkipReason};
-use consent_core::session::{is_complete, Choice, Problem};
+use consent_core::plan::{account_plan, plan, AskReason, Plan, SkipReason};
+use consent_core::session::{current_answers, is_complete, Answers, Choice, Problem};
 use consent_core::wire::{ConfigV1, ConsentRecordV1, Embed};
 
 use crate::commit::{build_records, keep_and_send, CommitError};
-use crate::components::{Prompt, PromptProps};
+use crate::components::{PromptProps, Root, RootProps};
 use crate::delivery::{self, Report};
 use crate::platform;
 use crate::state::{Msg, Phase, Session};
@@ -251,6 +252,10 @@ impl Controller {
         });
         self.last.replace(Some(summary.clone()));
         self.emit("consent:commit", &summary);
+        if matches!(s.config.policy.mode, Mode::Account) {
+            self.last.replace(None);
+            self.rebase(&records);
+        }
         if !report.pending.is_empty() {
             let this = self.clone();
             let pending: Vec<ConsentRecordV1> = records
@@ -311,18 +316,65 @@ impl Controller {
     pub fn update(&self, config: Config) {
         let config = Rc::new(config);
         let locale = pick_locale(&config);
-        let new_plan = Rc::new(plan(
-            &config.basket,
-            &config.preferences,
-            &config.partners,
-            &config.policy,
-            platform::now(),
-        ));
+        let (new_plan, _) = make_plan(&config, platform::now());
         self.dispatch(Msg::Replace {
             config,
-            plan: new_plan,
+            plan: Rc::new(new_plan),
             locale,
+            answers: None,
         });
+    }
+
+    /// Preference centre: after a save, the saved answers are the current
+    /// ones, so a second save records only what changes next.
+    fn rebase(&self, records: &[ConsentRecordV1]) {
+        let Some(s) = self.session() else { return };
+        let mut config = (*s.config).clone();
+        config.preferences.extend(records.iter().map(preference_of));
+        let (new_plan, answers) = make_plan(&config, platform::now());
+        self.dispatch(Msg::Replace {
+            config: Rc::new(config),
+            plan: Rc::new(new_plan),
+            locale: s.locale.clone(),
+            answers: Some(answers),
+        });
+    }
+}
+
+/// What a just-made record says about the patron's current answer.
+fn preference_of(r: &ConsentRecordV1) -> Preference {
+    Preference {
+        partner_id: PartnerId(r.partner.id.clone()),
+        state: r.state,
+        notice_id: Some(r.notice.id.clone()),
+        notice_version: r.notice.version,
+        decided_at: r.decided_at,
+        valid_until: r.valid_until,
+        record_id: Some(r.record_id.clone()),
+        channels: r.channels.clone(),
+        notice_text: Some((r.notice.language.clone(), r.notice.text.clone())),
+    }
+}
+
+/// The plan for a config, and the answers to start from: none at checkout,
+/// the current ones in the preference centre.
+fn make_plan(config: &Config, now: consent_core::Timestamp) -> (Plan, Answers) {
+    match config.policy.mode {
+        Mode::Account => {
+            let p = account_plan(&config.partners, &config.preferences, &config.policy, now);
+            let answers = current_answers(&p, &config.preferences);
+            (p, answers)
+        }
+        _ => (
+            plan(
+                &config.basket,
+                &config.preferences,
+                &config.partners,
+                &config.policy,
+                now,
+            ),
+            Answers::new(),
+        ),
     }
 }
 
@@ -419,19 +471,40 @@ fn pick_locale(config: &Config) -> String {
 
 /// A prompt mounted in the page.
 pub struct Mounted {
-    app: Option<AppHandle<Prompt>>,
+    app: Option<AppHandle<Root>>,
     container: Element,
     pub controller: Rc<Controller>,
 }
 
 impl Mounted {
+    /// Unmounts the prompt. The Yew app behind it is parked for the next
+    /// mount rather than destroyed: Yew keeps its delegated event listeners
+    /// for an app's lifetime, so a single-page app that mounted a fresh app
+    /// on every visit to its checkout would gain listeners each time.
     pub fn destroy(&mut self) {
-        if let Some(app) = self.app.take() {
-            app.destroy();
+        if let Some(mut app) = self.app.take() {
+            app.update(RootProps {
+                active: None,
+                generation: next_generation(),
+            });
+            self.container.remove();
+            IDLE.with(|idle| idle.borrow_mut().push((app, self.container.clone())));
         }
-        self.container.remove();
         self.controller.handle.replace(None);
     }
+}
+
+thread_local! {
+    /// Parked apps and their containers, ready for the next mount.
+    static IDLE: RefCell<Vec<(AppHandle<Root>, Element)>> = const { RefCell::new(Vec::new()) };
+    static GENERATION: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+fn next_generation() -> u32 {
+    GENERATION.with(|g| {
+        g.set(g.get().wrapping_add(1));
+        g.get()
+    })
 }
 
 /// Mounts the prompt into `host`'s shadow root.
@@ -453,7 +526,11 @@ pub fn mount(
     while let Some(child) = shadow.first_child() {
         let _ = shadow.remove_child(&child);
     }
-    let container = platform::create_element("div").map_err(|e| MountError::Platform(e.0))?;
+    let parked = IDLE.with(|idle| idle.borrow_mut().pop());
+    let container = match &parked {
+        Some((_, c)) => c.clone(),
+        None => platform::create_element("div").map_err(|e| MountError::Platform(e.0))?,
+    };
     shadow
         .append_child(&container)
         .map_err(|_| MountError::Platform("could not add to the shadow root".into()))?;
@@ -461,16 +538,11 @@ pub fn mount(
     let locale = pick_locale(&config);
     let now = platform::now();
     let config = Rc::new(config);
-    let the_plan = Rc::new(plan(
-        &config.basket,
-        &config.preferences,
-        &config.partners,
-        &config.policy,
-        now,
-    ));
+    let (the_plan, answers) = make_plan(&config, now);
     let session = Rc::new(Session::new(
         config.clone(),
-        the_plan,
+        Rc::new(the_plan),
+        answers,
         locale,
         now,
         platform::global_privacy_control(),
@@ -481,14 +553,20 @@ pub fn mount(
         handle: RefCell::new(None),
         last: RefCell::new(None),
     });
-    let app = yew::Renderer::<Prompt>::with_root_and_props(
-        container.clone(),
-        PromptProps {
+    let props = RootProps {
+        active: Some(PromptProps {
             initial: session.clone(),
             controller: controller.clone(),
-        },
-    )
-    .render();
+        }),
+        generation: next_generation(),
+    };
+    let app = match parked {
+        Some((mut app, _)) => {
+            app.update(props);
+            app
+        }
+        None => yew::Renderer::<Root>::with_root_and_props(container.clone(), props).render(),
+    };
 
     #[derive(Serialize)]
     struct Ready {

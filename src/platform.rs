@@ -384,3 +384,28 @@ pub fn call1(f: &Function, arg: &JsValue) -> Result<JsValue> {
     f.call1(&JsValue::NULL, arg)
         .map_err(|e| err("callback threw", e))
 }
+
+/// A date in the patron's language, from the browser's own `Intl`
+/// ("2 June 2026", "2 Mehefin 2026"). Falls back to `YYYY-MM-DD`.
+pub fn format_date(t: Timestamp, locale: &str) -> String {
+    let fallback = || t.to_rfc3339().chars().take(10).collect::<String>();
+    let formatted = (|| -> Option<String> {
+        let intl = Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+        let ctor: Function = Reflect::get(&intl, &"DateTimeFormat".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let options = js_sys::Object::new();
+        Reflect::set(&options, &"dateStyle".into(), &"long".into()).ok()?;
+        Reflect::set(&options, &"timeZone".into(), &"UTC".into()).ok()?;
+        let args = Array::of2(&JsValue::from_str(locale), &options);
+        let format = Reflect::construct(&ctor, &args).ok()?;
+        let f: Function = Reflect::get(&format, &"format".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let date = js_sys::Date::new(&JsValue::from_f64(t.unix_millis() as f64));
+        f.call1(&format, &date).ok()?.as_string()
+    })();
+    formatted.unwrap_or_else(fallback)
+}

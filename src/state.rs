@@ -70,10 +70,13 @@ pub enum Msg {
     Failed(String),
     /// The basket (or any config) changed: re-plan, keeping answers for
     /// questions that are still asked.
+    /// `answers`, when given, replace the current ones (the preference
+    /// centre after a save, where the saved answers become the current state).
     Replace {
         config: Rc<Config>,
         plan: Rc<Plan>,
         locale: String,
+        answers: Option<Answers>,
     },
 }
 
@@ -81,6 +84,7 @@ impl Session {
     pub fn new(
         config: Rc<Config>,
         plan: Rc<Plan>,
+        answers: Answers,
         locale: String,
         presented_at: Timestamp,
         gpc: Option<bool>,
@@ -90,7 +94,7 @@ impl Session {
             plan,
             locale,
             presented_at,
-            answers: Answers::new(),
+            answers,
             errors: Vec::new(),
             error_epoch: 0,
             phase: Phase::Asking,
@@ -165,14 +169,21 @@ impl Reducible for Session {
                 config,
                 plan,
                 locale,
+                answers,
             } => {
-                next.answers = retain_answers(&next.answers, &plan);
+                let saved = answers.is_some();
+                next.answers = match answers {
+                    Some(fresh) => fresh,
+                    None => retain_answers(&next.answers, &plan),
+                };
                 next.errors
                     .retain(|e| plan.questions.iter().any(|q| q.key == e.question));
                 next.config = config;
                 next.plan = plan;
                 next.locale = locale;
-                next.phase = Phase::Asking;
+                if !saved {
+                    next.phase = Phase::Asking;
+                }
             }
         }
         Rc::new(next)

@@ -108,6 +108,9 @@ pub const BASE_CSS: &str = r#"
 .cp .keys { font-size: 0.875em; color: var(--_muted); }
 .cp kbd { font: inherit; border: 1px solid var(--_border); border-radius: 3px; padding: 0 0.3em; }
 .cp.compact { padding: calc(var(--_space) / 2); }
+.cp details { margin: 0 0 0.5em; }
+.cp summary { cursor: pointer; color: var(--_accent); text-decoration: underline; min-height: 24px; }
+.cp blockquote { margin: 0.5em 0 0; padding-left: 0.75em; border-left: 4px solid var(--_border); white-space: pre-line; }
 .cp.compact fieldset.q { padding: 0.5em 0.75em; margin-bottom: 0.5em; }
 .cp .vh {
   position: absolute !important; width: 1px; height: 1px; overflow: hidden;

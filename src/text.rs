@@ -86,7 +86,7 @@ pub fn shown_notice(config: &Config, locale: &str, question: &Question) -> Shown
                 text: i18n::fill(&text, &[("partners", &texts.names(&names))]),
             }
         }
-        Mode::Individual => {
+        Mode::Individual | Mode::Account => {
             let partner = question
                 .asks
                 .first()

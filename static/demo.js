@@ -75,6 +75,7 @@ function options() {
     theme: data.get("theme"),
     locale: data.get("locale"),
     require: data.get("require") === "yes",
+    channel: data.get("channel"),
   };
 }
 
@@ -87,6 +88,8 @@ async function remount() {
   config.requireAnswer = o.require;
   config.theme = { preset: o.theme };
   if (o.mode !== "general") delete config.generalNotice;
+  config.channel = o.channel;
+  if (o.channel !== "web") config.operatorId = "op-demo";
   document.body.dataset.theme = o.theme;
   const saved = await savedPreferences();
   if (saved) config.preferences = config.preferences.concat(saved);

@@ -299,6 +299,12 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
             Mode::Individual
         }
         (PresentationMode::Individual, None) => Mode::Individual,
+        (PresentationMode::Account, general) => {
+            if general.is_some() {
+                c.warn("generalNotice", "is ignored in account mode");
+            }
+            Mode::Account
+        }
     };
     if raw.validity_days == Some(0) {
         c.error(
@@ -411,6 +417,12 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
                 decided_at: p.decided_at,
                 valid_until: p.valid_until,
                 record_id: p.record_id.clone(),
+                channels: p.channels.clone(),
+                notice_text: match (&p.notice_language, &p.notice_text) {
+                    (Some(lang), Some(text)) => Some((canonical_tag(lang), text.clone())),
+                    (None, Some(text)) => Some((default_locale.clone(), text.clone())),
+                    _ => None,
+                },
             }
         })
         .collect();

@@ -180,6 +180,10 @@ pub struct Preference {
     pub valid_until: Option<Timestamp>,
     /// The record that holds the proof, if known.
     pub record_id: Option<String>,
+    /// The channels the answer covers, if known.
+    pub channels: Vec<Channel>,
+    /// The exact wording answered, as `(locale, text)`, if known.
+    pub notice_text: Option<(String, String)>,
 }
 
 /// How the questions are put to the patron.
@@ -191,6 +195,9 @@ pub enum Mode {
     /// One statement naming every partner still to ask. The notice is the
     /// venue's general statement; each partner still gets its own record.
     General { notice: Notice },
+    /// The preference centre: every configured partner, with the patron's
+    /// current answer, which they may change at any time.
+    Account,
 }
 
 impl Mode {
@@ -198,6 +205,7 @@ impl Mode {
         match self {
             Mode::Individual => "individual",
             Mode::General { .. } => "general",
+            Mode::Account => "account",
         }
     }
 }

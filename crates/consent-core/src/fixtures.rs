@@ -61,6 +61,8 @@ pub fn preferences(partners: usize, every: usize) -> Vec<Preference> {
             decided_at: Timestamp::from_unix_millis(1_700_000_000_000),
             valid_until: None,
             record_id: None,
+            channels: vec![Channel::Email],
+            notice_text: None,
         })
         .collect()
 }

@@ -47,6 +47,15 @@ pub const KEYS: &[&str] = &[
     "operator_script",
     "operator_confirm",
     "error_operator",
+    "account_title",
+    "account_intro",
+    "account_given",
+    "account_refused",
+    "account_withdrawn",
+    "account_never",
+    "account_show",
+    "account_empty",
+    "operator_keys",
 ];
 
 const EN: &[&str] = &[
@@ -82,6 +91,15 @@ const EN: &[&str] = &[
     "Read this to the customer, word for word:",
     "The customer has heard this wording",
     "Confirm that the customer has heard the wording",
+    "Your contact preferences",
+    "Choose which companies may contact you about their shows. Changes apply from now on, and you can change them again at any time.",
+    "You said yes on {date}.",
+    "You said no on {date}.",
+    "You withdrew your consent on {date}.",
+    "You have not told us yet.",
+    "Show what you agreed to",
+    "You have no partner companies to manage yet.",
+    "Keys: Y yes, N no, H heard, J next company, K previous company, Enter saves.",
 ];
 
 const CY: &[&str] = &[
@@ -117,6 +135,15 @@ const CY: &[&str] = &[
     "Darllenwch hwn i'r cwsmer, air am air:",
     "Mae'r cwsmer wedi clywed y geiriad hwn",
     "Cadarnhewch fod y cwsmer wedi clywed y geiriad",
+    "Eich dewisiadau cysylltu",
+    "Dewiswch pa gwmnïau gaiff gysylltu â chi am eu sioeau. Mae newidiadau'n berthnasol o hyn ymlaen, a gallwch eu newid eto unrhyw bryd.",
+    "Dywedoch ie ar {date}.",
+    "Dywedoch na ar {date}.",
+    "Tynnoch eich caniatâd yn ôl ar {date}.",
+    "Nid ydych wedi dweud wrthym eto.",
+    "Dangos beth y cytunoch iddo",
+    "Nid oes gennych unrhyw gwmnïau partner i'w rheoli eto.",
+    "Bysellau: Y ie, N na, H wedi clywed, J cwmni nesaf, K cwmni blaenorol, Enter yn cadw.",
 ];
 
 const FR: &[&str] = &[
@@ -152,6 +179,15 @@ const FR: &[&str] = &[
     "Lisez ce texte au client, mot pour mot :",
     "Le client a entendu ce texte",
     "Confirmez que le client a entendu le texte",
+    "Vos préférences de contact",
+    "Choisissez les compagnies qui peuvent vous contacter au sujet de leurs spectacles. Les changements s'appliquent dès maintenant et vous pouvez les modifier à tout moment.",
+    "Vous avez dit oui le {date}.",
+    "Vous avez dit non le {date}.",
+    "Vous avez retiré votre consentement le {date}.",
+    "Vous ne nous avez pas encore répondu.",
+    "Voir ce que vous avez accepté",
+    "Vous n'avez encore aucune compagnie partenaire à gérer.",
+    "Touches : Y oui, N non, H entendu, J compagnie suivante, K compagnie précédente, Entrée enregistre.",
 ];
 
 const DE: &[&str] = &[
@@ -187,6 +223,15 @@ const DE: &[&str] = &[
     "Lesen Sie dies dem Kunden wörtlich vor:",
     "Der Kunde hat diesen Wortlaut gehört",
     "Bestätigen Sie, dass der Kunde den Wortlaut gehört hat",
+    "Ihre Kontakteinstellungen",
+    "Wählen Sie, welche Compagnien Sie über ihre Vorstellungen informieren dürfen. Änderungen gelten ab sofort, und Sie können sie jederzeit wieder ändern.",
+    "Sie haben am {date} Ja gesagt.",
+    "Sie haben am {date} Nein gesagt.",
+    "Sie haben Ihre Einwilligung am {date} widerrufen.",
+    "Sie haben uns noch nicht geantwortet.",
+    "Anzeigen, wozu Sie eingewilligt haben",
+    "Sie haben noch keine Partner-Compagnien zu verwalten.",
+    "Tasten: Y Ja, N Nein, H gehört, J nächste Compagnie, K vorherige Compagnie, Eingabe speichert.",
 ];
 
 /// Venue overrides: locale → key → text.
@@ -280,7 +325,7 @@ mod tests {
     #[test]
     fn placeholders_survive_translation() {
         for (i, key) in KEYS.iter().enumerate() {
-            for ph in ["{partner}", "{events}"] {
+            for ph in ["{partner}", "{events}", "{date}"] {
                 let in_en = EN[i].contains(ph);
                 for (name, table) in [("cy", CY), ("fr", FR), ("de", DE)] {
                     assert_eq!(table[i].contains(ph), in_en, "{name}.{key} and {ph}");

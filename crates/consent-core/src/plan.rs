@@ -61,6 +61,8 @@ pub enum AskReason {
     },
     /// The answer lapsed at this instant.
     Expired { at: Timestamp },
+    /// Preference centre: a current answer, shown so the patron can change it.
+    Review,
 }
 
 /// Why a partner in the basket is not asked.
@@ -224,7 +226,7 @@ pub fn plan(
         };
         let partner = &partners[partner_index];
         let effective = match &policy.mode {
-            Mode::Individual => &partner.notice,
+            Mode::Individual | Mode::Account => &partner.notice,
             Mode::General { notice } => notice,
         };
         match decide(latest.get(pid.as_str()).copied(), effective, policy, now) {
@@ -245,7 +247,7 @@ pub fn plan(
     }
 
     out.questions = match &policy.mode {
-        Mode::Individual => asks
+        Mode::Individual | Mode::Account => asks
             .into_iter()
             .map(|ask| Question {
                 key: ask.partner_id.0.clone(),
@@ -265,6 +267,67 @@ pub fn plan(
     out
 }
 
+/// The preference centre's plan: one question per configured partner, in
+/// config order, whatever the patron answered before. Each carries the
+/// current answer (`previous`) and why it would be asked at checkout
+/// (`Review` when the answer is current).
+pub fn account_plan(
+    partners: &[Partner],
+    preferences: &[Preference],
+    policy: &Policy,
+    now: Timestamp,
+) -> Plan {
+    let mut latest: FastMap<&str, &Preference> = FastMap::default();
+    for p in preferences {
+        latest
+            .entry(p.partner_id.as_str())
+            .and_modify(|cur| {
+                if p.decided_at >= cur.decided_at {
+                    *cur = p;
+                }
+            })
+            .or_insert(p);
+    }
+    let mut seen: FastMap<&str, ()> = FastMap::default();
+    let questions = partners
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| seen.insert(p.id.as_str(), ()).is_none())
+        .map(|(i, partner)| {
+            let pref = latest.get(partner.id.as_str()).copied();
+            let (reason, previous) = match decide(pref, &partner.notice, policy, now) {
+                Decision::Ask(reason, previous) => (reason, previous),
+                Decision::Skip(_) => (AskReason::Review, pref.map(previous_answer)),
+            };
+            Question {
+                key: partner.id.0.clone(),
+                notice: NoticeRef::from(&partner.notice),
+                asks: vec![Ask {
+                    partner_id: partner.id.clone(),
+                    partner_index: i,
+                    partner_notice: NoticeRef::from(&partner.notice),
+                    reason,
+                    previous,
+                    lines: Vec::new(),
+                }],
+            }
+        })
+        .collect();
+    Plan {
+        questions,
+        ..Plan::default()
+    }
+}
+
+fn previous_answer(pref: &Preference) -> PreviousAnswer {
+    PreviousAnswer {
+        state: pref.state,
+        notice_version: pref.notice_version,
+        decided_at: pref.decided_at,
+        record_id: pref.record_id.clone(),
+    }
+}
+
 enum Decision {
     Ask(AskReason, Option<PreviousAnswer>),
     Skip(SkipReason),
@@ -274,12 +337,7 @@ fn decide(pref: Option<&Preference>, notice: &Notice, policy: &Policy, now: Time
     let Some(pref) = pref else {
         return Decision::Ask(AskReason::NoAnswer, None);
     };
-    let previous = Some(PreviousAnswer {
-        state: pref.state,
-        notice_version: pref.notice_version,
-        decided_at: pref.decided_at,
-        record_id: pref.record_id.clone(),
-    });
+    let previous = Some(previous_answer(pref));
     if pref.state == DecisionState::Deferred {
         return Decision::Ask(AskReason::Deferred, previous);
     }

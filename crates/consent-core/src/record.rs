@@ -214,6 +214,7 @@ pub fn presentation_mode(mode: &Mode) -> PresentationMode {
     match mode {
         Mode::Individual => PresentationMode::Individual,
         Mode::General { .. } => PresentationMode::General,
+        Mode::Account => PresentationMode::Account,
     }
 }
 

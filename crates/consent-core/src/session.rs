@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::domain::{Channel, DecisionState, Mode, Partner, Policy};
+use crate::domain::{Channel, DecisionState, Mode, Partner, Policy, Preference};
 use crate::plan::{AskReason, Plan, Question};
 use crate::time::Timestamp;
 use crate::wire::Action;
@@ -73,7 +73,7 @@ pub fn offered_channels<'a>(
 ) -> &'a [Channel] {
     match &policy.mode {
         Mode::General { notice } => &notice.channels,
-        Mode::Individual => question
+        Mode::Individual | Mode::Account => question
             .asks
             .first()
             .and_then(|a| partners.get(a.partner_index))
@@ -153,6 +153,112 @@ pub fn finalize(
                 lines: ask.lines.clone(),
             });
         }
+    }
+    if errors.is_empty() {
+        Ok(drafts)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The preference centre's starting answers: each partner's current answer,
+/// so the radios show what the patron chose before. Deferred or never-asked
+/// partners start unanswered.
+pub fn current_answers(plan: &Plan, preferences: &[Preference]) -> Answers {
+    let mut out = Answers::new();
+    for q in &plan.questions {
+        let Some(ask) = q.asks.first() else { continue };
+        let Some(prev) = &ask.previous else { continue };
+        let choice = match prev.state {
+            DecisionState::Given => Choice::Yes,
+            DecisionState::Refused | DecisionState::Withdrawn => Choice::No,
+            DecisionState::Deferred => continue,
+        };
+        let channels = preferences
+            .iter()
+            .filter(|p| p.partner_id == ask.partner_id && p.decided_at == prev.decided_at)
+            .flat_map(|p| p.channels.iter().copied())
+            .collect();
+        out.insert(
+            q.key.clone(),
+            Answer {
+                choice: Some(choice),
+                channels,
+                decided_at: None,
+                heard: false,
+            },
+        );
+    }
+    out
+}
+
+/// The preference centre's commit: one decision per partner whose answer
+/// the patron touched. A yes becomes `given` (renewed when it replaces an
+/// earlier yes), a no after a yes becomes `withdrawn`, a first no `refused`.
+/// Each decision supersedes the record it replaces. Re-selecting a current
+/// no changes nothing and records nothing.
+pub fn finalize_account(
+    plan: &Plan,
+    partners: &[Partner],
+    policy: &Policy,
+    answers: &Answers,
+) -> Result<Vec<DecisionDraft>, Vec<AnswerError>> {
+    let mut errors = Vec::new();
+    let mut drafts = Vec::new();
+    for q in &plan.questions {
+        let Some(ask) = q.asks.first() else { continue };
+        let Some(answer) = answers.get(&q.key) else {
+            continue;
+        };
+        let (Some(choice), Some(decided_at)) = (answer.choice, answer.decided_at) else {
+            continue; // shown as it was; the patron did not touch it
+        };
+        let offered = offered_channels(q, partners, policy);
+        let prev = ask.previous.as_ref();
+        let was_yes = prev.is_some_and(|p| p.state == DecisionState::Given);
+        let (state, action, channels) = match choice {
+            Choice::Yes => {
+                let channels: Vec<Channel> = if offered.len() > 1 {
+                    offered
+                        .iter()
+                        .copied()
+                        .filter(|c| answer.channels.contains(c))
+                        .collect()
+                } else {
+                    offered.to_vec()
+                };
+                if channels.is_empty() {
+                    errors.push(AnswerError {
+                        question: q.key.clone(),
+                        problem: Problem::NoChannel,
+                    });
+                    continue;
+                }
+                (DecisionState::Given, Action::SelectedYes, channels)
+            }
+            Choice::No if was_yes => (DecisionState::Withdrawn, Action::Withdrew, offered.to_vec()),
+            Choice::No => {
+                let current_no = matches!(ask.reason, AskReason::Review)
+                    && prev.is_some_and(|p| {
+                        matches!(p.state, DecisionState::Refused | DecisionState::Withdrawn)
+                    });
+                if current_no {
+                    continue;
+                }
+                (DecisionState::Refused, Action::SelectedNo, offered.to_vec())
+            }
+        };
+        drafts.push(DecisionDraft {
+            question: q.key.clone(),
+            partner_index: ask.partner_index,
+            state,
+            action,
+            channels,
+            decided_at,
+            supersedes: prev.and_then(|p| p.record_id.clone()),
+            renewal: state == DecisionState::Given && was_yes,
+            lines: Vec::new(),
+        });
     }
     if errors.is_empty() {
         Ok(drafts)

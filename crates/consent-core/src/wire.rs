@@ -85,6 +85,8 @@ pub struct PresentationV1 {
 pub enum PresentationMode {
     Individual,
     General,
+    /// The patron's preference centre: every partner, current answers shown.
+    Account,
 }
 
 /// The control the patron used.
@@ -235,6 +237,15 @@ pub struct PreferenceV1 {
     pub valid_until: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_id: Option<String>,
+    /// The channels the answer covers (for the preference centre).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<Channel>,
+    /// The exact wording the patron answered, and its locale, so the
+    /// preference centre can show what they agreed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_language: Option<String>,
 }
 
 /// The widget's configuration, as a venue writes it (JSON).

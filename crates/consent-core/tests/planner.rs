@@ -424,7 +424,7 @@ proptest! {
                 .filter(|x| x.partner_id == ask.partner_id)
                 .max_by_key(|x| x.decided_at);
             let notice = match &policy.mode {
-                Mode::Individual => &partners[ask.partner_index].notice,
+                Mode::Individual | Mode::Account => &partners[ask.partner_index].notice,
                 Mode::General { notice } => notice,
             };
             if let Some(pr) = latest {

@@ -270,3 +270,122 @@ fn answers_survive_a_basket_change_for_partners_still_asked() {
     assert_eq!(kept.keys().collect::<Vec<_>>(), ["b"]);
     assert_eq!(kept["b"], answers["b"]);
 }
+
+// ---- The preference centre ----------------------------------------------
+
+mod account {
+    use super::*;
+    use consent_core::plan::{account_plan, AskReason};
+
+    fn touched(choice: Choice, channels: &[Channel]) -> Answer {
+        Answer {
+            choice: Some(choice),
+            channels: channels.iter().copied().collect(),
+            decided_at: Some(at(200)),
+            heard: false,
+        }
+    }
+
+    #[test]
+    fn every_partner_is_listed_with_the_current_answer_shown() {
+        let partners = vec![partner("a", 1), partner("b", 2), partner("c", 1)];
+        let prefs = vec![
+            pref("a", DecisionState::Given, 1, 10),
+            pref("b", DecisionState::Refused, 1, 10),
+        ];
+        let p = account_plan(&partners, &prefs, &Policy::default(), at(100));
+        let keys: Vec<&str> = p.questions.iter().map(|q| q.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        assert_eq!(p.questions[0].asks[0].reason, AskReason::Review);
+        assert_eq!(
+            p.questions[1].asks[0].reason,
+            AskReason::NoticeChanged {
+                answered_version: 1,
+                current_version: 2
+            }
+        );
+        assert_eq!(p.questions[2].asks[0].reason, AskReason::NoAnswer);
+        let answers = current_answers(&p, &prefs);
+        assert_eq!(answers["a"].choice, Some(Choice::Yes));
+        assert_eq!(
+            answers["a"].channels.iter().copied().collect::<Vec<_>>(),
+            [Channel::Email]
+        );
+        assert_eq!(answers["b"].choice, Some(Choice::No));
+        assert!(!answers.contains_key("c"), "never asked: nothing selected");
+        // Untouched answers record nothing.
+        assert_eq!(
+            finalize_account(&p, &partners, &Policy::default(), &answers),
+            Ok(vec![])
+        );
+    }
+
+    #[test]
+    fn withdrawing_a_yes_supersedes_it() {
+        let partners = vec![partner("a", 1)];
+        let given = pref("a", DecisionState::Given, 1, 10);
+        let p = account_plan(
+            &partners,
+            std::slice::from_ref(&given),
+            &Policy::default(),
+            at(100),
+        );
+        let answers = Answers::from([("a".into(), touched(Choice::No, &[]))]);
+        let drafts = finalize_account(&p, &partners, &Policy::default(), &answers).unwrap();
+        assert_eq!(drafts.len(), 1);
+        assert_eq!(
+            (drafts[0].state, drafts[0].action),
+            (DecisionState::Withdrawn, Action::Withdrew)
+        );
+        assert_eq!(drafts[0].supersedes, given.record_id);
+        assert_eq!(drafts[0].decided_at, at(200));
+    }
+
+    #[test]
+    fn changes_are_recorded_and_a_current_no_is_not_repeated() {
+        let partners = vec![partner("a", 1), partner("b", 1), partner("c", 1)];
+        let prefs = vec![
+            pref("a", DecisionState::Refused, 1, 10),
+            pref("b", DecisionState::Withdrawn, 1, 11),
+        ];
+        let p = account_plan(&partners, &prefs, &Policy::default(), at(100));
+        let answers = Answers::from([
+            ("a".into(), touched(Choice::Yes, &[Channel::Post])),
+            ("b".into(), touched(Choice::No, &[])),
+            ("c".into(), touched(Choice::No, &[])),
+        ]);
+        let drafts = finalize_account(&p, &partners, &Policy::default(), &answers).unwrap();
+        let got: Vec<(&str, DecisionState, bool)> = drafts
+            .iter()
+            .map(|d| (d.question.as_str(), d.state, d.renewal))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", DecisionState::Given, false),
+                ("c", DecisionState::Refused, false)
+            ]
+        );
+        assert_eq!(drafts[0].channels, [Channel::Post]);
+        assert_eq!(drafts[0].supersedes, prefs[0].record_id);
+    }
+
+    #[test]
+    fn a_yes_needs_a_channel_and_renews_an_earlier_yes() {
+        let partners = vec![partner("a", 2)];
+        let prefs = vec![pref("a", DecisionState::Given, 1, 10)];
+        let p = account_plan(&partners, &prefs, &Policy::default(), at(100));
+        let none = Answers::from([("a".into(), touched(Choice::Yes, &[]))]);
+        let errors = finalize_account(&p, &partners, &Policy::default(), &none).unwrap_err();
+        assert_eq!(errors[0].problem, Problem::NoChannel);
+        let both = Answers::from([(
+            "a".into(),
+            touched(Choice::Yes, &[Channel::Email, Channel::Post]),
+        )]);
+        let drafts = finalize_account(&p, &partners, &Policy::default(), &both).unwrap();
+        assert!(
+            drafts[0].renewal,
+            "a yes to new wording after a yes is a renewal"
+        );
+    }
+}

@@ -299,6 +299,9 @@ impl Db {
                 decided_at: r.decided_at,
                 valid_until: r.valid_until,
                 record_id: Some(r.record_id),
+                channels: r.channels,
+                notice_text: Some(r.notice.text),
+                notice_language: Some(r.notice.language),
             });
         }
         Ok(out)

@@ -58,6 +58,8 @@ pub fn pref(partner: &str, state: DecisionState, version: u32, day: i64) -> Pref
             "00000000-0000-4000-8000-{:012}",
             day.unsigned_abs()
         )),
+        channels: vec![Channel::Email],
+        notice_text: None,
     }
 }
 
