@@ -73,3 +73,19 @@ test("axe looks inside the prompt's shadow root (so the checks above mean someth
   assert.ok(found.some((v) => v.startsWith("label:")), `expected a label violation, got ${JSON.stringify(found)}`);
   await context.close();
 });
+
+for (const [name, control, value] of [
+  ["the preference centre", "mode", "account"],
+  ["box-office mode", "channel", "box-office"],
+]) {
+  test(`no violations in ${name}`, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await openDemo(page, host.url, newCustomer());
+    await page.locator(`#controls input[name=${control}][value="${value}"]`).check();
+    await page.waitForTimeout(300);
+    await page.locator("#consent fieldset.q").first().waitFor();
+    assert.deepEqual(await violations(page), []);
+    await context.close();
+  });
+}

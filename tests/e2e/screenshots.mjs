@@ -14,6 +14,8 @@ try {
     ["mode-general.png", { theme: "light", mode: "general" }, 720],
     ["error-summary.png", { theme: "light", require: true }, 720],
     ["phone-320.png", { theme: "light" }, 320],
+    ["mode-account.png", { theme: "light", mode: "account", open: true }, 720],
+    ["mode-box-office.png", { theme: "light", channel: "box-office" }, 720],
   ]) {
     const context = await browser.newContext({ viewport: { width, height: 900 }, colorScheme: controls.scheme ?? "light" });
     const page = await context.newPage();
@@ -21,8 +23,10 @@ try {
     if (controls.mode) await page.locator(`#controls input[name=mode][value=${controls.mode}]`).check();
     await page.locator(`#controls input[name=theme][value=${controls.theme}]`).check();
     if (controls.require) await page.locator("#controls input[name=require]").check();
+    if (controls.channel) await page.locator(`#controls input[name=channel][value=${controls.channel}]`).check();
     await page.waitForTimeout(400);
-    await page.locator("#consent #cp-q0-yes").check();
+    if (controls.mode !== "account") await page.locator("#consent #cp-q0-yes").check();
+    if (controls.open) await page.locator("#consent #cp-q2 [part=agreed] summary").click();
     if (controls.require) await page.locator("#consent [part=submit]").click();
     await page.waitForTimeout(200);
     await page.locator("#consent").screenshot({ path: out(name) });
