@@ -258,6 +258,17 @@ async fn preferences_follow_the_newest_decision_per_partner() {
     assert_eq!(alpha["noticeVersion"], 2);
     assert_eq!(alpha["decidedAt"], "2026-01-03T00:00:05.000Z");
     assert_eq!(alpha["validUntil"], "2027-01-03T00:00:05.000Z");
+    // The preference centre shows what was agreed to: the exact wording and its locale.
+    assert!(
+        alpha["noticeText"].as_str().is_some_and(|t| !t.is_empty()),
+        "{alpha}"
+    );
+    assert_eq!(alpha["noticeLanguage"], "en-GB");
+    let gamma = &prefs[2];
+    assert!(
+        gamma["channels"].as_array().is_some_and(|c| !c.is_empty()),
+        "{gamma}"
+    );
 
     // It parses as the wire type the widget reads.
     let typed: consent_core::wire::PreferencesV1 = serde_json::from_value(body.clone()).unwrap();
