@@ -98,7 +98,7 @@ pub fn entries() -> platform::Result<Vec<OutboxEntry>> {
         };
         match platform::json_parse(&text)
             .map_err(|e| (String::new(), e.0))
-            .and_then(platform::from_js::<OutboxEntry>)
+            .and_then(|v| platform::from_js::<OutboxEntry>(v).map_err(|m| (String::new(), m)))
         {
             Ok(entry) => out.push(entry),
             // Keep what cannot be read: it may be proof. Say so once per load.

@@ -95,7 +95,7 @@ pub fn mount_prompt(
         Some(selector) => platform::query(&selector)
             .map_err(|e| MountError::Platform(e.0).to_js())?
             .ok_or_else(|| {
-                MountError::Platform(format!("no element matches {selector:?}")).to_js()
+                MountError::Platform(format!("no element matches \"{selector}\"")).to_js()
             })?,
         None => target.dyn_into::<Element>().map_err(|_| {
             MountError::Platform("target must be an Element or a CSS selector".into()).to_js()

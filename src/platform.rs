@@ -216,10 +216,26 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
         .map_err(|e| PlatformError(format!("could not convert to JavaScript: {e}")))
 }
 
-/// JS value → Rust, naming the field path on error (`partners[2].notice.version: …`).
-pub fn from_js<T: DeserializeOwned>(value: JsValue) -> std::result::Result<T, (String, String)> {
-    let de = serde_wasm_bindgen::Deserializer::from(value);
-    serde_path_to_error::deserialize(de).map_err(|e| (e.path().to_string(), e.inner().to_string()))
+/// JS value → Rust. The error says what is wrong but not where; see
+/// `mount::locate` for how a config error is narrowed down to its object.
+pub fn from_js<T: DeserializeOwned>(value: JsValue) -> std::result::Result<T, String> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+}
+
+/// `value[key]`, if present.
+pub fn field(value: &JsValue, key: &str) -> Option<JsValue> {
+    Reflect::get(value, &JsValue::from_str(key))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+/// The items of a JS array (nothing for anything else).
+pub fn items(value: &JsValue) -> Vec<JsValue> {
+    if Array::is_array(value) {
+        Array::from(value).iter().collect()
+    } else {
+        Vec::new()
+    }
 }
 
 pub fn json_stringify(value: &JsValue) -> Result<String> {
@@ -261,7 +277,7 @@ pub async fn post_json(
     let h = web_sys::Headers::new().map_err(|e| err("could not build headers", e))?;
     for (name, value) in headers {
         h.set(name, value)
-            .map_err(|e| err(&format!("header {name:?} was refused"), e))?;
+            .map_err(|e| err(&format!("header \"{name}\" was refused"), e))?;
     }
     h.set("Content-Type", "application/json")
         .map_err(|e| err("header", e))?;
@@ -350,7 +366,7 @@ pub fn query(selector: &str) -> Result<Option<Element>> {
         .document()
         .ok_or_else(|| PlatformError("no document".into()))?
         .query_selector(selector)
-        .map_err(|e| err(&format!("{selector:?} is not a valid CSS selector"), e))
+        .map_err(|e| err(&format!("\"{selector}\" is not a valid CSS selector"), e))
 }
 
 /// Dispatches a `CustomEvent` that bubbles out of the shadow root.

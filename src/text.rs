@@ -35,7 +35,7 @@ impl Texts<'_> {
         let t = i18n::lookup(&self.config.strings, self.locale, key);
         if t.fell_back {
             warn_once(format!(
-                "missing translation: {key:?} for locale {:?}; showing {:?} instead",
+                "missing translation: \"{key}\" for locale \"{}\"; showing \"{}\" instead",
                 self.locale, t.locale
             ));
         }
@@ -52,7 +52,7 @@ impl Texts<'_> {
         let wanted = consent_core::locale::fallback_chain(self.locale, "");
         if !wanted.iter().take(2).any(|w| w == lang) && !text.is_empty() {
             warn_once(format!(
-                "missing translation: {what} for locale {:?}; showing {lang:?} instead",
+                "missing translation: {what} for locale \"{}\"; showing \"{lang}\" instead",
                 self.locale
             ));
         }
@@ -94,7 +94,7 @@ pub fn shown_notice(config: &Config, locale: &str, question: &Question) -> Shown
             match partner {
                 Some(p) => {
                     let (language, text) = texts
-                        .venue(&p.notice.text, &format!("partner {:?} notice", p.id.0))
+                        .venue(&p.notice.text, &format!("partner \"{}\" notice", p.id.0))
                         .unwrap_or_default();
                     ShownNotice {
                         id: p.notice.id.clone(),

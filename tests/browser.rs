@@ -313,3 +313,25 @@ async fn a_bad_config_is_refused_with_field_paths() {
         ]
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_type_error_is_narrowed_to_the_object_that_holds_it() {
+    let host = platform::create_element("div").unwrap();
+    let bad = r#"{"partners": [{"id": "x", "name": "X", "privacyUrl": "https://x.example/",
+        "notice": {"id": "n", "version": "2", "channels": ["email"], "text": {"en-GB": "Hello"}}}]}"#;
+    let err = match mount_prompt(host.into(), config(bad), None) {
+        Ok(_) => panic!("a config with a string version mounted"),
+        Err(e) => e,
+    };
+    let first = js_sys::Array::from(&js_sys::Reflect::get(&err, &"errors".into()).unwrap()).get(0);
+    let path = js_sys::Reflect::get(&first, &"path".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    let message = js_sys::Reflect::get(&first, &"message".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert_eq!(path, "partners[0].notice");
+    assert!(message.contains("invalid type"), "{message}");
+}

@@ -224,7 +224,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
     {
         c.error(
             "endpoint",
-            format!("{endpoint:?} must be a path starting with / or an http(s) URL"),
+            format!("\"{endpoint}\" must be a path starting with / or an http(s) URL"),
         );
     }
     c.non_empty("customerId", &raw.customer_id);
@@ -246,14 +246,14 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
     if !is_jurisdiction(&jurisdiction) {
         c.error(
             "jurisdiction",
-            format!("{jurisdiction:?} is not an ISO 3166 code such as \"GB\" or \"GB-WLS\""),
+            format!("\"{jurisdiction}\" is not an ISO 3166 code such as \"GB\" or \"GB-WLS\""),
         );
     }
     let locale = raw.locale.as_deref().map(|l| {
         if !is_valid_tag(&canonical_tag(l)) {
             c.error(
                 "locale",
-                format!("{l:?} is not a BCP 47 language tag such as \"cy\" or \"en-GB\""),
+                format!("\"{l}\" is not a BCP 47 language tag such as \"cy\" or \"en-GB\""),
             );
         }
         canonical_tag(l)
@@ -262,7 +262,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         Some(l) if !is_valid_tag(&canonical_tag(l)) => {
             c.error(
                 "defaultLocale",
-                format!("{l:?} is not a BCP 47 language tag"),
+                format!("\"{l}\" is not a BCP 47 language tag"),
             );
             DEFAULT_LOCALE.to_owned()
         }
@@ -318,7 +318,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         c.error(
             "operatorId",
             format!(
-                "is required when channel is {:?}: records must name the operator",
+                "is required when channel is \"{}\": records must name the operator",
                 channel.as_str()
             ),
         );
@@ -337,7 +337,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         if let Some(prev) = first_index.insert(p.id.as_str(), i) {
             c.error(
                 format!("{at}.id"),
-                format!("{:?} is already used by partners[{prev}]", p.id),
+                format!("\"{}\" is already used by partners[{prev}]", p.id),
             );
         }
         check_url(&mut c, &format!("{at}.privacyUrl"), &p.privacy_url);
@@ -345,7 +345,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         if !summary.is_empty() && !summary.contains_key(&default_locale) {
             c.warn(
                 format!("{at}.privacySummary"),
-                format!("no text for the default locale {default_locale:?}"),
+                format!("no text for the default locale \"{default_locale}\""),
             );
         }
         let notice = notice(&mut c, &format!("{at}.notice"), &p.notice, &default_locale);
@@ -375,7 +375,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
             c.warn(
                 format!("{at}.eventId"),
                 format!(
-                    "{:?} repeats basket.lines[{prev}]; the repeat is ignored",
+                    "\"{}\" repeats basket.lines[{prev}]; the repeat is ignored",
                     l.event_id
                 ),
             );
@@ -385,7 +385,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
                 c.warn(
                     format!("{at}.partnerIds[{j}]"),
                     format!(
-                        "{pid:?} is not among the configured partners, so it cannot be asked about"
+                        "\"{pid}\" is not among the configured partners, so it cannot be asked about"
                     ),
                 );
             }
@@ -406,7 +406,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
             if !first_index.contains_key(p.partner_id.as_str()) {
                 c.warn(
                     format!("preferences[{i}].partnerId"),
-                    format!("{:?} is not among the configured partners", p.partner_id),
+                    format!("\"{}\" is not among the configured partners", p.partner_id),
                 );
             }
             Preference {
@@ -442,7 +442,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         Some(other) => {
             c.error(
                 "credentials",
-                format!("{other:?} must be \"omit\", \"same-origin\" or \"include\""),
+                format!("\"{other}\" must be \"omit\", \"same-origin\" or \"include\""),
             );
             Credentials::SameOrigin
         }
@@ -473,7 +473,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         if !is_valid_tag(&canon) {
             c.error(
                 format!("strings.{tag}"),
-                format!("{tag:?} is not a BCP 47 language tag"),
+                format!("\"{tag}\" is not a BCP 47 language tag"),
             );
             continue;
         }
@@ -542,7 +542,7 @@ fn notice(c: &mut Check, at: &str, n: &NoticeConfigV1, default_locale: &str) -> 
     if !text.contains_key(default_locale) {
         c.error(
             format!("{at}.text"),
-            format!("no text for the default locale {default_locale:?}"),
+            format!("no text for the default locale \"{default_locale}\""),
         );
     }
     for (tag, t) in &text {
@@ -587,12 +587,12 @@ fn locale_map(c: &mut Check, at: &str, m: &BTreeMap<String, String>) -> Localize
         if !is_valid_tag(&canon) {
             c.error(
                 format!("{at}.{tag}"),
-                format!("{tag:?} is not a BCP 47 language tag"),
+                format!("\"{tag}\" is not a BCP 47 language tag"),
             );
         } else if out.insert(canon.clone(), text.clone()).is_some() {
             c.error(
                 format!("{at}.{tag}"),
-                format!("repeats the locale {canon:?}"),
+                format!("repeats the locale \"{canon}\""),
             );
         }
     }
@@ -615,7 +615,7 @@ fn check_url(c: &mut Check, at: &str, url: &str) {
         || url.len() <= "https://".len()
         || url.contains(char::is_whitespace)
     {
-        c.error(at, format!("{url:?} must be an https:// URL"));
+        c.error(at, format!("\"{url}\" must be an https:// URL"));
     }
 }
 
@@ -628,7 +628,7 @@ fn theme(c: &mut Check, raw: &ConfigV1) -> Theme {
         Some(p) => ThemePreset::parse(p).unwrap_or_else(|| {
             c.error(
                 "theme.preset",
-                format!("{p:?} must be \"light\", \"dark\" or \"auto\""),
+                format!("\"{p}\" must be \"light\", \"dark\" or \"auto\""),
             );
             ThemePreset::Auto
         }),
@@ -645,7 +645,7 @@ fn theme(c: &mut Check, raw: &ConfigV1) -> Theme {
         } else if !is_safe_css_value(value) {
             c.error(
                 at,
-                format!("{value:?} is not a plain CSS value (no ; {{ }} < > \\ or url())"),
+                format!("\"{value}\" is not a plain CSS value (no ; {{ }} < > \\ or url())"),
             );
         } else {
             tokens.push((name.clone(), value.trim().to_owned()));

@@ -93,24 +93,24 @@ impl fmt::Display for RecordError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RecordError::BadRecordId(id) => {
-                write!(f, "record id {id:?} is not a lowercase UUID v4")
+                write!(f, "record id \"{id}\" is not a lowercase UUID v4")
             }
             RecordError::NoDigest { partner_id } => {
                 write!(
                     f,
-                    "no SHA-256 digest for the notice shown for partner {partner_id:?}"
+                    "no SHA-256 digest for the notice shown for partner \"{partner_id}\""
                 )
             }
             RecordError::NoChannels { partner_id } => {
                 write!(
                     f,
-                    "consent given to partner {partner_id:?} covers no channel"
+                    "consent given to partner \"{partner_id}\" covers no channel"
                 )
             }
             RecordError::DecidedBeforePresented { partner_id } => {
                 write!(
                     f,
-                    "decision for partner {partner_id:?} is dated before the question was shown"
+                    "decision for partner \"{partner_id}\" is dated before the question was shown"
                 )
             }
             RecordError::NoOperator => {
@@ -264,7 +264,7 @@ pub fn check_record(
         })
     };
     if r.schema != RECORD_SCHEMA_V1 {
-        return err("schema", format!("must be {RECORD_SCHEMA_V1:?}"));
+        return err("schema", format!("must be \"{RECORD_SCHEMA_V1}\""));
     }
     if !is_uuid_v4(&r.record_id) {
         return err("recordId", "must be a lowercase UUID v4".into());
@@ -308,7 +308,7 @@ pub fn check_record(
     if !r.dpv_state.matches(r.state) {
         return err(
             "dpvState",
-            format!("does not describe state {:?}", r.state.as_str()),
+            format!("does not describe state \"{}\"", r.state.as_str()),
         );
     }
     if r.state == DecisionState::Given && r.channels.is_empty() {
@@ -340,7 +340,7 @@ pub fn check_record(
     if !action_fits {
         return err(
             "action",
-            format!("does not fit state {:?}", r.state.as_str()),
+            format!("does not fit state \"{}\"", r.state.as_str()),
         );
     }
     let c = &r.collection;
