@@ -394,10 +394,8 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                     DecisionState::Withdrawn => "account_withdrawn",
                     DecisionState::Deferred => "account_never",
                 };
-                texts.fill(
-                    key,
-                    &[("date", &platform::format_date(p.decided_at, &s.locale))],
-                )
+                let date = platform::format_date(p.decided_at, &texts.locale_of(key));
+                texts.fill(key, &[("date", &date)])
             }
             None => texts.get("account_never"),
         };

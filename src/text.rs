@@ -42,6 +42,12 @@ impl Texts<'_> {
         t.text
     }
 
+    /// The locale whose text is shown for `key`: dates and numbers inside that
+    /// sentence are formatted for the same locale.
+    pub fn locale_of(&self, key: &str) -> String {
+        i18n::lookup(&self.config.strings, self.locale, key).locale
+    }
+
     pub fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
         i18n::fill(&self.get(key), args)
     }

@@ -335,3 +335,109 @@ async fn a_type_error_is_narrowed_to_the_object_that_holds_it() {
     assert_eq!(path, "partners[0].notice");
     assert!(message.contains("invalid type"), "{message}");
 }
+
+#[wasm_bindgen_test]
+async fn the_preference_centre_shows_every_partner_and_the_current_answers() {
+    let (handle, shadow) = mount(
+        r#"{"mode": "account", "preferences": [
+            {"partnerId": "done", "state": "refused", "noticeVersion": 1, "decidedAt": "2026-01-01T10:00:00.000Z"},
+            {"partnerId": "fiery", "state": "given", "noticeVersion": 1, "decidedAt": "2026-02-03T10:00:00.000Z",
+             "channels": ["email"], "noticeText": "Fiery Angel would like to email you.", "noticeLanguage": "en-GB"}]}"#,
+    )
+    .await;
+    let legends: Vec<String> = all(&shadow, "fieldset.q > legend")
+        .iter()
+        .map(|l| l.text_content().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        legends,
+        ["Fiery Angel", "NT Live", "Already Answered Ltd"],
+        "every partner, answered or not"
+    );
+    assert!(
+        one(&shadow, "#cp-q0-yes")
+            .unchecked_into::<HtmlInputElement>()
+            .checked(),
+        "the current yes is shown"
+    );
+    assert!(
+        one(&shadow, "#cp-q2-no")
+            .unchecked_into::<HtmlInputElement>()
+            .checked(),
+        "the current no is shown"
+    );
+    assert!(!one(&shadow, "#cp-q1-yes")
+        .unchecked_into::<HtmlInputElement>()
+        .checked());
+    assert!(
+        !one(&shadow, "#cp-q1-no")
+            .unchecked_into::<HtmlInputElement>()
+            .checked(),
+        "never asked: nothing selected"
+    );
+    assert_eq!(
+        one(&shadow, "#cp-q0 [part=current]")
+            .text_content()
+            .unwrap(),
+        "You said yes on 3 February 2026."
+    );
+    assert_eq!(
+        one(&shadow, "#cp-q0 [part=agreed] blockquote")
+            .text_content()
+            .unwrap(),
+        "Fiery Angel would like to email you."
+    );
+    handle.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn box_office_keys_answer_and_move_between_companies() {
+    let (handle, shadow) = mount(r#"{"channel": "box-office", "operatorId": "op-7"}"#).await;
+    let press = |target: &Element, key: &str| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(key);
+        init.set_bubbles(true);
+        init.set_composed(true);
+        let event =
+            web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+        target.dispatch_event(&event).unwrap();
+    };
+    let yes0 = one(&shadow, "#cp-q0-yes");
+    yes0.unchecked_ref::<HtmlElement>().focus().unwrap();
+    press(&yes0, "n");
+    settle().await;
+    assert!(
+        one(&shadow, "#cp-q0-no")
+            .unchecked_into::<HtmlInputElement>()
+            .checked(),
+        "N answered no"
+    );
+    press(&one(&shadow, "#cp-q0-no"), "h");
+    settle().await;
+    assert!(
+        one(&shadow, "#cp-q0-heard")
+            .unchecked_into::<HtmlInputElement>()
+            .checked(),
+        "H confirmed the wording was heard"
+    );
+    press(&one(&shadow, "#cp-q0-no"), "j");
+    settle().await;
+    let active = shadow
+        .unchecked_ref::<web_sys::ShadowRoot>()
+        .active_element()
+        .unwrap();
+    assert!(
+        active.id().starts_with("cp-q1-"),
+        "J moved to the next company, now on {}",
+        active.id()
+    );
+    press(&active, "y");
+    settle().await;
+    assert!(
+        one(&shadow, "#cp-q1-yes")
+            .unchecked_into::<HtmlInputElement>()
+            .checked(),
+        "Y answered yes"
+    );
+    handle.destroy();
+}

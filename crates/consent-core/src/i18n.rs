@@ -271,13 +271,23 @@ pub fn lookup(overrides: &Overrides, locale: &str, key: &str) -> Text {
             .get(tag)
             .and_then(|m| m.get(key))
             .filter(|t| !t.trim().is_empty());
-        let found = venue
-            .cloned()
-            .or_else(|| idx.and_then(|i| built_in(tag).map(|t| t[i].to_owned())));
-        if let Some(text) = found {
+        let venue = venue.map(|t| (t.clone(), tag.clone()));
+        // English is built in as en-GB: report that, so dates in the sentence
+        // are formatted the British way too.
+        let built = || {
+            let i = idx?;
+            let table = built_in(tag)?;
+            let name = if tag == "en" {
+                "en-GB".to_owned()
+            } else {
+                tag.clone()
+            };
+            Some((table[i].to_owned(), name))
+        };
+        if let Some((text, locale)) = venue.or_else(built) {
             return Text {
                 text,
-                locale: tag.clone(),
+                locale,
                 fell_back: !wanted.contains(tag),
             };
         }
@@ -345,6 +355,12 @@ mod tests {
         assert_eq!(
             (fr_ca.text.as_str(), fr_ca.locale.as_str(), fr_ca.fell_back),
             ("Non merci", "fr", false)
+        );
+        let en_us = lookup(&none, "en-US", "no");
+        assert_eq!(
+            (en_us.locale.as_str(), en_us.fell_back),
+            ("en-GB", false),
+            "English is British English"
         );
         let es = lookup(&none, "es", "no");
         assert_eq!(
