@@ -66,6 +66,18 @@ impl Handle {
         }
     }
 
+    /// The records `commit()` would send now, without keeping or sending them.
+    pub fn preview(&self) -> js_sys::Promise {
+        let controller = self.mounted.borrow().as_ref().map(|m| m.controller.clone());
+        wasm_bindgen_futures::future_to_promise(async move {
+            let Some(c) = controller else {
+                return Err(JsValue::from_str("the consent prompt has been destroyed"));
+            };
+            let records = c.preview().await?;
+            platform::to_js(&records).map_err(|e| JsValue::from_str(&e.0))
+        })
+    }
+
     /// `{locale, complete, phase, questions, skipped}`.
     pub fn state(&self) -> JsValue {
         self.mounted

@@ -232,6 +232,28 @@ impl Controller {
         }
     }
 
+    /// The records a commit would send now, built exactly as `commit()`
+    /// builds them (their ids are fresh each time), without keeping or
+    /// sending anything. Rejects like `commit()` when answers are missing.
+    pub async fn preview(self: Rc<Self>) -> Result<Vec<ConsentRecordV1>, JsValue> {
+        let Some(s) = self.session() else {
+            return Err(JsValue::from_str("the consent prompt is not mounted"));
+        };
+        build_records(&s, self.embed).await.map_err(|e| match e {
+            CommitError::Invalid(errors) => {
+                let detail = ErrorDetail {
+                    code: "incomplete",
+                    message: "some questions need an answer".into(),
+                    field: errors.first().map(|e| format!("answers.{}", e.question)),
+                    errors: vec![],
+                    record_ids: vec![],
+                };
+                platform::to_js(&detail).unwrap_or(JsValue::NULL)
+            }
+            CommitError::Platform(m) => JsValue::from_str(&m),
+        })
+    }
+
     /// The handle's `state()`.
     pub fn state(&self) -> JsValue {
         match self.session() {

@@ -160,6 +160,8 @@ export interface ConsentEventMap {
 
 export interface ConsentHandle {
   commit(): Promise<CommitSummary>;
+  /** The records commit() would send now (fresh ids each call); nothing is kept or sent. */
+  preview(): Promise<ConsentRecord[]>;
   update(config: ConsentConfig): void;
   state(): ConsentState | null;
   destroy(): void;
@@ -188,7 +190,7 @@ export type ParentToFrame =
   | (Envelope<"commit"> & { requestId?: string });
 
 export interface FrameOptions { src: string; config: ConsentConfig; title?: string }
-export interface FrameHandle extends ConsentHandle { readonly frame: HTMLIFrameElement }
+export interface FrameHandle extends Omit<ConsentHandle, "preview"> { readonly frame: HTMLIFrameElement }
 
 declare global {
   interface Window {

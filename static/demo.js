@@ -105,6 +105,20 @@ async function remount() {
   }
 }
 
+// Before saving, the panel shows the records a commit would send right now.
+host.addEventListener("consent:change", async () => {
+  if (!handle || handle.state()?.phase !== "asking") return;
+  try {
+    const records = await handle.preview();
+    $("records-note").textContent = `A commit now would send ${records.length} record(s):`;
+    $("records").textContent = JSON.stringify(records, null, 2);
+    $("records").hidden = false;
+  } catch (e) {
+    $("records-note").textContent = `Not ready to commit: ${e.message ?? e}`;
+    $("records").hidden = true;
+  }
+});
+
 host.addEventListener("consent:commit", (e) => {
   $("records-note").textContent = e.detail.pending.length
     ? `${e.detail.records.length} record(s) kept; ${e.detail.pending.length} still on their way to the backend.`

@@ -92,3 +92,24 @@ test("at 320 px wide (or 200% zoom) the layout holds with no horizontal scroll",
   assert.ok(box.x >= 0 && box.x + box.width <= 320, `prompt overflows: ${JSON.stringify(box)}`);
   await page.close();
 });
+
+test("the demo's records panel shows what a commit would send, and previewing stores nothing", async () => {
+  const customer = newCustomer();
+  const page = await browser.newPage();
+  await openDemo(page, host.url, customer);
+  await page.locator("#consent #cp-q0-no").check();
+  await page.locator("#consent #cp-q1-no").check();
+  await page.locator("#consent #cp-q2-yes").check();
+  await page.locator("#consent #cp-q2-sms").check();
+  await page.locator("#records-note", { hasText: "A commit now would send 3 record(s)" }).waitFor();
+  const preview = JSON.parse(await page.locator("#records").textContent());
+  assert.deepEqual(preview.map((r) => [r.partner.id, r.state]), [
+    ["northern-lights", "refused"],
+    ["paper-lantern", "refused"],
+    ["oakwell", "given"],
+  ]);
+  assert.equal(recordsFor(host.db, customer).length, 0, "a preview keeps and sends nothing");
+  await page.locator("#consent [part=submit]").click();
+  await page.locator("#records-note", { hasText: "3 record(s) stored by the backend" }).waitFor();
+  await page.close();
+});
