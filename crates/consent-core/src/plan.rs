@@ -172,19 +172,7 @@ pub fn plan(
         }
         m
     };
-    // The newest preference per partner wins; ties keep the later entry.
-    let mut latest: FastMap<&str, &Preference> =
-        FastMap::with_capacity_and_hasher(preferences.len(), Default::default());
-    for p in preferences {
-        latest
-            .entry(p.partner_id.as_str())
-            .and_modify(|cur| {
-                if p.decided_at >= cur.decided_at {
-                    *cur = p;
-                }
-            })
-            .or_insert(p);
-    }
+    let latest = latest_by_partner(preferences);
 
     // Group lines by partner, in order of first appearance.
     let mut out = Plan::default();
@@ -277,17 +265,7 @@ pub fn account_plan(
     policy: &Policy,
     now: Timestamp,
 ) -> Plan {
-    let mut latest: FastMap<&str, &Preference> = FastMap::default();
-    for p in preferences {
-        latest
-            .entry(p.partner_id.as_str())
-            .and_modify(|cur| {
-                if p.decided_at >= cur.decided_at {
-                    *cur = p;
-                }
-            })
-            .or_insert(p);
-    }
+    let latest = latest_by_partner(preferences);
     let mut seen: FastMap<&str, ()> = FastMap::default();
     let questions = partners
         .iter()
@@ -317,6 +295,23 @@ pub fn account_plan(
         questions,
         ..Plan::default()
     }
+}
+
+/// The newest preference per partner; ties keep the later entry.
+fn latest_by_partner(preferences: &[Preference]) -> FastMap<&str, &Preference> {
+    let mut latest: FastMap<&str, &Preference> =
+        FastMap::with_capacity_and_hasher(preferences.len(), Default::default());
+    for p in preferences {
+        latest
+            .entry(p.partner_id.as_str())
+            .and_modify(|cur| {
+                if p.decided_at >= cur.decided_at {
+                    *cur = p;
+                }
+            })
+            .or_insert(p);
+    }
+    latest
 }
 
 fn previous_answer(pref: &Preference) -> PreviousAnswer {
