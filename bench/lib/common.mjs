@@ -1,0 +1,115 @@
+// Shared helpers for bench/: the repo root, the system Chromium, a tiny
+// static server on 127.0.0.1, and summary statistics.
+import { createServer } from "node:http";
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+// playwright-core is installed for the end-to-end tests; reuse it.
+const requireE2e = createRequire(path.join(ROOT, "tests/e2e/package.json"));
+const { chromium } = requireE2e("playwright-core");
+
+/** The system Chromium, headless. Never a downloaded browser. */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-dev-shm-usage",
+      // Loopback only: no other host name resolves, so nothing a page (or a
+      // peer widget) asks for can leave the machine.
+      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    ],
+  });
+}
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json",
+  ".wasm": "application/wasm",
+};
+
+/**
+ * Serves a fixed set of files on 127.0.0.1 (a free port), gzip -9
+ * compressed ahead of time when the browser accepts gzip, never cacheable.
+ * `files` maps a URL path to `{ file }` (a path on disk) or `{ body, type }`.
+ * `log` lists what each response sent: `{ path, status, encoding, bytes }`
+ * (bytes = the body as sent on the wire, i.e. compressed).
+ */
+export async function serveStatic(files, { headers = {} } = {}) {
+  const table = new Map();
+  for (const [urlPath, spec] of Object.entries(files)) {
+    const raw = spec.file ? readFileSync(spec.file) : Buffer.from(spec.body);
+    const type = spec.type ?? TYPES[path.extname(spec.file ?? urlPath)] ?? "application/octet-stream";
+    table.set(urlPath, { raw, gzip: gzipSync(raw, { level: 9 }), type });
+  }
+  const log = [];
+  const server = createServer((req, res) => {
+    const urlPath = decodeURIComponent(new URL(req.url, "http://127.0.0.1").pathname);
+    const entry = table.get(urlPath);
+    const common = { "Cache-Control": "no-store", ...headers };
+    if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
+      res.writeHead(404, { ...common, "Content-Type": "text/plain" });
+      res.end("not found");
+      log.push({ path: urlPath, status: 404, encoding: "identity", bytes: 9 });
+      return;
+    }
+    const gzip = /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
+    const body = gzip ? entry.gzip : entry.raw;
+    res.writeHead(200, {
+      ...common,
+      "Content-Type": entry.type,
+      "Content-Length": body.length,
+      ...(gzip ? { "Content-Encoding": "gzip" } : {}),
+      Vary: "Accept-Encoding",
+    });
+    res.end(req.method === "HEAD" ? undefined : body);
+    log.push({ path: urlPath, status: 200, encoding: gzip ? "gzip" : "identity", bytes: body.length, raw: entry.raw.length });
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    log,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections?.();
+        server.close(resolve);
+      }),
+  };
+}
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (!n) return NaN;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+export function summary(xs) {
+  return { n: xs.length, median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+/** Rejects after `ms` milliseconds with `what` in the message. */
+export function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+    }),
+  ]);
+}
