@@ -144,6 +144,18 @@ function ttfqSection() {
     p.installed ? "installed in `bench/peers/`" : "**not installed: not measured**",
   ]);
   const errors = names.flatMap((n) => w[n].errors.map((e) => `${w[n].label}: ${e}`));
+  const cc = names.find((n) => /cookieconsent/i.test(n) || /cookieconsent/i.test(w[n].label));
+  const ccRatio = cc ? ours.median / w[cc].median : NaN;
+  if (Number.isFinite(ccRatio)) {
+    targets.unshift({
+      what: "Time to first question: at most 1.1× vanilla-cookieconsent's median in the same run",
+      figure: `${dur(ours.median)} vs ${dur(w[cc].median)} (${ccRatio.toFixed(2)}×)`,
+      ok: ccRatio <= 1.1,
+    });
+  }
+  const targetLine = Number.isFinite(ccRatio)
+    ? `Target: at most 1.1× vanilla-cookieconsent's median — ${verdict(ccRatio <= 1.1)} (${ccRatio.toFixed(2)}×).`
+    : "Target: at most 1.1× vanilla-cookieconsent's median — not measured (the peer did not run).";
   return `## Time to first question
 
 Command: ${code(`node bench/ttfq.mjs --runs ${ttfq.runs}`)} (from ${code("bench/run.sh")}).
@@ -196,7 +208,7 @@ On a real connection each widget pays its bytes on top, ours the most (the
 time is to a real question (a partner's fieldset); the peers' is to their
 banner or modal, which holds their question.
 
-No target was set for this comparison.
+${targetLine}
 `;
 }
 
