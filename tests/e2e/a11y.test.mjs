@@ -1,19 +1,11 @@
 // Accessibility: axe-core finds no WCAG 2.2 A/AA violation on the demo
 // checkout, in each mode and preset, and with the error summary showing.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import AxeBuilder from "@axe-core/playwright";
-import { startHost, launch, openDemo, newCustomer } from "./harness.mjs";
+import { hostAndBrowser, openDemo, newCustomer } from "./harness.mjs";
 
-let host, browser;
-before(async () => {
-  host = await startHost();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+const env = hostAndBrowser();
 
 async function violations(page) {
   const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
@@ -32,9 +24,9 @@ async function setControl(page, name, value) {
 for (const mode of ["individual", "general"]) {
   for (const theme of ["light", "dark"]) {
     test(`no violations: ${mode} mode, ${theme} preset`, async () => {
-      const context = await browser.newContext();
+      const context = await env.browser.newContext();
       const page = await context.newPage();
-      await openDemo(page, host.url, newCustomer());
+      await openDemo(page, env.host.url, newCustomer());
       await setControl(page, "mode", mode);
       await setControl(page, "theme", theme);
       assert.equal(await page.locator(`#consent [part=root].${theme}`).count(), 1);
@@ -48,9 +40,9 @@ for (const mode of ["individual", "general"]) {
 }
 
 test("no violations with the error summary showing", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
       const page = await context.newPage();
-  await openDemo(page, host.url, newCustomer());
+  await openDemo(page, env.host.url, newCustomer());
   await page.locator("#controls input[name=require]").check();
   await page.waitForTimeout(300);
   await page.locator("#consent [part=submit]").click();
@@ -61,9 +53,9 @@ test("no violations with the error summary showing", async () => {
 });
 
 test("axe looks inside the prompt's shadow root (so the checks above mean something)", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
-  await openDemo(page, host.url, newCustomer());
+  await openDemo(page, env.host.url, newCustomer());
   await page.evaluate(() => {
     const input = document.createElement("input");
     input.type = "text";
@@ -79,9 +71,9 @@ for (const [name, control, value] of [
   ["box-office mode", "channel", "box-office"],
 ]) {
   test(`no violations in ${name}`, async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     const page = await context.newPage();
-    await openDemo(page, host.url, newCustomer());
+    await openDemo(page, env.host.url, newCustomer());
     await page.locator(`#controls input[name=${control}][value="${value}"]`).check();
     await page.waitForTimeout(300);
     await page.locator("#consent fieldset.q").first().waitFor();

@@ -1,23 +1,15 @@
 // The demo checkout end to end: keyboard only, records in SQLite, and a
 // second visit that asks nothing already answered.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startHost, launch, openDemo, focusedInPrompt, recordsFor, newCustomer, waitFor } from "./harness.mjs";
+import { hostAndBrowser, openDemo, focusedInPrompt, recordsFor, newCustomer, waitFor } from "./harness.mjs";
 
-let host, browser;
-before(async () => {
-  host = await startHost();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+const env = hostAndBrowser();
 
 test("a keyboard-only patron answers every question and commits; a reload asks nothing answered", async () => {
   const customer = newCustomer();
-  const page = await browser.newPage();
-  await openDemo(page, host.url, customer);
+  const page = await env.browser.newPage();
+  await openDemo(page, env.host.url, customer);
   const legends = await page.locator("#consent fieldset.q > legend").allTextContents();
   assert.deepEqual(legends, ["Northern Lights Theatre Company", "Paper Lantern Productions", "Oakwell Music Promotions"]);
 
@@ -38,7 +30,7 @@ test("a keyboard-only patron answers every question and commits; a reload asks n
   await page.locator("#consent [part=status]", { hasText: "Your choices are saved" }).waitFor();
 
   const records = await waitFor(() => {
-    const r = recordsFor(host.db, customer);
+    const r = recordsFor(env.host.db, customer);
     return r.length === 3 && r;
   });
   const byPartner = Object.fromEntries(records.map((r) => [r.partner.id, r]));
@@ -64,14 +56,14 @@ test("a keyboard-only patron answers every question and commits; a reload asks n
 
 test("the locale shown is the one recorded", async () => {
   const customer = newCustomer();
-  const page = await browser.newPage();
-  await openDemo(page, host.url, customer);
+  const page = await env.browser.newPage();
+  await openDemo(page, env.host.url, customer);
   await page.locator('#controls input[name=locale][value=cy]').check();
   await page.locator("#consent [part=root][lang=cy]").waitFor();
   for (const i of [0, 1, 2]) await page.locator(`#consent #cp-q${i}-no`).check();
   await page.locator("#consent [part=submit]").click();
   const records = await waitFor(() => {
-    const r = recordsFor(host.db, customer);
+    const r = recordsFor(env.host.db, customer);
     return r.length === 3 && r;
   });
   assert.deepEqual(records.map((r) => r.notice.language), ["cy", "cy", "cy"]);
@@ -80,8 +72,8 @@ test("the locale shown is the one recorded", async () => {
 });
 
 test("at 320 px wide (or 200% zoom) the layout holds with no horizontal scroll", async () => {
-  const page = await browser.newPage({ viewport: { width: 320, height: 800 } });
-  await openDemo(page, host.url, newCustomer());
+  const page = await env.browser.newPage({ viewport: { width: 320, height: 800 } });
+  await openDemo(page, env.host.url, newCustomer());
   await page.locator("#consent #cp-q0-yes").check();
   const { scroll, client } = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
@@ -95,8 +87,8 @@ test("at 320 px wide (or 200% zoom) the layout holds with no horizontal scroll",
 
 test("the demo's records panel shows what a commit would send, and previewing stores nothing", async () => {
   const customer = newCustomer();
-  const page = await browser.newPage();
-  await openDemo(page, host.url, customer);
+  const page = await env.browser.newPage();
+  await openDemo(page, env.host.url, customer);
   await page.locator("#consent #cp-q0-no").check();
   await page.locator("#consent #cp-q1-no").check();
   await page.locator("#consent #cp-q2-yes").check();
@@ -108,7 +100,7 @@ test("the demo's records panel shows what a commit would send, and previewing st
     ["paper-lantern", "refused"],
     ["oakwell", "given"],
   ]);
-  assert.equal(recordsFor(host.db, customer).length, 0, "a preview keeps and sends nothing");
+  assert.equal(recordsFor(env.host.db, customer).length, 0, "a preview keeps and sends nothing");
   await page.locator("#consent [part=submit]").click();
   await page.locator("#records-note", { hasText: "3 record(s) stored by the backend" }).waitFor();
   await page.close();

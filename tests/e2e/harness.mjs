@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -100,4 +101,22 @@ export async function waitFor(fn, { timeout = 20000, interval = 100 } = {}) {
     if (Date.now() > end) throw new Error("timed out waiting");
     await new Promise((r) => setTimeout(r, interval));
   }
+}
+
+/**
+ * For a test file that needs one reference host and one browser: starts
+ * both before its tests and stops both after. Read `env.host` and
+ * `env.browser` inside tests (they are set once `before` has run).
+ */
+export function hostAndBrowser(options) {
+  const env = { host: null, browser: null };
+  before(async () => {
+    env.host = await startHost(options);
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.host?.stop();
+  });
+  return env;
 }

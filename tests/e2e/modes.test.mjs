@@ -1,19 +1,11 @@
 // Beyond checkout: the preference centre, box-office mode driven by keys,
 // re-consent after a wording change, Global Privacy Control, and a
 // single-page app that mounts and destroys the prompt many times.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { startHost, launch, openDemo, recordsFor, newCustomer, waitFor, focusedInPrompt } from "./harness.mjs";
+import { hostAndBrowser, openDemo, recordsFor, newCustomer, waitFor, focusedInPrompt } from "./harness.mjs";
 
-let host, browser;
-before(async () => {
-  host = await startHost();
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await host?.stop();
-});
+const env = hostAndBrowser();
 
 async function setControl(page, name, value) {
   await page.locator(`#controls input[name=${name}][value="${value}"]`).check();
@@ -23,14 +15,14 @@ async function setControl(page, name, value) {
 
 test("preference centre: withdrawing supersedes the yes, and the backend then says withdrawn", async () => {
   const customer = newCustomer();
-  const page = await browser.newPage();
-  await openDemo(page, host.url, customer);
+  const page = await env.browser.newPage();
+  await openDemo(page, env.host.url, customer);
   await page.locator("#consent #cp-q0-yes").check();
   await page.locator("#consent #cp-q0-email").check();
   for (const i of [1, 2]) await page.locator(`#consent #cp-q${i}-no`).check();
   await page.locator("#consent [part=submit]").click();
   const first = await waitFor(() => {
-    const r = recordsFor(host.db, customer);
+    const r = recordsFor(env.host.db, customer);
     return r.length === 3 && r;
   });
   const given = first.find((r) => r.partner.id === "northern-lights");
@@ -47,7 +39,7 @@ test("preference centre: withdrawing supersedes the yes, and the backend then sa
   await page.locator("#consent #cp-q0-no").check();
   await page.locator("#consent [part=submit]").click();
   const all = await waitFor(() => {
-    const r = recordsFor(host.db, customer);
+    const r = recordsFor(env.host.db, customer);
     return r.length === 4 && r;
   });
   const withdrawal = all[3];
@@ -56,7 +48,7 @@ test("preference centre: withdrawing supersedes the yes, and the backend then sa
   assert.equal(withdrawal.action, "withdrew");
   assert.equal(withdrawal.supersedes, given.recordId);
   assert.equal(withdrawal.presentation.mode, "account");
-  const prefs = await (await fetch(`${host.url}api/v1/customers/${customer}/preferences`)).json();
+  const prefs = await (await fetch(`${env.host.url}api/v1/customers/${customer}/preferences`)).json();
   const nlPref = prefs.preferences.find((p) => p.partnerId === "northern-lights");
   assert.equal(nlPref.state, "withdrawn");
   assert.equal(nlPref.recordId, withdrawal.recordId);
@@ -68,8 +60,8 @@ test("preference centre: withdrawing supersedes the yes, and the backend then sa
 
 test("box office: an operator answers with keyboard shortcuts alone; records name the operator and channel", async () => {
   const customer = newCustomer();
-  const page = await browser.newPage();
-  await openDemo(page, host.url, customer);
+  const page = await env.browser.newPage();
+  await openDemo(page, env.host.url, customer);
   await setControl(page, "channel", "box-office");
   assert.match(await page.locator("#consent [part=keys]").textContent(), /Y yes, N no, H heard/);
   // Tab into the prompt, then only shortcut keys.
@@ -77,7 +69,7 @@ test("box office: an operator answers with keyboard shortcuts alone; records nam
   assert.equal(await focusedInPrompt(page), "cp-q0-yes");
   for (const key of ["n", "h", "j", "n", "h", "j", "n", "h", "Enter"]) await page.keyboard.press(key);
   await page.locator("#consent [part=status]", { hasText: "Your choices are saved" }).waitFor();
-  const records = recordsFor(host.db, customer);
+  const records = recordsFor(env.host.db, customer);
   assert.equal(records.length, 3);
   for (const r of records) {
     assert.equal(r.state, "refused");
@@ -90,8 +82,8 @@ test("box office: an operator answers with keyboard shortcuts alone; records nam
 });
 
 test("box office: saving before the operator confirms the wording was heard is refused", async () => {
-  const page = await browser.newPage();
-  await openDemo(page, host.url, newCustomer());
+  const page = await env.browser.newPage();
+  await openDemo(page, env.host.url, newCustomer());
   await setControl(page, "channel", "phone");
   await page.locator("#consent #cp-q0-no").focus();
   for (const key of ["n", "Enter"]) await page.keyboard.press(key);
@@ -104,7 +96,7 @@ test("box office: saving before the operator confirms the wording was heard is r
 test("re-consent: changed wording is asked again, and a yes is recorded as RenewedConsentGiven", async () => {
   const customer = newCustomer();
   const earlier = "3b7e8a4c-3f1d-4c2a-9e5b-7d6f1a2b3c4d";
-  const page = await browser.newPage();
+  const page = await env.browser.newPage();
   await page.route(`**/api/v1/customers/${customer}/preferences`, (route) =>
     route.fulfill({
       json: {
@@ -113,7 +105,7 @@ test("re-consent: changed wording is asked again, and a yes is recorded as Renew
       },
     })
   );
-  await openDemo(page, host.url, customer);
+  await openDemo(page, env.host.url, customer);
   const note = await page.locator("#consent #cp-q0 [part=reask-note]").textContent();
   assert.match(note, /The wording has changed since you last answered/);
   assert.match(note, /What changed: They now also write by post\./);
@@ -123,7 +115,7 @@ test("re-consent: changed wording is asked again, and a yes is recorded as Renew
   await page.locator("#consent #cp-q2-no").check();
   await page.locator("#consent [part=submit]").click();
   const records = await waitFor(() => {
-    const r = recordsFor(host.db, customer);
+    const r = recordsFor(env.host.db, customer);
     return r.length === 3 && r;
   });
   const renewed = records.find((r) => r.partner.id === "northern-lights");
@@ -140,18 +132,18 @@ for (const [label, value, expected] of [
 ]) {
   test(`Global Privacy Control ${label} is recorded as ${expected} and never answers for the patron`, async () => {
     const customer = newCustomer();
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     if (value !== undefined) {
       await context.addInitScript((v) => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => v, configurable: true }), value);
     }
     const page = await context.newPage();
-    await openDemo(page, host.url, customer);
+    await openDemo(page, env.host.url, customer);
     assert.equal(await page.locator("#consent [part=gpc-note]").count(), value === true ? 1 : 0, "the note shows only for GPC true");
     assert.equal(await page.locator("#consent input:checked").count(), 0, "no answer is assumed");
     for (const i of [0, 1, 2]) await page.locator(`#consent #cp-q${i}-no`).check();
     await page.locator("#consent [part=submit]").click();
     const records = await waitFor(() => {
-      const r = recordsFor(host.db, customer);
+      const r = recordsFor(env.host.db, customer);
       return r.length === 3 && r;
     });
     assert.deepEqual(records.map((r) => r.collection.gpc), [expected, expected, expected]);
@@ -161,7 +153,7 @@ for (const [label, value, expected] of [
 
 for (const via of ["module", "iframe"]) {
   test(`single-page app (${via}): mount, destroy and mount again 50 times leaks no listeners or timers`, async () => {
-    const context = await browser.newContext();
+    const context = await env.browser.newContext();
     await context.addInitScript(() => {
       const active = new Set();
       const st = window.setTimeout, ct = window.clearTimeout, si = window.setInterval, ci = window.clearInterval;
@@ -177,7 +169,7 @@ for (const via of ["module", "iframe"]) {
     });
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
-    const url = `http://localhost:${host.port}/examples/spa.html?customer=${newCustomer()}${via === "iframe" ? "&via=iframe" : ""}`;
+    const url = `http://localhost:${env.host.port}/examples/spa.html?customer=${newCustomer()}${via === "iframe" ? "&via=iframe" : ""}`;
     await page.goto(url);
     const prompt = via === "iframe" ? page.frameLocator("#consent iframe").locator("fieldset.q") : page.locator("#consent fieldset.q");
     await prompt.first().waitFor();
