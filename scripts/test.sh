@@ -47,6 +47,6 @@ echo "ok: the examples type-check against consent-prompt.d.ts"
 
 step "end-to-end: the demo checkout and the reference host"
 cargo build -q -p consent-host --profile host
-(cd tests/e2e && node --test --test-concurrency=1 ./*.test.mjs)
+(cd tests/e2e && node --test --test-concurrency=1 --test-timeout=180000 ./*.test.mjs)
 
 step "all tiers passed"

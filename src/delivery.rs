@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
 use consent_core::delivery::{
-    backoff_ms, batch_key, classify, parse_retry_after, Outcome, MAX_ATTEMPTS,
+    backoff_ms, batch_key, classify, parse_retry_after, record_index, Outcome, MAX_ATTEMPTS,
 };
 use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, RecordBatchV1, StoredV1};
 
@@ -156,6 +156,44 @@ fn remove(ids: &[String]) {
 /// One POST of the whole batch. `Ok` carries the outcome; the outbox is
 /// updated to match (removed, attempt counted, or marked failed).
 pub async fn send_once(
+    records: &[ConsentRecordV1],
+    endpoint: &Endpoint,
+) -> (Outcome, Option<u64>, Report) {
+    // The backend stores a batch in one transaction, so one bad record would
+    // hold back the others. When it names the record at fault, that one stays
+    // in the outbox marked failed and the rest are sent again without it.
+    let mut batch = records.to_vec();
+    let mut blamed: Vec<String> = Vec::new();
+    let mut first_error: Option<(Option<String>, Option<String>)> = None;
+    loop {
+        let (outcome, retry_after, mut report) = send_batch(&batch, endpoint).await;
+        let at_fault = report
+            .field
+            .as_deref()
+            .and_then(record_index)
+            .filter(|i| outcome == Outcome::Rejected && batch.len() > 1 && *i < batch.len());
+        match at_fault {
+            Some(i) => {
+                let bad = batch.remove(i);
+                first_error.get_or_insert((report.message.clone(), report.field.clone()));
+                let others: Vec<String> = batch.iter().map(|r| r.record_id.clone()).collect();
+                update(&others, |e| e.status = EntryStatus::Pending);
+                blamed.push(bad.record_id);
+            }
+            None => {
+                if let Some((message, field)) = first_error {
+                    report.failed.extend(blamed);
+                    report.message = message;
+                    report.field = field;
+                }
+                return (outcome, retry_after, report);
+            }
+        }
+    }
+}
+
+/// One POST of these records, as one batch.
+async fn send_batch(
     records: &[ConsentRecordV1],
     endpoint: &Endpoint,
 ) -> (Outcome, Option<u64>, Report) {

@@ -332,6 +332,19 @@ impl Controller {
         };
         let ep = delivery::Endpoint::of(&s.config);
         let (report, retry_after) = keep_and_send(&records, &ep).await;
+        if !report.pending.is_empty() {
+            let this = self.clone();
+            let pending: Vec<ConsentRecordV1> = records
+                .iter()
+                .filter(|r| report.pending.contains(&r.record_id))
+                .cloned()
+                .collect();
+            let ep = ep.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let done = delivery::retry(pending.clone(), ep, retry_after).await;
+                this.settled(pending, done);
+            });
+        }
         if !report.failed.is_empty() {
             let msg = report
                 .message
@@ -355,17 +368,6 @@ impl Controller {
         if matches!(s.config.policy.mode, Mode::Account) {
             self.last.replace(None);
             self.rebase(&records);
-        }
-        if !report.pending.is_empty() {
-            let this = self.clone();
-            let pending: Vec<ConsentRecordV1> = records
-                .into_iter()
-                .filter(|r| report.pending.contains(&r.record_id))
-                .collect();
-            wasm_bindgen_futures::spawn_local(async move {
-                let done = delivery::retry(pending.clone(), ep, retry_after).await;
-                this.settled(pending, done);
-            });
         }
         Ok(summary)
     }

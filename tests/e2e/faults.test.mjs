@@ -117,3 +117,51 @@ test("a refused record is kept, marked failed, and reported", async () => {
   await page.close();
   await host.stop();
 });
+
+test("one refused record does not hold back the others", async () => {
+  const host = await startHost();
+  const customer = newCustomer();
+  const page = await browser.newPage();
+  let refusedBatches = 0;
+  await page.route("**/api/v1/consent-records", async (route) => {
+    // The ticketing system does not know Paper Lantern: it refuses any batch
+    // holding that record, and names it.
+    const body = route.request().postDataJSON();
+    const bad = body.records.findIndex((r) => r.partner.id === "paper-lantern");
+    if (route.request().method() === "POST" && bad >= 0) {
+      refusedBatches++;
+      return route.fulfill({
+        status: 422,
+        contentType: "application/json",
+        body: JSON.stringify({ error: { code: "invalid_record", message: "partner unknown to the ticketing system", field: `records[${bad}].partner.id` } }),
+      });
+    }
+    return route.continue();
+  });
+  await openDemo(page, host.url, customer);
+  await answerAll(page);
+  const error = await page.evaluate(() =>
+    new Promise((resolve) => {
+      document.getElementById("consent").addEventListener("consent:error", (e) => resolve(e.detail), { once: true });
+      window.consentPrompt.commit().catch(() => {});
+    })
+  );
+  assert.equal(error.code, "rejected");
+  assert.equal(error.recordIds.length, 1, "only the blamed record failed");
+  // The other two went through, one at a time once the batch was down to one.
+  await waitFor(() => recordsFor(host.db, customer).length === 2);
+  assertStoredOnce(host.db, customer, 2);
+  const kept = await page.evaluate(() =>
+    Object.keys(localStorage)
+      .filter((k) => k.startsWith("consent-prompt:outbox"))
+      .map((k) => JSON.parse(localStorage.getItem(k)))
+      .map((e) => [e.record.partner.id, e.status])
+  );
+  assert.equal(kept.length, 1, JSON.stringify(kept));
+  assert.equal(kept[0][1], "failed");
+  assert.ok(!recordsFor(host.db, customer).some((r) => r.partner.id === kept[0][0]), "the failed one is not stored");
+  assert.equal(kept[0][0], "paper-lantern");
+  assert.equal(refusedBatches, 1, "the others were sent again without it, once");
+  await page.close();
+  await host.stop();
+});

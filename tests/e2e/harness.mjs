@@ -15,6 +15,13 @@ export function tempDb() {
   return path.join(mkdtempSync(path.join(tmpdir(), "consent-e2e-")), "consent.db");
 }
 
+// Hosts still running when a test file ends (say, after a failed assertion)
+// must neither keep the file's process alive nor outlive it.
+const running = new Set();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /** Starts the reference host; resolves once it prints its URL. */
 export function startHost({ port = 0, db = tempDb(), env = {}, examples = path.join(ROOT, "examples"), args = [] } = {}) {
   return new Promise((resolve, reject) => {
@@ -23,6 +30,11 @@ export function startHost({ port = 0, db = tempDb(), env = {}, examples = path.j
       ["--port", String(port), "--db", db, "--dist", path.join(ROOT, "dist"), "--examples", examples, ...args],
       { env: { ...process.env, RUST_LOG: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] }
     );
+    running.add(child);
+    child.once("exit", () => running.delete(child));
+    child.unref();
+    child.stdout.unref?.();
+    child.stderr.unref?.();
     let out = "";
     const timer = setTimeout(() => reject(new Error(`host did not start: ${out}`)), 15000);
     child.stdout.on("data", (chunk) => {

@@ -107,6 +107,13 @@ mod tests {
     }
 }
 
+/// The record a backend error blames, from its JSON path: `records[2].notice.sha256` → 2.
+pub fn record_index(field: &str) -> Option<usize> {
+    let rest = field.strip_prefix("records[")?;
+    let end = rest.find(']')?;
+    rest[..end].parse().ok()
+}
+
 /// The `Idempotency-Key` for a batch: the same records always give the same
 /// key, so a retried POST is recognisable as the same request.
 pub fn batch_key<'a>(record_ids: impl IntoIterator<Item = &'a str>) -> String {
@@ -122,6 +129,20 @@ pub fn batch_key<'a>(record_ids: impl IntoIterator<Item = &'a str>) -> String {
         }
     }
     format!("cp1-{}-{a:016x}{b:016x}", ids.len())
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::record_index;
+
+    #[test]
+    fn finds_the_blamed_record() {
+        assert_eq!(record_index("records[2].notice.sha256"), Some(2));
+        assert_eq!(record_index("records[10]"), Some(10));
+        assert_eq!(record_index("records"), None);
+        assert_eq!(record_index("records[x].id"), None);
+        assert_eq!(record_index("partner.id"), None);
+    }
 }
 
 #[cfg(test)]
