@@ -17,6 +17,26 @@ async function answerAll(page) {
   for (const i of [0, 1, 2]) await page.locator(`#consent #cp-q${i}-no`).check();
 }
 
+/** Commits, and resolves with the detail of the `consent:error` that follows. */
+function commitUntilError(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        document.getElementById("consent").addEventListener("consent:error", (e) => resolve(e.detail), { once: true });
+        window.consentPrompt.commit().catch(() => {});
+      })
+  );
+}
+
+/** The outbox entries left in the page's localStorage. */
+function outbox(page) {
+  return page.evaluate(() =>
+    Object.keys(localStorage)
+      .filter((k) => k.startsWith("consent-prompt:outbox"))
+      .map((k) => JSON.parse(localStorage.getItem(k)))
+  );
+}
+
 function assertStoredOnce(db, customer, n) {
   const rows = sql(db, "SELECT record_id, COUNT(*) FROM consent_records WHERE customer_id = ? GROUP BY record_id", customer);
   assert.equal(rows.length, n, `${n} distinct records`);
@@ -44,8 +64,7 @@ test("the backend answers 503 to the first posts: records arrive once it recover
   assert.equal(refused, 2);
   assertStoredOnce(host.db, customer, 3);
   await page.locator("#consent [part=status]", { hasText: "Your choices are saved" }).waitFor();
-  const outbox = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("consent-prompt:outbox")).length);
-  assert.equal(outbox, 0, "the outbox is empty once delivered");
+  assert.equal((await outbox(page)).length, 0, "the outbox is empty once delivered");
   await page.close();
   await host.stop();
 });
@@ -97,21 +116,12 @@ test("a refused record is kept, marked failed, and reported", async () => {
   );
   await openDemo(page, host.url, customer);
   await answerAll(page);
-  const error = await page.evaluate(() =>
-    new Promise((resolve) => {
-      document.getElementById("consent").addEventListener("consent:error", (e) => resolve(e.detail), { once: true });
-      window.consentPrompt.commit().catch(() => {});
-    })
-  );
+  const error = await commitUntilError(page);
   assert.equal(error.code, "rejected");
   assert.equal(error.message, "partner unknown to the ticketing system");
   assert.equal(error.field, "records[0].partner.id");
   assert.equal(error.recordIds.length, 3);
-  const kept = await page.evaluate(() =>
-    Object.keys(localStorage)
-      .filter((k) => k.startsWith("consent-prompt:outbox"))
-      .map((k) => JSON.parse(localStorage.getItem(k)).status)
-  );
+  const kept = (await outbox(page)).map((e) => e.status);
   assert.deepEqual(kept, ["failed", "failed", "failed"]);
   await page.locator("#consent [part=status]", { hasText: "We could not save" }).waitFor();
   await page.close();
@@ -140,23 +150,13 @@ test("one refused record does not hold back the others", async () => {
   });
   await openDemo(page, host.url, customer);
   await answerAll(page);
-  const error = await page.evaluate(() =>
-    new Promise((resolve) => {
-      document.getElementById("consent").addEventListener("consent:error", (e) => resolve(e.detail), { once: true });
-      window.consentPrompt.commit().catch(() => {});
-    })
-  );
+  const error = await commitUntilError(page);
   assert.equal(error.code, "rejected");
   assert.equal(error.recordIds.length, 1, "only the blamed record failed");
   // The other two went through, one at a time once the batch was down to one.
   await waitFor(() => recordsFor(host.db, customer).length === 2);
   assertStoredOnce(host.db, customer, 2);
-  const kept = await page.evaluate(() =>
-    Object.keys(localStorage)
-      .filter((k) => k.startsWith("consent-prompt:outbox"))
-      .map((k) => JSON.parse(localStorage.getItem(k)))
-      .map((e) => [e.record.partner.id, e.status])
-  );
+  const kept = (await outbox(page)).map((e) => [e.record.partner.id, e.status]);
   assert.equal(kept.length, 1, JSON.stringify(kept));
   assert.equal(kept[0][1], "failed");
   assert.ok(!recordsFor(host.db, customer).some((r) => r.partner.id === kept[0][0]), "the failed one is not stored");
