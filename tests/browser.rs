@@ -69,6 +69,13 @@ fn all(root: &DocumentFragment, selector: &str) -> Vec<Element> {
         .collect()
 }
 
+/// Whether the input matching `selector` is checked.
+fn checked(root: &DocumentFragment, selector: &str) -> bool {
+    one(root, selector)
+        .unchecked_into::<HtmlInputElement>()
+        .checked()
+}
+
 fn one(root: &DocumentFragment, selector: &str) -> Element {
     root.query_selector(selector)
         .unwrap()
@@ -354,25 +361,11 @@ async fn the_preference_centre_shows_every_partner_and_the_current_answers() {
         ["Fiery Angel", "NT Live", "Already Answered Ltd"],
         "every partner, answered or not"
     );
+    assert!(checked(&shadow, "#cp-q0-yes"), "the current yes is shown");
+    assert!(checked(&shadow, "#cp-q2-no"), "the current no is shown");
+    assert!(!checked(&shadow, "#cp-q1-yes"));
     assert!(
-        one(&shadow, "#cp-q0-yes")
-            .unchecked_into::<HtmlInputElement>()
-            .checked(),
-        "the current yes is shown"
-    );
-    assert!(
-        one(&shadow, "#cp-q2-no")
-            .unchecked_into::<HtmlInputElement>()
-            .checked(),
-        "the current no is shown"
-    );
-    assert!(!one(&shadow, "#cp-q1-yes")
-        .unchecked_into::<HtmlInputElement>()
-        .checked());
-    assert!(
-        !one(&shadow, "#cp-q1-no")
-            .unchecked_into::<HtmlInputElement>()
-            .checked(),
+        !checked(&shadow, "#cp-q1-no"),
         "never asked: nothing selected"
     );
     assert_eq!(
@@ -406,18 +399,11 @@ async fn box_office_keys_answer_and_move_between_companies() {
     yes0.unchecked_ref::<HtmlElement>().focus().unwrap();
     press(&yes0, "n");
     settle().await;
-    assert!(
-        one(&shadow, "#cp-q0-no")
-            .unchecked_into::<HtmlInputElement>()
-            .checked(),
-        "N answered no"
-    );
+    assert!(checked(&shadow, "#cp-q0-no"), "N answered no");
     press(&one(&shadow, "#cp-q0-no"), "h");
     settle().await;
     assert!(
-        one(&shadow, "#cp-q0-heard")
-            .unchecked_into::<HtmlInputElement>()
-            .checked(),
+        checked(&shadow, "#cp-q0-heard"),
         "H confirmed the wording was heard"
     );
     press(&one(&shadow, "#cp-q0-no"), "j");
@@ -433,11 +419,6 @@ async fn box_office_keys_answer_and_move_between_companies() {
     );
     press(&active, "y");
     settle().await;
-    assert!(
-        one(&shadow, "#cp-q1-yes")
-            .unchecked_into::<HtmlInputElement>()
-            .checked(),
-        "Y answered yes"
-    );
+    assert!(checked(&shadow, "#cp-q1-yes"), "Y answered yes");
     handle.destroy();
 }
