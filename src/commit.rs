@@ -2,8 +2,7 @@
 //! `consent-core`; this module only gathers what they need from the browser
 //! (time, ids, digests) and hands records to delivery.
 
-use std::collections::HashMap;
-
+use consent_core::compact::{sort_small, StrMap};
 use consent_core::domain::Mode;
 use consent_core::record::{build_record, presentation_mode, Decision, RecordContext};
 use consent_core::session::{finalize, finalize_account, offered_channels, AnswerError};
@@ -44,19 +43,25 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
     .map_err(CommitError::Invalid)?;
 
     // Digest each distinct wording once, with WebCrypto.
-    let mut shown = HashMap::new();
-    let mut digests: HashMap<String, String> = HashMap::new();
+    // (Few distinct wordings per checkout, so a list beats a hash map.)
+    let mut shown = StrMap::with_capacity(s.plan.questions.len());
+    let mut digests: Vec<(String, String)> = Vec::new();
     for q in &s.plan.questions {
         let notice = shown_notice(c, &s.locale, q);
-        if !digests.contains_key(&notice.text) {
+        if !digests.iter().any(|(text, _)| *text == notice.text) {
             let hex = platform::sha256_hex(&notice.text)
                 .await
                 .map_err(|e| CommitError::Platform(e.0))?;
-            digests.insert(notice.text.clone(), hex);
+            digests.push((notice.text.clone(), hex));
         }
-        shown.insert(q.key.clone(), notice);
+        shown.try_insert(q.key.as_str(), notice);
     }
-    let hasher = |text: &str| digests.get(text).cloned();
+    let hasher = |text: &str| {
+        digests
+            .iter()
+            .find(|(t, _)| t == text)
+            .map(|(_, hex)| hex.clone())
+    };
 
     let (page_origin, page_path) = platform::page_location();
     let ctx = RecordContext {
@@ -81,6 +86,9 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
         let Some(question) = s.plan.questions.iter().find(|q| q.key == d.question) else {
             continue;
         };
+        let Some(notice) = shown.get(&d.question) else {
+            continue;
+        };
         let control = if c.policy.channel.is_assisted() {
             Control::OperatorEntry
         } else if offered_channels(question, &c.partners, &c.policy).len() > 1 {
@@ -95,7 +103,7 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
             channels: d.channels,
             mode: presentation_mode(&c.policy.mode),
             control,
-            notice: shown[&d.question].clone(),
+            notice: notice.clone(),
             presented_at: s.presented_at,
             decided_at: d.decided_at.max(s.presented_at),
             event_ids: d
@@ -131,6 +139,6 @@ pub async fn keep_and_send(
             "the records could not be kept on this device ({e}); they will be retried while this page stays open"
         ));
     }
-    report.pending.sort();
+    sort_small(&mut report.pending);
     (report, retry_after)
 }

@@ -118,7 +118,7 @@ pub fn pending_for(endpoint: &str) -> Vec<ConsentRecordV1> {
         .filter(|e| e.status == EntryStatus::Pending && e.endpoint == endpoint)
         .map(|e| e.record)
         .collect();
-    records.sort_by_key(|r| r.decided_at);
+    consent_core::compact::sort_small_by_key(&mut records, |r| r.decided_at);
     records
 }
 

@@ -203,7 +203,7 @@ pub fn storage_keys(prefix: &str) -> Result<Vec<String>> {
             }
         }
     }
-    keys.sort();
+    consent_core::compact::sort_small(&mut keys);
     Ok(keys)
 }
 

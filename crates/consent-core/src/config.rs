@@ -6,7 +6,9 @@
 //! Errors stop the widget from mounting; warnings are kept apart and only
 //! reported, because the prompt can still ask every question correctly.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use crate::compact::{sort_dedup_small, sort_small_by_key, StrMap};
 use std::fmt;
 
 use crate::domain::{
@@ -328,13 +330,13 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
     }
 
     // Partners.
-    let mut first_index: HashMap<&str, usize> = HashMap::new();
+    let mut first_index = StrMap::with_capacity(raw.partners.len());
     let mut partners = Vec::with_capacity(raw.partners.len());
     for (i, p) in raw.partners.iter().enumerate() {
         let at = format!("partners[{i}]");
         c.non_empty(&format!("{at}.id"), &p.id);
         c.non_empty(&format!("{at}.name"), &p.name);
-        if let Some(prev) = first_index.insert(p.id.as_str(), i) {
+        if let Some(prev) = first_index.try_insert(p.id.as_str(), i) {
             c.error(
                 format!("{at}.id"),
                 format!("\"{}\" is already used by partners[{prev}]", p.id),
@@ -365,13 +367,13 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
     }
 
     // Basket.
-    let mut seen_events: HashMap<&str, usize> = HashMap::new();
+    let mut seen_events = StrMap::with_capacity(raw.basket.lines.len());
     let mut basket = Vec::with_capacity(raw.basket.lines.len());
     for (i, l) in raw.basket.lines.iter().enumerate() {
         let at = format!("basket.lines[{i}]");
         c.non_empty(&format!("{at}.eventId"), &l.event_id);
         c.non_empty(&format!("{at}.title"), &l.title);
-        if let Some(prev) = seen_events.insert(l.event_id.as_str(), i) {
+        if let Some(prev) = seen_events.try_insert(l.event_id.as_str(), i) {
             c.warn(
                 format!("{at}.eventId"),
                 format!(
@@ -552,8 +554,7 @@ fn notice(c: &mut Check, at: &str, n: &NoticeConfigV1, default_locale: &str) -> 
     }
     let mut channels = n.channels.clone();
     let before = channels.len();
-    channels.sort_unstable();
-    channels.dedup();
+    sort_dedup_small(&mut channels);
     if channels.len() != before {
         c.warn(format!("{at}.channels"), "lists a channel twice");
     }
@@ -576,7 +577,9 @@ fn notice(c: &mut Check, at: &str, n: &NoticeConfigV1, default_locale: &str) -> 
 
 /// Channels in their documented order (email, post, sms, phone).
 fn order_channels(mut channels: Vec<Channel>) -> Vec<Channel> {
-    channels.sort_by_key(|ch| Channel::ALL.iter().position(|a| a == ch));
+    sort_small_by_key(&mut channels, |ch| {
+        Channel::ALL.iter().position(|a| a == ch)
+    });
     channels
 }
 

@@ -118,7 +118,7 @@ pub fn record_index(field: &str) -> Option<usize> {
 /// key, so a retried POST is recognisable as the same request.
 pub fn batch_key<'a>(record_ids: impl IntoIterator<Item = &'a str>) -> String {
     let mut ids: Vec<&str> = record_ids.into_iter().collect();
-    ids.sort_unstable();
+    crate::compact::sort_small(&mut ids);
     let (mut a, mut b) = (0xcbf2_9ce4_8422_2325u64, 0x8422_2325_cbf2_9ce4u64);
     for id in &ids {
         for byte in id.bytes().chain(std::iter::once(b'\n')) {

@@ -11,6 +11,7 @@
 //! - [`config::validate`] checks a venue's config and names every bad field.
 //! - [`wire`] holds the JSON shapes, separate from the [`domain`] types.
 
+pub mod compact;
 pub mod config;
 pub mod delivery;
 pub mod domain;

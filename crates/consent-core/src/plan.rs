@@ -14,9 +14,7 @@
 //! 5. Unknown partner ids, duplicate lines and empty baskets never panic;
 //!    unknown ids are reported with a reason.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
+use crate::compact::StrMap;
 use crate::domain::{
     BasketLine, DecisionState, Mode, Notice, Partner, PartnerId, Policy, Preference,
 };
@@ -112,14 +110,21 @@ pub struct Question {
 impl Question {
     /// Indices of every basket line behind this question, in basket order, without repeats.
     pub fn lines(&self) -> Vec<usize> {
-        let mut lines: Vec<usize> = self
+        let lines: Vec<usize> = self
             .asks
             .iter()
             .flat_map(|a| a.lines.iter().copied())
             .collect();
-        lines.sort_unstable();
-        lines.dedup();
-        lines
+        // Each ask's lines are already in basket order; merge them without
+        // a general-purpose sort (a general question can cover every line).
+        let Some(&last) = lines.iter().max() else {
+            return lines;
+        };
+        let mut present = vec![false; last + 1];
+        for &l in &lines {
+            present[l] = true;
+        }
+        (0..=last).filter(|&l| present[l]).collect()
     }
 }
 
@@ -165,23 +170,19 @@ pub fn plan(
     policy: &Policy,
     now: Timestamp,
 ) -> Plan {
-    let partner_index: FastMap<&str, usize> = {
-        let mut m = FastMap::with_capacity_and_hasher(partners.len(), Default::default());
-        for (i, p) in partners.iter().enumerate() {
-            m.entry(p.id.as_str()).or_insert(i);
-        }
-        m
-    };
+    let mut partner_index = StrMap::with_capacity(partners.len());
+    for (i, p) in partners.iter().enumerate() {
+        partner_index.try_insert(p.id.as_str(), i);
+    }
     let latest = latest_by_partner(preferences);
 
     // Group lines by partner, in order of first appearance.
     let mut out = Plan::default();
-    let mut seen_events: FastMap<&str, ()> =
-        FastMap::with_capacity_and_hasher(basket.len(), Default::default());
-    let mut slot_of: FastMap<&str, usize> = FastMap::default();
+    let mut seen_events = StrMap::with_capacity(basket.len());
+    let mut slot_of = StrMap::default();
     let mut groups: Vec<(&PartnerId, Vec<usize>)> = Vec::new();
     for (line_no, line) in basket.iter().enumerate() {
-        if seen_events.insert(line.event_id.as_str(), ()).is_some() {
+        if seen_events.try_insert(line.event_id.as_str(), ()).is_some() {
             out.duplicate_lines.push(line_no);
             continue;
         }
@@ -190,7 +191,7 @@ pub fn plan(
             continue;
         }
         for pid in &line.partner_ids {
-            let slot = *slot_of.entry(pid.as_str()).or_insert_with(|| {
+            let slot = *slot_of.get_or_insert_with(pid.as_str(), || {
                 groups.push((pid, Vec::new()));
                 groups.len() - 1
             });
@@ -266,11 +267,11 @@ pub fn account_plan(
     now: Timestamp,
 ) -> Plan {
     let latest = latest_by_partner(preferences);
-    let mut seen: FastMap<&str, ()> = FastMap::default();
+    let mut seen = StrMap::default();
     let questions = partners
         .iter()
         .enumerate()
-        .filter(|(_, p)| seen.insert(p.id.as_str(), ()).is_none())
+        .filter(|(_, p)| seen.try_insert(p.id.as_str(), ()).is_none())
         .map(|(i, partner)| {
             let pref = latest.get(partner.id.as_str()).copied();
             let (reason, previous) = match decide(pref, &partner.notice, policy, now) {
@@ -298,18 +299,13 @@ pub fn account_plan(
 }
 
 /// The newest preference per partner; ties keep the later entry.
-fn latest_by_partner(preferences: &[Preference]) -> FastMap<&str, &Preference> {
-    let mut latest: FastMap<&str, &Preference> =
-        FastMap::with_capacity_and_hasher(preferences.len(), Default::default());
+fn latest_by_partner(preferences: &[Preference]) -> StrMap<'_, &Preference> {
+    let mut latest = StrMap::with_capacity(preferences.len());
     for p in preferences {
-        latest
-            .entry(p.partner_id.as_str())
-            .and_modify(|cur| {
-                if p.decided_at >= cur.decided_at {
-                    *cur = p;
-                }
-            })
-            .or_insert(p);
+        let cur = latest.get_or_insert_with(p.partner_id.as_str(), || p);
+        if p.decided_at >= cur.decided_at {
+            *cur = p;
+        }
     }
     latest
 }
@@ -374,28 +370,3 @@ pub fn expiry(pref: &Preference, policy: &Policy) -> Option<Timestamp> {
         (a, b) => a.or(b),
     }
 }
-
-/// FNV-1a: ids are short strings from the venue's own config, so a fast
-/// non-cryptographic hash is enough, and it keeps planning cheap in wasm.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;

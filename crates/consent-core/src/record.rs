@@ -148,8 +148,7 @@ pub fn build_record(
         return Err(RecordError::NoOperator);
     }
     let mut channels = decision.channels.clone();
-    channels.sort_unstable();
-    channels.dedup();
+    crate::compact::sort_dedup_small(&mut channels);
     if decision.state == DecisionState::Given && channels.is_empty() {
         return Err(RecordError::NoChannels { partner_id });
     }
