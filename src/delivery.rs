@@ -3,35 +3,74 @@
 //! backend has stored them. A record the backend refuses stays, marked
 //! `failed`, for the venue to inspect. Nothing is dropped silently.
 
-use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
+use serde::Serialize;
 
 use consent_core::delivery::{
     backoff_ms, batch_key, classify, parse_retry_after, record_index, Outcome, MAX_ATTEMPTS,
 };
-use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, RecordBatchV1, StoredV1};
+use consent_core::json::{self, object, FromJson, Json, Obj, Path, ReadError, ToJson};
+use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
 
 use crate::platform;
 
 /// Where outbox entries live: one localStorage key per record.
 pub const OUTBOX_PREFIX: &str = "consent-prompt:outbox:v1:";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EntryStatus {
     Pending,
     Failed,
 }
 
-/// One record waiting in the outbox.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+const STATUS_NAMES: &[(&str, EntryStatus)] = &[
+    ("pending", EntryStatus::Pending),
+    ("failed", EntryStatus::Failed),
+];
+
+/// One record waiting in the outbox, stored as
+/// `{"record", "endpoint", "status", "attempts", "lastError"}`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct OutboxEntry {
     pub record: ConsentRecordV1,
     pub endpoint: String,
     pub status: EntryStatus,
     pub attempts: u32,
     pub last_error: Option<String>,
+}
+
+impl FromJson for OutboxEntry {
+    fn from_json(v: &Json, at: &Path<'_>) -> Result<Self, ReadError> {
+        let o = Obj::new(
+            v,
+            at,
+            &["record", "endpoint", "status", "attempts", "lastError"],
+        )?;
+        Ok(OutboxEntry {
+            record: o.req("record")?,
+            endpoint: o.req("endpoint")?,
+            status: o
+                .opt_with("status", |v, at| json::one_of(v, at, STATUS_NAMES))?
+                .unwrap_or(EntryStatus::Pending),
+            attempts: o.or_default("attempts")?,
+            last_error: o.opt("lastError")?,
+        })
+    }
+}
+
+impl ToJson for OutboxEntry {
+    fn write_json(&self, out: &mut String) {
+        let status = match self.status {
+            EntryStatus::Pending => "pending",
+            EntryStatus::Failed => "failed",
+        };
+        object(out, |o| {
+            o.field("record", &self.record)
+                .field("endpoint", &self.endpoint)
+                .field("status", status)
+                .field("attempts", &self.attempts)
+                .field("lastError", &self.last_error);
+        });
+    }
 }
 
 /// How to reach the backend. Headers and credentials come from the current
@@ -83,8 +122,7 @@ pub fn put(records: &[ConsentRecordV1], endpoint: &str) -> platform::Result<()> 
             attempts: 0,
             last_error: None,
         };
-        let json = platform::json_stringify(&platform::to_js(&entry)?)?;
-        platform::storage_set(&key(&r.record_id), &json)?;
+        platform::storage_set(&key(&r.record_id), &entry.to_json())?;
     }
     Ok(())
 }
@@ -96,14 +134,11 @@ pub fn entries() -> platform::Result<Vec<OutboxEntry>> {
         let Some(text) = platform::storage_get(&k)? else {
             continue;
         };
-        match platform::json_parse(&text)
-            .map_err(|e| (String::new(), e.0))
-            .and_then(|v| platform::from_js::<OutboxEntry>(v).map_err(|m| (String::new(), m)))
-        {
+        match json::from_str::<OutboxEntry>(&text) {
             Ok(entry) => out.push(entry),
             // Keep what cannot be read: it may be proof. Say so once per load.
-            Err((path, msg)) => platform::warn(&format!(
-                "outbox entry {k} is unreadable and was left in place ({path} {msg})"
+            Err(e) => platform::warn(&format!(
+                "outbox entry {k} is unreadable and was left in place ({e})"
             )),
         }
     }
@@ -127,17 +162,11 @@ fn update(ids: &[String], f: impl Fn(&mut OutboxEntry)) {
         let Ok(Some(text)) = platform::storage_get(&key(id)) else {
             continue;
         };
-        let Ok(js) = platform::json_parse(&text) else {
-            continue;
-        };
-        let Ok(mut entry) = platform::from_js::<OutboxEntry>(js) else {
+        let Ok(mut entry) = json::from_str::<OutboxEntry>(&text) else {
             continue;
         };
         f(&mut entry);
-        let written = platform::to_js(&entry)
-            .and_then(|v| platform::json_stringify(&v))
-            .and_then(|s| platform::storage_set(&key(id), &s));
-        if let Err(e) = written {
+        if let Err(e) = platform::storage_set(&key(id), &entry.to_json()) {
             platform::warn(&format!("could not update outbox entry {id}: {e}"));
         }
     }
@@ -199,18 +228,11 @@ async fn send_batch(
 ) -> (Outcome, Option<u64>, Report) {
     let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
     let mut report = Report::default();
-    let body = platform::to_js(&RecordBatchV1 {
-        records: records.to_vec(),
-    })
-    .and_then(|v| platform::json_stringify(&v));
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => {
-            report.pending = ids;
-            report.message = Some(e.0);
-            return (Outcome::Retry, None, report);
-        }
-    };
+    // The body of `RecordBatchV1`, written without copying the records.
+    let mut body = String::new();
+    object(&mut body, |o| {
+        o.field("records", records);
+    });
     let idem = batch_key(ids.iter().map(String::as_str));
     let answer = platform::post_json(
         &endpoint.url,
@@ -226,13 +248,13 @@ async fn send_batch(
             r.retry_after.as_deref().and_then(parse_retry_after),
             r.body,
         ),
-        Err(e) => (None, None, JsValue::from_str(&e.0)),
+        Err(e) => (None, None, e.0),
     };
     let outcome = classify(status);
     match outcome {
         Outcome::Delivered => {
             // The backend stores a batch in one transaction: all of it is in.
-            if let Ok(stored) = platform::from_js::<StoredV1>(body) {
+            if let Ok(stored) = json::from_str::<StoredV1>(&body) {
                 report.delivered = stored
                     .stored
                     .into_iter()
@@ -249,7 +271,8 @@ async fn send_batch(
         }
         Outcome::Retry => {
             let message = match status {
-                None => body.as_string().unwrap_or_else(|| "network error".into()),
+                None if !body.is_empty() => body,
+                None => "network error".into(),
                 Some(s) => format!("the server answered {s}; will try again"),
             };
             update(&ids, |e| {
@@ -260,7 +283,7 @@ async fn send_batch(
             report.message = Some(message);
         }
         Outcome::Rejected => {
-            let (message, field) = match platform::from_js::<ErrorBodyV1>(body) {
+            let (message, field) = match json::from_str::<ErrorBodyV1>(&body) {
                 Ok(b) => (b.error.message, b.error.field),
                 Err(_) => (
                     format!("the server refused the records ({})", status.unwrap_or(0)),

@@ -11,14 +11,12 @@ use yew::functional::UseReducerHandle;
 use yew::AppHandle;
 
 use consent_core::config::{validate, Config, ConfigErrors, Issue};
-use consent_core::domain::{Mode, PartnerId, Preference, Venue};
+use consent_core::domain::{Mode, PartnerId, Preference};
+use consent_core::json;
 use consent_core::locale::requested_locale;
 use consent_core::plan::{account_plan, plan, AskReason, Plan, SkipReason};
 use consent_core::session::{current_answers, is_complete, Answers, Choice, Problem};
-use consent_core::wire::{
-    BasketLineV1, BasketV1, ConfigV1, ConsentRecordV1, Embed, NoticeConfigV1, PartnerConfigV1,
-    PreferenceV1, ThemeV1,
-};
+use consent_core::wire::{ConfigV1, ConsentRecordV1, Embed};
 
 use crate::commit::{build_records, keep_and_send, CommitError};
 use crate::components::{PromptProps, Root, RootProps};
@@ -78,91 +76,25 @@ impl From<&Issue> for IssueOut {
     }
 }
 
-/// Parses and validates a config given as a JS value.
+/// Parses and validates a config given as a JS value. The value goes
+/// through `JSON.stringify`, so the venue can pass an object or a parsed
+/// JSON file alike, and a type error names its exact field.
 pub fn config_from_js(value: JsValue) -> Result<(Config, Vec<Issue>), MountError> {
-    let raw: ConfigV1 = platform::from_js(value.clone()).map_err(|message| {
+    let issue = |path: String, message: String| {
         MountError::Config(ConfigErrors {
-            errors: vec![locate(&value, message)],
+            errors: vec![Issue { path, message }],
             warnings: vec![],
         })
+    };
+    let text = platform::json_stringify(&value).map_err(|e| {
+        issue(
+            String::new(),
+            format!("the config is not plain JSON data ({e})"),
+        )
     })?;
+    let raw: ConfigV1 = json::from_str(&text).map_err(|e| issue(e.path, e.message))?;
     let v = validate(&raw).map_err(MountError::Config)?;
     Ok((v.config, v.warnings))
-}
-
-/// Narrows a config type error down to the object that holds it
-/// (`partners[1].notice: invalid type: string "2", expected u32`) by
-/// re-reading the suspect parts with the deserialisers the config already
-/// uses. A path-tracking deserialiser would name the exact field, but it
-/// cost a third of the widget's size.
-fn locate(value: &JsValue, message: String) -> Issue {
-    fn fails<T: serde::de::DeserializeOwned>(v: &JsValue) -> Option<String> {
-        platform::from_js::<T>(v.clone()).err()
-    }
-    let mut issue = Issue {
-        path: String::new(),
-        message,
-    };
-    let mut narrow = |path: String, message: Option<String>| match message {
-        Some(m) => {
-            issue = Issue { path, message: m };
-            true
-        }
-        None => false,
-    };
-    for (i, p) in platform::field(value, "partners")
-        .map(|v| platform::items(&v))
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        if narrow(format!("partners[{i}]"), fails::<PartnerConfigV1>(p)) {
-            if let Some(n) = platform::field(p, "notice") {
-                narrow(format!("partners[{i}].notice"), fails::<NoticeConfigV1>(&n));
-            }
-            return issue;
-        }
-    }
-    if let Some(b) = platform::field(value, "basket") {
-        if narrow("basket".into(), fails::<BasketV1>(&b)) {
-            for (i, l) in platform::field(&b, "lines")
-                .map(|v| platform::items(&v))
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-            {
-                if narrow(format!("basket.lines[{i}]"), fails::<BasketLineV1>(l)) {
-                    break;
-                }
-            }
-            return issue;
-        }
-    }
-    for (i, p) in platform::field(value, "preferences")
-        .map(|v| platform::items(&v))
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        if narrow(format!("preferences[{i}]"), fails::<PreferenceV1>(p)) {
-            return issue;
-        }
-    }
-    for (key, check) in [
-        (
-            "generalNotice",
-            fails::<NoticeConfigV1> as fn(&JsValue) -> Option<String>,
-        ),
-        ("theme", fails::<ThemeV1>),
-        ("venue", fails::<Venue>),
-    ] {
-        if let Some(v) = platform::field(value, key) {
-            if narrow(key.into(), check(&v)) {
-                return issue;
-            }
-        }
-    }
-    issue
 }
 
 /// Links the mounted component to the outside world.

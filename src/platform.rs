@@ -6,7 +6,6 @@
 use std::fmt;
 
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -216,12 +215,6 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
         .map_err(|e| PlatformError(format!("could not convert to JavaScript: {e}")))
 }
 
-/// JS value → Rust. The error says what is wrong but not where; see
-/// `mount::locate` for how a config error is narrowed down to its object.
-pub fn from_js<T: DeserializeOwned>(value: JsValue) -> std::result::Result<T, String> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
-}
-
 /// `value[key]`, if present.
 pub fn field(value: &JsValue, key: &str) -> Option<JsValue> {
     Reflect::get(value, &JsValue::from_str(key))
@@ -244,18 +237,14 @@ pub fn json_stringify(value: &JsValue) -> Result<String> {
         .map_err(|e| err("JSON.stringify failed", e))
 }
 
-pub fn json_parse(text: &str) -> Result<JsValue> {
-    js_sys::JSON::parse(text).map_err(|e| err("stored JSON is corrupt", e))
-}
-
 // ---- Network ----------------------------------------------------------------
 
 /// An HTTP answer (any status).
 pub struct HttpResponse {
     pub status: u16,
     pub retry_after: Option<String>,
-    /// The body parsed as JSON, or `undefined` when it is not JSON.
-    pub body: JsValue,
+    /// The body as text; empty when it could not be read.
+    pub body: String,
 }
 
 /// POSTs a JSON body. `Err` means no HTTP answer at all (network down, CORS, DNS).
@@ -293,13 +282,6 @@ pub async fn post_json(
     fetch(url, &init).await
 }
 
-/// GETs JSON (used by the demo checkout to read preferences).
-pub async fn get_json(url: &str) -> Result<HttpResponse> {
-    let init = web_sys::RequestInit::new();
-    init.set_method("GET");
-    fetch(url, &init).await
-}
-
 async fn fetch(url: &str, init: &web_sys::RequestInit) -> Result<HttpResponse> {
     let w = window()?;
     let resp = JsFuture::from(w.fetch_with_str_and_init(url, init))
@@ -309,9 +291,13 @@ async fn fetch(url: &str, init: &web_sys::RequestInit) -> Result<HttpResponse> {
         .dyn_into()
         .map_err(|e| err("fetch returned something else", e))?;
     let retry_after = resp.headers().get("Retry-After").ok().flatten();
-    let body = match resp.json() {
-        Ok(p) => JsFuture::from(p).await.unwrap_or(JsValue::UNDEFINED),
-        Err(_) => JsValue::UNDEFINED,
+    let body = match resp.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
     };
     Ok(HttpResponse {
         status: resp.status(),
