@@ -121,7 +121,7 @@ impl Reducible for Session {
         let mut next = (*self).clone();
         match msg {
             Msg::Choose { key, choice, at } => {
-                let a = next.answers.entry(key.clone()).or_default();
+                let a = next.answers.get_or_default(key.clone());
                 a.choice = Some(choice);
                 a.decided_at = Some(at);
                 // Answering clears "unanswered"; a missing channel is re-checked at commit.
@@ -137,7 +137,7 @@ impl Reducible for Session {
                 on,
                 at,
             } => {
-                let a = next.answers.entry(key.clone()).or_default();
+                let a = next.answers.get_or_default(key.clone());
                 if on {
                     a.channels.insert(channel);
                 } else {
@@ -151,7 +151,7 @@ impl Reducible for Session {
                 next.phase = Phase::Asking;
             }
             Msg::Heard { key, heard } => {
-                next.answers.entry(key.clone()).or_default().heard = heard;
+                next.answers.get_or_default(key.clone()).heard = heard;
                 if heard {
                     next.errors
                         .retain(|e| !(e.question == key && e.problem == Problem::NotHeard));

@@ -2,7 +2,6 @@
 //! patron's language, with a fallback that never leaves a blank.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 
 use consent_core::config::Config;
 use consent_core::domain::{localized, LocalizedText, Mode};
@@ -13,12 +12,19 @@ use consent_core::record::ShownNotice;
 use crate::platform;
 
 thread_local! {
-    static WARNED: RefCell<BTreeSet<String>> = const { RefCell::new(BTreeSet::new()) };
+    static WARNED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Logs a console warning once per page for each missing translation.
 fn warn_once(what: String) {
-    let first = WARNED.with(|w| w.borrow_mut().insert(what.clone()));
+    let first = WARNED.with(|w| {
+        let mut warned = w.borrow_mut();
+        let new = !warned.contains(&what);
+        if new {
+            warned.push(what.clone());
+        }
+        new
+    });
     if first {
         platform::warn(&what);
     }

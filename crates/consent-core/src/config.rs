@@ -6,9 +6,7 @@
 //! Errors stop the widget from mounting; warnings are kept apart and only
 //! reported, because the prompt can still ask every question correctly.
 
-use std::collections::BTreeMap;
-
-use crate::compact::{sort_dedup_small, sort_small_by_key, StrMap};
+use crate::compact::{sort_dedup_small, sort_small_by_key, StrMap, VecMap};
 use std::fmt;
 
 use crate::domain::{
@@ -583,7 +581,7 @@ fn order_channels(mut channels: Vec<Channel>) -> Vec<Channel> {
     channels
 }
 
-fn locale_map(c: &mut Check, at: &str, m: &BTreeMap<String, String>) -> LocalizedText {
+fn locale_map(c: &mut Check, at: &str, m: &VecMap<String, String>) -> LocalizedText {
     let mut out = LocalizedText::new();
     for (tag, text) in m {
         let canon = canonical_tag(tag);

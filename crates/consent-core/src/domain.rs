@@ -4,10 +4,11 @@
 //! [`crate::wire`] and are converted (and validated) at the edge, so a change
 //! to the wire format never silently changes a rule.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::compact::VecMap;
 
 use crate::time::Timestamp;
 
@@ -71,6 +72,57 @@ impl Channel {
 }
 
 /// How the answer was collected.
+/// A set of channels (a patron's ticks), as four bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ChannelSet(u8);
+
+impl ChannelSet {
+    fn bit(c: Channel) -> u8 {
+        1 << c as u8
+    }
+
+    /// Adds `c`; true if it was not there.
+    pub fn insert(&mut self, c: Channel) -> bool {
+        let new = !self.contains(&c);
+        self.0 |= Self::bit(c);
+        new
+    }
+
+    /// Removes `c`; true if it was there.
+    pub fn remove(&mut self, c: &Channel) -> bool {
+        let had = self.contains(c);
+        self.0 &= !Self::bit(*c);
+        had
+    }
+
+    pub fn contains(&self, c: &Channel) -> bool {
+        self.0 & Self::bit(*c) != 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// The channels in their documented order.
+    pub fn iter(&self) -> impl Iterator<Item = Channel> + '_ {
+        Channel::ALL.into_iter().filter(|c| self.contains(c))
+    }
+}
+
+impl FromIterator<Channel> for ChannelSet {
+    fn from_iter<I: IntoIterator<Item = Channel>>(iter: I) -> Self {
+        let mut set = ChannelSet::default();
+        for c in iter {
+            set.insert(c);
+        }
+        set
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum CollectionChannel {
@@ -129,7 +181,7 @@ impl DecisionState {
 }
 
 /// Text in several languages, keyed by BCP 47 tag (`en-GB`, `cy`, `fr`).
-pub type LocalizedText = BTreeMap<String, String>;
+pub type LocalizedText = VecMap<String, String>;
 
 /// The wording a patron is shown, versioned so that a change of wording can
 /// be detected and consent renewed.

@@ -6,7 +6,7 @@
 //! in the venue's strings and then in the built-in ones, and reports a key
 //! that had to fall back so the widget can warn once.
 
-use std::collections::BTreeMap;
+use crate::compact::VecMap;
 
 use crate::locale::{canonical_tag, fallback_chain, DEFAULT_LOCALE};
 
@@ -235,7 +235,7 @@ const DE: &[&str] = &[
 ];
 
 /// Venue overrides: locale → key → text.
-pub type Overrides = BTreeMap<String, BTreeMap<String, String>>;
+pub type Overrides = VecMap<String, VecMap<String, String>>;
 
 fn built_in(locale: &str) -> Option<&'static [&'static str]> {
     match locale {
@@ -374,11 +374,11 @@ mod tests {
         let mut o = Overrides::new();
         o.insert(
             "ga".into(),
-            BTreeMap::from([("title".into(), "Cloisteáil ó na comhlachtaí".into())]),
+            VecMap::from([("title".into(), "Cloisteáil ó na comhlachtaí".into())]),
         );
         o.insert(
             "en-GB".into(),
-            BTreeMap::from([("save".into(), "Continue to payment".into())]),
+            VecMap::from([("save".into(), "Continue to payment".into())]),
         );
         assert_eq!(
             lookup(&o, "ga", "title").text,

@@ -16,7 +16,7 @@
 //! `tests/json.rs` checks both directions against serde_json for every wire
 //! type, so the two stay in step.
 
-use std::collections::BTreeMap;
+use crate::compact::VecMap;
 use std::fmt::Write as _;
 
 /// A parsed JSON value. Objects keep their order; numbers keep their text.
@@ -430,13 +430,13 @@ impl<T: FromJson> FromJson for Vec<T> {
     }
 }
 
-impl<T: FromJson> FromJson for BTreeMap<String, T> {
+impl<T: FromJson> FromJson for VecMap<String, T> {
     fn from_json(v: &Json, at: &Path<'_>) -> Result<Self, ReadError> {
         let Json::Object(fields) = v else {
             return Err(wrong_type(v, at, "an object"));
         };
         // One insert at a time: collecting into a map would link a sort.
-        let mut map = BTreeMap::new();
+        let mut map = VecMap::new();
         for (k, item) in fields {
             map.insert(k.clone(), T::from_json(item, &Path::Key(at, k))?);
         }
@@ -652,7 +652,7 @@ impl<T: ToJson> ToJson for Vec<T> {
     }
 }
 
-impl<T: ToJson> ToJson for BTreeMap<String, T> {
+impl<T: ToJson> ToJson for VecMap<String, T> {
     fn write_json(&self, out: &mut String) {
         object(out, |o| {
             for (k, v) in self {

@@ -4,9 +4,8 @@
 //! either lists every problem (so the error summary can link to each) or
 //! yields one [`DecisionDraft`] per partner, ready for the record builder.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use crate::domain::{Channel, DecisionState, Mode, Partner, Policy, Preference};
+use crate::compact::VecMap;
+use crate::domain::{Channel, ChannelSet, DecisionState, Mode, Partner, Policy, Preference};
 use crate::plan::{AskReason, Plan, Question};
 use crate::time::Timestamp;
 use crate::wire::Action;
@@ -23,7 +22,7 @@ pub enum Choice {
 pub struct Answer {
     pub choice: Option<Choice>,
     /// Channels ticked; only read when the choice is Yes and the notice offers several.
-    pub channels: BTreeSet<Channel>,
+    pub channels: ChannelSet,
     /// When the patron last changed this answer.
     pub decided_at: Option<Timestamp>,
     /// Box-office mode: the operator confirmed the patron heard the wording.
@@ -31,7 +30,7 @@ pub struct Answer {
 }
 
 /// Answers by question key.
-pub type Answers = BTreeMap<String, Answer>;
+pub type Answers = VecMap<String, Answer>;
 
 /// What is wrong with an answer at commit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

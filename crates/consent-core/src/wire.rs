@@ -5,10 +5,9 @@
 //! Every type here is camelCase JSON. Records follow `consent-record/1`,
 //! described by `docs/schema/consent-record.v1.json`.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
+use crate::compact::VecMap;
 use crate::domain::{Channel, CollectionChannel, DecisionState, Venue};
 use crate::time::Timestamp;
 
@@ -293,7 +292,7 @@ pub struct ConfigV1 {
     pub theme: Option<ThemeV1>,
     /// Extra request headers for delivery, e.g. a CSRF token.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: VecMap<String, String>,
     /// `fetch` credentials mode: `omit`, `same-origin` (default) or `include`.
     #[serde(default)]
     pub credentials: Option<String>,
@@ -307,7 +306,7 @@ pub struct ConfigV1 {
     /// The venue's own wording for the prompt's built-in strings, per locale:
     /// `{"en-GB": {"save": "Continue to payment"}}`.
     #[serde(default)]
-    pub strings: BTreeMap<String, BTreeMap<String, String>>,
+    pub strings: VecMap<String, VecMap<String, String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -317,7 +316,7 @@ pub struct PartnerConfigV1 {
     pub name: String,
     pub privacy_url: String,
     #[serde(default)]
-    pub privacy_summary: BTreeMap<String, String>,
+    pub privacy_summary: VecMap<String, String>,
     pub notice: NoticeConfigV1,
 }
 
@@ -327,13 +326,13 @@ pub struct NoticeConfigV1 {
     pub id: String,
     pub version: u32,
     /// Verbatim text per locale.
-    pub text: BTreeMap<String, String>,
+    pub text: VecMap<String, String>,
     #[serde(default)]
     pub purpose: Option<String>,
     #[serde(default)]
     pub channels: Vec<Channel>,
     #[serde(default)]
-    pub what_changed: BTreeMap<String, String>,
+    pub what_changed: VecMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -361,5 +360,5 @@ pub struct ThemeV1 {
     pub preset: Option<String>,
     /// CSS custom properties without the `--cp-` prefix, e.g. `{"accent": "#7a1f5c"}`.
     #[serde(default)]
-    pub tokens: BTreeMap<String, String>,
+    pub tokens: VecMap<String, String>,
 }

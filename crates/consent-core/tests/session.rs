@@ -308,7 +308,7 @@ mod account {
         let answers = current_answers(&p, &prefs);
         assert_eq!(answers["a"].choice, Some(Choice::Yes));
         assert_eq!(
-            answers["a"].channels.iter().copied().collect::<Vec<_>>(),
+            answers["a"].channels.iter().collect::<Vec<_>>(),
             [Channel::Email]
         );
         assert_eq!(answers["b"].choice, Some(Choice::No));
