@@ -3,8 +3,6 @@
 //! backend has stored them. A record the backend refuses stays, marked
 //! `failed`, for the venue to inspect. Nothing is dropped silently.
 
-use serde::Serialize;
-
 use consent_core::delivery::{
     backoff_ms, batch_key, classify, parse_retry_after, record_index, Outcome, MAX_ATTEMPTS,
 };
@@ -83,8 +81,7 @@ pub struct Endpoint {
 }
 
 /// What happened to a batch.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
     /// Stored by the backend (now or earlier).
     pub delivered: Vec<String>,
@@ -96,6 +93,18 @@ pub struct Report {
     pub message: Option<String>,
     /// The JSON path the backend named, if any.
     pub field: Option<String>,
+}
+
+impl ToJson for Report {
+    fn write_json(&self, out: &mut String) {
+        object(out, |o| {
+            o.field("delivered", &self.delivered)
+                .field("pending", &self.pending)
+                .field("failed", &self.failed)
+                .field("message", &self.message)
+                .field("field", &self.field);
+        });
+    }
 }
 
 impl Endpoint {

@@ -4,7 +4,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use serde::Serialize;
 use wasm_bindgen::JsValue;
 use web_sys::Element;
 use yew::functional::UseReducerHandle;
@@ -12,7 +11,7 @@ use yew::AppHandle;
 
 use consent_core::config::{validate, Config, ConfigErrors, Issue};
 use consent_core::domain::{Mode, PartnerId, Preference};
-use consent_core::json;
+use consent_core::json::{self, object, Json, ToJson};
 use consent_core::locale::requested_locale;
 use consent_core::plan::{account_plan, plan, AskReason, Plan, SkipReason};
 use consent_core::session::{current_answers, is_complete, Answers, Choice, Problem};
@@ -35,45 +34,48 @@ pub enum MountError {
 impl MountError {
     /// `{message, errors: [{path, message}], warnings: [...]}` for the host page.
     pub fn to_js(&self) -> JsValue {
-        #[derive(Serialize)]
-        struct Out<'a> {
-            code: &'a str,
-            message: String,
-            errors: Vec<IssueOut>,
-            warnings: Vec<IssueOut>,
-        }
-        let out = match self {
-            MountError::Config(e) => Out {
-                code: "invalid-config",
-                message: e.to_string(),
-                errors: e.errors.iter().map(IssueOut::from).collect(),
-                warnings: e.warnings.iter().map(IssueOut::from).collect(),
-            },
-            MountError::Platform(m) => Out {
-                code: "browser",
-                message: m.clone(),
-                errors: vec![],
-                warnings: vec![],
-            },
+        let (code, message, errors, warnings) = match self {
+            MountError::Config(e) => (
+                "invalid-config",
+                e.to_string(),
+                &e.errors[..],
+                &e.warnings[..],
+            ),
+            MountError::Platform(m) => ("browser", m.clone(), &[][..], &[][..]),
         };
-        platform::to_js(&out)
+        let mut out = String::new();
+        object(&mut out, |o| {
+            o.field("code", code)
+                .field("message", &message)
+                .field("errors", &issues(errors))
+                .field("warnings", &issues(warnings));
+        });
+        platform::json_to_js(&out)
             .unwrap_or_else(|_| JsValue::from_str("the consent prompt could not mount"))
     }
 }
 
-#[derive(Serialize)]
-pub struct IssueOut {
-    path: String,
-    message: String,
+/// JSON text already written.
+struct Written(String);
+
+impl ToJson for Written {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(&self.0);
+    }
 }
 
-impl From<&Issue> for IssueOut {
-    fn from(i: &Issue) -> Self {
-        IssueOut {
-            path: i.path.clone(),
-            message: i.message.clone(),
-        }
-    }
+/// Config issues as `[{path, message}]`.
+fn issues(list: &[Issue]) -> Json {
+    Json::Array(
+        list.iter()
+            .map(|i| {
+                Json::Object(vec![
+                    ("path".into(), Json::String(i.path.clone())),
+                    ("message".into(), Json::String(i.message.clone())),
+                ])
+            })
+            .collect(),
+    )
 }
 
 /// Parses and validates a config given as a JS value. The value goes
@@ -106,19 +108,27 @@ pub struct Controller {
 }
 
 /// What `commit()` resolves to, and the `consent:commit` event's detail.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug)]
 pub struct Summary {
     pub records: Vec<ConsentRecordV1>,
     pub delivered: Vec<String>,
     pub pending: Vec<String>,
     /// False at commit; true when a later retry settled the pending records.
-    #[serde(rename = "final")]
+    /// JSON name `final`.
     pub settled: bool,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl ToJson for Summary {
+    fn write_json(&self, out: &mut String) {
+        object(out, |o| {
+            o.field("records", &self.records)
+                .field("delivered", &self.delivered)
+                .field("pending", &self.pending)
+                .field("final", &self.settled);
+        });
+    }
+}
+
 struct ErrorDetail<'a> {
     code: &'a str,
     message: String,
@@ -127,13 +137,34 @@ struct ErrorDetail<'a> {
     record_ids: Vec<String>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl ToJson for ErrorDetail<'_> {
+    fn write_json(&self, out: &mut String) {
+        object(out, |o| {
+            o.field("code", self.code)
+                .field("message", &self.message)
+                .field("field", &self.field)
+                .field("errors", &self.errors)
+                .field("recordIds", &self.record_ids);
+        });
+    }
+}
+
 struct ProblemOut {
     question: String,
     partner_ids: Vec<String>,
     problem: &'static str,
     field: String,
+}
+
+impl ToJson for ProblemOut {
+    fn write_json(&self, out: &mut String) {
+        object(out, |o| {
+            o.field("question", &self.question)
+                .field("partnerIds", &self.partner_ids)
+                .field("problem", self.problem)
+                .field("field", &self.field);
+        });
+    }
 }
 
 impl Controller {
@@ -151,7 +182,7 @@ impl Controller {
         }
     }
 
-    fn emit<T: Serialize>(&self, name: &str, detail: &T) {
+    fn emit<T: ToJson + ?Sized>(&self, name: &str, detail: &T) {
         let sent = platform::to_js(detail).and_then(|d| platform::dispatch(&self.host, name, &d));
         if let Err(e) = sent {
             platform::warn(&format!("{name} event: {e}"));
@@ -413,8 +444,6 @@ fn make_plan(config: &Config, now: consent_core::Timestamp) -> (Plan, Answers) {
 }
 
 /// `state()` and the `consent:change` detail.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct StateOut {
     pub locale: String,
     pub complete: bool,
@@ -423,8 +452,18 @@ pub struct StateOut {
     pub skipped: Vec<SkippedOut>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl ToJson for StateOut {
+    fn write_json(&self, out: &mut String) {
+        object(out, |o| {
+            o.field("locale", &self.locale)
+                .field("complete", &self.complete)
+                .field("phase", self.phase)
+                .field("questions", &self.questions)
+                .field("skipped", &self.skipped);
+        });
+    }
+}
+
 pub struct QuestionOut {
     pub key: String,
     pub partner_ids: Vec<String>,
@@ -433,11 +472,30 @@ pub struct QuestionOut {
     pub channels: Vec<&'static str>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
+impl ToJson for QuestionOut {
+    fn write_json(&self, out: &mut String) {
+        object(out, |o| {
+            o.field("key", &self.key)
+                .field("partnerIds", &self.partner_ids)
+                .field("reason", self.reason)
+                .field("answer", &self.answer)
+                .field("channels", &self.channels);
+        });
+    }
+}
+
 pub struct SkippedOut {
     pub partner_id: String,
     pub reason: &'static str,
+}
+
+impl ToJson for SkippedOut {
+    fn write_json(&self, out: &mut String) {
+        object(out, |o| {
+            o.field("partnerId", &self.partner_id)
+                .field("reason", self.reason);
+        });
+    }
 }
 
 pub fn state_of(s: &Session) -> StateOut {
@@ -602,18 +660,12 @@ pub fn mount(
         None => yew::Renderer::<Root>::with_root_and_props(container.clone(), props).render(),
     };
 
-    #[derive(Serialize)]
-    struct Ready {
-        state: StateOut,
-        warnings: Vec<IssueOut>,
-    }
-    controller.emit(
-        "consent:ready",
-        &Ready {
-            state: state_of(&session),
-            warnings: warnings.iter().map(IssueOut::from).collect(),
-        },
-    );
+    let mut ready = String::new();
+    object(&mut ready, |o| {
+        o.field("state", &state_of(&session))
+            .field("warnings", &issues(&warnings));
+    });
+    controller.emit("consent:ready", &Written(ready));
     flush_outbox(&config);
     Ok(Mounted {
         app: Some(app),
