@@ -168,13 +168,13 @@ pub struct Validated {
 }
 
 /// Parses config JSON, naming the field on a type error
-/// (`partners[0].notice.version: invalid type: string "2", expected u32`).
+/// (`partners[0].notice.version: must be a whole number …, not a string`).
+/// The widget reads its config the same way (see [`crate::json`]).
 pub fn parse_json(json: &str) -> Result<ConfigV1, ConfigErrors> {
-    let de = &mut serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(de).map_err(|e| ConfigErrors {
+    crate::json::from_str(json).map_err(|e| ConfigErrors {
         errors: vec![Issue {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
+            path: e.path,
+            message: e.message,
         }],
         warnings: Vec::new(),
     })

@@ -148,10 +148,9 @@ fn type_errors_name_the_path() {
     v["partners"][1]["notice"]["version"] = json!("2");
     let e = parse_json(&v.to_string()).unwrap_err();
     assert_eq!(e.errors[0].path, "partners[1].notice.version");
-    assert!(
-        e.errors[0].message.contains("expected u32"),
-        "{}",
-        e.errors[0]
+    assert_eq!(
+        e.errors[0].message,
+        "must be a whole number from 0 to 4294967295, not a string"
     );
 
     let mut v = good();
@@ -162,8 +161,9 @@ fn type_errors_name_the_path() {
     let mut v = good();
     v["thirdParties"] = json!(true);
     let e = parse_json(&v.to_string()).unwrap_err();
+    assert_eq!(e.errors[0].path, "thirdParties");
     assert!(
-        e.errors[0].message.contains("unknown field `thirdParties`"),
+        e.errors[0].message.starts_with("is not a known field"),
         "{}",
         e.errors[0]
     );
