@@ -8,7 +8,7 @@ use consent_core::record::{build_record, presentation_mode, Decision, RecordCont
 use consent_core::session::{finalize, finalize_account, offered_channels, AnswerError};
 use consent_core::wire::{ConsentRecordV1, Control, Embed};
 
-use crate::delivery::{self, Endpoint, Report};
+use crate::delivery::{self, Endpoint, Outgoing, Report};
 use crate::platform;
 use crate::state::Session;
 use crate::text::shown_notice;
@@ -132,8 +132,9 @@ pub async fn keep_and_send(
     records: &[ConsentRecordV1],
     endpoint: &Endpoint,
 ) -> (Report, Option<u64>) {
-    let kept = delivery::put(records, &endpoint.url);
-    let (_, retry_after, mut report) = delivery::send_once(records, endpoint).await;
+    let outgoing: Vec<Outgoing> = records.iter().map(Outgoing::of).collect();
+    let kept = delivery::put(&outgoing, &endpoint.url);
+    let (_, retry_after, mut report) = delivery::send_once(&outgoing, endpoint).await;
     if let Err(e) = kept {
         platform::error(&format!(
             "the records could not be kept on this device ({e}); they will be retried while this page stays open"

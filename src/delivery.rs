@@ -3,10 +3,11 @@
 //! backend has stored them. A record the backend refuses stays, marked
 //! `failed`, for the venue to inspect. Nothing is dropped silently.
 
+use consent_core::compact::sort_small_by;
 use consent_core::delivery::{
     backoff_ms, batch_key, classify, parse_retry_after, record_index, Outcome, MAX_ATTEMPTS,
 };
-use consent_core::json::{self, object, FromJson, Json, Obj, Path, ReadError, ToJson};
+use consent_core::json::{self, object, FromJson, Json, Obj, Path, RawJson, ReadError, ToJson};
 use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
 
 use crate::platform;
@@ -25,11 +26,32 @@ const STATUS_NAMES: &[(&str, EntryStatus)] = &[
     ("failed", EntryStatus::Failed),
 ];
 
+/// A record on its way to the backend. Delivery never looks inside a
+/// record, so it carries the record's JSON text as written at commit, and
+/// only the two fields it needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub id: String,
+    /// RFC 3339 in UTC with milliseconds, as records write it: text order is time order.
+    pub decided_at: String,
+    pub json: String,
+}
+
+impl Outgoing {
+    pub fn of(r: &ConsentRecordV1) -> Self {
+        Outgoing {
+            id: r.record_id.clone(),
+            decided_at: r.decided_at.to_string(),
+            json: r.to_json(),
+        }
+    }
+}
+
 /// One record waiting in the outbox, stored as
 /// `{"record", "endpoint", "status", "attempts", "lastError"}`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OutboxEntry {
-    pub record: ConsentRecordV1,
+    pub record: Outgoing,
     pub endpoint: String,
     pub status: EntryStatus,
     pub attempts: u32,
@@ -43,8 +65,21 @@ impl FromJson for OutboxEntry {
             at,
             &["record", "endpoint", "status", "attempts", "lastError"],
         )?;
+        let record: Json = o.req("record")?;
+        let (Some(id), Some(decided_at)) =
+            (record.str_field("recordId"), record.str_field("decidedAt"))
+        else {
+            return Err(ReadError::at(
+                &Path::Key(at, "record"),
+                "must be a consent record with recordId and decidedAt",
+            ));
+        };
         Ok(OutboxEntry {
-            record: o.req("record")?,
+            record: Outgoing {
+                id: id.to_owned(),
+                decided_at: decided_at.to_owned(),
+                json: record.to_json(),
+            },
             endpoint: o.req("endpoint")?,
             status: o
                 .opt_with("status", |v, at| json::one_of(v, at, STATUS_NAMES))?
@@ -62,7 +97,7 @@ impl ToJson for OutboxEntry {
             EntryStatus::Failed => "failed",
         };
         object(out, |o| {
-            o.field("record", &self.record)
+            o.field("record", &RawJson(&self.record.json))
                 .field("endpoint", &self.endpoint)
                 .field("status", status)
                 .field("attempts", &self.attempts)
@@ -122,7 +157,7 @@ fn key(record_id: &str) -> String {
 }
 
 /// Writes records to the outbox. Fails if any could not be written.
-pub fn put(records: &[ConsentRecordV1], endpoint: &str) -> platform::Result<()> {
+pub fn put(records: &[Outgoing], endpoint: &str) -> platform::Result<()> {
     for r in records {
         let entry = OutboxEntry {
             record: r.clone(),
@@ -131,7 +166,7 @@ pub fn put(records: &[ConsentRecordV1], endpoint: &str) -> platform::Result<()> 
             attempts: 0,
             last_error: None,
         };
-        platform::storage_set(&key(&r.record_id), &entry.to_json())?;
+        platform::storage_set(&key(&r.id), &entry.to_json())?;
     }
     Ok(())
 }
@@ -155,14 +190,14 @@ pub fn entries() -> platform::Result<Vec<OutboxEntry>> {
 }
 
 /// Pending records for this endpoint, oldest decision first.
-pub fn pending_for(endpoint: &str) -> Vec<ConsentRecordV1> {
-    let mut records: Vec<ConsentRecordV1> = entries()
+pub fn pending_for(endpoint: &str) -> Vec<Outgoing> {
+    let mut records: Vec<Outgoing> = entries()
         .unwrap_or_default()
         .into_iter()
         .filter(|e| e.status == EntryStatus::Pending && e.endpoint == endpoint)
         .map(|e| e.record)
         .collect();
-    consent_core::compact::sort_small_by_key(&mut records, |r| r.decided_at);
+    sort_small_by(&mut records, |a, b| a.decided_at.cmp(&b.decided_at));
     records
 }
 
@@ -194,7 +229,7 @@ fn remove(ids: &[String]) {
 /// One POST of the whole batch. `Ok` carries the outcome; the outbox is
 /// updated to match (removed, attempt counted, or marked failed).
 pub async fn send_once(
-    records: &[ConsentRecordV1],
+    records: &[Outgoing],
     endpoint: &Endpoint,
 ) -> (Outcome, Option<u64>, Report) {
     // The backend stores a batch in one transaction, so one bad record would
@@ -214,9 +249,9 @@ pub async fn send_once(
             Some(i) => {
                 let bad = batch.remove(i);
                 first_error.get_or_insert((report.message.clone(), report.field.clone()));
-                let others: Vec<String> = batch.iter().map(|r| r.record_id.clone()).collect();
+                let others: Vec<String> = batch.iter().map(|r| r.id.clone()).collect();
                 update(&others, |e| e.status = EntryStatus::Pending);
-                blamed.push(bad.record_id);
+                blamed.push(bad.id);
             }
             None => {
                 if let Some((message, field)) = first_error {
@@ -231,16 +266,14 @@ pub async fn send_once(
 }
 
 /// One POST of these records, as one batch.
-async fn send_batch(
-    records: &[ConsentRecordV1],
-    endpoint: &Endpoint,
-) -> (Outcome, Option<u64>, Report) {
-    let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
+async fn send_batch(records: &[Outgoing], endpoint: &Endpoint) -> (Outcome, Option<u64>, Report) {
+    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
     let mut report = Report::default();
-    // The body of `RecordBatchV1`, written without copying the records.
+    // The body of `RecordBatchV1`, from the records' JSON as committed.
+    let raw: Vec<RawJson<'_>> = records.iter().map(|r| RawJson(&r.json)).collect();
     let mut body = String::new();
     object(&mut body, |o| {
-        o.field("records", records);
+        o.field("records", &raw);
     });
     let idem = batch_key(ids.iter().map(String::as_str));
     let answer = platform::post_json(
@@ -320,7 +353,7 @@ async fn send_batch(
 /// batch is delivered, refused, or out of tries for this visit (the records
 /// then wait in the outbox for the next load).
 pub async fn retry(
-    records: Vec<ConsentRecordV1>,
+    records: Vec<Outgoing>,
     endpoint: Endpoint,
     mut retry_after: Option<u64>,
 ) -> Report {
@@ -329,7 +362,7 @@ pub async fn retry(
         let wait = backoff_ms(attempt, retry_after, platform::random());
         if let Err(e) = platform::sleep(wait.min(u64::from(u32::MAX)) as u32).await {
             return Report {
-                pending: records.iter().map(|r| r.record_id.clone()).collect(),
+                pending: records.iter().map(|r| r.id.clone()).collect(),
                 message: Some(e.0),
                 ..Report::default()
             };

@@ -11,7 +11,7 @@ use yew::AppHandle;
 
 use consent_core::config::{validate, Config, ConfigErrors, Issue};
 use consent_core::domain::{Mode, PartnerId, Preference};
-use consent_core::json::{self, object, Json, ToJson};
+use consent_core::json::{self, object, Json, RawJson, ToJson};
 use consent_core::locale::requested_locale;
 use consent_core::plan::{account_plan, plan, AskReason, Plan, SkipReason};
 use consent_core::session::{current_answers, is_complete, Answers, Choice, Problem};
@@ -52,15 +52,6 @@ impl MountError {
         });
         platform::json_to_js(&out)
             .unwrap_or_else(|_| JsValue::from_str("the consent prompt could not mount"))
-    }
-}
-
-/// JSON text already written.
-struct Written(String);
-
-impl ToJson for Written {
-    fn write_json(&self, out: &mut String) {
-        out.push_str(&self.0);
     }
 }
 
@@ -304,7 +295,8 @@ impl Controller {
                 .collect();
             let ep = ep.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let done = delivery::retry(pending.clone(), ep, retry_after).await;
+                let outgoing = pending.iter().map(delivery::Outgoing::of).collect();
+                let done = delivery::retry(outgoing, ep, retry_after).await;
                 this.settled(pending, done);
             });
         }
@@ -665,7 +657,7 @@ pub fn mount(
         o.field("state", &state_of(&session))
             .field("warnings", &issues(&warnings));
     });
-    controller.emit("consent:ready", &Written(ready));
+    controller.emit("consent:ready", &RawJson(&ready));
     flush_outbox(&config);
     Ok(Mounted {
         app: Some(app),

@@ -17,9 +17,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Insertion sort: O(n²), so use it for short lists (channels, record ids,
 /// storage keys), never for basket lines.
 pub fn sort_small_by_key<T, K: Ord>(v: &mut [T], mut key: impl FnMut(&T) -> K) {
+    sort_small_by(v, |a, b| key(a).cmp(&key(b)));
+}
+
+/// Sorts a short slice in place with a comparison. Stable; see [`sort_small_by_key`].
+pub fn sort_small_by<T>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) {
     for i in 1..v.len() {
         let mut j = i;
-        while j > 0 && key(&v[j - 1]) > key(&v[j]) {
+        while j > 0 && cmp(&v[j - 1], &v[j]) == std::cmp::Ordering::Greater {
             v.swap(j - 1, j);
             j -= 1;
         }

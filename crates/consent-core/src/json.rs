@@ -662,6 +662,40 @@ impl<T: ToJson> ToJson for VecMap<String, T> {
     }
 }
 
+/// JSON text already written, passed through as it is.
+pub struct RawJson<'a>(pub &'a str);
+
+impl ToJson for RawJson<'_> {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(self.0);
+    }
+}
+
+impl FromJson for Json {
+    fn from_json(v: &Json, _: &Path<'_>) -> Result<Self, ReadError> {
+        Ok(v.clone())
+    }
+}
+
+impl Json {
+    /// The string at `key`, when this is an object that has one.
+    pub fn str_field(&self, key: &str) -> Option<&str> {
+        match self {
+            Json::Object(fields) => {
+                fields
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == key)
+                    .and_then(|(_, v)| match v {
+                        Json::String(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+            }
+            _ => None,
+        }
+    }
+}
+
 impl ToJson for Json {
     fn write_json(&self, out: &mut String) {
         match self {
