@@ -22,6 +22,12 @@ pub mod text;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+// Talc in place of dlmalloc: smaller in the download and faster
+// (bench/doc/size-analysis.md has the measurement).
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 

@@ -9,6 +9,9 @@ use consent_core::domain::{BasketLine, Partner, Policy, Preference};
 use consent_core::{fixtures, plan, Timestamp};
 use wasm_bindgen::prelude::*;
 
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// Inputs built once, outside any timing.
 #[wasm_bindgen]
 pub struct PlanBench {
