@@ -539,7 +539,7 @@ fn unknown_field(key: &str, known: &[&str]) -> String {
     let squash = |s: &str| -> String {
         s.chars()
             .filter(|c| *c != '_' && *c != '-')
-            .flat_map(char::to_lowercase)
+            .map(|c| c.to_ascii_lowercase())
             .collect()
     };
     let wanted = squash(key);
