@@ -42,6 +42,12 @@ if ! wasm-opt --version 2>/dev/null | grep -q "version $BINARYEN_VERSION"; then
   npm install -g --no-audit --no-fund "binaryen@$BINARYEN_VERSION"
 fi
 
+# 4b. Build-time JS tools (terser, for the release build's glue).
+if [ ! -d tools/build/node_modules ] || [ tools/build/package-lock.json -nt tools/build/node_modules ]; then
+  log "installing build tools (tools/build)"
+  (cd tools/build && npm ci --no-audit --no-fund)
+fi
+
 # 5. Chromium and chromedriver from Debian, for browser and end-to-end tests.
 if [ "$WANT_BROWSER" = 1 ] && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
   log "installing chromium and chromium-driver"

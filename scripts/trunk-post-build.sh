@@ -3,10 +3,23 @@
 # (consent-prompt.js); the public entry module must own that stable name.
 # So: glue → consent_prompt.js, entry.js → consent-prompt.js.
 set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "${TRUNK_STAGING_DIR:?run by trunk}"
 mv consent-prompt.js consent_prompt.js
 mv consent-prompt_bg.wasm consent_prompt_bg.wasm
 mv entry.js consent-prompt.js
+# Trunk's minifier does not reach wasm-bindgen's glue; terser (tools/build,
+# installed by scripts/setup.sh) takes it from 9.1 to 6.5 KB gzip. Exported
+# names are kept; only locals are renamed.
+if [ "${TRUNK_PROFILE:-}" = "release" ]; then
+  TERSER="$ROOT/tools/build/node_modules/.bin/terser"
+  if [ ! -x "$TERSER" ]; then
+    echo "terser is missing: run scripts/setup.sh (it installs tools/build)" >&2
+    exit 1
+  fi
+  "$TERSER" consent_prompt.js --module --compress --mangle --output consent_prompt.min.js
+  mv consent_prompt.min.js consent_prompt.js
+fi
 # Drop the preload links Trunk adds for the old names; the entry loads the wasm itself.
 sed -i -e '/consent-prompt_bg.wasm/d' -e '/rel="modulepreload" href="\/consent-prompt.js"/d' index.html
 sed -i '/data-trunk rel="rust"/d' index.html
