@@ -287,7 +287,9 @@ async fn send_batch(records: &[Outgoing], endpoint: &Endpoint) -> (Outcome, Opti
     let (status, retry_after, body) = match answer {
         Ok(r) => (
             Some(r.status),
-            r.retry_after.as_deref().and_then(parse_retry_after),
+            r.retry_after
+                .as_deref()
+                .and_then(|v| parse_retry_after(v, platform::now())),
             r.body,
         ),
         Err(e) => (None, None, e.0),

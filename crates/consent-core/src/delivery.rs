@@ -2,6 +2,8 @@
 //! worth another try, and how long to wait. The widget's platform module
 //! does the fetching and the waiting; the decisions are made here.
 
+use crate::time::Timestamp;
+
 /// What to do after one POST attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -51,14 +53,16 @@ pub fn backoff_ms(attempt: u32, retry_after_ms: Option<u64>, jitter: f64) -> u64
     }
 }
 
-/// `Retry-After` as delay-seconds (`"120"`). An HTTP date is not parsed: the
-/// backoff applies instead, which is never shorter than a second.
-pub fn parse_retry_after(value: &str) -> Option<u64> {
-    value
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(|s| s.saturating_mul(1000))
+/// `Retry-After` in milliseconds from `now`: delay-seconds (`"120"`) or an
+/// HTTP date (`"Wed, 21 Oct 2026 07:28:00 GMT"`; a date already past means
+/// now). Anything else is ignored and the backoff applies.
+pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs.saturating_mul(1000));
+    }
+    let at = Timestamp::parse_http_date(value)?;
+    Some(u64::try_from(at.unix_millis() - now.unix_millis()).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -102,8 +106,18 @@ mod tests {
         assert_eq!(backoff_ms(1, Some(5_000), 0.0), 5_000);
         assert_eq!(backoff_ms(1, Some(0), 0.0), 0);
         assert_eq!(backoff_ms(1, Some(u64::MAX), 0.0), 600_000);
-        assert_eq!(parse_retry_after(" 120 "), Some(120_000));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+        let now = Timestamp::parse_rfc3339("2026-10-21T07:27:00.500Z").expect("valid");
+        let cases = [
+            (" 120 ", Some(120_000)),
+            ("0", Some(0)),
+            ("Wed, 21 Oct 2026 07:28:00 GMT", Some(59_500)),
+            ("Wed, 21 Oct 2026 07:00:00 GMT", Some(0)),
+            ("-5", None),
+            ("soon", None),
+        ];
+        for (value, want) in cases {
+            assert_eq!(parse_retry_after(value, now), want, "{value:?}");
+        }
     }
 }
 

@@ -54,6 +54,51 @@ impl Timestamp {
         Self::from_unix_millis(self.0.saturating_add(days as i64 * MS_PER_DAY))
     }
 
+    /// Parses an HTTP date in the preferred format of RFC 9110,
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` (as in `Retry-After`). The obsolete
+    /// RFC 850 and asctime forms are not accepted.
+    pub fn parse_http_date(s: &str) -> Option<Self> {
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let mut parts = s.split_ascii_whitespace();
+        let (_weekday, day, month, year, clock, zone) = (
+            parts.next()?.strip_suffix(',')?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+            parts.next()?,
+        );
+        if zone != "GMT" || parts.next().is_some() || day.len() != 2 || year.len() != 4 {
+            return None;
+        }
+        let num = |t: &str| -> Option<u32> {
+            t.bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| t.parse().ok())
+                .flatten()
+        };
+        let (d, y) = (num(day)?, num(year)?);
+        let m = MONTHS.iter().position(|&name| name == month)? as u32 + 1;
+        let mut hms = clock.split(':');
+        let (h, mi, sec) = (num(hms.next()?)?, num(hms.next()?)?, num(hms.next()?)?);
+        if hms.next().is_some()
+            || d == 0
+            || d > days_in_month(i64::from(y), m)
+            || h > 23
+            || mi > 59
+            || sec > 60
+        {
+            return None;
+        }
+        let secs = days_from_civil(i64::from(y), m, d) * 86_400
+            + i64::from(h) * 3600
+            + i64::from(mi) * 60
+            + i64::from(sec.min(59));
+        Some(Self::from_unix_millis(secs * 1000))
+    }
+
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     pub fn to_rfc3339(self) -> String {
         self.to_string()
@@ -289,6 +334,45 @@ mod tests {
         fn rfc3339_round_trips(ms in Timestamp::MIN.0..=Timestamp::MAX.0) {
             let t = Timestamp::from_unix_millis(ms);
             proptest::prop_assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()), Ok(t));
+        }
+    }
+
+    #[test]
+    fn parses_http_dates() {
+        let cases = [
+            (
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                Some("1994-11-06T08:49:37.000Z"),
+            ),
+            (
+                "Wed, 21 Oct 2026 07:28:00 GMT",
+                Some("2026-10-21T07:28:00.000Z"),
+            ),
+            (
+                "Thu, 29 Feb 2024 23:59:59 GMT",
+                Some("2024-02-29T23:59:59.000Z"),
+            ),
+            (
+                "  Wed, 21 Oct 2026 07:28:00 GMT  ",
+                Some("2026-10-21T07:28:00.000Z"),
+            ),
+            ("Fri, 29 Feb 2025 00:00:00 GMT", None),
+            ("Wed, 21 Oct 2026 07:28:00 UTC", None),
+            ("Wed, 21 Okt 2026 07:28:00 GMT", None),
+            ("Wed 21 Oct 2026 07:28:00 GMT", None),
+            ("Wed, 21 Oct 2026 24:00:00 GMT", None),
+            ("Wed, 1 Oct 2026 07:28:00 GMT", None),
+            ("Sunday, 06-Nov-94 08:49:37 GMT", None),
+            ("Sun Nov  6 08:49:37 1994", None),
+            ("120", None),
+            ("", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                Timestamp::parse_http_date(text).map(|t| t.to_string()),
+                want.map(str::to_owned),
+                "{text:?}"
+            );
         }
     }
 }
