@@ -257,8 +257,12 @@ pub fn Prompt(props: &PromptProps) -> Html {
         Phase::Saved { .. } => texts.get("pending"),
         Phase::Failed(_) => texts.get("failed"),
     };
+    // Box office and phone: the operator reads the screen, so the heading and
+    // introduction speak to them; the notices are still read out verbatim.
     let (title, intro) = if account {
         ("account_title", "account_intro")
+    } else if assisted {
+        ("operator_title", "operator_intro")
     } else {
         ("title", "intro")
     };

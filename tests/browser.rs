@@ -389,6 +389,13 @@ async fn the_preference_centre_shows_every_partner_and_the_current_answers() {
 #[wasm_bindgen_test]
 async fn box_office_keys_answer_and_move_between_companies() {
     let (handle, shadow) = mount(r#"{"channel": "box-office", "operatorId": "op-7"}"#).await;
+    assert_eq!(
+        one(&shadow, "[part=title]")
+            .text_content()
+            .unwrap_or_default(),
+        "Partner companies: the customer's contact preferences",
+        "the heading speaks to the operator"
+    );
     let press = |target: &Element, key: &str| {
         let init = web_sys::KeyboardEventInit::new();
         init.set_key(key);

@@ -56,6 +56,8 @@ pub const KEYS: &[&str] = &[
     "account_show",
     "account_empty",
     "operator_keys",
+    "operator_title",
+    "operator_intro",
 ];
 
 const EN: &[&str] = &[
@@ -100,6 +102,8 @@ const EN: &[&str] = &[
     "Show what you agreed to",
     "You have no partner companies to manage yet.",
     "Keys: Y yes, N no, H heard, J next company, K previous company, Enter saves.",
+    "Partner companies: the customer's contact preferences",
+    "Ask the customer each question below. Read the wording exactly as shown and record their answer. Nothing is selected until they answer.",
 ];
 
 const CY: &[&str] = &[
@@ -144,6 +148,8 @@ const CY: &[&str] = &[
     "Dangos beth y cytunoch iddo",
     "Nid oes gennych unrhyw gwmnïau partner i'w rheoli eto.",
     "Bysellau: Y ie, N na, H wedi clywed, J cwmni nesaf, K cwmni blaenorol, Enter yn cadw.",
+    "Cwmnïau partner: dewisiadau cysylltu'r cwsmer",
+    "Gofynnwch bob cwestiwn isod i'r cwsmer. Darllenwch y geiriad yn union fel y mae a chofnodwch yr ateb. Does dim wedi'i ddewis nes i'r cwsmer ateb.",
 ];
 
 const FR: &[&str] = &[
@@ -188,6 +194,8 @@ const FR: &[&str] = &[
     "Voir ce que vous avez accepté",
     "Vous n'avez encore aucune compagnie partenaire à gérer.",
     "Touches : Y oui, N non, H entendu, J compagnie suivante, K compagnie précédente, Entrée enregistre.",
+    "Compagnies partenaires : préférences de contact du client",
+    "Posez chaque question ci-dessous au client. Lisez le texte exactement tel qu'il apparaît et enregistrez sa réponse. Rien n'est sélectionné tant qu'il n'a pas répondu.",
 ];
 
 const DE: &[&str] = &[
@@ -232,6 +240,8 @@ const DE: &[&str] = &[
     "Anzeigen, wozu Sie eingewilligt haben",
     "Sie haben noch keine Partner-Compagnien zu verwalten.",
     "Tasten: Y Ja, N Nein, H gehört, J nächste Compagnie, K vorherige Compagnie, Eingabe speichert.",
+    "Partner-Compagnien: Kontaktwünsche der Kundin oder des Kunden",
+    "Stellen Sie jede Frage unten. Lesen Sie den Wortlaut genau so vor, wie er angezeigt wird, und erfassen Sie die Antwort. Nichts ist ausgewählt, bis eine Antwort erfolgt.",
 ];
 
 /// Venue overrides: locale → key → text.
