@@ -430,7 +430,7 @@ is ${floor} KB (51.8 KB wasm + 5.9 KB JS), so the prompt's own code costs about
 ${int(total.gzip - floor)} KB over it. ${budget}
 
 The rest of this section is analysis made by hand on the build of
-2026-11-25 after the size work (368.4 KB wasm, 165.0 KB gzip in all); ${code("bench/run.sh")} copies it
+2026-11-25 after the size work (166.3 KB gzip in all); ${code("bench/run.sh")} copies it
 from ${code("bench/doc/size-analysis.md")} and does not rerun twiggy.
 
 ${sizeAnalysis}
