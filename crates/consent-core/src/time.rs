@@ -54,6 +54,20 @@ impl Timestamp {
         Self::from_unix_millis(self.0.saturating_add(days as i64 * MS_PER_DAY))
     }
 
+    /// Parses only the form records use, UTC with milliseconds
+    /// (`2026-11-25T14:03:07.120Z`), as `docs/schema/consent-record.v1.json`
+    /// requires: a record's times are proof, so they are taken as written
+    /// or refused, never silently converted.
+    pub fn parse_canonical(s: &str) -> Result<Self, TimeError> {
+        let t = Self::parse_rfc3339(s)?;
+        if t.to_string() != s {
+            return Err(TimeError(
+                "use UTC with milliseconds, as in 2026-11-25T14:03:07.120Z",
+            ));
+        }
+        Ok(t)
+    }
+
     /// Parses an HTTP date in the preferred format of RFC 9110,
     /// `Sun, 06 Nov 1994 08:49:37 GMT` (as in `Retry-After`). The obsolete
     /// RFC 850 and asctime forms are not accepted.
@@ -219,10 +233,14 @@ impl Serialize for Timestamp {
     }
 }
 
+/// Strict: only the form records are written in (see
+/// [`Timestamp::parse_canonical`]). serde reads records and the host's own
+/// answers; the widget reads venue-supplied times with its JSON reader,
+/// which takes any RFC 3339.
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Self::parse_rfc3339(&s).map_err(serde::de::Error::custom)
+        Self::parse_canonical(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -372,6 +390,31 @@ mod tests {
                 Timestamp::parse_http_date(text).map(|t| t.to_string()),
                 want.map(str::to_owned),
                 "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn canonical_form_only_where_records_need_it() {
+        for ok in ["2026-11-25T14:03:07.120Z", "0000-01-01T00:00:00.000Z"] {
+            assert_eq!(
+                Timestamp::parse_canonical(ok).map(|t| t.to_string()),
+                Ok(ok.to_owned())
+            );
+        }
+        for lenient in [
+            "2026-11-25T15:03:07.120+01:00",
+            "2026-11-25T14:03:07Z",
+            "2026-11-25T14:03:07.12Z",
+            "2026-11-25t14:03:07.120z",
+        ] {
+            assert!(
+                Timestamp::parse_rfc3339(lenient).is_ok(),
+                "{lenient} is RFC 3339"
+            );
+            assert!(
+                Timestamp::parse_canonical(lenient).is_err(),
+                "{lenient} is not canonical"
             );
         }
     }

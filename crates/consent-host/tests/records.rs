@@ -159,6 +159,33 @@ async fn a_type_error_names_its_json_path() {
 }
 
 #[tokio::test]
+async fn times_are_taken_only_as_records_write_them() {
+    let t = TestApp::new();
+    for (field, value) in [
+        ("decidedAt", "2026-11-25T15:03:07.120+01:00"),
+        ("presentedAt", "2026-11-25T14:03:07Z"),
+    ] {
+        let mut r = serde_json::to_value(record(1, "cust-1", "alpha", Given, 1)).unwrap();
+        r[field] = json!(value);
+        let (status, body) = t.post_json(&json!({ "records": [r] })).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field} = {value}: {body}"
+        );
+        let path = format!("records[0].{field}");
+        assert_error(&body, "invalid_record", Some(&path));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("UTC with milliseconds")),
+            "{body}"
+        );
+    }
+    assert_eq!(t.row_count(), 0);
+}
+
+#[tokio::test]
 async fn an_unknown_enum_value_names_its_json_path() {
     let t = TestApp::new();
     let mut r = serde_json::to_value(record(1, "cust-1", "alpha", Given, 1)).unwrap();
