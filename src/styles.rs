@@ -4,9 +4,27 @@
 
 use consent_core::config::Theme;
 
+/// The dark preset's fallbacks, written once for both `.cp.dark` and
+/// `.cp.auto` under `prefers-color-scheme: dark`.
+macro_rules! dark_palette {
+    () => {
+        "
+  --_accent: var(--cp-accent, #8ab4ff);
+  --_accent-text: var(--cp-accent-text, #0b1220);
+  --_text: var(--cp-text, #f2f2f2);
+  --_muted: var(--cp-muted, #c9c9c9);
+  --_bg: var(--cp-background, #121212);
+  --_surface: var(--cp-surface, #1e1e1e);
+  --_border: var(--cp-border, #a0a0a0);
+  --_error: var(--cp-error, #ffb4ab);
+"
+    };
+}
+
 /// Base styles. Private `--_x` variables read the public `--cp-x` tokens
 /// with the light preset as fallback; the dark preset swaps the fallbacks.
-pub const BASE_CSS: &str = r#"
+pub const BASE_CSS: &str = concat!(
+    r#"
 :host { display: block; }
 :host([hidden]) { display: none; }
 .cp {
@@ -34,30 +52,13 @@ pub const BASE_CSS: &str = r#"
   max-width: 100%;
   overflow-wrap: anywhere;
 }
-.cp.dark {
-  --_accent: var(--cp-accent, #8ab4ff);
-  --_accent-text: var(--cp-accent-text, #0b1220);
-  --_text: var(--cp-text, #f2f2f2);
-  --_muted: var(--cp-muted, #c9c9c9);
-  --_bg: var(--cp-background, #121212);
-  --_surface: var(--cp-surface, #1e1e1e);
-  --_border: var(--cp-border, #a0a0a0);
-  --_error: var(--cp-error, #ffb4ab);
-  --_focus: var(--cp-focus-ring, #ffbf47);
-}
-@media (prefers-color-scheme: dark) {
-  .cp.auto {
-    --_accent: var(--cp-accent, #8ab4ff);
-    --_accent-text: var(--cp-accent-text, #0b1220);
-    --_text: var(--cp-text, #f2f2f2);
-    --_muted: var(--cp-muted, #c9c9c9);
-    --_bg: var(--cp-background, #121212);
-    --_surface: var(--cp-surface, #1e1e1e);
-    --_border: var(--cp-border, #a0a0a0);
-    --_error: var(--cp-error, #ffb4ab);
-  }
-}
-.cp *, .cp *::before, .cp *::after { box-sizing: inherit; }
+"#,
+    ".cp.dark {",
+    dark_palette!(),
+    "}\n@media (prefers-color-scheme: dark) {\n  .cp.auto {",
+    dark_palette!(),
+    "}\n}\n",
+    r#".cp *, .cp *::before, .cp *::after { box-sizing: inherit; }
 .cp h1, .cp h2, .cp h3, .cp h4, .cp h5, .cp h6 { font-size: 1.25em; line-height: 1.3; margin: 0 0 calc(var(--_space) / 2); }
 .cp p { margin: 0 0 calc(var(--_space) / 2); }
 .cp .muted { color: var(--_muted); font-size: 0.9375em; }
@@ -133,7 +134,8 @@ pub const BASE_CSS: &str = r#"
   .cp :focus-visible, .cp .summary:focus { outline: 3px solid Highlight; box-shadow: none; }
   .cp .error, .cp .summary a { color: LinkText; }
 }
-"#;
+"#
+);
 
 /// The venue's token values as one rule on the host element. Values were
 /// checked by `consent-core` to be plain CSS values, so they cannot end the
