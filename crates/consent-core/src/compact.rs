@@ -33,13 +33,7 @@ pub fn sort_small_by<T>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Or
 
 /// Sorts a short slice. See [`sort_small_by_key`].
 pub fn sort_small<T: Ord>(v: &mut [T]) {
-    for i in 1..v.len() {
-        let mut j = i;
-        while j > 0 && v[j - 1] > v[j] {
-            v.swap(j - 1, j);
-            j -= 1;
-        }
-    }
+    sort_small_by(v, T::cmp);
 }
 
 /// Sorts a short list and removes repeats. See [`sort_small_by_key`].
