@@ -219,22 +219,6 @@ pub fn json_to_js(text: &str) -> Result<JsValue> {
     js_sys::JSON::parse(text).map_err(|e| err("JSON.parse failed", e))
 }
 
-/// `value[key]`, if present.
-pub fn field(value: &JsValue, key: &str) -> Option<JsValue> {
-    Reflect::get(value, &JsValue::from_str(key))
-        .ok()
-        .filter(|v| !v.is_undefined() && !v.is_null())
-}
-
-/// The items of a JS array (nothing for anything else).
-pub fn items(value: &JsValue) -> Vec<JsValue> {
-    if Array::is_array(value) {
-        Array::from(value).iter().collect()
-    } else {
-        Vec::new()
-    }
-}
-
 pub fn json_stringify(value: &JsValue) -> Result<String> {
     js_sys::JSON::stringify(value)
         .map(String::from)
