@@ -254,10 +254,21 @@ impl Db {
 
     /// Every record of a customer, oldest first (by insertion), with `receivedAt`.
     pub fn records_for(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
-        let conn = lock(&self.reader);
-        let mut stmt = conn.prepare_cached(
+        self.customer_records(
             "SELECT body, received_at_ms FROM consent_records WHERE customer_id = ?1 ORDER BY seq",
-        )?;
+            customer_id,
+        )
+    }
+
+    /// Runs a query of `(body, received_at_ms)` rows for one customer and
+    /// reads each row back into a record.
+    fn customer_records(
+        &self,
+        sql: &str,
+        customer_id: &str,
+    ) -> Result<Vec<ConsentRecordV1>, DbError> {
+        let conn = lock(&self.reader);
+        let mut stmt = conn.prepare_cached(sql)?;
         let rows = stmt.query_map([customer_id], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
         })?;
@@ -272,8 +283,7 @@ impl Db {
     /// A customer's current answer per partner: the record with the latest
     /// `decidedAt`, the later insertion winning a tie; sorted by partner id.
     pub fn preferences(&self, customer_id: &str) -> Result<Vec<PreferenceV1>, DbError> {
-        let conn = lock(&self.reader);
-        let mut stmt = conn.prepare_cached(
+        let records = self.customer_records(
             "SELECT c.body, c.received_at_ms FROM consent_records c
              WHERE c.customer_id = ?1
                AND NOT EXISTS (
@@ -283,15 +293,11 @@ impl Db {
                      AND (n.decided_at_ms > c.decided_at_ms
                           OR (n.decided_at_ms = c.decided_at_ms AND n.seq > c.seq)))
              ORDER BY c.partner_id",
+            customer_id,
         )?;
-        let rows = stmt.query_map([customer_id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (body, received_at_ms) = row?;
-            let r = read_record(&body, received_at_ms)?;
-            out.push(PreferenceV1 {
+        Ok(records
+            .into_iter()
+            .map(|r| PreferenceV1 {
                 partner_id: r.partner.id,
                 state: r.state,
                 notice_id: Some(r.notice.id),
@@ -302,9 +308,8 @@ impl Db {
                 channels: r.channels,
                 notice_text: Some(r.notice.text),
                 notice_language: Some(r.notice.language),
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 
     /// How many records are stored (all customers).
