@@ -24,12 +24,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use consent_core::domain::{
-    Channel, CollectionChannel, DecisionState, LocalizedText, Notice, Partner, PartnerId, Venue,
-};
-use consent_core::record::{build_record, Decision, RecordContext, ShownNotice};
-use consent_core::wire::{Action, ConsentRecordV1, Control, Embed, PresentationMode};
-use consent_core::Timestamp;
+
+// The host tests' builders: valid records made by consent-core's own
+// record builder, as the widget makes them.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use consent_core::domain::DecisionState::{Given, Refused};
+use consent_core::wire::ConsentRecordV1;
 use consent_host::db::NewRecord;
 use consent_host::{sha256_hex, Db};
 use rusqlite::{params, Connection, TransactionBehavior};
@@ -143,94 +144,22 @@ fn fail(message: &str) -> ! {
 
 // ---------------------------------------------------------------- records
 
-/// A lowercase UUID v4 made from a number: distinct numbers, distinct ids.
-fn uuid(n: u32) -> String {
-    format!("{n:08x}-0000-4000-8000-{n:012x}")
-}
-
-fn partner(i: u32) -> Partner {
-    let id = format!("partner-{i}");
-    Partner {
-        id: PartnerId::from(id.as_str()),
-        name: format!("{id} Productions"),
-        privacy_url: format!("https://{id}.example/privacy"),
-        privacy_summary: LocalizedText::new(),
-        notice: Notice {
-            id: format!("{id}-marketing"),
-            version: 2,
-            text: LocalizedText::from([(
-                "en-GB".to_owned(),
-                format!("{id} Productions would like to email you about their new shows."),
-            )]),
-            purpose: "marketing".to_owned(),
-            channels: vec![Channel::Email, Channel::Post],
-            what_changed: LocalizedText::new(),
-        },
-    }
-}
-
-/// A valid web record built by consent-core's own builder, as the widget
-/// builds it (and as `tests/common/mod.rs` does): customer `n / 4`, one of
-/// eight partners, alternating yes and no.
-fn record(n: u32, partners: &[Partner]) -> ConsentRecordV1 {
-    let p = &partners[(n % partners.len() as u32) as usize];
-    let ctx = RecordContext {
-        venue: Venue {
-            id: "riverside".to_owned(),
-            name: "Riverside Playhouse".to_owned(),
-        },
-        customer_id: format!("BENCH-{}", n / 4),
-        jurisdiction: "GB".to_owned(),
-        channel: CollectionChannel::Web,
-        embed: Embed::Script,
-        page_origin: "https://tickets.riverside.example".to_owned(),
-        page_path: "/checkout".to_owned(),
-        widget_version: "0.1.0".to_owned(),
-        basket_ref: Some(format!("B-{}", n / 4)),
-        operator_id: None,
-        gpc: None,
-        validity_days: Some(365),
-    };
-    let given = n % 2 == 0;
-    let presented = Timestamp::from_unix_millis(1_767_225_600_000 + i64::from(n) * 1_000);
-    let decision = Decision {
-        partner: p,
-        state: if given {
-            DecisionState::Given
-        } else {
-            DecisionState::Refused
-        },
-        action: if given {
-            Action::SelectedYes
-        } else {
-            Action::SelectedNo
-        },
-        channels: if given { vec![Channel::Email] } else { vec![] },
-        mode: PresentationMode::Individual,
-        control: Control::Radio,
-        notice: ShownNotice {
-            id: p.notice.id.clone(),
-            version: p.notice.version,
-            language: "en-GB".to_owned(),
-            text: p.notice.text["en-GB"].clone(),
-        },
-        presented_at: presented,
-        decided_at: Timestamp::from_unix_millis(presented.unix_millis() + 5_000),
-        event_ids: vec![format!("ev-{}", n % 50)],
-        supersedes: None,
-        renewal: false,
-    };
-    build_record(&ctx, &decision, &uuid(n), &|t: &str| Some(sha256_hex(t)))
-        .expect("a valid benchmark record")
-}
-
 /// `count` records with ids never used before in this run.
 fn make_records(next_id: &mut u32, count: usize) -> Vec<ConsentRecordV1> {
-    let partners: Vec<Partner> = (0..8).map(partner).collect();
     let start = *next_id;
     *next_id += count as u32;
     (start..start + count as u32)
-        .map(|n| record(n, &partners))
+        .map(|n| {
+            // Customer n / 4, one of eight partners, alternating yes and no.
+            let state = if n % 2 == 0 { Given } else { Refused };
+            common::record(
+                n,
+                &format!("BENCH-{}", n / 4),
+                &format!("partner-{}", n % 8),
+                state,
+                i64::from(n % 365),
+            )
+        })
         .collect()
 }
 
