@@ -228,6 +228,16 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         );
     }
     c.non_empty("customerId", &raw.customer_id);
+    if raw.customer_id.trim().len() > crate::record::MAX_CUSTOMER_ID_BYTES {
+        c.error(
+            "customerId",
+            format!(
+                "is {} bytes long; at most {} (the backend stores and reads back no longer id)",
+                raw.customer_id.trim().len(),
+                crate::record::MAX_CUSTOMER_ID_BYTES
+            ),
+        );
+    }
     let venue = match &raw.venue {
         Some(v) => {
             c.non_empty("venue.id", &v.id);

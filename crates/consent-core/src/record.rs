@@ -236,6 +236,11 @@ pub fn is_sha256_hex(s: &str) -> bool {
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
+/// The longest customer id, in UTF-8 bytes, anywhere: the widget's config,
+/// a stored record, and a path that reads records back. One limit, so a
+/// record that can be stored can always be read.
+pub const MAX_CUSTOMER_ID_BYTES: usize = 256;
+
 /// A problem with a received record, named by its JSON path within the record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldError {
@@ -291,6 +296,12 @@ pub fn check_record(
         if value.trim().is_empty() {
             return err(field, "must not be empty".into());
         }
+    }
+    if r.customer_id.len() > MAX_CUSTOMER_ID_BYTES {
+        return err(
+            "customerId",
+            format!("must be at most {MAX_CUSTOMER_ID_BYTES} bytes"),
+        );
     }
     if !crate::locale::is_valid_tag(&r.notice.language) {
         return err("notice.language", "must be a BCP 47 language tag".into());

@@ -105,6 +105,17 @@ fn errors_name_the_field_path() {
 }
 
 #[test]
+fn a_customer_id_longer_than_records_allow_is_refused() {
+    let mut v = good();
+    v["customerId"] = json!("c".repeat(256));
+    assert!(errors_of(v.clone()).is_empty());
+    v["customerId"] = json!("c".repeat(257));
+    let errors = errors_of(v);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("customerId: is 257 bytes long"), "{errors:?}");
+}
+
+#[test]
 fn every_error_is_reported_at_once() {
     let mut v = good();
     v["customerId"] = json!("");

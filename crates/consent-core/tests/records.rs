@@ -349,6 +349,7 @@ fn check_record_table() {
         ("dpvState", |v| v["dpvState"] = json!("ConsentWithdrawn")),
         ("channels", |v| v["channels"] = json!([])),
         ("customerId", |v| v["customerId"] = json!(" ")),
+        ("customerId", |v| v["customerId"] = json!("c".repeat(257))),
         ("decidedAt", |v| {
             v["decidedAt"] = json!("2025-01-01T00:00:00.000Z")
         }),

@@ -19,8 +19,8 @@ use crate::{sha256_hex, AppState};
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Most records in one batch.
 pub const MAX_BATCH_RECORDS: usize = 500;
-/// Longest accepted customer id in a path.
-const MAX_CUSTOMER_ID_LEN: usize = 256;
+/// Longest accepted customer id, in a path or in a record.
+use consent_core::record::MAX_CUSTOMER_ID_BYTES as MAX_CUSTOMER_ID_LEN;
 
 /// An error answer: `{"error": {"code", "message", "field"}}`.
 #[derive(Debug)]
