@@ -66,6 +66,45 @@ pub fn parse(text: &str) -> Result<Json, SyntaxError> {
     Ok(v)
 }
 
+/// Whether a JSON number (its syntax already checked) is within the range of
+/// a double: `1e400` is not. Without parsing floats, which would cost the
+/// widget tens of KB of wasm.
+fn within_f64(text: &str) -> bool {
+    let t = text.trim_start_matches('-');
+    let (mant, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], &t[i + 1..]),
+        None => (t, ""),
+    };
+    let (neg, exp_digits) = match exp.as_bytes().first() {
+        Some(b'-') => (true, &exp[1..]),
+        Some(b'+') => (false, &exp[1..]),
+        _ => (false, exp),
+    };
+    let e = exp_digits
+        .bytes()
+        .fold(0i64, |n, d| (n * 10 + i64::from(d - b'0')).min(1_000_000));
+    let e = if neg { -e } else { e };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let int = int.trim_start_matches('0');
+    let magnitude = if int.is_empty() {
+        match frac.find(|c| c != '0') {
+            Some(p) => -(p as i64) - 1,
+            None => return true, // zero
+        }
+    } else {
+        int.len() as i64 - 1
+    };
+    match (magnitude + e).cmp(&308) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => {
+            // 1.7976931348623158e308 and above round to infinity.
+            let digits: String = int.chars().chain(frac.chars()).collect();
+            digits.trim_start_matches('0') < "17976931348623158"
+        }
+    }
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -189,6 +228,11 @@ impl Parser<'_> {
             if self.digits() == 0 {
                 return Err(self.fail("expected a digit in the exponent"));
             }
+        }
+        // A number no double can hold (`1e400`): refused, as serde_json
+        // (the backend's reader) refuses it.
+        if !within_f64(&self.text[start..self.i]) {
+            return Err(self.fail("number out of range"));
         }
         Ok(Json::Number(self.text[start..self.i].to_owned()))
     }
@@ -794,6 +838,11 @@ mod tests {
             "{a:1}",
             "\"\u{1}\"",
             "1e",
+            "1e400",
+            "-1e309",
+            "2e308",
+            "1.8e308",
+            "179769313486231590e291",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
         }

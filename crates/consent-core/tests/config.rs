@@ -112,7 +112,10 @@ fn a_customer_id_longer_than_records_allow_is_refused() {
     v["customerId"] = json!("c".repeat(257));
     let errors = errors_of(v);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(errors[0].starts_with("customerId: is 257 bytes long"), "{errors:?}");
+    assert!(
+        errors[0].starts_with("customerId: is 257 bytes long"),
+        "{errors:?}"
+    );
 }
 
 #[test]
