@@ -254,6 +254,30 @@ impl fmt::Display for FieldError {
     }
 }
 
+/// How far ahead of the receiving host's clock a record's times may be.
+/// A phone whose clock is a few hours out (a wrong time zone set by hand)
+/// is still believed; anything further is a broken clock or a forgery.
+pub const MAX_CLOCK_AHEAD_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Checks a record's times against the moment a backend received it. A
+/// decision cannot be dated implausibly far in the future; within the
+/// allowance, a backend still counts it at the earlier of `decidedAt` and
+/// its arrival, so no client clock can put a decision after a later one.
+pub fn check_timing(r: &ConsentRecordV1, received_at: Timestamp) -> Result<(), FieldError> {
+    let limit = received_at.unix_millis().saturating_add(MAX_CLOCK_AHEAD_MS);
+    for (field, at) in [("presentedAt", r.presented_at), ("decidedAt", r.decided_at)] {
+        if at.unix_millis() > limit {
+            return Err(FieldError {
+                field: field.to_owned(),
+                message: format!(
+                    "is {at}, more than 24 hours after the backend received the record ({received_at}); check the device's clock"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Checks a record's meaning beyond its JSON shape: the digest matches the
 /// verbatim text, the DPV state matches the state, nothing was pre-selected,
 /// and so on. `sha256_hex` must hash for real (the host uses a native SHA-256).

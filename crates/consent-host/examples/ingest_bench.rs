@@ -31,7 +31,6 @@ use clap::Parser;
 mod common;
 use consent_core::domain::DecisionState::{Given, Refused};
 use consent_core::wire::ConsentRecordV1;
-use consent_host::db::NewRecord;
 use consent_host::{sha256_hex, Db};
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde_json::{json, Value};
@@ -157,7 +156,9 @@ fn make_records(next_id: &mut u32, count: usize) -> Vec<ConsentRecordV1> {
                 &format!("BENCH-{}", n / 4),
                 &format!("partner-{}", n % 8),
                 state,
-                i64::from(n % 365),
+                // Decided on one of the first 200 days of 2026: never
+                // after the host's clock, which refuses future dates.
+                i64::from(n % 200),
             )
         })
         .collect()
@@ -179,7 +180,12 @@ impl Host {
         let dir = temp_dir(args)?;
         let db = dir.path().join("consent.db");
         let mut child = Command::new(&args.host_bin)
-            .args(["--port", "0", "--bind", "127.0.0.1", "--db"])
+            .args(["--port", "0", "--bind", "127.0.0.1"])
+            .args(["--token-secret", common::SECRET])
+            // The bench measures ingest, not the abuse limits.
+            .args(["--write-rate-per-token", "100000000"])
+            .args(["--write-rate-per-address", "100000000"])
+            .arg("--db")
             .arg(&db)
             .arg("--dist")
             .arg(&args.dist)
@@ -257,6 +263,17 @@ fn temp_dir(args: &Args) -> Result<tempfile::TempDir, String> {
     .map_err(|e| format!("temporary directory: {e}"))
 }
 
+/// A venue-wide checkout token for `lyric`, valid for an hour from now.
+fn bench_token() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let mut claims = common::claims("BENCH", "consent:write:venue");
+    claims.iat = now;
+    claims.exp = now + 3600;
+    common::sign(&claims)
+}
+
 /// A minimal HTTP/1.1 keep-alive client: enough for one JSON POST at a
 /// time on one connection, and nothing more.
 struct Client {
@@ -271,7 +288,8 @@ impl Client {
         Ok(Client {
             stream: BufStream::new(stream),
             head: format!(
-                "POST /api/v1/consent-records HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
+                "POST /api/v1/consent-records HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json\r\nAuthorization: Bearer {}\r\n",
+                bench_token()
             ),
         })
     }
@@ -466,6 +484,17 @@ fn percentile_ms(v: &mut [Duration], p: f64) -> f64 {
 
 // ------------------------------------------------------------- baseline
 
+/// One row of the baseline, ready to insert.
+struct BaselineRow {
+    record_id: String,
+    partner_id: String,
+    decided_at_ms: i64,
+    supersedes: Option<String>,
+    content_sha256: String,
+    body: String,
+    chain: String,
+}
+
 /// The same rows as the host stores, with its schema (created by
 /// `Db::open`, i.e. the host's own migrations) and its pragmas (WAL,
 /// `synchronous = FULL`), inserted by one writer, one `BEGIN IMMEDIATE`
@@ -479,17 +508,24 @@ fn sqlite_baseline(
     let dir = temp_dir(args)?;
     let path = dir.path().join("baseline.db");
     drop(Db::open(&path).map_err(|e| e.to_string())?);
-    let rows: Vec<NewRecord> = records
+    // The rows as the host stores them: subject in place of the customer
+    // id, digest and chain computed beforehand (the baseline does no hashing).
+    let subject = "5".repeat(64);
+    let rows: Vec<BaselineRow> = records
         .iter()
         .map(|r| {
-            let body = serde_json::to_string(r).expect("json");
-            NewRecord {
-                content_sha256: sha256_hex(&body),
+            let mut stored = r.clone();
+            stored.customer_id = format!("sub:{subject}");
+            let body = serde_json::to_string(&stored).expect("json");
+            let content_sha256 = sha256_hex(&body);
+            BaselineRow {
+                chain: sha256_hex(&content_sha256),
+                content_sha256,
                 body,
                 record_id: r.record_id.clone(),
-                customer_id: r.customer_id.clone(),
                 partner_id: r.partner.id.clone(),
-                decided_at: r.decided_at,
+                decided_at_ms: r.decided_at.unix_millis(),
+                supersedes: r.supersedes.clone(),
             }
         })
         .collect();
@@ -507,7 +543,7 @@ fn sqlite_baseline(
         .query_row("PRAGMA synchronous", [], |r| r.get(0))
         .map_err(sql)?;
     let received_at = 1_800_000_000_000_i64;
-    let chunks: Vec<&[NewRecord]> = rows.chunks(batch).filter(|c| c.len() == batch).collect();
+    let chunks: Vec<&[BaselineRow]> = rows.chunks(batch).filter(|c| c.len() == batch).collect();
     let mut latencies = Vec::new();
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.max_secs);
@@ -526,20 +562,24 @@ fn sqlite_baseline(
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO consent_records
-                        (record_id, seq, customer_id, partner_id, decided_at_ms, received_at_ms, content_sha256, body)
-                     VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM consent_records), ?2, ?3, ?4, ?5, ?6, ?7)",
+                        (record_id, subject, partner_id, decided_at_ms, received_at_ms,
+                         effective_at_ms, supersedes, content_sha256, body, chain)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(sql)?;
             for r in chunk.iter() {
                 insert
                     .execute(params![
                         r.record_id,
-                        r.customer_id,
+                        subject,
                         r.partner_id,
-                        r.decided_at.unix_millis(),
+                        r.decided_at_ms,
                         received_at,
+                        r.decided_at_ms.min(received_at),
+                        r.supersedes,
                         r.content_sha256,
                         r.body,
+                        r.chain,
                     ])
                     .map_err(sql)?;
             }

@@ -5,14 +5,16 @@ use std::fmt;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use consent_core::record::check_record;
+use consent_core::record::{check_record, check_timing};
 use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, ErrorV1, PreferencesV1, RecordBatchV1};
 use serde::Serialize;
 
+use crate::auth::Caller;
 use crate::db::{BatchOutcome, DbError, NewRecord};
+use crate::limits::ClientAddr;
 use crate::{sha256_hex, AppState};
 
 /// Largest accepted request body: 1 MiB.
@@ -29,21 +31,41 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds for `Retry-After` (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
-    fn at(mut self, field: impl Into<String>) -> Self {
+    pub fn at(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
+    }
+
+    /// 401: no credential, or one that does not verify. Answered with
+    /// `WWW-Authenticate: Bearer error="invalid_token"`.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 429 with `Retry-After`.
+    pub fn rate_limited(what: &str, retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many writes from this {what}; try again in {retry_after_secs} s"),
+        );
+        e.retry_after = Some(retry_after_secs);
+        e
     }
 
     fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -70,12 +92,23 @@ impl IntoResponse for ApiError {
                 field: self.field,
             },
         };
-        (
+        let mut res = (
             self.status,
             [(header::CACHE_CONTROL, "no-store")],
             Json(body),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        if let Some(secs) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
     }
 }
 
@@ -138,11 +171,62 @@ fn parse_batch(bytes: &[u8]) -> Result<RecordBatchV1, ApiError> {
             format!("malformed JSON: {e}"),
         )
     })?;
+    // serde accepts a struct written as a positional array, and drops
+    // unknown fields of types that do not deny them. The host stores
+    // exactly what it was sent, so it refuses what it would not write back.
+    let sent: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+    let read =
+        serde_json::to_value(&batch).map_err(|e| ApiError::internal("re-reading a batch", &e))?;
+    if let Some((path, message)) = first_unread(&sent, &read, String::new()) {
+        let err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record", message);
+        return Err(if path.is_empty() { err } else { err.at(path) });
+    }
     Ok(batch)
 }
 
-/// Checks every record and turns it into a row.
-fn prepare(batch: RecordBatchV1) -> Result<Vec<NewRecord>, ApiError> {
+/// The first place where `sent` holds something that reading it into the
+/// wire types did not keep: an object sent as an array, or a field the
+/// types do not have. A field sent as `null` that the types leave out is
+/// the same as absent.
+fn first_unread(
+    sent: &serde_json::Value,
+    read: &serde_json::Value,
+    path: String,
+) -> Option<(String, String)> {
+    use serde_json::Value;
+    match (sent, read) {
+        (Value::Array(_), Value::Object(_)) => {
+            Some((path, "must be a JSON object, not an array".to_owned()))
+        }
+        (Value::Object(s), Value::Object(r)) => s.iter().find_map(|(key, value)| {
+            let at = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            match r.get(key) {
+                Some(inner) => first_unread(value, inner, at),
+                None if value.is_null() => None,
+                None => Some((at, "is not a known field".to_owned())),
+            }
+        }),
+        (Value::Array(s), Value::Array(r)) => s
+            .iter()
+            .zip(r)
+            .enumerate()
+            .find_map(|(i, (a, b))| first_unread(a, b, format!("{path}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// Checks every record, and that the caller may write it, and turns it
+/// into a row. `received_at` is the host's clock now.
+fn prepare(
+    batch: RecordBatchV1,
+    caller: &Caller,
+    received_at: consent_core::Timestamp,
+) -> Result<Vec<NewRecord>, ApiError> {
     if batch.records.is_empty() {
         return Err(ApiError::invalid(
             "records",
@@ -170,32 +254,28 @@ fn prepare(batch: RecordBatchV1) -> Result<Vec<NewRecord>, ApiError> {
                 ));
             }
             check_record(&record, sha256_hex)
+                .and_then(|()| check_timing(&record, received_at))
                 .map_err(|e| ApiError::invalid(format!("records[{i}].{}", e.field), e.message))?;
-            new_record(record).map_err(|e| ApiError::internal("serialising a record", &e))
+            caller.may_write(i, &record)?;
+            Ok(NewRecord { record })
         })
         .collect()
-}
-
-fn new_record(record: ConsentRecordV1) -> Result<NewRecord, serde_json::Error> {
-    // `receivedAt` is None here, so it is left out: the canonical form is
-    // the record exactly as the client sent it (normalised by the types).
-    let body = serde_json::to_string(&record)?;
-    Ok(NewRecord {
-        content_sha256: sha256_hex(&body),
-        body,
-        record_id: record.record_id,
-        customer_id: record.customer_id,
-        partner_id: record.partner.id,
-        decided_at: record.decided_at,
-    })
 }
 
 /// `POST /api/v1/consent-records`.
 pub async fn post_records(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Result<Caller, ApiError>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // The address limit comes first, so a flood of bad tokens is limited too.
+    state.limits.check_address(addr)?;
+    let caller = caller?;
+    if let Caller::Checkout { token_tag, .. } = &caller {
+        state.limits.check_token(token_tag)?;
+    }
     if !is_json_content_type(&headers) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -226,14 +306,16 @@ pub async fn post_records(
         // make a retry safe, so the key is neither stored nor required.
         tracing::debug!(idempotency_key = ?key, "batch with an idempotency key");
     }
-    let records = prepare(parse_batch(&bytes)?)?;
-    let count = records.len();
     let received_at = (state.clock)();
+    let records = prepare(parse_batch(&bytes)?, &caller, received_at)?;
+    let count = records.len();
     let db = state.db.clone();
     let outcome = blocking("storing a batch", move || {
         let outcome = db.insert_batch(&records, received_at)?;
         Ok(match outcome {
-            BatchOutcome::Conflict { index } => Err((index, records[index].record_id.clone())),
+            BatchOutcome::Conflict { index } => {
+                Err((index, records[index].record.record_id.clone()))
+            }
             BatchOutcome::Stored(stored) => Ok(stored),
         })
     })
@@ -285,9 +367,11 @@ fn customer_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiE
 /// `GET /api/v1/customers/{customerId}/preferences`.
 pub async fn get_preferences(
     State(state): State<AppState>,
+    caller: Caller,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let customer_id = customer_id(path)?;
+    caller.may_read_customer(&customer_id)?;
     let db = state.db.clone();
     let id = customer_id.clone();
     let preferences = blocking("reading preferences", move || db.preferences(&id)).await?;
@@ -310,9 +394,11 @@ pub struct CustomerRecordsV1 {
 
 pub async fn get_records(
     State(state): State<AppState>,
+    caller: Caller,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let customer_id = customer_id(path)?;
+    caller.may_read_customer(&customer_id)?;
     let db = state.db.clone();
     let id = customer_id.clone();
     let records = blocking("reading records", move || db.records_for(&id)).await?;
@@ -321,6 +407,111 @@ pub async fn get_records(
         CustomerRecordsV1 {
             customer_id,
             records,
+        },
+    ))
+}
+
+/// `GET /api/v1/ledger/head`: `{count, head, at}`, for an admin key.
+#[derive(Serialize)]
+pub struct LedgerHeadV1 {
+    pub count: u64,
+    pub head: String,
+    pub at: consent_core::Timestamp,
+}
+
+pub async fn get_ledger_head(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    let db = state.db.clone();
+    let head = blocking("reading the ledger head", move || db.ledger_head()).await?;
+    Ok(no_store(
+        StatusCode::OK,
+        LedgerHeadV1 {
+            count: head.count,
+            head: head.head,
+            at: (state.clock)(),
+        },
+    ))
+}
+
+/// `POST /demo/token` (only with `--demo`): a checkout token for the demo's
+/// own pages, signed with the demo secret.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DemoTokenRequestV1 {
+    pub venue_id: String,
+    pub customer_id: String,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub operator: Option<String>,
+    #[serde(default)]
+    pub basket: Option<String>,
+    #[serde(default)]
+    pub ttl_seconds: Option<i64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoTokenV1 {
+    pub token: String,
+    pub expires_at: consent_core::Timestamp,
+}
+
+pub async fn post_demo_token(
+    State(state): State<AppState>,
+    body: Result<Json<DemoTokenRequestV1>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Some(signer) = state.demo_signer.as_ref() else {
+        return Err(not_found().await);
+    };
+    let Json(req) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            e.body_text(),
+        )
+    })?;
+    for (field, value) in [("venueId", &req.venue_id), ("customerId", &req.customer_id)] {
+        if value.trim().is_empty() || value.len() > MAX_CUSTOMER_ID_LEN {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                format!("must be 1 to {MAX_CUSTOMER_ID_LEN} bytes"),
+            )
+            .at(field));
+        }
+    }
+    let ttl = req.ttl_seconds.unwrap_or(900);
+    if !(1..=86_400).contains(&ttl) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "must be from 1 to 86400 seconds",
+        )
+        .at("ttlSeconds"));
+    }
+    let now = (state.clock)();
+    let iat = now.unix_millis().div_euclid(1000);
+    let claims = crate::auth::Claims {
+        iss: req.venue_id,
+        sub: req.customer_id,
+        aud: crate::auth::AUDIENCE.to_owned(),
+        iat,
+        exp: iat + ttl,
+        scope: req
+            .scope
+            .unwrap_or_else(|| "consent:write consent:read".to_owned()),
+        basket: req.basket,
+        operator: req.operator,
+    };
+    Ok(no_store(
+        StatusCode::OK,
+        DemoTokenV1 {
+            token: signer.sign(&claims),
+            expires_at: consent_core::Timestamp::from_unix_millis((iat + ttl) * 1000),
         },
     ))
 }

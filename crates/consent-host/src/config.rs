@@ -6,7 +6,25 @@ use std::path::PathBuf;
 use clap::Parser;
 
 /// Request headers a browser may always send cross-origin to the API.
-pub const BASE_ALLOWED_HEADERS: [&str; 2] = ["content-type", "idempotency-key"];
+pub const BASE_ALLOWED_HEADERS: [&str; 3] = ["content-type", "idempotency-key", "authorization"];
+
+/// A secret given on the command line or in the environment: never
+/// printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
 
 /// The reference host's settings. Every flag also reads an environment variable.
 #[derive(Clone, Debug, PartialEq, Eq, Parser)]
@@ -70,6 +88,56 @@ pub struct Config {
     #[arg(long = "frame-parents", env = "FRAME_PARENT_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub frame_parents: Vec<String>,
 
+    /// The explicit demo mode: checkout tokens are verified with
+    /// CONSENT_TOKEN_SECRET if set, otherwise with a random secret made at
+    /// start-up, and `POST /demo/token` mints tokens for the demo's own
+    /// pages. Never in production: anyone who can reach the host can mint.
+    #[arg(long, env = "CONSENT_DEMO")]
+    pub demo: bool,
+
+    /// HS256 secret that verifies checkout tokens (at least 32 bytes).
+    #[arg(long, env = "CONSENT_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: Option<Secret>,
+
+    /// Ed25519 public key that verifies EdDSA checkout tokens: PEM text, or
+    /// the path of a PEM file.
+    #[arg(long, env = "CONSENT_TOKEN_PUBLIC_KEY")]
+    pub token_public_key: Option<String>,
+
+    /// Seconds of clock difference allowed when checking a token's expiry.
+    #[arg(long, env = "CONSENT_TOKEN_LEEWAY_SECS", default_value_t = 60)]
+    pub token_leeway_secs: u64,
+
+    /// Record batches a checkout token may post per minute.
+    #[arg(long, env = "WRITE_RATE_PER_TOKEN", default_value_t = 60)]
+    pub write_rate_per_token: u32,
+
+    /// Record batches one client address may post per minute (a box office
+    /// or a shared network sends many patrons' records from one address).
+    #[arg(long, env = "WRITE_RATE_PER_ADDRESS", default_value_t = 600)]
+    pub write_rate_per_address: u32,
+
+    /// Open connections at most; more are closed at once.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+
+    /// Seconds a client has to send its request headers.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a request may take, body included, before it is answered 408.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+
+    /// Seconds in-flight requests get to finish at shutdown.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+
+    /// Seconds between ledger checkpoint lines in the log (0: only at
+    /// start-up and shutdown).
+    #[arg(long, env = "CHECKPOINT_INTERVAL_SECS", default_value_t = 3600)]
+    pub checkpoint_interval_secs: u64,
+
     /// The port actually bound, set by `main` once the listener is bound
     /// (it differs from `port` when that is `0`). Not a flag. When `None`,
     /// [`Config::listen_port`] falls back to `port`.
@@ -92,6 +160,17 @@ impl Default for Config {
             dist: PathBuf::from("./dist"),
             examples: PathBuf::from("./examples"),
             frame_parents: Vec::new(),
+            demo: false,
+            token_secret: None,
+            token_public_key: None,
+            token_leeway_secs: 60,
+            write_rate_per_token: 60,
+            write_rate_per_address: 600,
+            max_connections: 512,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 10,
+            checkpoint_interval_secs: 3600,
             bound_port: None,
         }
     }
@@ -243,7 +322,12 @@ mod tests {
         assert!(c.allow_credentials);
         assert_eq!(
             c.cors_headers().collect::<Vec<_>>(),
-            ["content-type", "idempotency-key", "x-csrf-token"]
+            [
+                "content-type",
+                "idempotency-key",
+                "authorization",
+                "x-csrf-token"
+            ]
         );
     }
 

@@ -1,24 +1,50 @@
-//! SQLite storage: an append-only table of consent records.
+//! SQLite storage: an append-only, hash-chained table of consent records.
 //!
-//! One writer connection and one reader connection, each behind a
-//! `std::sync::Mutex`. Every method blocks: call them from
-//! `tokio::task::spawn_blocking`. In WAL mode the reader never waits for the
-//! writer, and a batch is one `BEGIN IMMEDIATE` transaction.
+//! One writer connection and a small pool of reader connections, each
+//! behind a `std::sync::Mutex`. Every method blocks: call them from
+//! `tokio::task::spawn_blocking`. In WAL mode readers never wait for the
+//! writer, and readers run side by side. A batch is one `BEGIN IMMEDIATE`
+//! transaction, so there is one writer of the ledger's head at a time.
+//!
+//! Layout (migration 2): `consent_records` holds each record's body as
+//! stored (its `customerId` replaced by the customer's subject, see
+//! [`crate::ledger`]), its chain hash, and the columns reads need;
+//! `subjects` maps a customer id to its subject and salt; `api_keys` holds
+//! key hashes. The view `customer_records` shows records with their
+//! customer id, for people inspecting the file.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use consent_core::wire::{ConsentRecordV1, PreferenceV1, StoredRecordV1, StoredV1};
 use consent_core::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
+
+use crate::keys::{self, ApiKey, Role};
+use crate::ledger::{self, Head, SUBJECT_PREFIX};
+use crate::sha256_hex;
+
+/// Reader connections in the pool.
+const READERS: usize = 4;
+
+/// A schema migration: SQL, or a step that needs Rust (hashing).
+enum Migration {
+    Sql(&'static str),
+    Rust(fn(&Transaction<'_>) -> Result<(), DbError>),
+}
 
 /// Schema migrations, applied in order at start-up. `PRAGMA user_version`
 /// holds how many have run. Append only: never edit a published entry.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: the append-only record table.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE consent_records (
         record_id      TEXT    NOT NULL PRIMARY KEY,
         -- insertion order; explicit because VACUUM may renumber rowids
@@ -45,7 +71,100 @@ const MIGRATIONS: &[&str] = &[
         SELECT RAISE(ABORT, 'consent_records is append-only: DELETE is not allowed');
     END;
     "#,
+    ),
+    // 2: the hash-chained ledger, subjects in place of customer ids, API keys.
+    Migration::Rust(migrate_to_ledger),
 ];
+
+/// The tables of migration 2. `seq` is the rowid (VACUUM keeps an INTEGER
+/// PRIMARY KEY), the ledger's order.
+const LEDGER_SCHEMA: &str = r#"
+    CREATE TABLE subjects (
+        customer_id TEXT NOT NULL PRIMARY KEY,
+        subject     TEXT NOT NULL UNIQUE CHECK (length(subject) = 64),
+        salt        BLOB NOT NULL CHECK (length(salt) = 32)
+    ) STRICT;
+    CREATE TABLE consent_records (
+        seq             INTEGER NOT NULL PRIMARY KEY,
+        record_id       TEXT    NOT NULL UNIQUE,
+        subject         TEXT    NOT NULL CHECK (length(subject) = 64),
+        partner_id      TEXT    NOT NULL,
+        decided_at_ms   INTEGER NOT NULL,
+        received_at_ms  INTEGER NOT NULL,
+        -- when the decision counts: the earlier of decidedAt and receivedAt,
+        -- so no client clock can place a decision after its arrival
+        effective_at_ms INTEGER NOT NULL CHECK (effective_at_ms <= received_at_ms),
+        supersedes      TEXT,
+        -- SHA-256 of body, exactly as stored
+        content_sha256  TEXT    NOT NULL CHECK (length(content_sha256) = 64),
+        -- the record's canonical JSON, without receivedAt, customerId = "sub:<subject>"
+        body            TEXT    NOT NULL CHECK (json_valid(body)),
+        -- the ledger: SHA-256 over the previous chain, content_sha256 and received_at_ms
+        chain           TEXT    NOT NULL CHECK (length(chain) = 64)
+    ) STRICT;
+    CREATE INDEX consent_records_subject_partner
+        ON consent_records (subject, partner_id, effective_at_ms, seq);
+    CREATE TRIGGER consent_records_no_update BEFORE UPDATE ON consent_records
+    BEGIN
+        SELECT RAISE(ABORT, 'consent_records is append-only: UPDATE is not allowed');
+    END;
+    CREATE TRIGGER consent_records_no_delete BEFORE DELETE ON consent_records
+    BEGIN
+        SELECT RAISE(ABORT, 'consent_records is append-only: DELETE is not allowed');
+    END;
+    -- INSERT OR REPLACE (and REPLACE) would delete the row it collides
+    -- with, and SQLite fires no delete trigger for that unless
+    -- recursive_triggers is on: refuse the insert before it gets there.
+    CREATE TRIGGER consent_records_no_replace BEFORE INSERT ON consent_records
+    WHEN EXISTS (SELECT 1 FROM consent_records WHERE seq = NEW.seq OR record_id = NEW.record_id)
+    BEGIN
+        SELECT RAISE(ABORT, 'consent_records is append-only: a stored record cannot be replaced');
+    END;
+    CREATE VIEW customer_records AS
+        SELECT s.customer_id AS customer_id, r.seq, r.record_id, r.partner_id,
+               r.decided_at_ms, r.received_at_ms, r.effective_at_ms,
+               json_set(r.body, '$.customerId', s.customer_id) AS body
+        FROM consent_records r JOIN subjects s ON s.subject = r.subject;
+    CREATE TABLE api_keys (
+        id            TEXT    NOT NULL PRIMARY KEY CHECK (length(id) = 12),
+        role          TEXT    NOT NULL CHECK (role IN ('admin', 'partner')),
+        partner_id    TEXT,
+        label         TEXT,
+        secret_sha256 TEXT    NOT NULL CHECK (length(secret_sha256) = 64),
+        created_at_ms INTEGER NOT NULL,
+        revoked_at_ms INTEGER,
+        CHECK ((role = 'partner') = (partner_id IS NOT NULL))
+    ) STRICT;
+"#;
+
+/// Migration 2: moves the records of migration 1 into the chained table,
+/// oldest first, giving each customer a subject.
+fn migrate_to_ledger(tx: &Transaction<'_>) -> Result<(), DbError> {
+    tx.execute_batch(
+        "ALTER TABLE consent_records RENAME TO consent_records_v1;
+         DROP TRIGGER consent_records_no_update;
+         DROP TRIGGER consent_records_no_delete;
+         DROP INDEX consent_records_customer_partner;
+         DROP INDEX consent_records_customer_seq;",
+    )?;
+    tx.execute_batch(LEDGER_SCHEMA)?;
+    let old: Vec<(String, String, i64)> = {
+        let mut stmt = tx.prepare(
+            "SELECT customer_id, body, received_at_ms FROM consent_records_v1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut writer = LedgerWriter::start(tx)?;
+    for (customer_id, body, received_at_ms) in old {
+        let record: ConsentRecordV1 = serde_json::from_str(&body)
+            .map_err(|e| DbError::Corrupt(format!("a version 1 body does not parse: {e}")))?;
+        debug_assert_eq!(record.customer_id, customer_id);
+        writer.append(tx, &record, Timestamp::from_unix_millis(received_at_ms))?;
+    }
+    tx.execute_batch("DROP TABLE consent_records_v1;")?;
+    Ok(())
+}
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
@@ -97,14 +216,7 @@ impl From<std::io::Error> for DbError {
 /// A checked record, ready to store.
 #[derive(Clone, Debug)]
 pub struct NewRecord {
-    pub record_id: String,
-    pub customer_id: String,
-    pub partner_id: String,
-    pub decided_at: Timestamp,
-    /// Canonical JSON of the record without `receivedAt`.
-    pub body: String,
-    /// Lowercase hex SHA-256 of `body`.
-    pub content_sha256: String,
+    pub record: ConsentRecordV1,
 }
 
 /// What became of a batch.
@@ -117,10 +229,11 @@ pub enum BatchOutcome {
     Conflict { index: usize },
 }
 
-/// The database: one writer and one reader connection.
+/// The database: one writer and a pool of readers.
 pub struct Db {
     writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
 }
 
 impl fmt::Debug for Db {
@@ -143,6 +256,10 @@ fn configure(conn: &Connection) -> Result<(), DbError> {
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Deletes fire delete triggers even when a conflict resolution does
+    // them, and deleted bytes are overwritten rather than left in free pages.
+    conn.pragma_update(None, "recursive_triggers", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(())
 }
 
@@ -156,8 +273,11 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
             known,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        tx.execute_batch(sql)?;
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        match migration {
+            Migration::Sql(sql) => tx.execute_batch(sql)?,
+            Migration::Rust(step) => step(&tx)?,
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tracing::info!(version = i + 1, "applied schema migration");
     }
@@ -165,11 +285,157 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     Ok(())
 }
 
-fn read_record(body: &str, received_at_ms: i64) -> Result<ConsentRecordV1, DbError> {
+/// A stored body read back for the customer it belongs to.
+fn read_record(
+    body: &str,
+    received_at_ms: i64,
+    customer_id: &str,
+) -> Result<ConsentRecordV1, DbError> {
     let mut record: ConsentRecordV1 = serde_json::from_str(body)
         .map_err(|e| DbError::Corrupt(format!("stored body does not parse: {e}")))?;
+    record.customer_id = customer_id.to_owned();
     record.received_at = Some(Timestamp::from_unix_millis(received_at_ms));
     Ok(record)
+}
+
+/// The body as stored: the record's canonical JSON without `receivedAt`,
+/// its `customerId` replaced by the subject.
+fn stored_body(record: &ConsentRecordV1, subject: &str) -> Result<String, DbError> {
+    let mut stored = record.clone();
+    stored.customer_id = format!("{SUBJECT_PREFIX}{subject}");
+    stored.received_at = None;
+    serde_json::to_string(&stored)
+        .map_err(|e| DbError::Corrupt(format!("a record does not serialise: {e}")))
+}
+
+/// Appends records to the chain inside a write transaction.
+struct LedgerWriter {
+    head: String,
+    subjects: HashMap<String, String>,
+}
+
+impl LedgerWriter {
+    fn start(tx: &Transaction<'_>) -> Result<Self, DbError> {
+        Ok(LedgerWriter {
+            head: ledger::stored_head(tx)?.head,
+            subjects: HashMap::new(),
+        })
+    }
+
+    /// The customer's subject, made (with a fresh salt) on first sight.
+    fn subject(&mut self, tx: &Transaction<'_>, customer_id: &str) -> Result<String, DbError> {
+        if let Some(s) = self.subjects.get(customer_id) {
+            return Ok(s.clone());
+        }
+        let found: Option<String> = tx
+            .prepare_cached("SELECT subject FROM subjects WHERE customer_id = ?1")?
+            .query_row([customer_id], |r| r.get(0))
+            .optional()?;
+        let subject = match found {
+            Some(s) => s,
+            None => {
+                let mut salt = [0u8; 32];
+                getrandom::fill(&mut salt)
+                    .map_err(|e| DbError::Corrupt(format!("no randomness for a salt: {e}")))?;
+                let subject = ledger::subject(&salt, customer_id);
+                tx.prepare_cached(
+                    "INSERT INTO subjects (customer_id, subject, salt) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![customer_id, subject, &salt[..]])?;
+                subject
+            }
+        };
+        self.subjects
+            .insert(customer_id.to_owned(), subject.clone());
+        Ok(subject)
+    }
+
+    /// The stored body and its digest for a record, as it would be stored now.
+    fn prepare(
+        &mut self,
+        tx: &Transaction<'_>,
+        record: &ConsentRecordV1,
+    ) -> Result<(String, String, String), DbError> {
+        let subject = self.subject(tx, &record.customer_id)?;
+        let body = stored_body(record, &subject)?;
+        let digest = sha256_hex(&body);
+        Ok((subject, body, digest))
+    }
+
+    fn append(
+        &mut self,
+        tx: &Transaction<'_>,
+        record: &ConsentRecordV1,
+        received_at: Timestamp,
+    ) -> Result<(), DbError> {
+        let (subject, body, digest) = self.prepare(tx, record)?;
+        self.insert(tx, record, received_at, &subject, &body, &digest)
+    }
+
+    fn insert(
+        &mut self,
+        tx: &Transaction<'_>,
+        record: &ConsentRecordV1,
+        received_at: Timestamp,
+        subject: &str,
+        body: &str,
+        digest: &str,
+    ) -> Result<(), DbError> {
+        let received_ms = received_at.unix_millis();
+        let chain = ledger::link(&self.head, digest, received_ms);
+        tx.prepare_cached(
+            "INSERT INTO consent_records
+                (record_id, subject, partner_id, decided_at_ms, received_at_ms,
+                 effective_at_ms, supersedes, content_sha256, body, chain)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            record.record_id,
+            subject,
+            record.partner.id,
+            record.decided_at.unix_millis(),
+            received_ms,
+            record.decided_at.unix_millis().min(received_ms),
+            record.supersedes,
+            digest,
+            body,
+            chain,
+        ])?;
+        self.head = chain;
+        Ok(())
+    }
+}
+
+/// One row of a customer's history, enough to pick the current answers.
+struct Decided {
+    seq: i64,
+    record_id: String,
+    partner_id: String,
+    effective_at_ms: i64,
+    supersedes: Option<String>,
+}
+
+/// The current answer per partner, by the rules in [`Db::preferences`]:
+/// the `seq` of each winning record, sorted by partner id. Linear in the
+/// number of rows.
+fn current_per_partner(rows: &[Decided]) -> Vec<i64> {
+    let superseded: HashSet<&str> = rows
+        .iter()
+        .filter_map(|r| r.supersedes.as_deref())
+        .collect();
+    let mut best: HashMap<&str, &Decided> = HashMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| !superseded.contains(r.record_id.as_str()))
+    {
+        let slot = best.entry(r.partner_id.as_str()).or_insert(r);
+        if (r.effective_at_ms, r.seq) > (slot.effective_at_ms, slot.seq) {
+            *slot = r;
+        }
+    }
+    let mut winners: Vec<(&str, i64)> = best.into_iter().map(|(p, r)| (p, r.seq)).collect();
+    winners.sort_unstable();
+    winners.into_iter().map(|(_, seq)| seq).collect()
 }
 
 impl Db {
@@ -182,18 +448,49 @@ impl Db {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer)?;
-        let reader = Connection::open(path)?;
-        configure(&reader)?;
-        reader.pragma_update(None, "query_only", "ON")?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open(path)?;
+            configure(&reader)?;
+            reader.pragma_update(None, "query_only", "ON")?;
+            readers.push(Mutex::new(reader));
+        }
         Ok(Db {
             writer: Mutex::new(writer),
-            reader: Mutex::new(reader),
+            readers,
+            next_reader: AtomicUsize::new(0),
         })
+    }
+
+    /// Opens a file read-only, without migrating it (for `verify`).
+    pub fn open_read_only(path: &Path) -> Result<Connection, DbError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version as usize != SCHEMA_VERSION {
+            return Err(DbError::Corrupt(format!(
+                "schema version {version}, this build reads {SCHEMA_VERSION}: start the host on it once to migrate"
+            )));
+        }
+        Ok(conn)
+    }
+
+    /// A free reader if there is one, else the next in turn.
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            if let Ok(guard) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                return guard;
+            }
+        }
+        lock(&self.readers[start % self.readers.len()])
     }
 
     /// A trivial query, for health checks.
     pub fn ping(&self) -> Result<(), DbError> {
-        let conn = lock(&self.reader);
+        let conn = self.reader();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         if version as usize != SCHEMA_VERSION {
             return Err(DbError::Corrupt(format!("schema version is {version}")));
@@ -201,7 +498,8 @@ impl Db {
         Ok(())
     }
 
-    /// Stores a batch in one transaction: every new record, or none.
+    /// Stores a batch in one transaction: every new record, or none. Each
+    /// new record is chained to the one before it.
     pub fn insert_batch(
         &self,
         records: &[NewRecord],
@@ -211,40 +509,25 @@ impl Db {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut stored = Vec::new();
         let mut duplicates = Vec::new();
-        {
-            let mut find = tx.prepare_cached(
-                "SELECT content_sha256 FROM consent_records WHERE record_id = ?1",
-            )?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO consent_records
-                    (record_id, seq, customer_id, partner_id, decided_at_ms, received_at_ms, content_sha256, body)
-                 VALUES (?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM consent_records), ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for (index, r) in records.iter().enumerate() {
-                // Also sees rows inserted earlier in this transaction, so a
-                // record repeated within the batch is a duplicate too.
-                let existing = find
-                    .query_row([&r.record_id], |row| row.get::<_, String>(0))
-                    .optional()?;
-                match existing {
-                    Some(sha) if sha == r.content_sha256 => duplicates.push(r.record_id.clone()),
-                    // Dropping `tx` without commit rolls the batch back.
-                    Some(_) => return Ok(BatchOutcome::Conflict { index }),
-                    None => {
-                        insert.execute(params![
-                            r.record_id,
-                            r.customer_id,
-                            r.partner_id,
-                            r.decided_at.unix_millis(),
-                            received_at.unix_millis(),
-                            r.content_sha256,
-                            r.body,
-                        ])?;
-                        stored.push(StoredRecordV1 {
-                            record_id: r.record_id.clone(),
-                            received_at,
-                        });
-                    }
+        let mut writer = LedgerWriter::start(&tx)?;
+        for (index, NewRecord { record }) in records.iter().enumerate() {
+            let (subject, body, digest) = writer.prepare(&tx, record)?;
+            // Also sees rows inserted earlier in this transaction, so a
+            // record repeated within the batch is a duplicate too.
+            let existing: Option<String> = tx
+                .prepare_cached("SELECT content_sha256 FROM consent_records WHERE record_id = ?1")?
+                .query_row([&record.record_id], |row| row.get(0))
+                .optional()?;
+            match existing {
+                Some(sha) if sha == digest => duplicates.push(record.record_id.clone()),
+                // Dropping `tx` without commit rolls the batch back.
+                Some(_) => return Ok(BatchOutcome::Conflict { index }),
+                None => {
+                    writer.insert(&tx, record, received_at, &subject, &body, &digest)?;
+                    stored.push(StoredRecordV1 {
+                        record_id: record.record_id.clone(),
+                        received_at,
+                    });
                 }
             }
         }
@@ -252,73 +535,184 @@ impl Db {
         Ok(BatchOutcome::Stored(StoredV1 { stored, duplicates }))
     }
 
-    /// Every record of a customer, oldest first (by insertion), with `receivedAt`.
-    pub fn records_for(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
-        self.customer_records(
-            "SELECT body, received_at_ms FROM consent_records WHERE customer_id = ?1 ORDER BY seq",
-            customer_id,
-        )
+    /// The subject of a customer, if any record of theirs was ever stored.
+    fn subject_of(conn: &Connection, customer_id: &str) -> Result<Option<String>, DbError> {
+        Ok(conn
+            .prepare_cached("SELECT subject FROM subjects WHERE customer_id = ?1")?
+            .query_row([customer_id], |r| r.get(0))
+            .optional()?)
     }
 
-    /// Runs a query of `(body, received_at_ms)` rows for one customer and
-    /// reads each row back into a record.
-    fn customer_records(
-        &self,
-        sql: &str,
-        customer_id: &str,
-    ) -> Result<Vec<ConsentRecordV1>, DbError> {
-        let conn = lock(&self.reader);
-        let mut stmt = conn.prepare_cached(sql)?;
-        let rows = stmt.query_map([customer_id], |row| {
+    /// Every record of a customer, oldest first (by insertion), with `receivedAt`.
+    pub fn records_for(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
+        let conn = self.reader();
+        let Some(subject) = Self::subject_of(&conn, customer_id)? else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT body, received_at_ms FROM consent_records WHERE subject = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([&subject], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
         })?;
         let mut out = Vec::new();
         for row in rows {
             let (body, received_at_ms) = row?;
-            out.push(read_record(&body, received_at_ms)?);
+            out.push(read_record(&body, received_at_ms, customer_id)?);
         }
         Ok(out)
     }
 
-    /// A customer's current answer per partner: the record with the latest
-    /// `decidedAt`, the later insertion winning a tie; sorted by partner id.
+    /// A customer's current answer per partner, sorted by partner id.
+    ///
+    /// A decision counts at the earlier of its `decidedAt` and the moment
+    /// the host received it, so no client clock can place it later; a
+    /// record that another record `supersedes` is never current; among the
+    /// rest the latest wins, the later insertion breaking a tie. Reads one
+    /// narrow row per record and one body per partner.
     pub fn preferences(&self, customer_id: &str) -> Result<Vec<PreferenceV1>, DbError> {
-        let records = self.customer_records(
-            "SELECT c.body, c.received_at_ms FROM consent_records c
-             WHERE c.customer_id = ?1
-               AND NOT EXISTS (
-                   SELECT 1 FROM consent_records n
-                   WHERE n.customer_id = c.customer_id
-                     AND n.partner_id = c.partner_id
-                     AND (n.decided_at_ms > c.decided_at_ms
-                          OR (n.decided_at_ms = c.decided_at_ms AND n.seq > c.seq)))
-             ORDER BY c.partner_id",
-            customer_id,
-        )?;
-        Ok(records
+        let conn = self.reader();
+        let Some(subject) = Self::subject_of(&conn, customer_id)? else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<Decided> = {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, record_id, partner_id, effective_at_ms, supersedes
+                 FROM consent_records WHERE subject = ?1",
+            )?;
+            let rows = stmt.query_map([&subject], |r| {
+                Ok(Decided {
+                    seq: r.get(0)?,
+                    record_id: r.get(1)?,
+                    partner_id: r.get(2)?,
+                    effective_at_ms: r.get(3)?,
+                    supersedes: r.get(4)?,
+                })
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut body_of =
+            conn.prepare_cached("SELECT body, received_at_ms FROM consent_records WHERE seq = ?1")?;
+        current_per_partner(&rows)
             .into_iter()
-            .map(|r| PreferenceV1 {
-                partner_id: r.partner.id,
-                state: r.state,
-                notice_id: Some(r.notice.id),
-                notice_version: r.notice.version,
-                decided_at: r.decided_at,
-                valid_until: r.valid_until,
-                record_id: Some(r.record_id),
-                channels: r.channels,
-                notice_text: Some(r.notice.text),
-                notice_language: Some(r.notice.language),
+            .map(|seq| {
+                let (body, received_at_ms): (String, i64) =
+                    body_of.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let r = read_record(&body, received_at_ms, customer_id)?;
+                Ok(PreferenceV1 {
+                    partner_id: r.partner.id,
+                    state: r.state,
+                    notice_id: Some(r.notice.id),
+                    notice_version: r.notice.version,
+                    decided_at: r.decided_at,
+                    valid_until: r.valid_until,
+                    record_id: Some(r.record_id),
+                    channels: r.channels,
+                    notice_text: Some(r.notice.text),
+                    notice_language: Some(r.notice.language),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// How many records are stored (all customers).
     pub fn count(&self) -> Result<u64, DbError> {
-        let conn = lock(&self.reader);
+        let conn = self.reader();
         let n: i64 =
             conn.query_row("SELECT COUNT(*) FROM consent_records", [], |row| row.get(0))?;
         Ok(n as u64)
     }
+
+    /// The ledger's count and head as stored.
+    pub fn ledger_head(&self) -> Result<Head, DbError> {
+        Ok(ledger::stored_head(&self.reader())?)
+    }
+
+    /// Adds an API key; returns the key text, shown once.
+    pub fn add_key(
+        &self,
+        role: Role,
+        partner_id: Option<&str>,
+        label: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(ApiKey, String), DbError> {
+        let (id, key) = keys::generate()
+            .map_err(|e| DbError::Corrupt(format!("no randomness for a key: {e}")))?;
+        let secret = keys::split_key(&key).map(|(_, s)| s).unwrap_or_default();
+        lock(&self.writer).execute(
+            "INSERT INTO api_keys (id, role, partner_id, label, secret_sha256, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                id,
+                role.as_str(),
+                partner_id,
+                label,
+                sha256_hex(secret),
+                now.unix_millis()
+            ],
+        )?;
+        Ok((
+            ApiKey {
+                id,
+                role,
+                partner_id: partner_id.map(str::to_owned),
+                label: label.map(str::to_owned),
+                created_at: now,
+                revoked_at: None,
+            },
+            key,
+        ))
+    }
+
+    /// Every key, revoked ones included, oldest first.
+    pub fn list_keys(&self) -> Result<Vec<ApiKey>, DbError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT id, role, partner_id, label, created_at_ms, revoked_at_ms
+             FROM api_keys ORDER BY created_at_ms, id",
+        )?;
+        let rows = stmt.query_map([], key_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes a key by id; false if there is no such live key.
+    pub fn revoke_key(&self, id: &str, now: Timestamp) -> Result<bool, DbError> {
+        let n = lock(&self.writer).execute(
+            "UPDATE api_keys SET revoked_at_ms = ?2 WHERE id = ?1 AND revoked_at_ms IS NULL",
+            params![id, now.unix_millis()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The live key a credential stands for, if any.
+    pub fn find_key(&self, credential: &str) -> Result<Option<ApiKey>, DbError> {
+        let Some((id, secret)) = keys::split_key(credential) else {
+            return Ok(None);
+        };
+        let conn = self.reader();
+        let found = conn
+            .prepare_cached(
+                "SELECT id, role, partner_id, label, created_at_ms, revoked_at_ms, secret_sha256
+                 FROM api_keys WHERE id = ?1 AND revoked_at_ms IS NULL",
+            )?
+            .query_row([id], |r| Ok((key_row(r)?, r.get::<_, String>(6)?)))
+            .optional()?;
+        Ok(found
+            .filter(|(_, hash)| keys::constant_time_eq(hash, &sha256_hex(secret)))
+            .map(|(key, _)| key))
+    }
+}
+
+fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
+    let role: String = r.get(1)?;
+    Ok(ApiKey {
+        id: r.get(0)?,
+        role: Role::parse(&role).unwrap_or(Role::Partner),
+        partner_id: r.get(2)?,
+        label: r.get(3)?,
+        created_at: Timestamp::from_unix_millis(r.get(4)?),
+        revoked_at: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_unix_millis),
+    })
 }
 
 #[cfg(test)]

@@ -8,14 +8,19 @@
 //! - [`Db`] is the storage; [`Config`] the command-line settings.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
+pub mod keys;
+pub mod ledger;
+pub mod limits;
+pub mod serve;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, State};
-use axum::http::{header, HeaderName, HeaderValue, Method, Request};
+use axum::http::{header, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -26,11 +31,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+pub use auth::{Caller, Claims, TokenSigner, TokenVerifier};
 pub use config::Config;
 pub use db::Db;
+pub use limits::WriteLimits;
 
 /// The directives every static response's `Content-Security-Policy`
 /// starts with; [`StaticCsp`] appends `frame-src` and `frame-ancestors`.
@@ -120,16 +128,55 @@ pub struct AppState {
     pub db: Arc<Db>,
     pub clock: Clock,
     pub config: Arc<Config>,
+    /// Verifies checkout tokens.
+    pub tokens: Arc<TokenVerifier>,
+    /// Signs the demo's own tokens; `Some` only with `--demo`.
+    pub demo_signer: Option<Arc<TokenSigner>>,
+    pub limits: Arc<WriteLimits>,
 }
 
 impl AppState {
-    /// State with the wall clock.
-    pub fn new(db: Db, config: Config) -> Self {
-        AppState {
+    /// State with the wall clock. Fails when the config gives no way to
+    /// verify checkout tokens (and is not the demo), or a bad key.
+    pub fn new(db: Db, config: Config) -> Result<Self, auth::KeyError> {
+        let mut secret = config
+            .token_secret
+            .as_ref()
+            .map(|s| s.0.as_bytes().to_vec());
+        if config.demo && secret.is_none() && config.token_public_key.is_none() {
+            let mut random = vec![0u8; 32];
+            getrandom::fill(&mut random)
+                .map_err(|e| auth::KeyError(format!("no randomness for the demo secret: {e}")))?;
+            secret = Some(random);
+        }
+        let public_key =
+            match &config.token_public_key {
+                Some(k) if k.trim_start().starts_with("-----BEGIN") => Some(k.clone()),
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                    auth::KeyError(format!("reading --token-public-key {path}: {e}"))
+                })?),
+                None => None,
+            };
+        let tokens = TokenVerifier::new(
+            secret.as_deref(),
+            public_key.as_deref(),
+            std::time::Duration::from_secs(config.token_leeway_secs),
+        )?;
+        let demo_signer = match (&secret, config.demo) {
+            (Some(s), true) => Some(Arc::new(TokenSigner::hs256(s))),
+            _ => None,
+        };
+        Ok(AppState {
             db: Arc::new(db),
             clock: system_clock(),
+            limits: Arc::new(WriteLimits::new(
+                config.write_rate_per_token,
+                config.write_rate_per_address,
+            )),
             config: Arc::new(config),
-        }
+            tokens: Arc::new(tokens),
+            demo_signer,
+        })
     }
 
     /// Replaces the clock (tests).
@@ -163,12 +210,15 @@ pub fn router(state: AppState) -> Router {
             "/v1/customers/{customer_id}/consent-records",
             get(api::get_records),
         )
+        .route("/v1/ledger/head", get(api::get_ledger_head))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
         .layer(cors_layer(&config));
 
-    let mut app = Router::new().route("/healthz", get(api::healthz));
+    let mut app = Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/demo/token", post(api::post_demo_token));
     for path in FRAME_JSON_PATHS {
         // An explicit route: it wins over a `frame.json` file in the dist.
         app = app.route(path, get(api::frame_settings));
@@ -176,6 +226,15 @@ pub fn router(state: AppState) -> Router {
     app.nest("/api", api)
         .merge(static_routes(&config))
         .layer(CatchPanicLayer::custom(api::panic_response))
+        // Bounds on what a client controls: a request (body included) gets
+        // a fixed time, and a body that trickles in is cut off.
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+            config.request_timeout_secs,
+        )))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.request_timeout_secs),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -220,6 +279,7 @@ fn cors_layer(config: &Config) -> CorsLayer {
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers(headers)
+        .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE])
         .allow_credentials(config.allow_credentials)
         .max_age(std::time::Duration::from_secs(600))
 }

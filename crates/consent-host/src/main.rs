@@ -1,16 +1,91 @@
-//! `consent-host`: the reference backend and demo server.
+//! `consent-host`: the reference backend and demo server, and its admin
+//! commands (`keys`, `verify`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::Parser;
-use consent_host::{router, AppState, Config, Db};
+use clap::{Parser, Subcommand};
+use consent_host::keys::Role;
+use consent_host::ledger::{self, VerifyError};
+use consent_host::serve::{serve, ServeLimits};
+use consent_host::{router, system_clock, AppState, Config, Db};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
+#[derive(Debug, Parser)]
+#[command(
+    name = "consent-host",
+    version,
+    about = "Reference host backend for Consent Prompt: stores consent records in SQLite and serves the demo.",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Manage API keys (admin and partner).
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+        /// SQLite database file.
+        #[arg(
+            long = "db",
+            env = "DATABASE_PATH",
+            default_value = "./data/consent.db",
+            global = true
+        )]
+        db: PathBuf,
+    },
+    /// Recompute the ledger from a database file; exits 0 with the count and
+    /// head, or 1 naming the first record where it breaks.
+    Verify {
+        /// SQLite database file (opened read-only).
+        #[arg(
+            long = "db",
+            env = "DATABASE_PATH",
+            default_value = "./data/consent.db"
+        )]
+        db: PathBuf,
+        /// A head copied from an earlier checkpoint: the ledger must still
+        /// contain it at the checkpoint's count (only appended to since).
+        #[arg(long, requires = "expect_count")]
+        expect_head: Option<String>,
+        /// The count that went with `--expect-head`.
+        #[arg(long)]
+        expect_count: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Make a key and print it once.
+    Add {
+        /// `admin` (the venue's staff) or `partner` (one partner company).
+        #[arg(long, value_parser = ["admin", "partner"])]
+        role: String,
+        /// The partner a `partner` key speaks for.
+        #[arg(long, required_if_eq("role", "partner"))]
+        partner: Option<String>,
+        /// A note to tell keys apart in `keys list`.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by its id.
+    Revoke { id: String },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    // Logs go to stderr; stdout carries only the start-up line.
+    // Logs go to stderr; stdout carries only the start-up line and command output.
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -19,13 +94,104 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    let config = Config::parse();
-    match run(config).await {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run(cli.serve).await,
+        Some(Command::Keys { action, db }) => keys(action, &db),
+        Some(Command::Verify {
+            db,
+            expect_head,
+            expect_count,
+        }) => return verify(&db, expect_head.as_deref(), expect_count),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
             eprintln!("consent-host: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn keys(action: KeysAction, db_path: &Path) -> Result<(), String> {
+    let db = Db::open(db_path).map_err(|e| format!("opening {}: {e}", db_path.display()))?;
+    let now = (system_clock())();
+    match action {
+        KeysAction::Add {
+            role,
+            partner,
+            label,
+        } => {
+            let role = Role::parse(&role).ok_or("unknown role")?;
+            if role == Role::Admin && partner.is_some() {
+                return Err("--partner goes with --role partner only".into());
+            }
+            let (key, text) = db
+                .add_key(role, partner.as_deref(), label.as_deref(), now)
+                .map_err(|e| format!("adding a key: {e}"))?;
+            eprintln!(
+                "Added {} key {}. It is shown once; store it now.",
+                key.role, key.id
+            );
+            println!("{text}");
+        }
+        KeysAction::List => {
+            let keys = db.list_keys().map_err(|e| format!("listing keys: {e}"))?;
+            println!(
+                "{:<12}  {:<7}  {:<20}  {:<24}  {:<24}  label",
+                "id", "role", "partner", "created", "revoked"
+            );
+            for k in keys {
+                println!(
+                    "{:<12}  {:<7}  {:<20}  {:<24}  {:<24}  {}",
+                    k.id,
+                    k.role,
+                    k.partner_id.as_deref().unwrap_or("-"),
+                    k.created_at,
+                    k.revoked_at
+                        .map_or_else(|| "-".to_owned(), |t| t.to_string()),
+                    k.label.as_deref().unwrap_or("")
+                );
+            }
+        }
+        KeysAction::Revoke { id } => {
+            if !db
+                .revoke_key(&id, now)
+                .map_err(|e| format!("revoking a key: {e}"))?
+            {
+                return Err(format!("no live key with id {id}"));
+            }
+            println!("Revoked key {id}.");
+        }
+    }
+    Ok(())
+}
+
+fn verify(db_path: &Path, expect_head: Option<&str>, expect_count: Option<u64>) -> ExitCode {
+    let conn = match Db::open_read_only(db_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("consent-host verify: {}: {e}", db_path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let checked = match expect_count {
+        Some(count) => ledger::verify_extends(&conn, count, expect_head.unwrap_or_default()),
+        None => ledger::verify(&conn),
+    };
+    match checked {
+        Ok(head) => {
+            println!("ok: {} records, head {}", head.count, head.head);
+            ExitCode::SUCCESS
+        }
+        Err(e @ VerifyError::Broken(_)) => {
+            println!("BROKEN: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("consent-host verify: {e}");
+            ExitCode::from(2)
         }
     }
 }
@@ -49,6 +215,44 @@ async fn run(mut config: Config) -> Result<(), String> {
     let local = listener
         .local_addr()
         .map_err(|e| format!("reading the bound address: {e}"))?;
+    // With `--port 0` only now is the port known; the loopback origins of
+    // the frame's allowlist and the CSP's `frame-src` are built from it.
+    config.bound_port = Some(local.port());
+    let limits = ServeLimits {
+        max_connections: config.max_connections,
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_secs.max(1)),
+        shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+    };
+    let checkpoint_every = config.checkpoint_interval_secs;
+    let demo = config.demo;
+    let state = AppState::new(db, config).map_err(|e| e.to_string())?;
+    if demo {
+        tracing::warn!("DEMO MODE: POST /demo/token mints checkout tokens for anyone who can reach this host; never use --demo in production");
+    }
+    let frame_parents_default = state.config.frame_parents.iter().all(String::is_empty);
+    if frame_parents_default {
+        tracing::info!(
+            parents = ?state.config.frame_parent_origins(),
+            "no FRAME_PARENT_ORIGINS: frame.html may be embedded by the host's loopback origins only"
+        );
+    }
+    checkpoint(&state, "start-up").await;
+    let periodic = tokio::spawn({
+        let state = state.clone();
+        async move {
+            if checkpoint_every == 0 {
+                return;
+            }
+            let mut every = tokio::time::interval(Duration::from_secs(checkpoint_every));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                checkpoint(&state, "periodic").await;
+                state.limits.forget_idle();
+            }
+        }
+    });
+
     let shown = if local.ip().is_unspecified() {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {
@@ -58,24 +262,29 @@ async fn run(mut config: Config) -> Result<(), String> {
         "Consent Prompt demo: http://{}/",
         SocketAddr::new(shown, local.port())
     );
-    tracing::info!(addr = %local, db = %config.db.display(), "listening");
-    // With `--port 0` only now is the port known; the loopback origins of
-    // the frame's allowlist and the CSP's `frame-src` are built from it.
-    config.bound_port = Some(local.port());
-    if config.frame_parents.iter().all(String::is_empty) {
-        tracing::info!(
-            parents = ?config.frame_parent_origins(),
-            "no FRAME_PARENT_ORIGINS: frame.html may be embedded by the host's loopback origins only"
-        );
-    }
+    tracing::info!(addr = %local, db = %state.config.db.display(), "listening");
 
-    let app = router(AppState::new(db, config));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("serving: {e}"))?;
+    serve(listener, router(state.clone()), limits, shutdown_signal()).await;
+    periodic.abort();
+    checkpoint(&state, "shutdown").await;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Logs the ledger's count and head, for the venue to copy somewhere the
+/// database's owner cannot rewrite.
+async fn checkpoint(state: &AppState, when: &'static str) {
+    let db = state.db.clone();
+    match tokio::task::spawn_blocking(move || db.ledger_head()).await {
+        Ok(Ok(head)) => tracing::info!(
+            when,
+            count = head.count,
+            head = %head.head,
+            "ledger checkpoint"
+        ),
+        Ok(Err(e)) => tracing::error!(error = %e, "ledger checkpoint failed"),
+        Err(e) => tracing::error!(error = %e, "ledger checkpoint failed"),
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

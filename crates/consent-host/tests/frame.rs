@@ -337,7 +337,7 @@ fn the_server_uses_the_port_it_bound() {
         cmd.env_remove(var);
     }
     cmd.env("RUST_LOG", "warn")
-        .args(["--port", "0", "--bind", "127.0.0.1", "--db"])
+        .args(["--demo", "--port", "0", "--bind", "127.0.0.1", "--db"])
         .arg(dir.path().join("data/consent.db"))
         .arg("--dist")
         .arg(dir.path().join("dist"))

@@ -63,8 +63,10 @@ async fn a_body_over_one_mebibyte_is_413() {
             }
         }
     });
+    let token = sign(&claims("C-1", "consent:write"));
     let req = Request::post("/api/v1/consent-records")
         .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .body(Body::new(streamed))
         .unwrap();
     let (status, _, body) = t.send(req).await;
@@ -132,6 +134,7 @@ async fn cors_allows_configured_origins_only() {
     let get = |origin: &str| {
         Request::get("/api/v1/customers/c/preferences")
             .header(header::ORIGIN, origin)
+            .header(header::AUTHORIZATION, format!("Bearer {}", t.admin_key))
             .body(Body::empty())
             .unwrap()
     };

@@ -361,13 +361,16 @@ async fn concurrent_posts_of_one_batch_store_it_exactly_once() {
         .map(|n| record(n, "cust-1", &format!("p{n}"), Given, 1))
         .collect();
     let body = serde_json::to_vec(&json!({ "records": batch })).unwrap();
+    let token = sign(&claims("cust-1", "consent:write"));
     let mut tasks = Vec::new();
     for _ in 0..16 {
         let app = t.app.clone();
         let body = body.clone();
+        let token = token.clone();
         tasks.push(tokio::spawn(async move {
             let req = axum::http::Request::post("/api/v1/consent-records")
                 .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {token}"))
                 .header("idempotency-key", "checkout-42")
                 .body(axum::body::Body::from(body))
                 .unwrap();
@@ -394,34 +397,68 @@ async fn concurrent_posts_of_one_batch_store_it_exactly_once() {
 }
 
 #[tokio::test]
-async fn the_record_table_refuses_update_and_delete() {
+async fn no_statement_can_replace_or_remove_a_stored_record() {
     let t = TestApp::new();
-    assert_eq!(
-        t.post_records(&[record(1, "cust-1", "alpha", Given, 1)])
-            .await
-            .0,
-        StatusCode::CREATED
-    );
-
-    let conn = rusqlite::Connection::open(&t.db_path).unwrap();
-    let update = conn.execute(
-        "UPDATE consent_records SET customer_id = 'someone-else'",
-        [],
-    );
-    let err = update.expect_err("UPDATE must fail").to_string();
-    assert!(err.contains("append-only"), "{err}");
-    let delete = conn.execute("DELETE FROM consent_records", []);
-    let err = delete.expect_err("DELETE must fail").to_string();
-    assert!(err.contains("append-only"), "{err}");
-
-    let (customer, n): (String, i64) = conn
-        .query_row(
-            "SELECT customer_id, COUNT(*) FROM consent_records",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+    let batch = [
+        record(1, "cust-1", "alpha", Given, 1),
+        record(2, "cust-2", "alpha", Refused, 1),
+    ];
+    assert_eq!(t.post_records(&batch).await.0, StatusCode::CREATED);
+    let snapshot = |conn: &rusqlite::Connection| -> Vec<(i64, String, String)> {
+        let mut stmt = conn
+            .prepare("SELECT seq, record_id, body FROM consent_records ORDER BY seq")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    // A connection configured as the host's own, and a bare one: neither
+    // can rewrite history.
+    let host_conn = rusqlite::Connection::open(&t.db_path).unwrap();
+    host_conn
+        .pragma_update(None, "recursive_triggers", "ON")
         .unwrap();
-    assert_eq!((customer.as_str(), n), ("cust-1", 1));
+    let bare_conn = rusqlite::Connection::open(&t.db_path).unwrap();
+    let before = snapshot(&bare_conn);
+    let columns = "(seq, record_id, subject, partner_id, decided_at_ms, received_at_ms, \
+                   effective_at_ms, supersedes, content_sha256, body, chain)";
+    let copy_of = |seq: i64, new_id: &str| {
+        format!(
+            "SELECT {seq}, {new_id}, subject, partner_id, decided_at_ms, received_at_ms, \
+             effective_at_ms, supersedes, content_sha256, '{{\"forged\":true}}', chain \
+             FROM consent_records WHERE seq = 1"
+        )
+    };
+    let attempts = [
+        "UPDATE consent_records SET body = json_set(body, '$.state', 'refused')".to_owned(),
+        "UPDATE OR REPLACE consent_records SET seq = 2 WHERE seq = 1".to_owned(),
+        "DELETE FROM consent_records WHERE seq = 2".to_owned(),
+        // The same record id, another body.
+        format!("INSERT OR REPLACE INTO consent_records {columns} {}", copy_of(99, "record_id")),
+        format!("REPLACE INTO consent_records {columns} {}", copy_of(99, "record_id")),
+        // Another record's seq, a fresh id: REPLACE would delete that record.
+        format!("INSERT OR REPLACE INTO consent_records {columns} {}", copy_of(2, "'fresh-id'")),
+        format!(
+            "INSERT INTO consent_records {columns} {} ON CONFLICT(record_id) DO UPDATE SET body = excluded.body",
+            copy_of(99, "record_id")
+        ),
+        format!("INSERT OR IGNORE INTO consent_records {columns} {}", copy_of(2, "'fresh-id'")),
+    ];
+    for conn in [&host_conn, &bare_conn] {
+        for sql in &attempts {
+            let result = conn.execute(sql, []);
+            assert_eq!(
+                snapshot(conn),
+                before,
+                "{sql} changed the table ({result:?})"
+            );
+            if !sql.starts_with("INSERT OR IGNORE") {
+                let err = result.expect_err(sql).to_string();
+                assert!(err.contains("append-only"), "{sql}: {err}");
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -15,7 +15,9 @@ use consent_core::domain::{
 use consent_core::record::{build_record, Decision, RecordContext, ShownNotice};
 use consent_core::wire::{Action, ConsentRecordV1, Control, Embed, PresentationMode};
 use consent_core::Timestamp;
-use consent_host::{router, sha256_hex, AppState, Config, Db};
+use consent_host::config::Secret;
+use consent_host::keys::Role;
+use consent_host::{router, sha256_hex, AppState, Claims, Config, Db, TokenSigner};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -29,6 +31,35 @@ pub fn at(day: i64) -> Timestamp {
     Timestamp::from_unix_millis(EPOCH_2026 + day * DAY)
 }
 
+/// The HS256 secret of every test app.
+pub const SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
+
+/// Claims for a checkout token of the test venue `lyric`, valid around
+/// the test clock's start, with the given scope.
+pub fn claims(customer: &str, scope: &str) -> Claims {
+    claims_at(customer, scope, EPOCH_2026 + 100 * DAY)
+}
+
+/// [`claims`] issued at `now_ms`, valid for 15 minutes.
+pub fn claims_at(customer: &str, scope: &str, now_ms: i64) -> Claims {
+    let now = now_ms / 1000;
+    Claims {
+        iss: "lyric".to_owned(),
+        sub: customer.to_owned(),
+        aud: "consent-prompt".to_owned(),
+        iat: now,
+        exp: now + 900,
+        scope: scope.to_owned(),
+        basket: None,
+        operator: None,
+    }
+}
+
+/// A token signed with [`SECRET`].
+pub fn sign(claims: &Claims) -> String {
+    TokenSigner::hs256(SECRET.as_bytes()).sign(claims)
+}
+
 pub struct TestApp {
     pub dir: TempDir,
     pub db_path: PathBuf,
@@ -36,6 +67,8 @@ pub struct TestApp {
     pub app: Router,
     /// The injected clock, in Unix milliseconds.
     pub now: Arc<AtomicI64>,
+    /// An admin API key, sent by `get_json`.
+    pub admin_key: String,
 }
 
 impl TestApp {
@@ -50,13 +83,18 @@ impl TestApp {
             db: db_path.clone(),
             dist: dir.path().join("dist"),
             examples: dir.path().join("examples"),
+            token_secret: Some(Secret(SECRET.to_owned())),
             ..Config::default()
         };
         tweak(&mut config, dir.path());
         let db = Db::open(&db_path).expect("open db");
         let now = Arc::new(AtomicI64::new(EPOCH_2026 + 100 * DAY));
+        let (_, admin_key) = db
+            .add_key(Role::Admin, None, Some("tests"), at(0))
+            .expect("admin key");
         let clock_now = now.clone();
         let state = AppState::new(db, config)
+            .expect("valid auth config")
             .with_clock(move || Timestamp::from_unix_millis(clock_now.load(Ordering::SeqCst)));
         let app = router(state.clone());
         TestApp {
@@ -65,7 +103,12 @@ impl TestApp {
             state,
             app,
             now,
+            admin_key,
         }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.now.load(Ordering::SeqCst)
     }
 
     pub fn set_now(&self, ms: i64) {
@@ -76,33 +119,84 @@ impl TestApp {
         send(&self.app, req).await
     }
 
-    /// POSTs `{"records": [...]}` as JSON.
+    /// POSTs `{"records": [...]}` as JSON, with a checkout token that
+    /// covers them: the first record's venue, customer and operator, and
+    /// the venue-wide scope when the batch is for several customers.
     pub async fn post_records(&self, records: &[ConsentRecordV1]) -> (StatusCode, Value) {
-        self.post_json(&json!({ "records": records })).await
+        let token = records.first().map_or_else(
+            || sign(&claims("C-1", "consent:write")),
+            |first| {
+                let several = records.iter().any(|r| r.customer_id != first.customer_id);
+                let scope = if several {
+                    "consent:write:venue"
+                } else {
+                    "consent:write"
+                };
+                let mut c = claims_at(&first.customer_id, scope, self.now_ms());
+                c.iss = first.venue.id.clone();
+                c.operator = first.collection.operator_id.clone();
+                sign(&c)
+            },
+        );
+        self.post_with(&json!({ "records": records }), Some(&token))
+            .await
     }
 
+    /// POSTs a JSON body with a venue-wide token for `lyric`.
     pub async fn post_json(&self, body: &Value) -> (StatusCode, Value) {
         self.post_raw(serde_json::to_vec(body).unwrap(), "application/json")
             .await
     }
 
+    /// POSTs a JSON body with the given bearer token (or none).
+    pub async fn post_with(&self, body: &Value, token: Option<&str>) -> (StatusCode, Value) {
+        let (status, _, body) = self
+            .post_bytes(serde_json::to_vec(body).unwrap(), "application/json", token)
+            .await;
+        (status, body)
+    }
+
     pub async fn post_raw(&self, body: Vec<u8>, content_type: &str) -> (StatusCode, Value) {
-        let req = Request::builder()
+        let token = sign(&claims_at("C-1", "consent:write:venue", self.now_ms()));
+        let (status, _, body) = self.post_bytes(body, content_type, Some(&token)).await;
+        (status, body)
+    }
+
+    pub async fn post_bytes(
+        &self,
+        body: Vec<u8>,
+        content_type: &str,
+        token: Option<&str>,
+    ) -> (StatusCode, HeaderMap, Value) {
+        let mut req = Request::builder()
             .method(Method::POST)
             .uri("/api/v1/consent-records")
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body))
-            .unwrap();
-        let (status, _, body) = self.send(req).await;
+            .header(header::CONTENT_TYPE, content_type);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = req.body(Body::from(body)).unwrap();
+        let (status, headers, body) = self.send(req).await;
         (
             status,
+            headers,
             serde_json::from_slice(&body)
                 .unwrap_or_else(|e| panic!("non-JSON answer ({e}): {body:?}")),
         )
     }
 
+    /// GETs with the admin key.
     pub async fn get_json(&self, uri: &str) -> (StatusCode, Value) {
-        let req = Request::builder().uri(uri).body(Body::empty()).unwrap();
+        self.get_with(uri, Some(&self.admin_key)).await
+    }
+
+    /// GETs with the given bearer credential (or none).
+    pub async fn get_with(&self, uri: &str, credential: Option<&str>) -> (StatusCode, Value) {
+        let mut req = Request::builder().uri(uri);
+        if let Some(c) = credential {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {c}"));
+        }
+        let req = req.body(Body::empty()).unwrap();
         let (status, _, body) = self.send(req).await;
         (
             status,

@@ -1,0 +1,367 @@
+//! Who is calling: checkout tokens (JWT, RFC 7519) minted by the venue's
+//! server, and API keys managed with `consent-host keys`.
+//!
+//! Handlers never read the `Authorization` header themselves: they take a
+//! [`Caller`] (an axum extractor), which exists only once a token has been
+//! verified or a key looked up. What a caller may then do is decided by the
+//! pure checks in this module ([`Caller::may_write`], [`Caller::may_read_customer`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use consent_core::domain::CollectionChannel;
+use consent_core::wire::ConsentRecordV1;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::api::ApiError;
+use crate::keys::{ApiKey, Role};
+use crate::AppState;
+
+/// The `aud` every checkout token must carry.
+pub const AUDIENCE: &str = "consent-prompt";
+/// Write consent records for the token's own customer (`sub`).
+pub const SCOPE_WRITE: &str = "consent:write";
+/// Read the token's own customer's records and preferences.
+pub const SCOPE_READ: &str = "consent:read";
+/// Write records for any customer of the venue (box office, phone).
+pub const SCOPE_WRITE_VENUE: &str = "consent:write:venue";
+/// The shortest HS256 secret the host accepts, in bytes (RFC 7518 §3.2).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The claims of a checkout token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The venue id; records must carry it as `venue.id`.
+    pub iss: String,
+    /// The customer id; records must carry it as `customerId` (unless the
+    /// scope is venue-wide).
+    pub sub: String,
+    /// Always `consent-prompt`.
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// The basket this checkout is for; records must carry it as
+    /// `collection.basketRef` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basket: Option<String>,
+    /// The box-office or phone operator; box-office and phone records must
+    /// carry it as `collection.operatorId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+}
+
+impl Claims {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.split_ascii_whitespace().any(|s| s == scope)
+    }
+}
+
+/// A verified caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// A checkout token; `token_tag` identifies the token (for rate limits)
+    /// without being the token.
+    Checkout { claims: Claims, token_tag: String },
+    /// An API key.
+    Key(ApiKey),
+}
+
+/// Why a verified caller may not do something: a 403 naming the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Forbidden {
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl Forbidden {
+    fn new(field: Option<String>, message: impl Into<String>) -> Self {
+        Forbidden {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl Caller {
+    /// Whether this caller may store `record`; `index` is its place in the
+    /// batch, for the field path of a refusal.
+    pub fn may_write(&self, index: usize, record: &ConsentRecordV1) -> Result<(), Forbidden> {
+        let at = |field: &str| Some(format!("records[{index}].{field}"));
+        let claims = match self {
+            Caller::Checkout { claims, .. } => claims,
+            Caller::Key(_) => {
+                return Err(Forbidden::new(
+                    None,
+                    "API keys cannot write consent records; the venue's server mints a checkout token for that",
+                ))
+            }
+        };
+        let venue_wide = claims.has_scope(SCOPE_WRITE_VENUE);
+        if !venue_wide && !claims.has_scope(SCOPE_WRITE) {
+            return Err(Forbidden::new(
+                None,
+                format!("the token's scope does not include {SCOPE_WRITE}"),
+            ));
+        }
+        if record.venue.id != claims.iss {
+            return Err(Forbidden::new(
+                at("venue.id"),
+                "the record is for another venue than the token's issuer",
+            ));
+        }
+        if !venue_wide && record.customer_id != claims.sub {
+            return Err(Forbidden::new(
+                at("customerId"),
+                "the record is for another customer than the token's subject",
+            ));
+        }
+        let assisted = matches!(
+            record.collection.channel,
+            CollectionChannel::BoxOffice | CollectionChannel::Phone
+        );
+        if assisted
+            && (claims.operator.is_none() || record.collection.operator_id != claims.operator)
+        {
+            return Err(Forbidden::new(
+                at("collection.operatorId"),
+                "box-office and phone records need a token whose operator is the record's operatorId",
+            ));
+        }
+        if let Some(basket) = &claims.basket {
+            if record.collection.basket_ref.as_deref() != Some(basket.as_str()) {
+                return Err(Forbidden::new(
+                    at("collection.basketRef"),
+                    "the record is for another basket than the token's",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this caller may read one customer's records and preferences.
+    pub fn may_read_customer(&self, customer_id: &str) -> Result<(), Forbidden> {
+        match self {
+            Caller::Key(key) if key.role == Role::Admin => Ok(()),
+            Caller::Key(_) => Err(Forbidden::new(
+                None,
+                "a partner key cannot read customer records",
+            )),
+            Caller::Checkout { claims, .. } if !claims.has_scope(SCOPE_READ) => {
+                Err(Forbidden::new(
+                    None,
+                    format!("the token's scope does not include {SCOPE_READ}"),
+                ))
+            }
+            Caller::Checkout { claims, .. } if claims.sub != customer_id => {
+                Err(Forbidden::new(None, "the token is for another customer"))
+            }
+            Caller::Checkout { .. } => Ok(()),
+        }
+    }
+
+    /// Whether this caller holds the `admin` role.
+    pub fn require_admin(&self) -> Result<(), Forbidden> {
+        match self {
+            Caller::Key(key) if key.role == Role::Admin => Ok(()),
+            _ => Err(Forbidden::new(None, "this endpoint needs an admin API key")),
+        }
+    }
+}
+
+/// Verifies checkout tokens with the configured keys.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    hs256: Option<DecodingKey>,
+    eddsa: Option<DecodingKey>,
+    leeway: Duration,
+}
+
+impl fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("hs256", &self.hs256.is_some())
+            .field("eddsa", &self.eddsa.is_some())
+            .field("leeway", &self.leeway)
+            .finish()
+    }
+}
+
+/// A configuration problem found at start-up.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KeyError(pub String);
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TokenVerifier {
+    /// `secret` for HS256, `public_key_pem` (an Ed25519 `PUBLIC KEY` PEM)
+    /// for EdDSA. At least one is needed.
+    pub fn new(
+        secret: Option<&[u8]>,
+        public_key_pem: Option<&str>,
+        leeway: Duration,
+    ) -> Result<Self, KeyError> {
+        let hs256 = match secret {
+            Some(s) if s.len() < MIN_SECRET_BYTES => {
+                return Err(KeyError(format!(
+                    "--token-secret is {} bytes; an HS256 secret must be at least {MIN_SECRET_BYTES} random bytes",
+                    s.len()
+                )))
+            }
+            Some(s) => Some(DecodingKey::from_secret(s)),
+            None => None,
+        };
+        let eddsa = match public_key_pem {
+            Some(pem) => Some(DecodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| {
+                KeyError(format!(
+                    "--token-public-key is not an Ed25519 public key in PEM form: {e}"
+                ))
+            })?),
+            None => None,
+        };
+        if hs256.is_none() && eddsa.is_none() {
+            return Err(KeyError(
+                "no way to verify checkout tokens: set --token-secret (CONSENT_TOKEN_SECRET) or --token-public-key (CONSENT_TOKEN_PUBLIC_KEY), or run with --demo".into(),
+            ));
+        }
+        Ok(TokenVerifier {
+            hs256,
+            eddsa,
+            leeway,
+        })
+    }
+
+    /// Verifies signature, algorithm, audience, expiry against `now` (with
+    /// the leeway) and the presence of the claims this host relies on.
+    pub fn verify(&self, token: &str, now: consent_core::Timestamp) -> Result<Claims, String> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| "the token is not a well-formed JWT".to_owned())?;
+        let key = match header.alg {
+            Algorithm::HS256 => self.hs256.as_ref(),
+            Algorithm::EdDSA => self.eddsa.as_ref(),
+            _ => None,
+        }
+        .ok_or_else(|| format!("tokens signed with {:?} are not accepted here", header.alg))?;
+        let mut validation = Validation::new(header.alg);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
+        // Expiry is checked below against the host's clock (injected in
+        // tests), not the library's own reading of the system clock.
+        validation.validate_exp = false;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::ExpiredSignature => "the token has expired".to_owned(),
+                ErrorKind::InvalidAudience => format!("the token's audience is not {AUDIENCE}"),
+                ErrorKind::InvalidSignature => "the token's signature does not verify".to_owned(),
+                ErrorKind::MissingRequiredClaim(c) => format!("the token has no {c} claim"),
+                _ => "the token could not be verified".to_owned(),
+            }
+        })?;
+        let claims = data.claims;
+        let now_secs = now.unix_millis().div_euclid(1000);
+        if claims.exp.saturating_add(self.leeway.as_secs() as i64) < now_secs {
+            return Err("the token has expired".to_owned());
+        }
+        if claims.iss.trim().is_empty() || claims.sub.trim().is_empty() {
+            return Err("the token's iss and sub must not be empty".to_owned());
+        }
+        Ok(claims)
+    }
+}
+
+/// Signs checkout tokens with an HS256 secret: the demo's own pages, and
+/// tests. A venue's server does the same with its JWT library.
+#[derive(Clone)]
+pub struct TokenSigner {
+    key: EncodingKey,
+}
+
+impl fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenSigner(HS256)")
+    }
+}
+
+impl TokenSigner {
+    pub fn hs256(secret: &[u8]) -> Self {
+        TokenSigner {
+            key: EncodingKey::from_secret(secret),
+        }
+    }
+
+    pub fn sign(&self, claims: &Claims) -> String {
+        // Serialising these plain claims and signing with HMAC cannot fail.
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.key).unwrap_or_default()
+    }
+}
+
+/// The `Authorization: Bearer …` credential, if any.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized("this endpoint needs Authorization: Bearer <token>")
+    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
+    let (scheme, credential) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be Bearer <token>"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || credential.trim().is_empty() {
+        return Err(ApiError::unauthorized(
+            "the Authorization header must be Bearer <token>",
+        ));
+    }
+    Ok(credential.trim())
+}
+
+/// A short, non-reversible tag for a credential (rate limits, logs).
+pub fn credential_tag(credential: &str) -> String {
+    crate::sha256_hex(credential)[..16].to_owned()
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let credential = bearer(parts)?.to_owned();
+        if crate::keys::looks_like_key(&credential) {
+            let db = state.db.clone();
+            let found = tokio::task::spawn_blocking(move || db.find_key(&credential))
+                .await
+                .map_err(|e| ApiError::internal("checking an API key", &e))?
+                .map_err(|e| ApiError::internal("checking an API key", &e))?;
+            return found
+                .map(Caller::Key)
+                .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"));
+        }
+        let claims = state
+            .tokens
+            .verify(&credential, (state.clock)())
+            .map_err(ApiError::unauthorized)?;
+        Ok(Caller::Checkout {
+            claims,
+            token_tag: credential_tag(&credential),
+        })
+    }
+}
+
+/// Turns a [`Forbidden`] into the API's 403.
+impl From<Forbidden> for ApiError {
+    fn from(f: Forbidden) -> Self {
+        let err = ApiError::new(StatusCode::FORBIDDEN, "forbidden", f.message);
+        match f.field {
+            Some(field) => err.at(field),
+            None => err,
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! API keys: long-lived credentials for the venue's staff (`admin`) and for
+//! partner companies (`partner`, scoped to one partner id).
+//!
+//! A key reads `cpk_<id>_<secret>`: `id` is 12 hex digits, public, and
+//! names the key in `keys list` and `keys revoke`; `secret` is 64 hex digits
+//! of randomness. The host stores only the SHA-256 of the secret, so a copy
+//! of the database does not hold a usable key. A key is shown once, when
+//! it is made.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Every key starts with this.
+pub const KEY_PREFIX: &str = "cpk_";
+
+/// What a key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The venue's staff: read any customer, the ledger head.
+    Admin,
+    /// A partner company: its own contacts only.
+    Partner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Partner => "partner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "partner" => Some(Role::Partner),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A key as the host knows it (never its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: String,
+    pub role: Role,
+    /// The partner a `partner` key speaks for.
+    pub partner_id: Option<String>,
+    pub label: Option<String>,
+    pub created_at: consent_core::Timestamp,
+    pub revoked_at: Option<consent_core::Timestamp>,
+}
+
+/// Whether a bearer credential is shaped like an API key (rather than a JWT).
+pub fn looks_like_key(credential: &str) -> bool {
+    credential.starts_with(KEY_PREFIX)
+}
+
+/// Splits `cpk_<id>_<secret>` into id and secret, if well formed.
+pub fn split_key(credential: &str) -> Option<(&str, &str)> {
+    let rest = credential.strip_prefix(KEY_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex(id, 12) && hex(secret, 64)).then_some((id, secret))
+}
+
+/// A fresh key: `(id, full key text)`.
+pub fn generate() -> Result<(String, String), getrandom::Error> {
+    let mut bytes = [0u8; 38];
+    getrandom::fill(&mut bytes)?;
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let id = hex(&bytes[..6]);
+    let secret = hex(&bytes[6..]);
+    let key = format!("{KEY_PREFIX}{id}_{secret}");
+    Ok((id, key))
+}
+
+/// Compares two equal-length strings without an early exit.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_split_back_into_their_id() {
+        let (id, key) = generate().unwrap();
+        assert!(looks_like_key(&key));
+        let (got_id, secret) = split_key(&key).unwrap();
+        assert_eq!(got_id, id);
+        assert_eq!(secret.len(), 64);
+        assert_ne!(generate().unwrap().1, key);
+    }
+
+    #[test]
+    fn malformed_keys_do_not_split() {
+        for bad in [
+            "cpk_",
+            "cpk_abc_def",
+            "cpk_0123456789ab",
+            "cpk_0123456789ab_zz",
+            "eyJhbGciOi.x.y",
+        ] {
+            assert_eq!(split_key(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn constant_time_eq_compares() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+    }
+}

@@ -1,0 +1,281 @@
+//! The tamper-evident ledger: every stored record is chained to the one
+//! before it, so a single hash (the head) commits to every record and
+//! their order, as in Certificate Transparency (RFC 6962).
+//!
+//! For record `n` (in `seq` order, from 1):
+//!
+//! ```text
+//! chain[0] = 64 × "0"
+//! chain[n] = SHA-256("consent-ledger/1\n" chain[n-1] "\n" content_sha256[n] "\n" received_at_ms[n])
+//! content_sha256[n] = SHA-256(body[n])   -- the record exactly as stored
+//! ```
+//!
+//! The stored body never holds the customer id: its `customerId` is the
+//! customer's *subject*, `sub:` + HMAC-SHA256(salt, customer id), with a
+//! random salt per customer kept in the `subjects` table. The chain commits
+//! to the subject, not the id, so erasing a patron (dropping their salt and
+//! id) leaves every hash intact and the ledger still verifies, while
+//! nothing left in the file can be tied back to them.
+//!
+//! [`verify`] recomputes everything from the database file and names the
+//! first record where it breaks. Someone who can rewrite the file can
+//! recompute the whole chain after their change; that is why the host logs
+//! checkpoints (count and head) that a venue copies somewhere else, and why
+//! `verify` takes an expected head.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use rusqlite::{Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use crate::sha256_hex;
+
+/// The hash before the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The prefix of a subject in a stored body's `customerId`.
+pub const SUBJECT_PREFIX: &str = "sub:";
+
+/// The chain hash of a record, given the chain hash before it.
+pub fn link(prev: &str, content_sha256: &str, received_at_ms: i64) -> String {
+    sha256_hex(&format!(
+        "consent-ledger/1\n{prev}\n{content_sha256}\n{received_at_ms}"
+    ))
+}
+
+/// A customer's subject: lowercase hex HMAC-SHA256 of the id under the salt.
+pub fn subject(salt: &[u8], customer_id: &str) -> String {
+    // HMAC takes a key of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(salt).expect("HMAC accepts any key length");
+    mac.update(customer_id.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Count and head of the ledger.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Head {
+    pub count: u64,
+    pub head: String,
+}
+
+/// Where and why the ledger does not verify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Break {
+    /// The first record (by `seq`) at fault, if the fault is at a record.
+    pub seq: Option<i64>,
+    pub record_id: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for Break {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.seq, &self.record_id) {
+            (Some(seq), Some(id)) => write!(f, "record #{seq} ({id}): {}", self.reason),
+            (Some(seq), None) => write!(f, "record #{seq}: {}", self.reason),
+            _ => f.write_str(&self.reason),
+        }
+    }
+}
+
+/// What `verify` found.
+#[derive(Debug)]
+pub enum VerifyError {
+    Broken(Break),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for VerifyError {
+    fn from(e: rusqlite::Error) -> Self {
+        VerifyError::Sqlite(e)
+    }
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VerifyError::Broken(b) => write!(f, "the ledger does not verify at {b}"),
+            VerifyError::Sqlite(e) => write!(f, "reading the database: {e}"),
+        }
+    }
+}
+
+fn broken(seq: i64, record_id: &str, reason: impl Into<String>) -> VerifyError {
+    VerifyError::Broken(Break {
+        seq: Some(seq),
+        record_id: Some(record_id.to_owned()),
+        reason: reason.into(),
+    })
+}
+
+/// The head as stored (the last record's chain hash), without verifying.
+pub fn stored_head(conn: &Connection) -> rusqlite::Result<Head> {
+    let last: Option<(i64, String)> = conn
+        .query_row(
+            "SELECT seq, chain FROM consent_records ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let count: i64 = conn.query_row("SELECT COUNT(*) FROM consent_records", [], |r| r.get(0))?;
+    Ok(Head {
+        count: count as u64,
+        head: last.map_or_else(|| GENESIS.to_owned(), |(_, chain)| chain),
+    })
+}
+
+/// Recomputes the whole ledger from the file: every body's digest, every
+/// link, the numbering, the record ids, and every subject that still has
+/// its salt. Returns the count and head, or the first break.
+pub fn verify(conn: &Connection) -> Result<Head, VerifyError> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, record_id, subject, received_at_ms, content_sha256, body, chain
+         FROM consent_records ORDER BY seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut prev = GENESIS.to_owned();
+    let mut expected_seq = 1i64;
+    let mut count = 0u64;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let record_id: String = row.get(1)?;
+        let subject: String = row.get(2)?;
+        let received_at_ms: i64 = row.get(3)?;
+        let content_sha256: String = row.get(4)?;
+        let body: String = row.get(5)?;
+        let chain: String = row.get(6)?;
+        if seq != expected_seq {
+            return Err(broken(
+                seq,
+                &record_id,
+                format!("expected record #{expected_seq} here: a record before it was deleted, or the order was changed"),
+            ));
+        }
+        if sha256_hex(&body) != content_sha256 {
+            return Err(broken(
+                seq,
+                &record_id,
+                "the stored body does not match its digest: the record was changed",
+            ));
+        }
+        let parsed: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|_| broken(seq, &record_id, "the stored body is not JSON"))?;
+        if parsed.get("recordId").and_then(|v| v.as_str()) != Some(record_id.as_str()) {
+            return Err(broken(
+                seq,
+                &record_id,
+                "the body's recordId is not the row's record id",
+            ));
+        }
+        let body_subject = parsed.get("customerId").and_then(|v| v.as_str());
+        if body_subject != Some(format!("{SUBJECT_PREFIX}{subject}").as_str()) {
+            return Err(broken(
+                seq,
+                &record_id,
+                "the body's subject is not the row's subject: the record was moved to another customer",
+            ));
+        }
+        let want = link(&prev, &content_sha256, received_at_ms);
+        if want != chain {
+            return Err(broken(
+                seq,
+                &record_id,
+                "the chain does not follow from the record before it: a record was inserted, deleted, reordered or changed",
+            ));
+        }
+        prev = chain;
+        expected_seq += 1;
+        count += 1;
+    }
+    drop(rows);
+    drop(stmt);
+    // Every customer whose salt is still held must map to its subject: a
+    // swapped mapping would hand one patron's records to another.
+    let mut subjects = conn.prepare("SELECT customer_id, subject, salt FROM subjects")?;
+    let mut rows = subjects.query([])?;
+    while let Some(row) = rows.next()? {
+        let customer: String = row.get(0)?;
+        let stored: String = row.get(1)?;
+        let salt: Vec<u8> = row.get(2)?;
+        if subject(&salt, &customer) != stored {
+            return Err(VerifyError::Broken(Break {
+                seq: None,
+                record_id: None,
+                reason: format!(
+                    "a customer's subject mapping was altered (subject {}…)",
+                    &stored[..stored.len().min(12)]
+                ),
+            }));
+        }
+    }
+    Ok(Head { count, head: prev })
+}
+
+/// [`verify`], and that the ledger still holds an earlier checkpoint: the
+/// record at `count` carries `head`. This is what catches a rewrite of the
+/// whole chain, or records cut off the end, since the checkpoint was copied.
+pub fn verify_extends(conn: &Connection, count: u64, head: &str) -> Result<Head, VerifyError> {
+    let now = verify(conn)?;
+    let at_count: Option<String> = if count == 0 {
+        Some(GENESIS.to_owned())
+    } else {
+        conn.query_row(
+            "SELECT chain FROM consent_records WHERE seq = ?1",
+            [count as i64],
+            |r| r.get(0),
+        )
+        .optional()?
+    };
+    match at_count {
+        None => Err(VerifyError::Broken(Break {
+            seq: None,
+            record_id: None,
+            reason: format!(
+                "the checkpoint counted {count} records but only {} are stored: records were removed from the end",
+                now.count
+            ),
+        })),
+        Some(chain) if chain != head => Err(VerifyError::Broken(Break {
+            seq: Some(count as i64),
+            record_id: None,
+            reason: "the head here is not the checkpoint's: the ledger was rewritten since".to_owned(),
+        })),
+        Some(_) => Ok(now),
+    }
+}
+
+/// SHA-256 of arbitrary bytes, lowercase hex (for file digests in tests and tools).
+pub fn sha256_bytes_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_depend_on_every_input() {
+        let a = link(GENESIS, &"a".repeat(64), 1);
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, link(GENESIS, &"a".repeat(64), 2));
+        assert_ne!(a, link(&"1".repeat(64), &"a".repeat(64), 1));
+        assert_ne!(a, link(GENESIS, &"b".repeat(64), 1));
+        assert_eq!(a, link(GENESIS, &"a".repeat(64), 1));
+    }
+
+    #[test]
+    fn subjects_are_salted() {
+        let s = subject(b"salt-one", "C-1001");
+        assert_eq!(s.len(), 64);
+        assert_eq!(s, subject(b"salt-one", "C-1001"));
+        assert_ne!(s, subject(b"salt-two", "C-1001"));
+        assert_ne!(s, subject(b"salt-one", "C-1002"));
+    }
+}
