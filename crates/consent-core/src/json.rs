@@ -70,39 +70,43 @@ pub fn parse(text: &str) -> Result<Json, SyntaxError> {
 /// a double: `1e400` is not. Without parsing floats, which would cost the
 /// widget tens of KB of wasm.
 fn within_f64(text: &str) -> bool {
-    let t = text.trim_start_matches('-');
-    let (mant, exp) = match t.find(['e', 'E']) {
-        Some(i) => (&t[..i], &t[i + 1..]),
-        None => (t, ""),
-    };
-    let (neg, exp_digits) = match exp.as_bytes().first() {
-        Some(b'-') => (true, &exp[1..]),
-        Some(b'+') => (false, &exp[1..]),
-        _ => (false, exp),
-    };
-    let e = exp_digits
-        .bytes()
-        .fold(0i64, |n, d| (n * 10 + i64::from(d - b'0')).min(1_000_000));
-    let e = if neg { -e } else { e };
-    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
-    let int = int.trim_start_matches('0');
-    let magnitude = if int.is_empty() {
-        match frac.find(|c| c != '0') {
-            Some(p) => -(p as i64) - 1,
-            None => return true, // zero
-        }
-    } else {
-        int.len() as i64 - 1
-    };
-    match (magnitude + e).cmp(&308) {
-        std::cmp::Ordering::Less => true,
-        std::cmp::Ordering::Greater => false,
-        std::cmp::Ordering::Equal => {
-            // 1.7976931348623158e308 and above round to infinity.
-            let digits: String = int.chars().chain(frac.chars()).collect();
-            digits.trim_start_matches('0') < "17976931348623158"
+    // The decimal exponent of the first significant digit, from the digits
+    // before the exponent; then the exponent itself.
+    let (mut magnitude, mut seen, mut point) = (-1i64, false, false);
+    let mut digits: Vec<u8> = Vec::new();
+    let mut bytes = text.bytes();
+    for b in bytes.by_ref() {
+        match b {
+            b'.' => point = true,
+            b'0'..=b'9' => {
+                if b != b'0' || seen {
+                    seen = true;
+                    digits.push(b);
+                }
+                match (seen, point) {
+                    (true, false) => magnitude += 1,
+                    (false, true) => magnitude -= 1,
+                    _ => {}
+                }
+            }
+            b'e' | b'E' => break,
+            _ => {}
         }
     }
+    if !seen {
+        return true; // zero
+    }
+    let (mut e, mut neg) = (0i64, false);
+    for b in bytes {
+        match b {
+            b'-' => neg = true,
+            b'0'..=b'9' => e = (e * 10 + i64::from(b - b'0')).min(1_000_000),
+            _ => {}
+        }
+    }
+    let at = magnitude + if neg { -e } else { e };
+    // 1.7976931348623158e308 and above round to infinity.
+    at < 308 || (at == 308 && digits.as_slice() < b"17976931348623158".as_slice())
 }
 
 struct Parser<'a> {
