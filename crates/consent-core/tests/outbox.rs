@@ -544,6 +544,8 @@ struct World {
     /// was reported at commit (`kept: "memory"`).
     lost_in_memory: BTreeSet<String>,
     removed_unnamed: Vec<String>,
+    /// Records marked failed by an answer that was not a refusal.
+    failed_wrongly: Vec<String>,
 }
 
 impl World {
@@ -556,6 +558,7 @@ impl World {
             created: Vec::new(),
             lost_in_memory: BTreeSet::new(),
             removed_unnamed: Vec::new(),
+            failed_wrongly: Vec::new(),
         }
     }
 
@@ -574,10 +577,15 @@ impl World {
             _ => Vec::new(),
         };
         let before: Vec<String> = batch.clone();
+        let refusal = matches!(answer, Answer::Refused { .. });
         let next = run.apply(&mut self.outbox, &mut self.store, batch, answer, 0.3);
         for id in before {
-            if self.outbox.get(&id).is_none() && !named.contains(&id) {
+            let now = self.outbox.get(&id).map(|e| e.status);
+            if now.is_none() && !named.contains(&id) {
                 self.removed_unnamed.push(id);
+            } else if now == Some(Status::Failed) && !refusal {
+                // 401/403, faults and success answers never fail a record.
+                self.failed_wrongly.push(id);
             }
         }
         if next == Next::Stop {
@@ -675,6 +683,7 @@ proptest! {
             w.step(op);
         }
         prop_assert!(w.removed_unnamed.is_empty(), "left without being named: {:?}", w.removed_unnamed);
+        prop_assert!(w.failed_wrongly.is_empty(), "failed without a refusal: {:?}", w.failed_wrongly);
         w.drain();
         prop_assert!(w.removed_unnamed.is_empty());
         for id in &w.created {
