@@ -14,6 +14,12 @@ target.addEventListener("consent:change", (event) => {
 
 const prompt = await mount(target, config);
 
+// Checkout tokens are short-lived: when the backend refuses an expired one,
+// the records are held; a fresh token sends them.
+target.addEventListener("consent:error", async (event) => {
+  if (event.detail.code === "unauthorized") prompt.update({ ...config, token: await checkoutToken(config) });
+});
+
 document.getElementById("pay")?.addEventListener("click", async () => {
   try {
     const summary = await prompt.commit();

@@ -152,8 +152,18 @@ host.addEventListener("consent:commit", (e) => {
   showAudit();
 });
 
-host.addEventListener("consent:error", (e) => {
+host.addEventListener("consent:error", async (e) => {
   if (e.detail.code !== "incomplete") $("records-note").textContent = `Not saved: ${e.detail.message}`;
+  // The token expired during a long checkout: fetch a fresh one; update()
+  // sends the held records with it.
+  if (e.detail.code === "unauthorized" && handle && window.consentConfig) {
+    const fresh = await checkoutToken(window.consentConfig);
+    if (fresh && fresh !== token) {
+      token = fresh;
+      window.consentConfig = { ...window.consentConfig, token };
+      handle.update(window.consentConfig);
+    }
+  }
 });
 
 controls.addEventListener("change", remount);

@@ -223,9 +223,11 @@ test("a checkout token that expires mid-checkout holds the records; update() wit
   const strict = await startHost({ args: ["--token-leeway-secs", "0"] });
   const customer = newCustomer();
   const page = await browser.newPage();
-  // The checkout page got a token that lives one second.
+  // The checkout page got a token that lives one second; after that the
+  // venue's token service is out of reach, so the page cannot renew it.
   let expiresAt = null;
   await page.route("**/demo/token", async (route) => {
+    if (expiresAt !== null) return route.abort("connectionrefused");
     const body = { ...route.request().postDataJSON(), ttlSeconds: 1 };
     const response = await route.fetch({ postData: JSON.stringify(body) });
     const minted = await response.json();
