@@ -336,7 +336,7 @@ impl Controller {
         if let Some(why) = &report.run.unauthorized {
             self.fail(
                 "unauthorized",
-                format!("the backend wants a new checkout token ({why}); the records are held until update() gives one"),
+                held_message(why),
                 None,
                 report.run.held.clone(),
             );
@@ -373,7 +373,7 @@ impl Controller {
         if let Some(why) = &report.run.unauthorized {
             self.fail(
                 "unauthorized",
-                format!("the backend wants a new checkout token ({why}); the records are held until update() gives one"),
+                held_message(why),
                 None,
                 report.run.held.clone(),
             );
@@ -438,12 +438,7 @@ impl Controller {
             self.dispatch(Msg::Failed(msg.clone()));
             self.fail("rejected", msg, report.run.field.clone(), failed.clone());
         } else if let Some(why) = &report.run.unauthorized {
-            self.fail(
-                "unauthorized",
-                format!("the backend wants a new checkout token ({why}); the records are held until update() gives one"),
-                None,
-                waiting.clone(),
-            );
+            self.fail("unauthorized", held_message(why), None, waiting.clone());
         }
         let delivered: Vec<String> = last
             .pending
@@ -557,6 +552,11 @@ impl Controller {
             answers: Some(answers),
         });
     }
+}
+
+/// The `unauthorized` error's message: what the backend said, and what to do.
+fn held_message(why: &str) -> String {
+    format!("the backend wants a new checkout token ({why}); the records are held until update() gives one")
 }
 
 /// What a just-made record says about the patron's current answer.
@@ -853,7 +853,7 @@ fn flush_outbox(config: &Config, controller: &Rc<Controller>) {
         if let Some(why) = &report.run.unauthorized {
             this.fail(
                 "unauthorized",
-                format!("the backend wants a new checkout token ({why}); earlier records are held until update() gives one"),
+                held_message(why),
                 None,
                 report.run.held.clone(),
             );
