@@ -58,6 +58,20 @@ impl Timestamp {
     /// (`2026-11-25T14:03:07.120Z`), as `docs/schema/consent-record.v1.json`
     /// requires: a record's times are proof, so they are taken as written
     /// or refused, never silently converted.
+    /// The same instant `months` calendar months earlier, the day of the
+    /// month clamped to the target month's length (31 March − 1 month =
+    /// 28 or 29 February). Used for retention periods ("36 months").
+    pub fn minus_months(self, months: u32) -> Self {
+        const DAY_MS: i64 = 86_400_000;
+        let days = self.0.div_euclid(DAY_MS);
+        let in_day = self.0.rem_euclid(DAY_MS);
+        let (y, m, d) = civil_from_days(days);
+        let total = y * 12 + i64::from(m - 1) - i64::from(months);
+        let (ty, tm) = (total.div_euclid(12), total.rem_euclid(12) as u32 + 1);
+        let td = d.min(days_in_month(ty, tm));
+        Timestamp::from_unix_millis(days_from_civil(ty, tm, td) * DAY_MS + in_day)
+    }
+
     pub fn parse_canonical(s: &str) -> Result<Self, TimeError> {
         let t = Self::parse_rfc3339(s)?;
         if t.to_string() != s {
@@ -415,6 +429,30 @@ mod tests {
             assert!(
                 Timestamp::parse_canonical(lenient).is_err(),
                 "{lenient} is not canonical"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod month_tests {
+    use super::Timestamp;
+
+    #[test]
+    fn months_back_clamp_to_the_shorter_month() {
+        let cases = [
+            ("2026-11-25T10:00:00.000Z", 36, "2023-11-25T10:00:00.000Z"),
+            ("2026-03-31T23:59:59.999Z", 1, "2026-02-28T23:59:59.999Z"),
+            ("2024-03-31T00:00:00.000Z", 1, "2024-02-29T00:00:00.000Z"),
+            ("2026-01-15T00:00:00.000Z", 1, "2025-12-15T00:00:00.000Z"),
+            ("2026-01-15T00:00:00.000Z", 0, "2026-01-15T00:00:00.000Z"),
+        ];
+        for (from, months, want) in cases {
+            let t = Timestamp::parse_rfc3339(from).unwrap();
+            assert_eq!(
+                t.minus_months(months).to_string(),
+                want,
+                "{from} - {months}"
             );
         }
     }

@@ -366,3 +366,19 @@ pub struct ThemeV1 {
     #[serde(default)]
     pub tokens: VecMap<String, String>,
 }
+
+/// The `schema` value of every v1 receipt.
+pub const RECEIPT_SCHEMA_V1: &str = "consent-receipt/1";
+
+/// A consent receipt: the patron's own copy of their current answers, one
+/// record per partner, each with the exact wording, the answer, when, the
+/// venue and partner, and the record id (as stored, with `receivedAt`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReceiptV1 {
+    /// Always `consent-receipt/1`.
+    pub schema: String,
+    pub customer_id: String,
+    pub generated_at: Timestamp,
+    pub records: Vec<ConsentRecordV1>,
+}

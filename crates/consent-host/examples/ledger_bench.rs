@@ -73,7 +73,10 @@ fn main() {
         &|n| format!("C-{}", n % 5_000),
         args.records.saturating_sub(args.customer_records),
     );
-    eprintln!("built {n} records in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "built {n} records in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let mut verify_runs = Vec::new();
     let mut head = None;

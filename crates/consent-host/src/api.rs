@@ -411,6 +411,371 @@ pub async fn get_records(
     ))
 }
 
+/// `GET /api/v1/customers/{customerId}/receipt`: the patron's copy of
+/// every current answer (`consent-receipt/1`).
+pub async fn get_receipt(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let customer_id = customer_id(path)?;
+    caller.may_read_customer(&customer_id)?;
+    let db = state.db.clone();
+    let id = customer_id.clone();
+    let records = blocking("reading a receipt", move || db.current_records(&id)).await?;
+    Ok(no_store(
+        StatusCode::OK,
+        consent_core::wire::ReceiptV1 {
+            schema: consent_core::wire::RECEIPT_SCHEMA_V1.to_owned(),
+            customer_id,
+            generated_at: (state.clock)(),
+            records,
+        },
+    ))
+}
+
+/// `DELETE /api/v1/customers/{customerId}`: erases the patron (admin).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErasedV1 {
+    pub customer_id: String,
+    /// How many records the patron had; they stay, unlinkable to anyone.
+    pub records: u64,
+    pub at: consent_core::Timestamp,
+}
+
+pub async fn delete_customer(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let customer_id = customer_id(path)?;
+    caller.require_admin()?;
+    let db = state.db.clone();
+    let at = (state.clock)();
+    let id = customer_id.clone();
+    let by = caller.audit_name();
+    let records = blocking("erasing a customer", move || {
+        db.erase(
+            &[id],
+            crate::db::ErasureKind::Request,
+            &by,
+            &serde_json::json!({}),
+            at,
+        )
+    })
+    .await?;
+    tracing::info!(records, "customer erased on request");
+    Ok(no_store(
+        StatusCode::OK,
+        ErasedV1 {
+            customer_id,
+            records,
+            at,
+        },
+    ))
+}
+
+/// One contact in a partner export: who agreed, and the proof.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerContactV1 {
+    pub customer_id: String,
+    pub record_id: String,
+    pub decided_at: consent_core::Timestamp,
+    pub received_at: Option<consent_core::Timestamp>,
+    pub channels: Vec<consent_core::domain::Channel>,
+    pub notice_id: String,
+    pub notice_version: u32,
+    pub notice_language: String,
+    pub notice_sha256: String,
+}
+
+impl PartnerContactV1 {
+    fn of(r: ConsentRecordV1) -> Self {
+        PartnerContactV1 {
+            customer_id: r.customer_id,
+            record_id: r.record_id,
+            decided_at: r.decided_at,
+            received_at: r.received_at,
+            channels: r.channels,
+            notice_id: r.notice.id,
+            notice_version: r.notice.version,
+            notice_language: r.notice.language,
+            notice_sha256: r.notice.sha256,
+        }
+    }
+
+    /// The CSV columns, in order.
+    const CSV_HEADER: &'static str = "customerId,recordId,decidedAt,receivedAt,channels,noticeId,noticeVersion,noticeLanguage,noticeSha256\r\n";
+
+    fn csv_row(&self, out: &mut String) {
+        let channels: Vec<&str> = self.channels.iter().map(|c| c.as_str()).collect();
+        let cells = [
+            csv_cell(&self.customer_id),
+            csv_cell(&self.record_id),
+            self.decided_at.to_string(),
+            self.received_at.map(|t| t.to_string()).unwrap_or_default(),
+            csv_cell(&channels.join(" ")),
+            csv_cell(&self.notice_id),
+            self.notice_version.to_string(),
+            csv_cell(&self.notice_language),
+            self.notice_sha256.clone(),
+        ];
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+}
+
+/// One CSV cell (RFC 4180): quoted when it holds a comma, quote or line
+/// break; a leading `=`, `+`, `-`, `@`, tab or carriage return is prefixed
+/// with `'` so a spreadsheet never runs a cell as a formula.
+pub fn csv_cell(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// Query of `GET /api/v1/partners/{partnerId}/contacts`.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ContactsQuery {
+    /// Only contacts whose answer covers this channel.
+    pub channel: Option<consent_core::domain::Channel>,
+    /// Only answers the host received at or after this time.
+    pub since: Option<String>,
+    /// `csv` or `json` (else by `Accept`).
+    pub format: Option<String>,
+}
+
+fn partner_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    let Path(id) = path.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_partner_id",
+            "the partner id is not valid UTF-8",
+        )
+    })?;
+    if id.trim().is_empty() || id.len() > MAX_CUSTOMER_ID_LEN {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_partner_id",
+            format!("the partner id must be 1 to {MAX_CUSTOMER_ID_LEN} bytes"),
+        ));
+    }
+    Ok(id)
+}
+
+/// What a contacts export keeps.
+struct ContactFilter {
+    channel: Option<consent_core::domain::Channel>,
+    since: Option<consent_core::Timestamp>,
+}
+
+impl ContactFilter {
+    fn from_query(q: &ContactsQuery) -> Result<Self, ApiError> {
+        let since = match &q.since {
+            Some(s) => Some(consent_core::Timestamp::parse_rfc3339(s).map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "since must be an RFC 3339 time, e.g. 2026-11-01T00:00:00.000Z",
+                )
+                .at("since")
+            })?),
+            None => None,
+        };
+        Ok(ContactFilter {
+            channel: q.channel,
+            since,
+        })
+    }
+
+    fn keeps(&self, r: &ConsentRecordV1) -> bool {
+        self.channel.is_none_or(|c| r.channels.contains(&c))
+            && self
+                .since
+                .is_none_or(|since| r.received_at.is_some_and(|t| t >= since))
+    }
+}
+
+fn wants_csv(q: &ContactsQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
+    match q.format.as_deref() {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "format must be csv or json",
+        )
+        .at("format")),
+        None => Ok(headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/csv"))),
+    }
+}
+
+/// `GET /api/v1/partners/{partnerId}/contacts`: the customers whose current
+/// answer for the partner is a `given` that has not lapsed, with the proof
+/// of each, as JSON or CSV, streamed as it is read.
+pub async fn get_partner_contacts(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<axum::extract::Query<ContactsQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let partner = partner_id(path)?;
+    caller.may_read_partner(&partner)?;
+    let axum::extract::Query(query) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let filter = ContactFilter::from_query(&query)?;
+    let csv = wants_csv(&query, &headers)?;
+    let now = (state.clock)();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    let db = state.db.clone();
+    let partner_for_body = partner.clone();
+    tokio::task::spawn_blocking(move || {
+        const CHUNK: usize = 64 * 1024;
+        let mut buf = String::with_capacity(CHUNK + 1024);
+        let mut first = true;
+        if csv {
+            buf.push_str(PartnerContactV1::CSV_HEADER);
+        } else {
+            buf.push_str(&format!(
+                "{{\"partnerId\":{},\"generatedAt\":\"{now}\",\"contacts\":[",
+                serde_json::Value::String(partner_for_body.clone())
+            ));
+        }
+        let mut count = 0u64;
+        let result = db.partner_contacts(&partner_for_body, now, |record| {
+            if !filter.keeps(&record) {
+                return true;
+            }
+            let contact = PartnerContactV1::of(record);
+            if csv {
+                contact.csv_row(&mut buf);
+            } else {
+                if !first {
+                    buf.push(',');
+                }
+                first = false;
+                match serde_json::to_string(&contact) {
+                    Ok(json) => buf.push_str(&json),
+                    Err(_) => return false,
+                }
+            }
+            count += 1;
+            if buf.len() >= CHUNK {
+                let chunk = Bytes::from(std::mem::take(&mut buf));
+                return tx.blocking_send(Ok(chunk)).is_ok();
+            }
+            true
+        });
+        match result {
+            Ok(()) => {
+                if !csv {
+                    buf.push_str("]}");
+                }
+                let _ = tx.blocking_send(Ok(Bytes::from(buf)));
+                tracing::info!(contacts = count, "partner export");
+            }
+            Err(e) => {
+                // The status is already sent: cut the body short, so the
+                // client sees a broken transfer rather than a short list.
+                tracing::error!(error = %e, "partner export failed");
+                let _ = tx.blocking_send(Err(std::io::Error::other("the export failed")));
+            }
+        }
+    });
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let mut res = Response::new(axum::body::Body::from_stream(stream));
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if csv {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        let filename: String = partner
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("attachment; filename=\"{filename}-contacts.csv\""))
+        {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    } else {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    Ok(res)
+}
+
+/// `GET /api/v1/partners/{partnerId}/summary`: how many contacts, by channel.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerSummaryV1 {
+    pub partner_id: String,
+    pub contacts: u64,
+    pub by_channel: std::collections::BTreeMap<String, u64>,
+    pub generated_at: consent_core::Timestamp,
+}
+
+pub async fn get_partner_summary(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let partner = partner_id(path)?;
+    caller.may_read_partner(&partner)?;
+    let now = (state.clock)();
+    let db = state.db.clone();
+    let id = partner.clone();
+    let (contacts, by_channel) = blocking("summarising a partner's contacts", move || {
+        let mut contacts = 0u64;
+        let mut by_channel = std::collections::BTreeMap::new();
+        for c in consent_core::domain::Channel::ALL {
+            by_channel.insert(c.as_str().to_owned(), 0u64);
+        }
+        db.partner_contacts(&id, now, |r| {
+            contacts += 1;
+            for c in &r.channels {
+                *by_channel.entry(c.as_str().to_owned()).or_default() += 1;
+            }
+            true
+        })?;
+        Ok((contacts, by_channel))
+    })
+    .await?;
+    Ok(no_store(
+        StatusCode::OK,
+        PartnerSummaryV1 {
+            partner_id: partner,
+            contacts,
+            by_channel,
+            generated_at: now,
+        },
+    ))
+}
+
 /// `GET /api/v1/ledger/head`: `{count, head, at}`, for an admin key.
 #[derive(Serialize)]
 pub struct LedgerHeadV1 {

@@ -165,6 +165,28 @@ impl Caller {
         }
     }
 
+    /// Whether this caller may read a partner's contacts: an admin key, or
+    /// a partner key for that partner.
+    pub fn may_read_partner(&self, partner_id: &str) -> Result<(), Forbidden> {
+        match self {
+            Caller::Key(key) if key.role == Role::Admin => Ok(()),
+            Caller::Key(key) if key.partner_id.as_deref() == Some(partner_id) => Ok(()),
+            Caller::Key(_) => Err(Forbidden::new(None, "this key speaks for another partner")),
+            Caller::Checkout { .. } => Err(Forbidden::new(
+                None,
+                "a checkout token cannot read a partner's contacts",
+            )),
+        }
+    }
+
+    /// Who did it, for the erasure log: a key's id (never a token or a customer).
+    pub fn audit_name(&self) -> String {
+        match self {
+            Caller::Key(key) => format!("key:{}", key.id),
+            Caller::Checkout { token_tag, .. } => format!("token:{token_tag}"),
+        }
+    }
+
     /// Whether this caller holds the `admin` role.
     pub fn require_admin(&self) -> Result<(), Forbidden> {
         match self {

@@ -104,6 +104,8 @@ const LEDGER_SCHEMA: &str = r#"
     ) STRICT;
     CREATE INDEX consent_records_subject_partner
         ON consent_records (subject, partner_id, effective_at_ms, seq);
+    CREATE INDEX consent_records_partner_subject
+        ON consent_records (partner_id, subject, seq);
     CREATE TRIGGER consent_records_no_update BEFORE UPDATE ON consent_records
     BEGIN
         SELECT RAISE(ABORT, 'consent_records is append-only: UPDATE is not allowed');
@@ -125,6 +127,16 @@ const LEDGER_SCHEMA: &str = r#"
                r.decided_at_ms, r.received_at_ms, r.effective_at_ms,
                json_set(r.body, '$.customerId', s.customer_id) AS body
         FROM consent_records r JOIN subjects s ON s.subject = r.subject;
+    -- Every erasure and retention run: when, by whom, how many; never whose.
+    CREATE TABLE erasures (
+        id            INTEGER NOT NULL PRIMARY KEY,
+        at_ms         INTEGER NOT NULL,
+        kind          TEXT    NOT NULL CHECK (kind IN ('request', 'retention')),
+        by_whom       TEXT    NOT NULL,
+        customers     INTEGER NOT NULL,
+        records       INTEGER NOT NULL,
+        detail        TEXT    NOT NULL CHECK (json_valid(detail))
+    ) STRICT;
     CREATE TABLE api_keys (
         id            TEXT    NOT NULL PRIMARY KEY CHECK (length(id) = 12),
         role          TEXT    NOT NULL CHECK (role IN ('admin', 'partner')),
@@ -415,7 +427,161 @@ struct Decided {
     supersedes: Option<String>,
 }
 
-/// The current answer per partner, by the rules in [`Db::preferences`]:
+fn decided_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Decided> {
+    Ok(Decided {
+        seq: r.get(0)?,
+        record_id: r.get(1)?,
+        partner_id: r.get(2)?,
+        effective_at_ms: r.get(3)?,
+        supersedes: r.get(4)?,
+    })
+}
+
+/// Drops the subject mappings of `customer_ids` inside `tx` and logs the
+/// erasure (counts only). Returns the erased customers' record count.
+fn erase_in(
+    tx: &Transaction<'_>,
+    customer_ids: &[String],
+    kind: ErasureKind,
+    by_whom: &str,
+    detail: &serde_json::Value,
+    now: Timestamp,
+) -> Result<u64, DbError> {
+    let mut records = 0u64;
+    let mut customers = 0u64;
+    for id in customer_ids {
+        let subject: Option<String> = tx
+            .prepare_cached("SELECT subject FROM subjects WHERE customer_id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        let Some(subject) = subject else { continue };
+        let n: i64 = tx
+            .prepare_cached("SELECT COUNT(*) FROM consent_records WHERE subject = ?1")?
+            .query_row([&subject], |r| r.get(0))?;
+        tx.prepare_cached("DELETE FROM subjects WHERE customer_id = ?1")?
+            .execute([id])?;
+        records += n as u64;
+        customers += 1;
+    }
+    tx.execute(
+        "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            now.unix_millis(),
+            kind.as_str(),
+            by_whom,
+            customers as i64,
+            records as i64,
+            detail.to_string()
+        ],
+    )?;
+    Ok(records)
+}
+
+/// Moves the WAL's content into the main file and truncates the WAL, so
+/// erased bytes do not linger there. Retries briefly while readers finish.
+fn checkpoint_truncate(conn: &Connection) {
+    for _ in 0..50 {
+        match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Ok(0) => return,
+            Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => {
+                tracing::error!(error = %e, "WAL checkpoint after an erasure failed");
+                return;
+            }
+        }
+    }
+    tracing::warn!(
+        "WAL checkpoint after an erasure stayed busy; it completes at the next checkpoint"
+    );
+}
+
+/// Why customers were erased.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErasureKind {
+    /// A patron's request, through `DELETE /api/v1/customers/{id}`.
+    Request,
+    /// `consent-host retention`.
+    Retention,
+}
+
+impl ErasureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErasureKind::Request => "request",
+            ErasureKind::Retention => "retention",
+        }
+    }
+}
+
+/// What a retention run would anonymise: customers with no record
+/// received since the cutoff.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionPlan {
+    pub cutoff: Option<Timestamp>,
+    /// Their ids (to erase; never printed or logged).
+    pub customers: Vec<String>,
+    pub records: u64,
+    /// Records per partner.
+    pub per_partner: std::collections::BTreeMap<String, u64>,
+    pub oldest_activity: Option<Timestamp>,
+    pub newest_activity: Option<Timestamp>,
+}
+
+impl RetentionPlan {
+    /// What the run log keeps: counts and times, never an id.
+    pub fn detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            "cutoff": self.cutoff.map(|t| t.to_string()),
+            "perPartner": self.per_partner,
+            "oldestActivity": self.oldest_activity.map(|t| t.to_string()),
+            "newestActivity": self.newest_activity.map(|t| t.to_string()),
+        })
+    }
+}
+
+/// Customers whose latest record was received before `cutoff`, and what
+/// they hold. Reads only; works on a read-only connection.
+pub fn retention_plan(conn: &Connection, cutoff: Timestamp) -> Result<RetentionPlan, DbError> {
+    let mut plan = RetentionPlan {
+        cutoff: Some(cutoff),
+        ..RetentionPlan::default()
+    };
+    let mut subjects = Vec::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT s.customer_id, s.subject, MAX(r.received_at_ms) AS last, COUNT(*)
+             FROM subjects s JOIN consent_records r ON r.subject = s.subject
+             GROUP BY s.subject HAVING last < ?1 ORDER BY last",
+        )?;
+        let mut rows = stmt.query([cutoff.unix_millis()])?;
+        while let Some(row) = rows.next()? {
+            let last = Timestamp::from_unix_millis(row.get(2)?);
+            plan.customers.push(row.get(0)?);
+            subjects.push(row.get::<_, String>(1)?);
+            plan.records += row.get::<_, i64>(3)? as u64;
+            plan.oldest_activity = Some(plan.oldest_activity.map_or(last, |t| t.min(last)));
+            plan.newest_activity = Some(plan.newest_activity.map_or(last, |t| t.max(last)));
+        }
+    }
+    let mut per_partner = conn.prepare_cached(
+        "SELECT partner_id, COUNT(*) FROM consent_records WHERE subject = ?1 GROUP BY partner_id",
+    )?;
+    for subject in &subjects {
+        let rows = per_partner.query_map([subject], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (partner, n) = row?;
+            *plan.per_partner.entry(partner).or_default() += n as u64;
+        }
+    }
+    Ok(plan)
+}
+
+/// The current answer per partner, by the rules in [`Db::current_records`]:
 /// the `seq` of each winning record, sorted by partner id. Linear in the
 /// number of rows.
 fn current_per_partner(rows: &[Decided]) -> Vec<i64> {
@@ -563,14 +729,14 @@ impl Db {
         Ok(out)
     }
 
-    /// A customer's current answer per partner, sorted by partner id.
+    /// A customer's current record per partner, sorted by partner id.
     ///
     /// A decision counts at the earlier of its `decidedAt` and the moment
     /// the host received it, so no client clock can place it later; a
     /// record that another record `supersedes` is never current; among the
     /// rest the latest wins, the later insertion breaking a tie. Reads one
     /// narrow row per record and one body per partner.
-    pub fn preferences(&self, customer_id: &str) -> Result<Vec<PreferenceV1>, DbError> {
+    pub fn current_records(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
         let conn = self.reader();
         let Some(subject) = Self::subject_of(&conn, customer_id)? else {
             return Ok(Vec::new());
@@ -580,15 +746,7 @@ impl Db {
                 "SELECT seq, record_id, partner_id, effective_at_ms, supersedes
                  FROM consent_records WHERE subject = ?1",
             )?;
-            let rows = stmt.query_map([&subject], |r| {
-                Ok(Decided {
-                    seq: r.get(0)?,
-                    record_id: r.get(1)?,
-                    partner_id: r.get(2)?,
-                    effective_at_ms: r.get(3)?,
-                    supersedes: r.get(4)?,
-                })
-            })?;
+            let rows = stmt.query_map([&subject], decided_row)?;
             rows.collect::<Result<_, _>>()?
         };
         let mut body_of =
@@ -598,21 +756,153 @@ impl Db {
             .map(|seq| {
                 let (body, received_at_ms): (String, i64) =
                     body_of.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                let r = read_record(&body, received_at_ms, customer_id)?;
-                Ok(PreferenceV1 {
-                    partner_id: r.partner.id,
-                    state: r.state,
-                    notice_id: Some(r.notice.id),
-                    notice_version: r.notice.version,
-                    decided_at: r.decided_at,
-                    valid_until: r.valid_until,
-                    record_id: Some(r.record_id),
-                    channels: r.channels,
-                    notice_text: Some(r.notice.text),
-                    notice_language: Some(r.notice.language),
-                })
+                read_record(&body, received_at_ms, customer_id)
             })
             .collect()
+    }
+
+    /// A customer's current answer per partner (see [`Db::current_records`]).
+    pub fn preferences(&self, customer_id: &str) -> Result<Vec<PreferenceV1>, DbError> {
+        Ok(self
+            .current_records(customer_id)?
+            .into_iter()
+            .map(|r| PreferenceV1 {
+                partner_id: r.partner.id,
+                state: r.state,
+                notice_id: Some(r.notice.id),
+                notice_version: r.notice.version,
+                decided_at: r.decided_at,
+                valid_until: r.valid_until,
+                record_id: Some(r.record_id),
+                channels: r.channels,
+                notice_text: Some(r.notice.text),
+                notice_language: Some(r.notice.language),
+            })
+            .collect())
+    }
+
+    /// Streams the customers whose current answer for `partner_id` is a
+    /// `given` that has not lapsed by `now`, in subject order, calling
+    /// `emit` for each; `emit` returns false to stop (the reader went
+    /// away). Holds one customer's rows for the partner at a time, so an
+    /// export of any size runs in constant memory. Erased customers (no
+    /// subject mapping) are never listed.
+    pub fn partner_contacts(
+        &self,
+        partner_id: &str,
+        now: Timestamp,
+        mut emit: impl FnMut(ConsentRecordV1) -> bool,
+    ) -> Result<(), DbError> {
+        let conn = self.reader();
+        let mut rows_stmt = conn.prepare_cached(
+            "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes,
+                    r.subject, s.customer_id
+             FROM consent_records r JOIN subjects s ON s.subject = r.subject
+             WHERE r.partner_id = ?1
+             ORDER BY r.subject, r.seq",
+        )?;
+        let mut body_of =
+            conn.prepare_cached("SELECT body, received_at_ms FROM consent_records WHERE seq = ?1")?;
+        let mut rows = rows_stmt.query([partner_id])?;
+        let mut group: Vec<Decided> = Vec::new();
+        let mut group_customer = String::new();
+        let mut group_subject = String::new();
+        let mut flush = |group: &mut Vec<Decided>, customer: &str| -> Result<bool, DbError> {
+            let Some(&seq) = current_per_partner(group).first() else {
+                return Ok(true);
+            };
+            group.clear();
+            let (body, received_at_ms): (String, i64) =
+                body_of.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let record = read_record(&body, received_at_ms, customer)?;
+            let lapsed = record.valid_until.is_some_and(|v| v <= now);
+            if record.state == consent_core::domain::DecisionState::Given && !lapsed {
+                return Ok(emit(record));
+            }
+            Ok(true)
+        };
+        while let Some(row) = rows.next()? {
+            let subject: String = row.get(5)?;
+            let next_customer = subject != group_subject;
+            if next_customer && !group.is_empty() && !flush(&mut group, &group_customer)? {
+                return Ok(());
+            }
+            if next_customer {
+                group_customer = row.get(6)?;
+                group_subject = subject;
+            }
+            group.push(decided_row(row)?);
+        }
+        if !group.is_empty() {
+            flush(&mut group, &group_customer)?;
+        }
+        Ok(())
+    }
+
+    /// Erases customers: drops each one's subject mapping (their id and
+    /// salt) in one transaction and logs the erasure without any id, then
+    /// checkpoints the WAL so the id is gone from both files. Their records
+    /// stay, unlinkable, and the ledger still verifies. Returns how many
+    /// records the erased customers had.
+    pub fn erase(
+        &self,
+        customer_ids: &[String],
+        kind: ErasureKind,
+        by_whom: &str,
+        detail: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<u64, DbError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let records = erase_in(&tx, customer_ids, kind, by_whom, detail, now)?;
+        tx.commit()?;
+        checkpoint_truncate(&conn);
+        Ok(records)
+    }
+
+    /// Anonymises, in one transaction, exactly the customers with no record
+    /// received since `cutoff` (as [`retention_plan`] reports them), and
+    /// logs the run. Returns the plan that was carried out.
+    pub fn run_retention(
+        &self,
+        cutoff: Timestamp,
+        by_whom: &str,
+        now: Timestamp,
+    ) -> Result<RetentionPlan, DbError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let plan = retention_plan(&tx, cutoff)?;
+        erase_in(
+            &tx,
+            &plan.customers,
+            ErasureKind::Retention,
+            by_whom,
+            &plan.detail(),
+            now,
+        )?;
+        tx.commit()?;
+        checkpoint_truncate(&conn);
+        Ok(plan)
+    }
+
+    /// Every erasure and retention run, oldest first.
+    pub fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT at_ms, kind, by_whom, customers, records, detail FROM erasures ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(serde_json::json!({
+                "at": Timestamp::from_unix_millis(r.get(0)?).to_string(),
+                "kind": r.get::<_, String>(1)?,
+                "by": r.get::<_, String>(2)?,
+                "customers": r.get::<_, i64>(3)?,
+                "records": r.get::<_, i64>(4)?,
+                "detail": serde_json::from_str::<serde_json::Value>(&r.get::<_, String>(5)?)
+                    .unwrap_or_default(),
+            }))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// How many records are stored (all customers).

@@ -23,7 +23,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use consent_core::Timestamp;
 use sha2::{Digest, Sha256};
@@ -210,6 +210,16 @@ pub fn router(state: AppState) -> Router {
             "/v1/customers/{customer_id}/consent-records",
             get(api::get_records),
         )
+        .route("/v1/customers/{customer_id}", delete(api::delete_customer))
+        .route("/v1/customers/{customer_id}/receipt", get(api::get_receipt))
+        .route(
+            "/v1/partners/{partner_id}/contacts",
+            get(api::get_partner_contacts),
+        )
+        .route(
+            "/v1/partners/{partner_id}/summary",
+            get(api::get_partner_summary),
+        )
         .route("/v1/ledger/head", get(api::get_ledger_head))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
@@ -277,7 +287,7 @@ fn cors_layer(config: &Config) -> CorsLayer {
         .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers(headers)
         .expose_headers([header::RETRY_AFTER, header::WWW_AUTHENTICATE])
         .allow_credentials(config.allow_credentials)
@@ -287,6 +297,13 @@ fn cors_layer(config: &Config) -> CorsLayer {
 /// The demo at `/` and `/consent-prompt/`, the examples at `/examples/`.
 fn static_routes(config: &Config) -> Router<AppState> {
     let mut routes = Router::new()
+        .route(
+            "/partners",
+            get(|| async { axum::response::Redirect::permanent("/partners/") }),
+        )
+        .route("/partners/", get(partner_page::index))
+        .route("/partners/partners.js", get(partner_page::script))
+        .route("/partners/partners.css", get(partner_page::style))
         .nest_service(
             "/consent-prompt",
             ServeDir::new(&config.dist).redirect_path_prefix("/consent-prompt"),
@@ -307,6 +324,34 @@ fn static_routes(config: &Config) -> Router<AppState> {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+}
+
+/// The partner page, built into the host: a partner company enters its
+/// key, sees its contacts by channel, and downloads the CSV.
+mod partner_page {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+
+    pub async fn index() -> impl IntoResponse {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            include_str!("../assets/partners/index.html"),
+        )
+    }
+
+    pub async fn script() -> impl IntoResponse {
+        (
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            include_str!("../assets/partners/partners.js"),
+        )
+    }
+
+    pub async fn style() -> impl IntoResponse {
+        (
+            [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+            include_str!("../assets/partners/partners.css"),
+        )
+    }
 }
 
 /// Sets the `Content-Security-Policy` of a static response, chosen by the

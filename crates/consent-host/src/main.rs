@@ -61,6 +61,23 @@ enum Command {
         #[arg(long)]
         expect_count: Option<u64>,
     },
+    /// Anonymise customers with no activity (no record received) for N
+    /// months, as erasure does; with --dry-run, only report what would be.
+    Retention {
+        /// SQLite database file.
+        #[arg(
+            long = "db",
+            env = "DATABASE_PATH",
+            default_value = "./data/consent.db"
+        )]
+        db: PathBuf,
+        /// Months without a record received before a customer is anonymised.
+        #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=1200))]
+        inactive_months: u32,
+        /// Report only; change nothing (the file is opened read-only).
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +115,11 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         None => run(cli.serve).await,
         Some(Command::Keys { action, db }) => keys(action, &db),
+        Some(Command::Retention {
+            db,
+            inactive_months,
+            dry_run,
+        }) => retention(&db, inactive_months, dry_run),
         Some(Command::Verify {
             db,
             expect_head,
@@ -164,6 +186,40 @@ fn keys(action: KeysAction, db_path: &Path) -> Result<(), String> {
             }
             println!("Revoked key {id}.");
         }
+    }
+    Ok(())
+}
+
+fn retention(db_path: &Path, months: u32, dry_run: bool) -> Result<(), String> {
+    let now = (system_clock())();
+    let cutoff = now.minus_months(months);
+    let plan = if dry_run {
+        let conn =
+            Db::open_read_only(db_path).map_err(|e| format!("{}: {e}", db_path.display()))?;
+        consent_host::db::retention_plan(&conn, cutoff).map_err(|e| e.to_string())?
+    } else {
+        let db = Db::open(db_path).map_err(|e| format!("opening {}: {e}", db_path.display()))?;
+        db.run_retention(cutoff, "cli:retention", now)
+            .map_err(|e| format!("running retention: {e}"))?
+    };
+    let verb = if dry_run {
+        "would anonymise"
+    } else {
+        "anonymised"
+    };
+    println!(
+        "retention ({months} months, no activity since {cutoff}): {verb} {} customers, {} records",
+        plan.customers.len(),
+        plan.records
+    );
+    if let (Some(oldest), Some(newest)) = (plan.oldest_activity, plan.newest_activity) {
+        println!("  last activity between {oldest} and {newest}");
+    }
+    for (partner, n) in &plan.per_partner {
+        println!("  {partner}: {n} records");
+    }
+    if dry_run {
+        println!("dry run: nothing was changed");
     }
     Ok(())
 }
