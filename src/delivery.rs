@@ -103,23 +103,18 @@ fn endpoint(url: &str) -> Endpoint {
     })
 }
 
-/// Reads what earlier visits left in storage; returns the entries newly
-/// set aside (never sent) as `(recordId, why)`, so each is reported once.
+/// Reads what earlier visits left in storage. On the page's first read,
+/// returns the entries set aside (never sent) as `(recordId, why)`, so each
+/// is reported once per page; `outbox()` lists them at any time.
 pub fn refresh() -> Vec<(String, String)> {
-    let set_aside = |o: &Outbox| -> Vec<(String, String)> {
+    let first = OUTBOX.with(|cell| cell.borrow().is_none());
+    with_outbox(|o, s| {
+        o.refresh(s);
         o.entries()
             .iter()
-            .filter(|e| e.status == Status::SetAside)
+            .filter(|e| first && e.status == Status::SetAside)
             .map(|e| (e.id.clone(), e.last_error.clone().unwrap_or_default()))
             .collect()
-    };
-    let fresh = OUTBOX.with(|cell| cell.borrow().is_none());
-    with_outbox(|o, s| {
-        let known = if fresh { Vec::new() } else { set_aside(o) };
-        o.refresh(s);
-        let mut now = set_aside(o);
-        now.retain(|e| !known.contains(e));
-        now
     })
 }
 
