@@ -102,6 +102,7 @@ step "builds: host, ingest load generator, wasm planner bench"
 stamp builds
 cargo build -q -p consent-host --profile host
 cargo build -q -p consent-host --profile host --example ingest_bench
+cargo build -q -p consent-host --profile host --example ledger_bench
 if ! wasm-bindgen --version | grep -q " $WASM_BINDGEN_VERSION\$"; then
   echo "wasm-bindgen $WASM_BINDGEN_VERSION is required (cargo install wasm-bindgen-cli --version $WASM_BINDGEN_VERSION)" >&2
   exit 1
@@ -134,6 +135,11 @@ timeout 900 target/host/examples/ingest_bench \
   --host-bin target/host/consent-host --dist dist --tmp "$OUT/tmp" \
   --rounds "$INGEST_ROUNDS" --max-records "$INGEST_RECORDS" --max-secs "$INGEST_SECS" > "$OUT/ingest.json"
 rm -rf "$OUT/tmp"
+
+step "host reads: verify on 100,000 records, preferences of a 20,000-record patron, a 100,000-contact export"
+stamp ledger
+timeout 900 target/host/examples/ledger_bench --records 100000 --runs 5 \
+  --host-bin target/host/consent-host > "$OUT/ledger.json"
 
 step "native planner (cargo bench -p consent-core --bench plan)"
 stamp divan

@@ -10,6 +10,13 @@
 //! Builds the database in a temporary directory with the host's own
 //! storage (`Db::insert_batch`, batches of 500), then times each read
 //! `--runs` times and prints the medians as JSON.
+//!
+//! With `--host-bin`, it also builds a store of `--export-contacts`
+//! patrons who each said yes to one partner, starts the real host on it
+//! (127.0.0.1, port 0), downloads that partner's CSV export over HTTP, and
+//! samples the host's resident memory every 20 ms before and during the
+//! download: the export streams, so the peak should stay near the idle
+//! figure whatever the number of contacts.
 
 use std::time::{Duration, Instant};
 
@@ -33,6 +40,134 @@ struct Args {
     /// Timed repetitions of each read.
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// The host binary, for the export measurement (skipped without it).
+    #[arg(long)]
+    host_bin: Option<std::path::PathBuf>,
+    /// Patrons in the export measurement.
+    #[arg(long, default_value_t = 100_000)]
+    export_contacts: u32,
+}
+
+/// The resident memory of a process, in KiB (Linux).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Starts the host on `db`, downloads the partner's CSV export, and
+/// reports time, bytes, rows and memory.
+fn export_measurement(host_bin: &std::path::Path, contacts: u32) -> serde_json::Value {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("export.db");
+    let db = Db::open(&path).expect("open");
+    let (_, key) = db
+        .add_key(
+            consent_host::keys::Role::Admin,
+            None,
+            Some("bench"),
+            Timestamp::from_unix_millis(0),
+        )
+        .expect("key");
+    let records: Vec<NewRecord> = (0..contacts)
+        .map(|n| NewRecord {
+            record: common::record(
+                1_000_000 + n,
+                &format!("P-{n}"),
+                "export-partner",
+                Given,
+                10,
+            ),
+        })
+        .collect();
+    for chunk in records.chunks(500) {
+        db.insert_batch(chunk, Timestamp::from_unix_millis(1_800_000_000_000))
+            .expect("insert");
+    }
+    drop(records);
+    drop(db);
+    let mut child = std::process::Command::new(host_bin)
+        .args([
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--token-secret",
+            common::SECRET,
+            "--db",
+        ])
+        .arg(&path)
+        .arg("--dist")
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("start the host");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("start-up line");
+    let port: u16 = line
+        .trim()
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let pid = child.id();
+    std::thread::sleep(Duration::from_millis(300));
+    let idle_kib = rss_kib(pid);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib(pid));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        })
+    };
+    let started = Instant::now();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET /api/v1/partners/export-partner/contacts?format=csv HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut bytes = 0usize;
+    let mut newlines = 0usize;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = stream.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        bytes += n;
+        newlines += buf[..n].iter().filter(|b| **b == b'\n').count();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak_kib = sampler.join().unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    serde_json::json!({
+        "contacts": contacts,
+        "seconds": seconds,
+        "bytes": bytes,
+        // Header lines, the CSV header and one line per contact.
+        "lines": newlines,
+        "idleRssKiB": idle_kib,
+        "peakRssKiB": peak_kib,
+    })
 }
 
 fn median(mut d: Vec<Duration>) -> f64 {
@@ -94,6 +229,10 @@ fn main() {
         preference_runs.push(t.elapsed());
     }
     let head = head.expect("at least one run");
+    let export = args
+        .host_bin
+        .as_deref()
+        .map(|bin| export_measurement(bin, args.export_contacts));
     println!(
         "{}",
         serde_json::json!({
@@ -103,6 +242,7 @@ fn main() {
             "preferencesMedianMs": median(preference_runs),
             "partners": partners,
             "runs": args.runs,
+            "export": export,
         })
     );
 }
