@@ -9,6 +9,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const result = /** @type {HTMLElement} */ (document.getElementById("result"));
   const config = await (await fetch("consent-config.json")).json();
   config.customerId = new URLSearchParams(location.search).get("customer") ?? config.customerId;
+  config.token = await checkoutToken(config);
   const api = window.ConsentPromptFrame;
   if (!api) throw new Error("host.js did not load");
   const prompt = await api.mount("#consent", { src, config, title: "Contact preferences" });
@@ -22,3 +23,18 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
   });
 });
+
+/**
+ * A checkout token for this patron. Your backend issues it with the checkout
+ * page; the demo host mints one at POST /demo/token (only with --demo).
+ * @param {{venue: {id: string}, customerId: string}} config
+ * @returns {Promise<string | undefined>}
+ */
+async function checkoutToken(config) {
+  const response = await fetch("/demo/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ venueId: config.venue.id, customerId: config.customerId }),
+  });
+  return response.ok ? (await response.json()).token : undefined;
+}

@@ -19,6 +19,7 @@ async function show(view) {
   const title = /** @type {HTMLElement} */ (document.getElementById("view-title"));
   title.textContent = view === "account" ? "My account" : "Checkout";
   const config = { ...structuredClone(base), customerId: customer, mode: view === "account" ? "account" : "individual" };
+  config.token = await checkoutToken(config);
   const target = /** @type {HTMLElement} */ (document.getElementById("consent"));
   if (viaIframe) {
     const frameHost = location.hostname === "localhost" ? "127.0.0.1" : "localhost";
@@ -46,3 +47,18 @@ document.querySelectorAll("a[data-view]").forEach((a) =>
 window.addEventListener("popstate", (event) => show(event.state?.view ?? "checkout"));
 /** @type {any} */ (window).spaNavigate = navigate;
 await show(params.get("view") ?? "checkout");
+
+/**
+ * A checkout token for this patron. Your backend issues it with the checkout
+ * page; the demo host mints one at POST /demo/token (only with --demo).
+ * @param {{venue: {id: string}, customerId: string}} config
+ * @returns {Promise<string | undefined>}
+ */
+async function checkoutToken(config) {
+  const response = await fetch("/demo/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ venueId: config.venue.id, customerId: config.customerId }),
+  });
+  return response.ok ? (await response.json()).token : undefined;
+}

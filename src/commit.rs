@@ -8,7 +8,9 @@ use consent_core::record::{build_record, presentation_mode, Decision, RecordCont
 use consent_core::session::{finalize, finalize_account, offered_channels, AnswerError};
 use consent_core::wire::{ConsentRecordV1, Control, Embed};
 
-use crate::delivery::{self, Endpoint, Outgoing, Report};
+use consent_core::outbox::Kept;
+
+use crate::delivery::{self, Delivery, Report};
 use crate::platform;
 use crate::state::Session;
 use crate::text::shown_notice;
@@ -123,23 +125,43 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
     Ok(records)
 }
 
+/// What the first delivery attempt of a commit did.
+pub struct FirstAttempt {
+    pub report: Report,
+    /// Where the records still waiting are kept.
+    pub kept: Kept,
+    /// Why storage refused the records, when it did.
+    pub storage_error: Option<String>,
+    /// The run, to be continued in the background when it asked to wait.
+    pub delivery: Delivery,
+}
+
 /// Keeps the records, then makes the first delivery attempt.
 ///
 /// Returns once the records are in the outbox (or, if storage is blocked,
-/// held in memory for the retries of this visit), with what was delivered
-/// and what is pending (or, in `failed`, what the backend refused).
-pub async fn keep_and_send(
-    records: &[ConsentRecordV1],
-    endpoint: &Endpoint,
-) -> (Report, Option<u64>) {
-    let outgoing: Vec<Outgoing> = records.iter().map(Outgoing::of).collect();
-    let kept = delivery::put(&outgoing, &endpoint.url);
-    let (_, retry_after, mut report) = delivery::send_once(&outgoing, endpoint).await;
-    if let Err(e) = kept {
+/// held in memory for the retries of this visit, which `kept` says), with
+/// what was delivered and what is pending, held or failed.
+pub async fn keep_and_send(records: &[ConsentRecordV1], url: &str) -> FirstAttempt {
+    let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
+    let (_, storage_error) = delivery::keep(records, url);
+    let mut run = Delivery::start(url, Some(ids));
+    run.go(false).await;
+    let mut report = run.report();
+    sort_small(&mut report.pending);
+    let kept = if delivery::kept_on_device(&report.pending) {
+        Kept::Device
+    } else {
+        Kept::Memory
+    };
+    if let Some(e) = &storage_error {
         platform::error(&format!(
-            "the records could not be kept on this device ({e}); they will be retried while this page stays open"
+            "the records could not be kept on this device ({e}); they are retried only while this page stays open"
         ));
     }
-    sort_small(&mut report.pending);
-    (report, retry_after)
+    FirstAttempt {
+        report,
+        kept,
+        storage_error,
+        delivery: run,
+    }
 }

@@ -1,145 +1,47 @@
-//! The outbox: records are written to localStorage before any network call,
-//! then POSTed in one batch, retried with backoff, and removed only when the
-//! backend has stored them. A record the backend refuses stays, marked
-//! `failed`, for the venue to inspect. Nothing is dropped silently.
+//! The outbox's imperative shell: localStorage, fetch and timers around the
+//! rules in `consent_core::outbox`. Records are written to the outbox before
+//! any network call and leave it only when the backend names them. A record
+//! the backend refuses stays, marked `failed`; one waiting for a new checkout
+//! token stays, `held`. Nothing is dropped silently.
 
-use consent_core::compact::sort_small_by;
-use consent_core::delivery::{
-    backoff_ms, batch_key, classify, parse_retry_after, record_index, Outcome, MAX_ATTEMPTS,
+use std::cell::RefCell;
+
+use consent_core::delivery::{batch_key, parse_retry_after};
+use consent_core::json::{object, RawJson, ToJson};
+use consent_core::outbox::{
+    Answer, Entry, Kept, Next, Outbox, Run, RunReport, Status, Store, HOST_LIMITS,
 };
-use consent_core::json::{self, object, FromJson, Json, Obj, Path, RawJson, ReadError, ToJson};
-use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
+use consent_core::wire::ConsentRecordV1;
 
 use crate::platform;
 
-/// Where outbox entries live: one localStorage key per record.
-pub const OUTBOX_PREFIX: &str = "consent-prompt:outbox:v1:";
+/// `localStorage`, as the outbox's store.
+struct LocalStore;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EntryStatus {
-    Pending,
-    Failed,
-}
-
-const STATUS_NAMES: &[(&str, EntryStatus)] = &[
-    ("pending", EntryStatus::Pending),
-    ("failed", EntryStatus::Failed),
-];
-
-/// A record on its way to the backend. Delivery never looks inside a
-/// record, so it carries the record's JSON text as written at commit, and
-/// only the two fields it needs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outgoing {
-    pub id: String,
-    /// RFC 3339 in UTC with milliseconds, as records write it: text order is time order.
-    pub decided_at: String,
-    pub json: String,
-}
-
-impl Outgoing {
-    pub fn of(r: &ConsentRecordV1) -> Self {
-        Outgoing {
-            id: r.record_id.clone(),
-            decided_at: r.decided_at.to_string(),
-            json: r.to_json(),
-        }
+impl Store for LocalStore {
+    fn keys(&self, prefix: &str) -> Result<Vec<String>, String> {
+        platform::storage_keys(prefix).map_err(|e| e.0)
+    }
+    fn get(&self, key: &str) -> Result<Option<String>, String> {
+        platform::storage_get(key).map_err(|e| e.0)
+    }
+    fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        platform::storage_set(key, value).map_err(|e| e.0)
+    }
+    fn remove(&mut self, key: &str) -> Result<(), String> {
+        platform::storage_remove(key).map_err(|e| e.0)
     }
 }
 
-/// One record waiting in the outbox, stored as
-/// `{"record", "endpoint", "status", "attempts", "lastError"}`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OutboxEntry {
-    pub record: Outgoing,
-    pub endpoint: String,
-    pub status: EntryStatus,
-    pub attempts: u32,
-    pub last_error: Option<String>,
-}
-
-impl FromJson for OutboxEntry {
-    fn from_json(v: &Json, at: &Path<'_>) -> Result<Self, ReadError> {
-        let o = Obj::new(
-            v,
-            at,
-            &["record", "endpoint", "status", "attempts", "lastError"],
-        )?;
-        let record: Json = o.req("record")?;
-        let (Some(id), Some(decided_at)) =
-            (record.str_field("recordId"), record.str_field("decidedAt"))
-        else {
-            return Err(ReadError::at(
-                &Path::Key(at, "record"),
-                "must be a consent record with recordId and decidedAt",
-            ));
-        };
-        Ok(OutboxEntry {
-            record: Outgoing {
-                id: id.to_owned(),
-                decided_at: decided_at.to_owned(),
-                json: record.to_json(),
-            },
-            endpoint: o.req("endpoint")?,
-            status: o
-                .opt_with("status", |v, at| json::one_of(v, at, STATUS_NAMES))?
-                .unwrap_or(EntryStatus::Pending),
-            attempts: o.or_default("attempts")?,
-            last_error: o.opt("lastError")?,
-        })
-    }
-}
-
-impl ToJson for OutboxEntry {
-    fn write_json(&self, out: &mut String) {
-        let status = match self.status {
-            EntryStatus::Pending => "pending",
-            EntryStatus::Failed => "failed",
-        };
-        object(out, |o| {
-            o.field("record", &RawJson(&self.record.json))
-                .field("endpoint", &self.endpoint)
-                .field("status", status)
-                .field("attempts", &self.attempts)
-                .field("lastError", &self.last_error);
-        });
-    }
-}
-
-/// How to reach the backend. Headers and credentials come from the current
-/// config, never from storage, so a stale CSRF token is not replayed.
+/// How to reach the backend. Headers, credentials and the token come from
+/// the current config, never from storage, so a stale CSRF token or an
+/// expired checkout token is not replayed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub credentials: &'static str,
-}
-
-/// What happened to a batch.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Report {
-    /// Stored by the backend (now or earlier).
-    pub delivered: Vec<String>,
-    /// Safe in the outbox, still to be sent.
-    pub pending: Vec<String>,
-    /// Refused by the backend; kept in the outbox, marked failed.
-    pub failed: Vec<String>,
-    /// The backend's (or the browser's) words, when something went wrong.
-    pub message: Option<String>,
-    /// The JSON path the backend named, if any.
-    pub field: Option<String>,
-}
-
-impl ToJson for Report {
-    fn write_json(&self, out: &mut String) {
-        object(out, |o| {
-            o.field("delivered", &self.delivered)
-                .field("pending", &self.pending)
-                .field("failed", &self.failed)
-                .field("message", &self.message)
-                .field("field", &self.field);
-        });
-    }
+    pub token: Option<String>,
 }
 
 impl Endpoint {
@@ -148,232 +50,275 @@ impl Endpoint {
             url: config.endpoint.clone(),
             headers: config.headers.clone(),
             credentials: config.credentials.as_str(),
+            token: config.token.clone(),
         }
     }
 }
 
-fn key(record_id: &str) -> String {
-    format!("{OUTBOX_PREFIX}{record_id}")
+thread_local! {
+    /// The outbox as this page knows it, read from storage on first use.
+    static OUTBOX: RefCell<Option<Outbox>> = const { RefCell::new(None) };
+    /// The current way to reach each endpoint (the latest config wins).
+    static ENDPOINTS: RefCell<Vec<Endpoint>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Writes records to the outbox. Fails if any could not be written.
-pub fn put(records: &[Outgoing], endpoint: &str) -> platform::Result<()> {
-    for r in records {
-        let entry = OutboxEntry {
-            record: r.clone(),
-            endpoint: endpoint.to_owned(),
-            status: EntryStatus::Pending,
-            attempts: 0,
-            last_error: None,
-        };
-        platform::storage_set(&key(&r.id), &entry.to_json())?;
-    }
-    Ok(())
+fn with_outbox<R>(f: impl FnOnce(&mut Outbox, &mut LocalStore) -> R) -> R {
+    OUTBOX.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let outbox = slot.get_or_insert_with(|| Outbox::load(&LocalStore));
+        f(outbox, &mut LocalStore)
+    })
 }
 
-/// Every entry in the outbox (any endpoint, any status).
-pub fn entries() -> platform::Result<Vec<OutboxEntry>> {
-    let mut out = Vec::new();
-    for k in platform::storage_keys(OUTBOX_PREFIX)? {
-        let Some(text) = platform::storage_get(&k)? else {
-            continue;
-        };
-        match json::from_str::<OutboxEntry>(&text) {
-            Ok(entry) => out.push(entry),
-            // Keep what cannot be read: it may be proof. Say so once per load.
-            Err(e) => platform::warn(&format!(
-                "outbox entry {k} is unreadable and was left in place ({e})"
-            )),
-        }
-    }
-    Ok(out)
-}
-
-/// Pending records for this endpoint, oldest decision first.
-pub fn pending_for(endpoint: &str) -> Vec<Outgoing> {
-    let mut records: Vec<Outgoing> = entries()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e.status == EntryStatus::Pending && e.endpoint == endpoint)
-        .map(|e| e.record)
-        .collect();
-    sort_small_by(&mut records, |a, b| a.decided_at.cmp(&b.decided_at));
-    records
-}
-
-fn update(ids: &[String], f: impl Fn(&mut OutboxEntry)) {
-    for id in ids {
-        let Ok(Some(text)) = platform::storage_get(&key(id)) else {
-            continue;
-        };
-        let Ok(mut entry) = json::from_str::<OutboxEntry>(&text) else {
-            continue;
-        };
-        f(&mut entry);
-        if let Err(e) = platform::storage_set(&key(id), &entry.to_json()) {
-            platform::warn(&format!("could not update outbox entry {id}: {e}"));
-        }
-    }
-}
-
-fn remove(ids: &[String]) {
-    for id in ids {
-        if let Err(e) = platform::storage_remove(&key(id)) {
-            platform::warn(&format!(
-                "could not clear delivered record {id} from the outbox: {e}"
-            ));
-        }
-    }
-}
-
-/// One POST of the whole batch. `Ok` carries the outcome; the outbox is
-/// updated to match (removed, attempt counted, or marked failed).
-pub async fn send_once(
-    records: &[Outgoing],
-    endpoint: &Endpoint,
-) -> (Outcome, Option<u64>, Report) {
-    // The backend stores a batch in one transaction, so one bad record would
-    // hold back the others. When it names the record at fault, that one stays
-    // in the outbox marked failed and the rest are sent again without it.
-    let mut batch = records.to_vec();
-    let mut blamed: Vec<String> = Vec::new();
-    let mut first_error: Option<(Option<String>, Option<String>)> = None;
-    loop {
-        let (outcome, retry_after, mut report) = send_batch(&batch, endpoint).await;
-        let at_fault = report
-            .field
-            .as_deref()
-            .and_then(record_index)
-            .filter(|i| outcome == Outcome::Rejected && batch.len() > 1 && *i < batch.len());
-        match at_fault {
-            Some(i) => {
-                let bad = batch.remove(i);
-                first_error.get_or_insert((report.message.clone(), report.field.clone()));
-                let others: Vec<String> = batch.iter().map(|r| r.id.clone()).collect();
-                update(&others, |e| e.status = EntryStatus::Pending);
-                blamed.push(bad.id);
+/// Remembers how to reach `ep.url` now. Returns true if the token changed.
+pub fn set_endpoint(ep: Endpoint) -> bool {
+    ENDPOINTS.with(|cell| {
+        let mut list = cell.borrow_mut();
+        match list.iter_mut().find(|e| e.url == ep.url) {
+            Some(old) => {
+                let changed = old.token != ep.token;
+                *old = ep;
+                changed
             }
             None => {
-                if let Some((message, field)) = first_error {
-                    report.failed.extend(blamed);
-                    report.message = message;
-                    report.field = field;
-                }
-                return (outcome, retry_after, report);
+                list.push(ep);
+                true
             }
+        }
+    })
+}
+
+fn endpoint(url: &str) -> Endpoint {
+    ENDPOINTS.with(|cell| {
+        cell.borrow()
+            .iter()
+            .find(|e| e.url == url)
+            .cloned()
+            .unwrap_or_else(|| Endpoint {
+                url: url.to_owned(),
+                headers: Vec::new(),
+                credentials: "same-origin",
+                token: None,
+            })
+    })
+}
+
+/// Reads what earlier visits left in storage. On the page's first read,
+/// returns the entries set aside (never sent) as `(recordId, why)`, so each
+/// is reported once per page; `outbox()` lists them at any time.
+pub fn refresh() -> Vec<(String, String)> {
+    let first = OUTBOX.with(|cell| cell.borrow().is_none());
+    with_outbox(|o, s| {
+        o.refresh(s);
+        o.entries()
+            .iter()
+            .filter(|e| first && e.status == Status::SetAside)
+            .map(|e| (e.id.clone(), e.last_error.clone().unwrap_or_default()))
+            .collect()
+    })
+}
+
+/// Keeps new records in the outbox. `Err` carries why storage refused them
+/// (they are then kept in this page's memory only).
+pub fn keep(records: &[ConsentRecordV1], url: &str) -> (Kept, Option<String>) {
+    with_outbox(|o, s| {
+        let kept = o.add(s, records.iter().map(|r| Entry::new(r, url)).collect());
+        let why = (kept == Kept::Memory).then(|| o.storage_error.clone().unwrap_or_default());
+        (kept, why)
+    })
+}
+
+/// Held records for `url` become pending (a new token came). Returns how many.
+pub fn release_held(url: &str) -> usize {
+    with_outbox(|o, s| o.release_held(s, url).len())
+}
+
+/// Where these records are now: `(pending or held, failed)`, in the order given.
+pub fn where_are(ids: &[String]) -> (Vec<String>, Vec<String>) {
+    with_outbox(|o, _| {
+        let mut waiting = Vec::new();
+        let mut failed = Vec::new();
+        for id in ids {
+            match o.get(id).map(|e| e.status) {
+                Some(Status::Failed) => failed.push(id.clone()),
+                Some(_) => waiting.push(id.clone()),
+                None => {}
+            }
+        }
+        (waiting, failed)
+    })
+}
+
+/// Whether every one of these records is in storage (not only in memory).
+pub fn kept_on_device(ids: &[String]) -> bool {
+    with_outbox(|o, _| ids.iter().all(|id| o.get(id).is_none_or(|e| e.durable)))
+}
+
+/// The handle's `outbox()`: every entry, with its status and why.
+pub struct Listing;
+
+impl ToJson for Listing {
+    fn write_json(&self, out: &mut String) {
+        with_outbox(|o, _| {
+            out.push('[');
+            for (i, e) in o.entries().iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                object(out, |w| {
+                    w.field("recordId", &e.id)
+                        .field("status", e.status.as_str())
+                        .field("attempts", &e.attempts)
+                        .field("lastError", &e.last_error)
+                        .field("endpoint", &e.endpoint)
+                        .field("decidedAt", &e.decided_at)
+                        .field("kept", if e.durable { "device" } else { "memory" });
+                });
+            }
+            out.push(']');
+        });
+    }
+}
+
+/// One delivery run for an endpoint, and the wait it asked for last.
+pub struct Delivery {
+    url: String,
+    run: Run,
+    wait: Option<u64>,
+    /// The records this run is about (all of the endpoint's, if empty).
+    ids: Vec<String>,
+}
+
+/// What a delivery did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    pub run: RunReport,
+    /// This run's records still waiting (pending or held).
+    pub pending: Vec<String>,
+}
+
+impl ToJson for Report {
+    fn write_json(&self, out: &mut String) {
+        object(out, |o| {
+            o.field("delivered", &self.run.delivered)
+                .field("pending", &self.pending)
+                .field("held", &self.run.held)
+                .field("failed", &self.run.failed)
+                .field("message", &self.run.message)
+                .field("field", &self.run.field)
+                .field("unauthorized", &self.run.unauthorized);
+        });
+    }
+}
+
+impl Delivery {
+    /// Plans the batches for `url`'s pending records (only `only`, if given).
+    pub fn start(url: &str, only: Option<Vec<String>>) -> Delivery {
+        let run = with_outbox(|o, _| Run::start(o, url, only.as_deref(), HOST_LIMITS));
+        let ids = only.unwrap_or_default();
+        Delivery {
+            url: url.to_owned(),
+            run,
+            wait: None,
+            ids,
+        }
+    }
+
+    /// Sends batch after batch. With `patient`, waits out retryable faults
+    /// (backoff, `Retry-After`) until this visit's tries are used up;
+    /// without, stops at the first fault (the records stay pending).
+    pub async fn go(&mut self, patient: bool) {
+        if let Some(ms) = self.wait.take() {
+            if !patient {
+                self.wait = Some(ms);
+                return;
+            }
+            if let Err(e) = platform::sleep(ms.min(u64::from(u32::MAX)) as u32).await {
+                platform::warn(&format!("delivery could not wait: {e}"));
+                return;
+            }
+        }
+        loop {
+            let Some(batch) = with_outbox(|o, _| self.run.next(o)) else {
+                return;
+            };
+            let answer = post(&self.url, &batch).await;
+            let next = with_outbox(|o, s| self.run.apply(o, s, batch, answer, platform::random()));
+            match next {
+                Next::Continue => {}
+                Next::Stop => return,
+                Next::Wait(ms) if !patient => {
+                    self.wait = Some(ms);
+                    return;
+                }
+                Next::Wait(ms) => {
+                    if let Err(e) = platform::sleep(ms.min(u64::from(u32::MAX)) as u32).await {
+                        platform::warn(&format!("delivery could not wait: {e}"));
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the last attempt asked for a retry later.
+    pub fn waiting(&self) -> bool {
+        self.wait.is_some()
+    }
+
+    pub fn report(&self) -> Report {
+        let pending = with_outbox(|o, _| {
+            if self.ids.is_empty() {
+                let mut ids = o.ids(&self.url, Status::Pending);
+                ids.extend(o.ids(&self.url, Status::Held));
+                ids
+            } else {
+                self.ids
+                    .iter()
+                    .filter(|id| {
+                        o.get(id)
+                            .is_some_and(|e| matches!(e.status, Status::Pending | Status::Held))
+                    })
+                    .cloned()
+                    .collect()
+            }
+        });
+        Report {
+            run: self.run.report.clone(),
+            pending,
         }
     }
 }
 
-/// One POST of these records, as one batch.
-async fn send_batch(records: &[Outgoing], endpoint: &Endpoint) -> (Outcome, Option<u64>, Report) {
-    let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
-    let mut report = Report::default();
-    // The body of `RecordBatchV1`, from the records' JSON as committed.
-    let raw: Vec<RawJson<'_>> = records.iter().map(|r| RawJson(&r.json)).collect();
-    let mut body = String::new();
-    object(&mut body, |o| {
-        o.field("records", &raw);
+/// One POST of these records as one batch, read as an [`Answer`].
+async fn post(url: &str, ids: &[String]) -> Answer {
+    let ep = endpoint(url);
+    let body = with_outbox(|o, _| {
+        let raw: Vec<RawJson<'_>> = ids
+            .iter()
+            .filter_map(|id| o.get(id))
+            .map(|e| RawJson(&e.json))
+            .collect();
+        let mut body = String::new();
+        object(&mut body, |w| {
+            w.field("records", &raw);
+        });
+        body
     });
-    let idem = batch_key(ids.iter().map(String::as_str));
-    let answer = platform::post_json(
-        &endpoint.url,
-        &body,
-        &endpoint.headers,
-        endpoint.credentials,
-        &idem,
-    )
-    .await;
-    let (status, retry_after, body) = match answer {
-        Ok(r) => (
-            Some(r.status),
-            r.retry_after
-                .as_deref()
-                .and_then(|v| parse_retry_after(v, platform::now())),
-            r.body,
-        ),
-        Err(e) => (None, None, e.0),
-    };
-    let outcome = classify(status);
-    match outcome {
-        Outcome::Delivered => {
-            // The backend stores a batch in one transaction: all of it is in.
-            if let Ok(stored) = json::from_str::<StoredV1>(&body) {
-                report.delivered = stored
-                    .stored
-                    .into_iter()
-                    .map(|s| s.record_id)
-                    .chain(stored.duplicates)
-                    .collect();
-            }
-            for id in &ids {
-                if !report.delivered.contains(id) {
-                    report.delivered.push(id.clone());
-                }
-            }
-            remove(&ids);
-        }
-        Outcome::Retry => {
-            let message = match status {
-                None if !body.is_empty() => body,
-                None => "network error".into(),
-                Some(s) => format!("the server answered {s}; will try again"),
-            };
-            update(&ids, |e| {
-                e.attempts += 1;
-                e.last_error = Some(message.clone());
-            });
-            report.pending = ids;
-            report.message = Some(message);
-        }
-        Outcome::Rejected => {
-            let (message, field) = match json::from_str::<ErrorBodyV1>(&body) {
-                Ok(b) => (b.error.message, b.error.field),
-                Err(_) => (
-                    format!("the server refused the records ({})", status.unwrap_or(0)),
-                    None,
-                ),
-            };
-            let stored_message = match &field {
-                Some(f) => format!("{f}: {message}"),
-                None => message.clone(),
-            };
-            update(&ids, |e| {
-                e.attempts += 1;
-                e.status = EntryStatus::Failed;
-                e.last_error = Some(stored_message.clone());
-            });
-            report.failed = ids;
-            report.message = Some(message);
-            report.field = field;
-        }
+    let mut headers = ep.headers.clone();
+    if let Some(t) = &ep.token {
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+        headers.push(("Authorization".into(), format!("Bearer {t}")));
     }
-    (outcome, retry_after, report)
-}
-
-/// Keeps trying after a first attempt that asked for a retry, until the
-/// batch is delivered, refused, or out of tries for this visit (the records
-/// then wait in the outbox for the next load).
-pub async fn retry(
-    records: Vec<Outgoing>,
-    endpoint: Endpoint,
-    mut retry_after: Option<u64>,
-) -> Report {
-    let mut attempt = 1;
-    loop {
-        let wait = backoff_ms(attempt, retry_after, platform::random());
-        if let Err(e) = platform::sleep(wait.min(u64::from(u32::MAX)) as u32).await {
-            return Report {
-                pending: records.iter().map(|r| r.id.clone()).collect(),
-                message: Some(e.0),
-                ..Report::default()
-            };
+    let idem = batch_key(ids.iter().map(String::as_str));
+    match platform::post_json(&ep.url, &body, &headers, ep.credentials, &idem).await {
+        Ok(r) => {
+            let retry_after = r
+                .retry_after
+                .as_deref()
+                .and_then(|v| parse_retry_after(v, platform::now()));
+            Answer::from_http(r.status, &r.body, retry_after)
         }
-        let (outcome, ra, report) = send_once(&records, &endpoint).await;
-        attempt += 1;
-        if outcome != Outcome::Retry || attempt >= MAX_ATTEMPTS {
-            return report;
-        }
-        retry_after = ra;
+        Err(e) => Answer::network(&e.0),
     }
 }

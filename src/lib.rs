@@ -39,6 +39,9 @@ use crate::mount::{config_from_js, MountError, Mounted};
 #[wasm_bindgen]
 pub struct Handle {
     mounted: Rc<RefCell<Option<Mounted>>>,
+    /// The commit in progress: a second `commit()` meanwhile gets the same
+    /// promise, so both settle with the same outcome.
+    committing: Rc<RefCell<Option<js_sys::Promise>>>,
 }
 
 #[wasm_bindgen]
@@ -46,13 +49,49 @@ impl Handle {
     /// Commits the answers. Resolves with `{records, delivered, pending, final}`
     /// once the records are safely kept; rejects with `{code, message, field, errors}`.
     pub fn commit(&self) -> js_sys::Promise {
+        if let Some(p) = self.committing.borrow().as_ref() {
+            return p.clone();
+        }
+        let controller = self.mounted.borrow().as_ref().map(|m| m.controller.clone());
+        let slot = self.committing.clone();
+        let promise = wasm_bindgen_futures::future_to_promise(async move {
+            let result = match controller {
+                None => Err(JsValue::from_str("the consent prompt has been destroyed")),
+                Some(c) => match c.commit().await {
+                    Ok(summary) => platform::to_js(&summary).map_err(|e| JsValue::from_str(&e.0)),
+                    Err(e) => Err(e),
+                },
+            };
+            slot.replace(None);
+            result
+        });
+        // Until it settles, later calls share it (the future has not run yet,
+        // so the slot is filled before it can be cleared).
+        self.committing.replace(Some(promise.clone()));
+        promise
+    }
+
+    /// What the outbox holds: `[{recordId, status, attempts, lastError,
+    /// endpoint, decidedAt, kept}]`, status `pending`, `held` (waiting for
+    /// a new token), `failed` (refused by the backend) or `set-aside`
+    /// (unreadable in storage; never sent).
+    pub fn outbox(&self) -> js_sys::Promise {
+        let listing = platform::to_js(&delivery::Listing);
+        wasm_bindgen_futures::future_to_promise(async move {
+            listing.map_err(|e| JsValue::from_str(&e.0))
+        })
+    }
+
+    /// Sends what is pending or held now. Resolves with
+    /// `{delivered, pending, held, failed, message, field, unauthorized}`.
+    pub fn retry(&self) -> js_sys::Promise {
         let controller = self.mounted.borrow().as_ref().map(|m| m.controller.clone());
         wasm_bindgen_futures::future_to_promise(async move {
             let Some(c) = controller else {
                 return Err(JsValue::from_str("the consent prompt has been destroyed"));
             };
-            let summary = c.commit().await?;
-            platform::to_js(&summary).map_err(|e| JsValue::from_str(&e.0))
+            let report = c.retry().await?;
+            platform::to_js(&report).map_err(|e| JsValue::from_str(&e.0))
         })
     }
 
@@ -129,5 +168,6 @@ pub fn mount_prompt(
     let mounted = mount::mount(host, config, warnings, embed).map_err(|e| e.to_js())?;
     Ok(Handle {
         mounted: Rc::new(RefCell::new(Some(mounted))),
+        committing: Rc::new(RefCell::new(None)),
     })
 }

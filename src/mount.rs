@@ -13,13 +13,14 @@ use consent_core::config::{validate, Config, ConfigErrors, Issue};
 use consent_core::domain::{Mode, PartnerId, Preference};
 use consent_core::json::{self, object, Json, RawJson, ToJson};
 use consent_core::locale::requested_locale;
+use consent_core::outbox::Kept;
 use consent_core::plan::{account_plan, plan, AskReason, Plan, SkipReason};
 use consent_core::session::{current_answers, is_complete, Answers, Choice, Problem};
 use consent_core::wire::{ConfigV1, ConsentRecordV1, Embed};
 
 use crate::commit::{build_records, keep_and_send, CommitError};
 use crate::components::{PromptProps, Root, RootProps};
-use crate::delivery::{self, Report};
+use crate::delivery::{self, Delivery, Report};
 use crate::platform;
 use crate::state::{Msg, Phase, Session};
 use crate::styles;
@@ -103,7 +104,13 @@ pub struct Controller {
 pub struct Summary {
     pub records: Vec<ConsentRecordV1>,
     pub delivered: Vec<String>,
+    /// Still on their way (held ones included).
     pub pending: Vec<String>,
+    /// Waiting for a new checkout token (`update()` with one sends them).
+    pub held: Vec<String>,
+    /// Where pending records are kept: on the device, or only in this
+    /// page's memory (storage refused them).
+    pub kept: Kept,
     /// False at commit; true when a later retry settled the pending records.
     /// JSON name `final`.
     pub settled: bool,
@@ -115,6 +122,8 @@ impl ToJson for Summary {
             o.field("records", &self.records)
                 .field("delivered", &self.delivered)
                 .field("pending", &self.pending)
+                .field("held", &self.held)
+                .field("kept", self.kept.as_str())
                 .field("final", &self.settled);
         });
     }
@@ -284,34 +293,60 @@ impl Controller {
                 return Err(self.fail("browser", m, None, vec![]));
             }
         };
-        let ep = delivery::Endpoint::of(&s.config);
-        let (report, retry_after) = keep_and_send(&records, &ep).await;
-        if !report.pending.is_empty() {
+        let first = keep_and_send(&records, &s.config.endpoint).await;
+        let report = first.report;
+        if first.kept == Kept::Memory {
+            self.fail(
+                "storage",
+                format!(
+                    "the records could not be kept on this device ({}); they are sent only while this page stays open",
+                    first.storage_error.clone().unwrap_or_default()
+                ),
+                None,
+                report.pending.clone(),
+            );
+        }
+        if first.delivery.waiting() {
             let this = self.clone();
             let pending: Vec<ConsentRecordV1> = records
                 .iter()
                 .filter(|r| report.pending.contains(&r.record_id))
                 .cloned()
                 .collect();
-            let ep = ep.clone();
+            let mut run = first.delivery;
             wasm_bindgen_futures::spawn_local(async move {
-                let outgoing = pending.iter().map(delivery::Outgoing::of).collect();
-                let done = delivery::retry(outgoing, ep, retry_after).await;
-                this.settled(pending, done);
+                run.go(true).await;
+                this.settled(pending, run.report());
             });
         }
-        if !report.failed.is_empty() {
+        if !report.run.failed.is_empty() {
             let msg = report
+                .run
                 .message
                 .clone()
                 .unwrap_or_else(|| "the server refused the records".into());
             self.dispatch(Msg::Failed(msg.clone()));
-            return Err(self.fail("rejected", msg, report.field.clone(), report.failed.clone()));
+            return Err(self.fail(
+                "rejected",
+                msg,
+                report.run.field.clone(),
+                report.run.failed.clone(),
+            ));
+        }
+        if let Some(why) = &report.run.unauthorized {
+            self.fail(
+                "unauthorized",
+                held_message(why),
+                None,
+                report.run.held.clone(),
+            );
         }
         let summary = Summary {
             records: records.clone(),
-            delivered: report.delivered.clone(),
+            delivered: report.run.delivered.clone(),
             pending: report.pending.clone(),
+            held: report.run.held.clone(),
+            kept: first.kept,
             settled: report.pending.is_empty(),
         };
         self.dispatch(Msg::Saved {
@@ -327,25 +362,114 @@ impl Controller {
         Ok(summary)
     }
 
-    /// A background retry finished: tell the page and the patron.
+    /// A background delivery finished: tell the page and the patron.
     fn settled(&self, records: Vec<ConsentRecordV1>, report: Report) {
-        if !report.failed.is_empty() {
-            let msg = report.message.clone().unwrap_or_default();
+        if !report.run.failed.is_empty() {
+            let msg = report.run.message.clone().unwrap_or_default();
             self.dispatch(Msg::Failed(msg.clone()));
-            self.fail("rejected", msg, report.field.clone(), report.failed);
+            self.fail("rejected", msg, report.run.field.clone(), report.run.failed);
             return;
         }
+        if let Some(why) = &report.run.unauthorized {
+            self.fail(
+                "unauthorized",
+                held_message(why),
+                None,
+                report.run.held.clone(),
+            );
+        }
+        let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
         let summary = Summary {
             records,
-            delivered: report.delivered,
+            delivered: report.run.delivered,
+            kept: if delivery::kept_on_device(&report.pending) {
+                Kept::Device
+            } else {
+                Kept::Memory
+            },
+            settled: report.pending.is_empty(),
+            held: report.run.held,
             pending: report.pending,
-            settled: true,
         };
         if summary.pending.is_empty() {
             self.dispatch(Msg::Saved {
                 delivered: summary.delivered.len(),
                 pending: 0,
             });
+        }
+        if let Some(last) = self.last.borrow_mut().as_mut() {
+            if last.records.iter().any(|r| ids.contains(&r.record_id)) {
+                last.pending = summary.pending.clone();
+                last.held.retain(|id| summary.pending.contains(id));
+                last.settled = summary.settled;
+            }
+        }
+        self.emit("consent:commit", &summary);
+    }
+
+    /// Sends what is pending or held for this prompt's endpoint now (held
+    /// records first become pending: the caller has a new token). Resolves
+    /// with what happened; a fault stops it (the records stay pending).
+    pub async fn retry(self: Rc<Self>) -> Result<Report, JsValue> {
+        let Some(s) = self.session() else {
+            return Err(JsValue::from_str("the consent prompt is not mounted"));
+        };
+        let url = s.config.endpoint.clone();
+        delivery::release_held(&url);
+        let mut run = Delivery::start(&url, None);
+        run.go(false).await;
+        let report = run.report();
+        self.catch_up(&report);
+        Ok(report)
+    }
+
+    /// After a delivery not started by a commit: if the last commit's
+    /// records are now all delivered (or refused, or held), say so.
+    fn catch_up(&self, report: &Report) {
+        let Some(last) = self.last.borrow().clone() else {
+            return;
+        };
+        if last.pending.is_empty() {
+            return;
+        }
+        let (waiting, failed) = delivery::where_are(&last.pending);
+        if !failed.is_empty() {
+            let msg = report.run.message.clone().unwrap_or_default();
+            self.dispatch(Msg::Failed(msg.clone()));
+            self.fail("rejected", msg, report.run.field.clone(), failed.clone());
+        } else if let Some(why) = &report.run.unauthorized {
+            self.fail("unauthorized", held_message(why), None, waiting.clone());
+        }
+        let delivered: Vec<String> = last
+            .pending
+            .iter()
+            .filter(|id| !waiting.contains(id) && !failed.contains(id))
+            .cloned()
+            .collect();
+        let records = last.records.clone();
+        let summary = Summary {
+            records,
+            delivered,
+            held: last
+                .held
+                .iter()
+                .filter(|id| waiting.contains(id))
+                .cloned()
+                .collect(),
+            kept: last.kept,
+            settled: waiting.is_empty(),
+            pending: waiting,
+        };
+        if summary.pending.is_empty() && failed.is_empty() {
+            self.dispatch(Msg::Saved {
+                delivered: summary.delivered.len(),
+                pending: 0,
+            });
+        }
+        if let Some(l) = self.last.borrow_mut().as_mut() {
+            l.pending = summary.pending.clone();
+            l.held = summary.held.clone();
+            l.settled = summary.settled;
         }
         self.emit("consent:commit", &summary);
     }
@@ -369,8 +493,40 @@ impl Controller {
     }
 
     /// Re-plans with a new config (e.g. the basket changed), keeping answers
-    /// for partners still asked.
-    pub fn update(&self, config: Config) {
+    /// for partners still asked. A config that changes only how to reach
+    /// the backend (a fresh checkout token, headers) keeps the prompt as it
+    /// is, and sends what was held for want of a token.
+    pub fn update(self: &Rc<Self>, config: Config) {
+        let ep = delivery::Endpoint::of(&config);
+        let url = ep.url.clone();
+        let new_token = delivery::set_endpoint(ep);
+        let same_prompt = self.session().is_some_and(|s| {
+            let strip = |c: &Config| Config {
+                token: None,
+                headers: Vec::new(),
+                ..c.clone()
+            };
+            strip(&s.config) == strip(&config)
+        });
+        if new_token {
+            let released = delivery::release_held(&url);
+            let waiting = self
+                .last
+                .borrow()
+                .as_ref()
+                .is_some_and(|l| !l.pending.is_empty());
+            if released > 0 || waiting {
+                let this = self.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let mut run = Delivery::start(&url, None);
+                    run.go(true).await;
+                    this.catch_up(&run.report());
+                });
+            }
+        }
+        if same_prompt {
+            return;
+        }
         let config = Rc::new(config);
         let locale = pick_locale(&config);
         let (new_plan, _) = make_plan(&config, platform::now());
@@ -396,6 +552,11 @@ impl Controller {
             answers: Some(answers),
         });
     }
+}
+
+/// The `unauthorized` error's message: what the backend said, and what to do.
+fn held_message(why: &str) -> String {
+    format!("the backend wants a new checkout token ({why}); the records are held until update() gives one")
 }
 
 /// What a just-made record says about the patron's current answer.
@@ -658,7 +819,7 @@ pub fn mount(
             .field("warnings", &issues(&warnings));
     });
     controller.emit("consent:ready", &RawJson(&ready));
-    flush_outbox(&config);
+    flush_outbox(&config, &controller);
     Ok(Mounted {
         app: Some(app),
         container,
@@ -666,23 +827,36 @@ pub fn mount(
     })
 }
 
-/// Sends whatever an earlier visit left in the outbox for this endpoint.
-fn flush_outbox(config: &Config) {
-    let records = delivery::pending_for(&config.endpoint);
-    if records.is_empty() {
-        return;
+/// Sends whatever an earlier visit left in the outbox for this endpoint,
+/// held records included: this mount brings its own token.
+fn flush_outbox(config: &Config, controller: &Rc<Controller>) {
+    delivery::set_endpoint(delivery::Endpoint::of(config));
+    for (id, why) in delivery::refresh() {
+        platform::error(&format!(
+            "outbox entry {id} was set aside and is not sent: {why}"
+        ));
     }
-    let ep = delivery::Endpoint::of(config);
+    delivery::release_held(&config.endpoint);
+    let url = config.endpoint.clone();
+    let this = controller.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let (outcome, retry_after, report) = delivery::send_once(&records, &ep).await;
-        if outcome == consent_core::delivery::Outcome::Retry {
-            let _ = delivery::retry(records, ep, retry_after).await;
-        } else if !report.failed.is_empty() {
+        let mut run = Delivery::start(&url, None);
+        run.go(true).await;
+        let report = run.report();
+        if !report.run.failed.is_empty() {
             platform::error(&format!(
                 "the backend refused {} earlier record(s): {}",
-                report.failed.len(),
-                report.message.unwrap_or_default()
+                report.run.failed.len(),
+                report.run.message.clone().unwrap_or_default()
             ));
+        }
+        if let Some(why) = &report.run.unauthorized {
+            this.fail(
+                "unauthorized",
+                held_message(why),
+                None,
+                report.run.held.clone(),
+            );
         }
     });
 }

@@ -48,6 +48,11 @@ export interface Preference {
   noticeId?: string;
   validUntil?: Instant;
   recordId?: string;
+  /** The channels the answer covers (the preferences endpoint returns them). */
+  channels?: Channel[];
+  /** The wording agreed to, and its locale (shown in the preference centre). */
+  noticeText?: string;
+  noticeLanguage?: Locale;
 }
 
 export type ThemeToken =
@@ -61,7 +66,7 @@ export interface ConsentConfig {
   jurisdiction?: string;
   locale?: Locale;
   defaultLocale?: Locale;
-  mode?: "individual" | "general";
+  mode?: "individual" | "general" | "account";
   /** Required in general mode; its text must contain "{partners}". */
   generalNotice?: NoticeConfig;
   requireAnswer?: boolean;
@@ -77,6 +82,11 @@ export interface ConsentConfig {
   strings?: Record<Locale, Record<string, string>>;
   headers?: Record<string, string>;
   credentials?: "omit" | "same-origin" | "include";
+  /**
+   * The checkout token, sent with every delivery as `Authorization: Bearer`.
+   * Never written to storage. Replace it with `update()` when it expires.
+   */
+  token?: string;
   submitButton?: boolean;
   showGpcNote?: boolean;
 }
@@ -93,7 +103,7 @@ export interface ConsentRecord {
   state: DecisionState;
   dpvState: DpvState;
   notice: { id: string; version: number; language: Locale; text: string; sha256: string };
-  presentation: { mode: "individual" | "general"; control: "radio" | "radio-with-channels" | "operator-entry"; preselected: false };
+  presentation: { mode: "individual" | "general" | "account"; control: "radio" | "radio-with-channels" | "operator-entry"; preselected: false };
   action: "selected-yes" | "selected-no" | "no-answer" | "withdrew";
   presentedAt: Instant;
   decidedAt: Instant;
@@ -136,13 +146,50 @@ export interface ReadyDetail { state: ConsentState; warnings: Issue[] }
 export interface CommitSummary {
   records: ConsentRecord[];
   delivered: string[];
+  /** Still on their way to the backend (held ones included). */
   pending: string[];
+  /** Waiting for a new checkout token: `update()` with one sends them. */
+  held: string[];
+  /**
+   * Where pending records are kept: "device" (storage: they survive a reload)
+   * or "memory" (storage refused them: they are sent only while this page
+   * stays open; `consent:error` with code "storage" says so too).
+   */
+  kept: "device" | "memory";
   /** True once nothing is pending (at commit, or when a later retry settles). */
   final: boolean;
 }
+
+/** One record in the outbox, as `outbox()` lists it. */
+export interface OutboxEntry {
+  recordId: string;
+  /**
+   * pending: to be sent; held: waiting for a new checkout token (401/403);
+   * failed: refused by the backend (lastError says why); set-aside: unreadable
+   * in storage, never sent, left in place.
+   */
+  status: "pending" | "held" | "failed" | "set-aside";
+  attempts: number;
+  lastError: string | null;
+  endpoint: string;
+  decidedAt: Instant;
+  kept: "device" | "memory";
+}
+
+/** What `retry()` resolves to. */
+export interface RetryReport {
+  delivered: string[];
+  pending: string[];
+  held: string[];
+  failed: string[];
+  message: string | null;
+  field: string | null;
+  /** The backend's words when it wanted a new token. */
+  unauthorized: string | null;
+}
 /** `consent:error` detail and what `commit()` rejects with. */
 export interface ErrorDetail {
-  code: "incomplete" | "rejected" | "busy" | "browser" | string;
+  code: "incomplete" | "rejected" | "unauthorized" | "storage" | "busy" | "browser" | string;
   message: string;
   field: string | null;
   errors: { question: string; partnerIds: string[]; problem: "unanswered" | "no-channel" | "not-heard"; field: string }[];
@@ -165,6 +212,10 @@ export interface ConsentHandle {
   update(config: ConsentConfig): void;
   state(): ConsentState | null;
   destroy(): void;
+  /** What the outbox holds, and why. */
+  outbox(): Promise<OutboxEntry[]>;
+  /** Sends what is pending or held now. */
+  retry(): Promise<RetryReport>;
 }
 
 export interface MountOptions { embed?: Embed }
@@ -190,13 +241,15 @@ export type ParentToFrame =
   | (Envelope<"commit"> & { requestId?: string });
 
 export interface FrameOptions { src: string; config: ConsentConfig; title?: string }
-export interface FrameHandle extends Omit<ConsentHandle, "preview"> { readonly frame: HTMLIFrameElement }
+export interface FrameHandle extends Omit<ConsentHandle, "preview" | "outbox" | "retry"> { readonly frame: HTMLIFrameElement }
 
 declare global {
   interface Window {
     ConsentPrompt?: {
       mount(target: Element | string, config: ConsentConfig | string, options?: MountOptions): Promise<ConsentHandle>;
       handle?: ConsentHandle;
+      /** Resolves with the handle once embed.js has mounted the prompt itself. */
+      ready?: Promise<ConsentHandle>;
     };
     ConsentPromptFrame?: { mount(target: Element | string, options: FrameOptions): Promise<FrameHandle>; version: string };
   }

@@ -17,6 +17,27 @@ const host = document.getElementById("consent");
 const controls = document.getElementById("controls");
 let handle = null;
 let baseConfig = null;
+let token = null; // this patron's checkout token, from the demo host
+
+/**
+ * A checkout token for the patron. A venue's backend issues it with the
+ * checkout page; the reference host mints one at POST /demo/token, in demo
+ * mode only. Box office and phone sales use an operator's token.
+ */
+async function checkoutToken(config) {
+  const body = { venueId: config.venue.id, customerId: config.customerId };
+  if (config.operatorId) Object.assign(body, { scope: "consent:write:venue consent:read", operator: config.operatorId });
+  try {
+    const r = await fetch("/demo/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    return r.ok ? (await r.json()).token : null;
+  } catch {
+    return null; // no backend (e.g. a static preview)
+  }
+}
+
+function authorized() {
+  return token ? { headers: { Authorization: `Bearer ${token}` } } : {};
+}
 
 function $(id) {
   return document.getElementById(id);
@@ -44,7 +65,7 @@ function renderBasket(config) {
 
 async function savedPreferences() {
   try {
-    const r = await fetch(`/api/v1/customers/${encodeURIComponent(customerId)}/preferences`);
+    const r = await fetch(`/api/v1/customers/${encodeURIComponent(customerId)}/preferences`, authorized());
     if (!r.ok) return null;
     return (await r.json()).preferences;
   } catch {
@@ -55,7 +76,7 @@ async function savedPreferences() {
 async function showAudit() {
   const pre = $("audit");
   try {
-    const r = await fetch(`/api/v1/customers/${encodeURIComponent(customerId)}/consent-records`);
+    const r = await fetch(`/api/v1/customers/${encodeURIComponent(customerId)}/consent-records`, authorized());
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     const body = await r.json();
     pre.textContent = body.records.length
@@ -91,6 +112,8 @@ async function remount() {
   config.channel = o.channel;
   if (o.channel !== "web") config.operatorId = "op-demo";
   document.body.dataset.theme = o.theme;
+  token = await checkoutToken(config);
+  if (token) config.token = token;
   const saved = await savedPreferences();
   if (saved) config.preferences = config.preferences.concat(saved);
   if (handle) handle.destroy();
@@ -99,6 +122,7 @@ async function remount() {
   try {
     handle = await mount(host, config, { embed: "demo" });
     window.consentPrompt = handle; // for the end-to-end tests and the curious
+    window.consentConfig = config;
   } catch (e) {
     $("mount-error").textContent = `The consent prompt could not start: ${e.message ?? e}`;
     $("mount-error").hidden = false;
@@ -128,8 +152,18 @@ host.addEventListener("consent:commit", (e) => {
   showAudit();
 });
 
-host.addEventListener("consent:error", (e) => {
+host.addEventListener("consent:error", async (e) => {
   if (e.detail.code !== "incomplete") $("records-note").textContent = `Not saved: ${e.detail.message}`;
+  // The token expired during a long checkout: fetch a fresh one; update()
+  // sends the held records with it.
+  if (e.detail.code === "unauthorized" && handle && window.consentConfig) {
+    const fresh = await checkoutToken(window.consentConfig);
+    if (fresh && fresh !== token) {
+      token = fresh;
+      window.consentConfig = { ...window.consentConfig, token };
+      handle.update(window.consentConfig);
+    }
+  }
 });
 
 controls.addEventListener("change", remount);

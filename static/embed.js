@@ -24,10 +24,16 @@
   var target = script.getAttribute("data-target");
   var config = script.getAttribute("data-config");
   if (!target || !config) return;
+  var settle;
+  // Resolves with the handle once the prompt has mounted itself.
+  ConsentPrompt.ready = new Promise(function (resolve) {
+    settle = resolve;
+  });
   function start() {
     ConsentPrompt.mount(target, config).then(
       function (handle) {
         ConsentPrompt.handle = handle;
+        settle(handle);
       },
       function (error) {
         console.error("[consent-prompt] could not mount:", error && error.message ? error.message : error, error);

@@ -24,7 +24,6 @@ if (!allowed.length) console.error("[consent-prompt frame] no allowed parent ori
 
 let parentOrigin = null; // fixed by the first valid init
 let handle = null;
-let requestId = null; // the parent's commit request being served
 const logged = new Set();
 
 function ignore(key, message) {
@@ -54,15 +53,16 @@ async function init(config) {
   }
 }
 
+// Every commit request gets its own answer, carrying its id: repeated and
+// concurrent requests each settle (the prompt's events are posted apart,
+// without an id).
 async function commit(id) {
   if (!handle) return post("error", { requestId: id, detail: { code: "not-ready", message: "the prompt has no config yet" } });
-  requestId = id;
   try {
-    await handle.commit(); // the consent:commit / consent:error listeners below answer
-  } catch {
-    // already reported through consent:error
-  } finally {
-    requestId = null;
+    const summary = await handle.commit();
+    post("commit", { detail: plain(summary), ...(id ? { requestId: id } : {}) });
+  } catch (error) {
+    post("error", { detail: plain(error), ...(id ? { requestId: id } : {}) });
   }
 }
 
@@ -100,7 +100,7 @@ for (const [event, name] of [
   ["consent:commit", "commit"],
   ["consent:error", "error"],
 ]) {
-  target.addEventListener(event, (e) => post(name, { detail: plain(e.detail), ...(requestId ? { requestId } : {}) }));
+  target.addEventListener(event, (e) => post(name, { detail: plain(e.detail) }));
 }
 
 // Keep the parent's frame exactly as tall as the content: no scrollbar.

@@ -77,11 +77,14 @@
           return emit("change", m.detail);
         case "commit":
         case "error":
-          if (m.requestId && pending[m.requestId]) {
+          if (m.requestId) {
+            // The answer to one commit() call; the events come apart.
             var p = pending[m.requestId];
+            if (!p) return;
             delete pending[m.requestId];
             if (name === "commit") p.resolve(m.detail);
             else p.reject(m.detail);
+            return;
           }
           if (name === "error" && !state) mounted.reject(m.detail);
           return emit(name, m.detail);

@@ -432,3 +432,55 @@ async fn box_office_keys_answer_and_move_between_companies() {
     assert!(checked(&shadow, "#cp-q1-yes"), "Y answered yes");
     handle.destroy();
 }
+
+fn get(v: &JsValue, key: &str) -> JsValue {
+    js_sys::Reflect::get(v, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+#[wasm_bindgen_test]
+async fn a_second_commit_in_progress_shares_the_first_and_every_commit_settles() {
+    // The test server has no backend: it refuses the records (404), naming
+    // none, so each ends up failed on its own and stays in the outbox.
+    let (handle, _) = mount(r#"{"endpoint": "/no-backend-here"}"#).await;
+    let first = handle.commit();
+    let second = handle.commit();
+    assert!(
+        js_sys::Object::is(&first, &second),
+        "one commit, one promise"
+    );
+    let a = wasm_bindgen_futures::JsFuture::from(first).await;
+    let b = wasm_bindgen_futures::JsFuture::from(second).await;
+    let (Err(a), Err(b)) = (a, b) else {
+        panic!("a refused commit rejects");
+    };
+    assert_eq!(get(&a, "code").as_string().as_deref(), Some("rejected"));
+    assert!(
+        js_sys::Object::is(&a, &b),
+        "both settle with the same outcome"
+    );
+    let ids: Vec<String> = js_sys::Array::from(&get(&a, "recordIds"))
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+
+    // The outbox keeps them, says why, and says they are on the device.
+    let listed = wasm_bindgen_futures::JsFuture::from(handle.outbox())
+        .await
+        .expect("outbox() resolves");
+    let listed = js_sys::Array::from(&listed);
+    for id in &ids {
+        let entry = listed
+            .iter()
+            .find(|e| get(e, "recordId").as_string().as_deref() == Some(id.as_str()))
+            .expect("listed");
+        assert_eq!(get(&entry, "status").as_string().as_deref(), Some("failed"));
+        assert_eq!(get(&entry, "kept").as_string().as_deref(), Some("device"));
+        assert!(get(&entry, "lastError").as_string().is_some());
+    }
+
+    // A later commit settles too.
+    let again = wasm_bindgen_futures::JsFuture::from(handle.commit()).await;
+    assert!(again.is_err());
+    handle.destroy();
+}

@@ -38,7 +38,7 @@ function outbox(page) {
 }
 
 function assertStoredOnce(db, customer, n) {
-  const rows = sql(db, "SELECT record_id, COUNT(*) FROM consent_records WHERE customer_id = ? GROUP BY record_id", customer);
+  const rows = sql(db, "SELECT record_id, COUNT(*) FROM customer_records WHERE customer_id = ? GROUP BY record_id", customer);
   assert.equal(rows.length, n, `${n} distinct records`);
   assert.ok(rows.every(([, c]) => c === 1), "each stored once");
 }
@@ -70,7 +70,9 @@ test("the backend answers 503 to the first posts: records arrive once it recover
 });
 
 test("the backend is down at commit and started later", async () => {
-  const first = await startHost();
+  // The restarted backend verifies the checkout tokens it issued before.
+  const env = { CONSENT_TOKEN_SECRET: "e2e: a token secret that outlives a restart of the host" };
+  const first = await startHost({ env });
   const customer = newCustomer();
   const page = await browser.newPage();
   await openDemo(page, first.url, customer);
@@ -79,7 +81,7 @@ test("the backend is down at commit and started later", async () => {
   const summary = await page.evaluate(() => window.consentPrompt.commit());
   assert.equal(summary.pending.length, 3);
   assert.equal(summary.delivered.length, 0);
-  const again = await startHost({ port: first.port, db: first.db });
+  const again = await startHost({ port: first.port, db: first.db, env });
   await waitFor(() => recordsFor(again.db, customer).length === 3, { timeout: 30000 });
   assertStoredOnce(again.db, customer, 3);
   await page.close();

@@ -22,12 +22,18 @@ process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
+/**
+ * The host's flags for tests: demo mode (checkout tokens minted at
+ * POST /demo/token) and write rates high enough never to throttle a test.
+ */
+export const TEST_HOST_ARGS = ["--demo", "--write-rate-per-token", "100000", "--write-rate-per-address", "100000"];
+
 /** Starts the reference host; resolves once it prints its URL. */
 export function startHost({ port = 0, db = tempDb(), env = {}, examples = path.join(ROOT, "examples"), args = [] } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(
       HOST_BIN,
-      ["--port", String(port), "--db", db, "--dist", path.join(ROOT, "dist"), "--examples", examples, ...args],
+      ["--port", String(port), "--db", db, "--dist", path.join(ROOT, "dist"), "--examples", examples, ...TEST_HOST_ARGS, ...args],
       { env: { ...process.env, RUST_LOG: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] }
     );
     running.add(child);
@@ -81,7 +87,18 @@ export function sql(db, query, ...params) {
 }
 
 export function recordsFor(db, customer) {
-  return sql(db, "SELECT body FROM consent_records WHERE customer_id = ? ORDER BY seq", customer).map(([b]) => JSON.parse(b));
+  return sql(db, "SELECT body FROM customer_records WHERE customer_id = ? ORDER BY seq", customer).map(([b]) => JSON.parse(b));
+}
+
+/** A checkout token from the demo host: `{token, expiresAt}`. */
+export async function mintToken(url, { venueId = "riverside", customerId, ttlSeconds, scope, operator } = {}) {
+  const response = await fetch(new URL("/demo/token", url), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ venueId, customerId, ttlSeconds, scope, operator }),
+  });
+  if (!response.ok) throw new Error(`POST /demo/token: ${response.status} ${await response.text()}`);
+  return response.json();
 }
 
 export function newCustomer() {

@@ -3,7 +3,7 @@
 // single-page app that mounts and destroys the prompt many times.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { hostAndBrowser, openDemo, recordsFor, newCustomer, waitFor, focusedInPrompt } from "./harness.mjs";
+import { hostAndBrowser, openDemo, recordsFor, newCustomer, waitFor, focusedInPrompt, mintToken } from "./harness.mjs";
 
 const env = hostAndBrowser();
 
@@ -48,7 +48,8 @@ test("preference centre: withdrawing supersedes the yes, and the backend then sa
   assert.equal(withdrawal.action, "withdrew");
   assert.equal(withdrawal.supersedes, given.recordId);
   assert.equal(withdrawal.presentation.mode, "account");
-  const prefs = await (await fetch(`${env.host.url}api/v1/customers/${customer}/preferences`)).json();
+  const { token } = await mintToken(env.host.url, { customerId: customer });
+  const prefs = await (await fetch(`${env.host.url}api/v1/customers/${customer}/preferences`, { headers: { Authorization: `Bearer ${token}` } })).json();
   const nlPref = prefs.preferences.find((p) => p.partnerId === "northern-lights");
   assert.equal(nlPref.state, "withdrawn");
   assert.equal(nlPref.recordId, withdrawal.recordId);

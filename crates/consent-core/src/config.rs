@@ -154,6 +154,8 @@ pub struct Config {
     pub theme: Theme,
     pub headers: Vec<(String, String)>,
     pub credentials: Credentials,
+    /// The checkout token, sent as `Authorization: Bearer <token>`.
+    pub token: Option<String>,
     pub show_gpc_note: bool,
     pub submit_button: bool,
     /// Venue overrides of the built-in strings, by canonical locale.
@@ -477,6 +479,15 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         }
     }
 
+    let token = match raw.token.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(t) if t.bytes().all(|b| b.is_ascii_graphic()) => Some(t.to_owned()),
+        Some(_) => {
+            c.error("token", "must be a bearer token: visible ASCII, no spaces");
+            None
+        }
+    };
+
     let mut strings = crate::i18n::Overrides::new();
     for (tag, table) in &raw.strings {
         let canon = canonical_tag(tag);
@@ -532,6 +543,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
             theme,
             headers,
             credentials,
+            token,
             show_gpc_note: raw.show_gpc_note,
             submit_button: raw.submit_button.unwrap_or(true),
             strings,

@@ -66,6 +66,49 @@ pub fn parse(text: &str) -> Result<Json, SyntaxError> {
     Ok(v)
 }
 
+/// Whether a JSON number (its syntax already checked) is within the range of
+/// a double: `1e400` is not. Without parsing floats, which would cost the
+/// widget tens of KB of wasm.
+fn within_f64(text: &str) -> bool {
+    // The decimal exponent of the first significant digit, from the digits
+    // before the exponent; then the exponent itself.
+    let (mut magnitude, mut seen, mut point) = (-1i64, false, false);
+    let mut digits: Vec<u8> = Vec::new();
+    let mut bytes = text.bytes();
+    for b in bytes.by_ref() {
+        match b {
+            b'.' => point = true,
+            b'0'..=b'9' => {
+                if b != b'0' || seen {
+                    seen = true;
+                    digits.push(b);
+                }
+                match (seen, point) {
+                    (true, false) => magnitude += 1,
+                    (false, true) => magnitude -= 1,
+                    _ => {}
+                }
+            }
+            b'e' | b'E' => break,
+            _ => {}
+        }
+    }
+    if !seen {
+        return true; // zero
+    }
+    let (mut e, mut neg) = (0i64, false);
+    for b in bytes {
+        match b {
+            b'-' => neg = true,
+            b'0'..=b'9' => e = (e * 10 + i64::from(b - b'0')).min(1_000_000),
+            _ => {}
+        }
+    }
+    let at = magnitude + if neg { -e } else { e };
+    // 1.7976931348623158e308 and above round to infinity.
+    at < 308 || (at == 308 && digits.as_slice() < b"17976931348623158".as_slice())
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -189,6 +232,11 @@ impl Parser<'_> {
             if self.digits() == 0 {
                 return Err(self.fail("expected a digit in the exponent"));
             }
+        }
+        // A number no double can hold (`1e400`): refused, as serde_json
+        // (the backend's reader) refuses it.
+        if !within_f64(&self.text[start..self.i]) {
+            return Err(self.fail("number out of range"));
         }
         Ok(Json::Number(self.text[start..self.i].to_owned()))
     }
@@ -794,6 +842,11 @@ mod tests {
             "{a:1}",
             "\"\u{1}\"",
             "1e",
+            "1e400",
+            "-1e309",
+            "2e308",
+            "1.8e308",
+            "179769313486231590e291",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
         }

@@ -20,6 +20,7 @@ pub mod fixtures;
 pub mod i18n;
 pub mod json;
 pub mod locale;
+pub mod outbox;
 pub mod plan;
 pub mod record;
 pub mod session;

@@ -296,6 +296,10 @@ pub struct ConfigV1 {
     /// `fetch` credentials mode: `omit`, `same-origin` (default) or `include`.
     #[serde(default)]
     pub credentials: Option<String>,
+    /// The checkout token for delivery, sent as `Authorization: Bearer`.
+    /// Never stored: the outbox keeps records, not credentials.
+    #[serde(default)]
+    pub token: Option<String>,
     /// Show a note when the browser sends Global Privacy Control.
     #[serde(default)]
     pub show_gpc_note: bool,

@@ -193,3 +193,29 @@ fn locales_are_canonicalised() {
     assert_eq!(c.locale.as_deref(), Some("cy-GB"));
     assert!(c.partners[0].notice.text.contains_key("en-GB"));
 }
+
+#[test]
+fn a_checkout_token_is_taken_for_delivery_and_checked() {
+    let mut v = good();
+    v["token"] = json!("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJDLTEwMDEifQ.c2ln");
+    let raw = parse_json(&v.to_string()).expect("parses");
+    let c = validate(&raw).expect("valid").config;
+    assert_eq!(
+        c.token.as_deref(),
+        Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJDLTEwMDEifQ.c2ln")
+    );
+    assert_eq!(
+        validate(&parse_json(&good().to_string()).unwrap())
+            .unwrap()
+            .config
+            .token,
+        None
+    );
+    for bad in ["two words", "line\nbreak", "é"] {
+        let mut v = good();
+        v["token"] = json!(bad);
+        let errors = errors_of(v);
+        assert_eq!(errors.len(), 1, "{bad:?}: {errors:?}");
+        assert!(errors[0].starts_with("token: "), "{errors:?}");
+    }
+}

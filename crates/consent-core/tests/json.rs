@@ -302,3 +302,34 @@ fn json_value() -> impl Strategy<Value = Value> {
         ]
     })
 }
+
+#[test]
+fn numbers_the_backend_refuses_are_refused_when_read() {
+    // What the widget's reader accepts, serde_json (the backend's) accepts too.
+    for text in [
+        "0",
+        "-0",
+        "1",
+        "1.5",
+        "1e308",
+        "-1e308",
+        "1.7976931348623157e308",
+        "1e-400",
+        "0e999",
+        "0.000001e300",
+        "1e400",
+        "-1e400",
+        "2e308",
+        "1.8e308",
+        "10e307",
+        "100000e304",
+        "0.1e310",
+        "179769313486231590e291",
+        "179769313486231570e291",
+        "123456789012345678901234567890",
+    ] {
+        let ours = consent_core::json::parse(text).is_ok();
+        let theirs = serde_json::from_str::<serde_json::Value>(text).is_ok();
+        assert_eq!(ours, theirs, "{text}");
+    }
+}
