@@ -15,6 +15,18 @@
     if (!api) api = import(entry);
     return api;
   }
+  // No request waterfall: ask for the entry, the glue and the wasm at once,
+  // rather than each after the one that names it.
+  function hint(rel, file, extra) {
+    var link = document.createElement("link");
+    link.rel = rel;
+    link.href = new URL(file, script.src).href;
+    for (var k in extra) link.setAttribute(k, extra[k]);
+    document.head.appendChild(link);
+  }
+  hint("modulepreload", "consent-prompt.js", {});
+  hint("modulepreload", "consent_prompt.js", {});
+  hint("preload", "consent_prompt_bg.wasm", { as: "fetch", type: "application/wasm", crossorigin: "anonymous" });
   var ConsentPrompt = (window.ConsentPrompt = window.ConsentPrompt || {});
   ConsentPrompt.mount = function (target, config, options) {
     return module().then(function (m) {
@@ -40,6 +52,9 @@
       }
     );
   }
+  var configUrl = new URL(config, document.baseURI).href;
+  hint("preload", configUrl, { as: "fetch", crossorigin: "anonymous" });
+  module();
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });
   else start();
 })();

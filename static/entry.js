@@ -24,15 +24,18 @@ export function load() {
  * Rejects with { code, message, errors: [{ path, message }] } on a bad config.
  */
 export async function mount(target, config, options = {}) {
-  await load();
-  if (typeof config === "string") {
-    const response = await fetch(config, { credentials: "same-origin" });
-    if (!response.ok) {
-      throw { code: "config-fetch", message: `could not load the config from ${config} (HTTP ${response.status})`, errors: [] };
-    }
-    config = await response.json();
+  // The wasm (streamed and compiled as it arrives) and the config load at
+  // the same time, never one after the other.
+  const [, resolved] = await Promise.all([load(), typeof config === "string" ? fetchConfig(config) : config]);
+  return mountPrompt(target, resolved, options.embed ?? "module");
+}
+
+async function fetchConfig(url) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) {
+    throw { code: "config-fetch", message: `could not load the config from ${url} (HTTP ${response.status})`, errors: [] };
   }
-  return mountPrompt(target, config, options.embed ?? "module");
+  return response.json();
 }
 
 export const version = "0.1.0";
