@@ -41,9 +41,9 @@ CC_VERSION=3.1.0
 KLARO_VERSION=0.7.22
 WASM_BINDGEN_VERSION=0.2.130
 if [ "$QUICK" = 1 ]; then
-  TTFQ_RUNS=3; PLAN_SAMPLES=10; INGEST_ROUNDS=1; INGEST_RECORDS=4000; INGEST_SECS=3
+  TTFQ_RUNS=3; TTFQ_MOBILE_RUNS=2; PLAN_SAMPLES=10; INGEST_ROUNDS=1; INGEST_RECORDS=4000; INGEST_SECS=3
 else
-  TTFQ_RUNS=20; PLAN_SAMPLES=50; INGEST_ROUNDS=3; INGEST_RECORDS=20000; INGEST_SECS=5
+  TTFQ_RUNS=20; TTFQ_MOBILE_RUNS=10; PLAN_SAMPLES=50; INGEST_ROUNDS=3; INGEST_RECORDS=20000; INGEST_SECS=5
 fi
 
 OUT=bench/out
@@ -123,6 +123,13 @@ done
 step "time to first question ($TTFQ_RUNS runs each, interleaved; widgets: $PEER_WIDGETS)"
 stamp ttfq
 timeout 900 node bench/ttfq.mjs --runs "$TTFQ_RUNS" --widgets "$PEER_WIDGETS" --dist "$OUT/dist" --out "$OUT/ttfq.json"
+
+step "time to first question on a phone (Lighthouse mobile throttling), cold and warm cache"
+stamp ttfq-mobile
+for cache in cold warm; do
+  timeout 1200 node bench/ttfq.mjs --profile mobile --cache "$cache" --runs "$TTFQ_MOBILE_RUNS" \
+    --widgets "$PEER_WIDGETS" --dist "$OUT/dist" --out "$OUT/ttfq-mobile-$cache.json"
+done
 
 step "planner in wasm, in Chromium ($PLAN_SAMPLES samples per size)"
 stamp plan-wasm

@@ -1,8 +1,16 @@
 // Time to first question: our prompt (script-tag mode) against
 // vanilla-cookieconsent's consent modal and klaro's notice, each on the same
-// page shell, served by one static server on 127.0.0.1 with gzip -9, no
-// cache, a fresh browser context per run, runs interleaved.
+// page shell, served by one static server on 127.0.0.1, precompressed
+// (brotli q11 or gzip -9 by Accept-Encoding, as a CDN serves them), a fresh
+// browser context per run, runs interleaved.
 //   node bench/ttfq.mjs --out bench/out/ttfq.json [--runs 20]
+//     [--profile desktop|mobile] [--cache cold|warm]
+// mobile: Lighthouse's phone conditions through CDP — 150 ms round trip,
+// 1.6 Mbps down, 675 kbps up (Network.emulateNetworkConditions) and a 4x
+// slower CPU (Emulation.setCPUThrottlingRate), a 390x844 viewport.
+// cold: the HTTP cache is disabled. warm: a first visit fills the cache
+// (assets are served as versioned files: immutable for a year), and the
+// second visit is measured.
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { ROOT, launch, serveStatic, summary, withTimeout } from "./lib/common.mjs";
@@ -19,7 +27,13 @@ const DIST = opt("--dist", path.join(ROOT, "dist"));
 const PEERS = path.join(ROOT, "bench/peers/node_modules");
 const ONLY = opt("--widgets", "ours,cookieconsent,klaro").split(",").filter(Boolean);
 const SHOTS = opt("--screenshots", null); // a directory: one PNG per widget, taken once
-const RUN_TIMEOUT_MS = 15000;
+const PROFILE = opt("--profile", "desktop");
+const CACHE = opt("--cache", "cold");
+if (!["desktop", "mobile"].includes(PROFILE)) throw new Error(`--profile is desktop or mobile, not ${PROFILE}`);
+if (!["cold", "warm"].includes(CACHE)) throw new Error(`--cache is cold or warm, not ${CACHE}`);
+const RUN_TIMEOUT_MS = PROFILE === "mobile" ? 30000 : 15000;
+/** Lighthouse's mobile throttling, as the issue states it. */
+const MOBILE = { latency: 150, downloadThroughput: (1.6e6 / 8) | 0, uploadThroughput: (675e3 / 8) | 0, cpuRate: 4 };
 
 // ------------------------------------------------------------------ pages
 
@@ -185,6 +199,13 @@ function probe(findSource) {
     return el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
   };
   window.__ttfq = null;
+  // Cumulative layout shift from navigation on (shifts after input excluded).
+  window.__cls = 0;
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
+    }).observe({ type: "layout-shift", buffered: true });
+  } catch (e) {}
   const frame = () => {
     let el = null;
     try { el = find(); } catch (e) {}
@@ -224,7 +245,8 @@ const shot = new Set();
 
 async function once(browser, server, name) {
   const widget = WIDGETS[name];
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const viewport = PROFILE === "mobile" ? { width: 390, height: 844 } : { width: 1280, height: 800 };
+  const context = await browser.newContext({ viewport, ...(PROFILE === "mobile" ? { isMobile: true, hasTouch: true, deviceScaleFactor: 3 } : {}) });
   try {
     const page = await context.newPage();
     const errors = [];
@@ -235,8 +257,24 @@ async function once(browser, server, name) {
     });
     const cdp = await context.newCDPSession(page);
     await cdp.send("Network.enable");
-    await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+    await cdp.send("Network.setCacheDisabled", { cacheDisabled: CACHE === "cold" });
+    if (PROFILE === "mobile") {
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: MOBILE.latency,
+        downloadThroughput: MOBILE.downloadThroughput,
+        uploadThroughput: MOBILE.uploadThroughput,
+      });
+      await cdp.send("Emulation.setCPUThrottlingRate", { rate: MOBILE.cpuRate });
+    }
     await page.addInitScript({ content: probe(widget.find) });
+    if (CACHE === "warm") {
+      // The first visit fills the cache; it is not measured.
+      await page.goto(`${server.url}/${name}.html`, { waitUntil: "commit" });
+      await page.waitForFunction(() => window.__ttfq, null, { polling: 50, timeout: RUN_TIMEOUT_MS });
+      await page.waitForTimeout(300);
+      await page.goto("about:blank");
+    }
     server.log.length = 0;
     await page.goto(`${server.url}/${name}.html`, { waitUntil: "commit" });
     const handle = await withTimeout(
@@ -247,14 +285,16 @@ async function once(browser, server, name) {
       throw new Error(`${e.message}; page errors: ${errors.join(" | ") || "none"}`);
     });
     const { ms } = await handle.jsonValue();
-    // Let late requests (none expected) land before the log is read.
-    await page.waitForTimeout(200);
+    // Let late requests (none expected) land before the log is read, and
+    // let the prompt settle so a late shift would be counted.
+    await page.waitForTimeout(PROFILE === "mobile" ? 800 : 200);
+    const cls = await page.evaluate(() => window.__cls);
     if (SHOTS && !shot.has(name)) {
       shot.add(name);
       await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
     }
     const requests = server.log.map((r) => ({ ...r }));
-    return { ms, requests, errors };
+    return { ms, cls, requests, errors };
   } finally {
     await context.close();
   }
@@ -272,17 +312,18 @@ async function main() {
   }
   // A peer that is not installed is not served (and not measured).
   const table = Object.fromEntries(Object.entries(files()).filter(([, v]) => !v.file || existsSync(v.file)));
-  const server = await serveStatic(table);
+  const server = await serveStatic(table, { cache: CACHE === "warm" ? "immutable" : "no-store" });
   const browser = await launch();
   const chromiumVersion = browser.version();
   const names = ONLY;
-  const results = Object.fromEntries(names.map((n) => [n, { times: [], requests: null, errors: [] }]));
+  const results = Object.fromEntries(names.map((n) => [n, { times: [], cls: [], requests: null, errors: [] }]));
   try {
     for (let round = -WARMUP; round < RUNS; round++) {
       for (const name of names) {
         const r = await once(browser, server, name);
         if (round < 0) continue; // warm-up rounds are not recorded
         results[name].times.push(r.ms);
+        results[name].cls.push(r.cls);
         results[name].requests ??= r.requests;
         results[name].errors.push(...r.errors);
       }
@@ -294,6 +335,9 @@ async function main() {
     await server.close();
   }
   const out = {
+    profile: PROFILE,
+    cache: CACHE,
+    throttling: PROFILE === "mobile" ? MOBILE : null,
     runs: RUNS,
     warmupRounds: WARMUP,
     chromium: chromiumVersion,
@@ -309,7 +353,9 @@ async function main() {
             what: WIDGETS[n].what,
             ...summary(r.times),
             times: r.times,
+            clsMax: Math.max(...r.cls),
             files: reqs.map((q) => ({ path: q.path, raw: q.raw, gzip: q.bytes, encoding: q.encoding })),
+            // Bytes on the wire for the measured visit (compressed as served).
             gzipBytes: reqs.reduce((a, q) => a + q.bytes, 0),
             rawBytes: reqs.reduce((a, q) => a + q.raw, 0),
             errors: [...new Set(r.errors)],
@@ -321,7 +367,7 @@ async function main() {
   writeFileSync(OUT, JSON.stringify(out, null, 2));
   for (const n of names) {
     const w = out.widgets[n];
-    console.error(`  ${n.padEnd(14)} median ${w.median.toFixed(1)} ms (min ${w.min.toFixed(1)}, max ${w.max.toFixed(1)}), ${(w.gzipBytes / 1000).toFixed(1)} KB gzip`);
+    console.error(`  ${n.padEnd(14)} median ${w.median.toFixed(1)} ms (min ${w.min.toFixed(1)}, max ${w.max.toFixed(1)}), ${(w.gzipBytes / 1000).toFixed(1)} KB on the wire, CLS max ${w.clsMax.toFixed(3)}`);
   }
 }
 

@@ -2,7 +2,7 @@
 // static server on 127.0.0.1, and summary statistics.
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
-import { gzipSync } from "node:zlib";
+import { gzipSync, brotliCompressSync, constants as zlibConstants } from "node:zlib";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,35 +48,42 @@ const TYPES = {
  * `log` lists what each response sent: `{ path, status, encoding, bytes }`
  * (bytes = the body as sent on the wire, i.e. compressed).
  */
-export async function serveStatic(files, { headers = {} } = {}) {
+export async function serveStatic(files, { headers = {}, cache = "no-store" } = {}) {
   const table = new Map();
   for (const [urlPath, spec] of Object.entries(files)) {
     const raw = spec.file ? readFileSync(spec.file) : Buffer.from(spec.body);
     const type = spec.type ?? TYPES[path.extname(spec.file ?? urlPath)] ?? "application/octet-stream";
-    table.set(urlPath, { raw, gzip: gzipSync(raw, { level: 9 }), type });
+    // Compressed once, before serving, as a CDN or the reference host's
+    // precompressed files are: brotli q11 and gzip -9.
+    const br = brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } });
+    // `cache: "immutable"`: every file but the page and the config is a
+    // versioned asset, cached for a year, as in production.
+    const cacheControl = cache === "immutable" && !spec.noCache && !/\.(html|json)$/.test(urlPath) ? "public, max-age=31536000, immutable" : cache === "immutable" ? "no-cache" : "no-store";
+    table.set(urlPath, { raw, gzip: gzipSync(raw, { level: 9 }), br, type, cacheControl });
   }
   const log = [];
   const server = createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, "http://127.0.0.1").pathname);
     const entry = table.get(urlPath);
-    const common = { "Cache-Control": "no-store", ...headers };
+    const common = { "Cache-Control": entry?.cacheControl ?? "no-store", ...headers };
     if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
       res.writeHead(404, { ...common, "Content-Type": "text/plain" });
       res.end("not found");
       log.push({ path: urlPath, status: 404, encoding: "identity", bytes: 9 });
       return;
     }
-    const gzip = /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
-    const body = gzip ? entry.gzip : entry.raw;
+    const accept = req.headers["accept-encoding"] ?? "";
+    const encoding = /\bbr\b/.test(accept) ? "br" : /\bgzip\b/.test(accept) ? "gzip" : "identity";
+    const body = encoding === "br" ? entry.br : encoding === "gzip" ? entry.gzip : entry.raw;
     res.writeHead(200, {
       ...common,
       "Content-Type": entry.type,
       "Content-Length": body.length,
-      ...(gzip ? { "Content-Encoding": "gzip" } : {}),
+      ...(encoding !== "identity" ? { "Content-Encoding": encoding } : {}),
       Vary: "Accept-Encoding",
     });
     res.end(req.method === "HEAD" ? undefined : body);
-    log.push({ path: urlPath, status: 200, encoding: gzip ? "gzip" : "identity", bytes: body.length, raw: entry.raw.length });
+    log.push({ path: urlPath, status: 200, encoding, bytes: body.length, raw: entry.raw.length });
   });
   server.keepAliveTimeout = 1000;
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
