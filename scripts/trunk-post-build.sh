@@ -23,3 +23,6 @@ fi
 # Drop the preload links Trunk adds for the old names; the entry loads the wasm itself.
 sed -i -e '/consent-prompt_bg.wasm/d' -e '/rel="modulepreload" href="\/consent-prompt.js"/d' index.html
 sed -i '/data-trunk rel="rust"/d' index.html
+# Brotli and gzip copies of every asset, and the manifest with the version
+# and the Subresource Integrity hashes (the host serves them precompressed).
+node "$ROOT/scripts/compress.mjs" .

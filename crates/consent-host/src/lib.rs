@@ -8,6 +8,7 @@
 //! - [`Db`] is the storage; [`Config`] the command-line settings.
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -49,6 +50,16 @@ pub const STATIC_CSP: &str =
 /// parents may embed.
 pub const FRAME_HTML_PATHS: [&str; 2] = ["/consent-prompt/frame.html", "/frame.html"];
 
+/// Whether `path` is the iframe prompt: one of [`FRAME_HTML_PATHS`], or
+/// `frame.html` under a versioned `/consent-prompt/<version>/`.
+pub fn is_frame_html(path: &str) -> bool {
+    FRAME_HTML_PATHS.contains(&path)
+        || path
+            .strip_prefix("/consent-prompt/")
+            .and_then(|rest| rest.strip_suffix("/frame.html"))
+            .is_some_and(|version| !version.is_empty() && !version.contains('/'))
+}
+
 /// The request paths of the frame's settings (`{"allowedParentOrigins": [...]}`).
 pub const FRAME_JSON_PATHS: [&str; 2] = ["/consent-prompt/frame.json", "/frame.json"];
 
@@ -89,7 +100,7 @@ impl StaticCsp {
 
     /// The policy for a response to `path`.
     pub fn for_response(&self, path: &str, is_html: bool) -> &HeaderValue {
-        if FRAME_HTML_PATHS.contains(&path) {
+        if is_frame_html(path) {
             &self.frame
         } else if is_html {
             &self.page
@@ -229,12 +240,20 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(api::healthz))
         .route("/demo/token", post(api::post_demo_token));
-    for path in FRAME_JSON_PATHS {
+    let manifest = assets::AssetManifest::load(&config.dist);
+    let versioned_frame_json = manifest
+        .as_ref()
+        .map(|m| format!("{}/frame.json", m.prefix()));
+    for path in FRAME_JSON_PATHS
+        .iter()
+        .copied()
+        .chain(versioned_frame_json.as_deref())
+    {
         // An explicit route: it wins over a `frame.json` file in the dist.
         app = app.route(path, get(api::frame_settings));
     }
     app.nest("/api", api)
-        .merge(static_routes(&config))
+        .merge(static_routes(&config, manifest))
         .layer(CatchPanicLayer::custom(api::panic_response))
         // Bounds on what a client controls: a request (body included) gets
         // a fixed time, and a body that trickles in is cut off.
@@ -294,8 +313,14 @@ fn cors_layer(config: &Config) -> CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// The demo at `/` and `/consent-prompt/`, the examples at `/examples/`.
-fn static_routes(config: &Config) -> Router<AppState> {
+/// A directory served with its brotli and gzip copies by `Accept-Encoding`.
+fn precompressed(dir: &std::path::Path) -> ServeDir {
+    ServeDir::new(dir).precompressed_br().precompressed_gzip()
+}
+
+/// The demo at `/`, the widget at `/consent-prompt/` and
+/// `/consent-prompt/<version>/`, the examples at `/examples/`.
+fn static_routes(config: &Config, manifest: Option<assets::AssetManifest>) -> Router<AppState> {
     let mut routes = Router::new()
         .route(
             "/partners",
@@ -306,9 +331,16 @@ fn static_routes(config: &Config) -> Router<AppState> {
         .route("/partners/partners.css", get(partner_page::style))
         .nest_service(
             "/consent-prompt",
-            ServeDir::new(&config.dist).redirect_path_prefix("/consent-prompt"),
+            precompressed(&config.dist).redirect_path_prefix("/consent-prompt"),
         )
-        .fallback_service(ServeDir::new(&config.dist));
+        .fallback_service(precompressed(&config.dist));
+    if let Some(m) = &manifest {
+        let prefix = m.prefix();
+        routes = routes.nest_service(
+            &prefix,
+            precompressed(&config.dist).redirect_path_prefix(&prefix),
+        );
+    }
     if config.examples.is_dir() {
         routes = routes.nest_service(
             "/examples",
@@ -316,6 +348,10 @@ fn static_routes(config: &Config) -> Router<AppState> {
         );
     }
     routes
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(manifest),
+            assets::asset_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(StaticCsp::new(config)),
             set_static_csp,
