@@ -10,6 +10,7 @@
   var script = document.currentScript;
   if (!script) return;
   var entry = new URL("consent-prompt.js", script.src).href;
+  import(new URL("element.js", script.src).href).catch(console.error); // registers <consent-prompt>
   var api = null;
   function module() {
     if (!api) api = import(entry);
