@@ -1,0 +1,4 @@
+import { createRoot } from "react-dom/client";
+import { Checkout } from "./Checkout.jsx";
+
+createRoot(document.getElementById("root")).render(<Checkout />);
