@@ -49,7 +49,8 @@ async function checkoutForm(url) {
   // The token arrives after the prompt has mounted; wait for it.
   await waitFor(() => page.evaluate(() => document.querySelector("consent-prompt").token !== null));
   assert.equal(await page.evaluate(() => document.querySelector("consent-prompt").validity.valueMissing), true, "required and unanswered: the form is invalid");
-  assert.equal(await page.evaluate(() => document.querySelector("#checkout").checkValidity()), false);
+  assert.equal(await page.evaluate(() => document.querySelector("#checkout").matches(":invalid")), true);
+  assert.equal(await page.locator("consent-prompt [part=error-summary]").count(), 0, "no errors before a submit");
 
   // Submitting unanswered (keyboard: Enter on the button) is blocked, and the
   // prompt's error summary shows and takes focus, as its own button does.
@@ -115,5 +116,25 @@ test("React 19 form (esbuild bundle of the npm package): the same flow", async (
     "build the React example first: node scripts/package.mjs && (cd examples/react && npm ci && npm run build)"
   );
   const { context } = await checkoutForm(`${env.host.url}examples/react/index.html`);
+  await context.close();
+});
+
+test("embed.js registers <consent-prompt> on a page that uses it", async () => {
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  const url = `${env.host.url}examples/embed-element.html`;
+  // A page with no build step: the classic script and the element.
+  await page.route(url, (route) =>
+    route.fulfill({
+      status: 200,
+      headers: { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'" },
+      body: `<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Embed</title>
+<script src="/consent-prompt/embed.js" async></script></head>
+<body><main><h1>Checkout</h1><form><consent-prompt name="consent" config="/examples/consent-config.json"></consent-prompt></form></main></body></html>`,
+    })
+  );
+  await page.goto(url);
+  await page.locator("consent-prompt #cp-q0-yes").waitFor();
+  assert.equal(await page.evaluate(() => customElements.get("consent-prompt") !== undefined), true);
   await context.close();
 });
