@@ -1,7 +1,7 @@
-// Bundles the React example with esbuild: src/main.jsx → dist/app.js, and
+// Bundles the React example with esbuild: src/main.tsx → dist/app.js, and
 // copies the prompt's wasm beside the bundle (the package's entry loads it
 // from next to the script: new URL("./consent_prompt_bg.wasm", import.meta.url)).
-//   npm install && npm run build     (build the package first: node ../../scripts/package.mjs)
+//   npm ci && npm run build     (build the package first: node ../../scripts/package.mjs)
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -12,12 +12,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const out = path.join(here, "dist");
 mkdirSync(out, { recursive: true });
 await build({
-  entryPoints: [path.join(here, "src/main.jsx")],
+  entryPoints: [path.join(here, "src/main.tsx")],
   outfile: path.join(out, "app.js"),
   bundle: true,
   format: "esm",
   target: "es2022",
   jsx: "automatic",
+  tsconfig: path.join(here, "tsconfig.json"),
   minify: true,
   sourcemap: false,
   define: { "process.env.NODE_ENV": '"production"' },

@@ -2,43 +2,51 @@
 // React 19 sets the element's properties (config, token, required, name…)
 // directly. The element commits the answers before the form is submitted,
 // so onSubmit sees one "consent" entry per stored record id.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import "@consent-prompt/widget/element"; // registers <consent-prompt>
+import type { ConsentPromptElement } from "@consent-prompt/widget";
+
+interface Sent {
+  email: FormDataEntryValue | null;
+  consent: FormDataEntryValue[];
+}
 
 /**
  * A checkout token for the patron. Your backend issues it with the checkout
  * page; the demo host mints one at POST /demo/token (only with --demo).
  */
-async function checkoutToken() {
+async function checkoutToken(): Promise<string | null> {
   const response = await fetch("/demo/token", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ venueId: "riverside", customerId: "EX-1" }), // consent-config.json's patron
   });
-  return response.ok ? (await response.json()).token : null;
+  if (!response.ok) return null;
+  const { token } = (await response.json()) as { token: string; expiresAt: string };
+  return token;
 }
 
 export function Checkout() {
-  const [token, setToken] = useState(null);
-  const [sent, setSent] = useState(null);
-  const prompt = useRef(null);
+  const [token, setToken] = useState<string | null>(null);
+  const [sent, setSent] = useState<Sent | null>(null);
+  const prompt = useRef<ConsentPromptElement>(null);
 
   useEffect(() => {
-    checkoutToken().then(setToken);
+    void checkoutToken().then(setToken);
   }, []);
 
   // Tokens are short-lived: a refused one holds the records until a new one comes.
   useEffect(() => {
     const element = prompt.current;
     if (!element) return undefined;
-    const renew = (event) => {
-      if (event.detail.code === "unauthorized") checkoutToken().then(setToken);
+    const renew = (event: HTMLElementEventMap["consent:error"]) => {
+      if (event.detail.code === "unauthorized") void checkoutToken().then(setToken);
     };
     element.addEventListener("consent:error", renew);
     return () => element.removeEventListener("consent:error", renew);
   }, [token]);
 
-  function onSubmit(event) {
+  function onSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault(); // a real checkout would post to its server
     const data = new FormData(event.currentTarget);
     setSent({ email: data.get("email"), consent: data.getAll("consent") });
