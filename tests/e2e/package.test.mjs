@@ -40,6 +40,33 @@ test("the packed npm package installs into an empty project, bundles with esbuil
   assert.equal(pkg.type, "module");
   assert.equal(pkg.license, "MIT OR Apache-2.0");
 
+  // The package's declarations resolve through its exports, for the module
+  // and the element entry alike.
+  mkdirSync(path.join(shop, "types"));
+  writeFileSync(
+    path.join(shop, "types/check.ts"),
+    `import { mount, version, type CommitSummary, type ConsentConfig, type ConsentPromptElement } from "@consent-prompt/widget";
+import { ConsentPromptElement as Registered } from "@consent-prompt/widget/element";
+export async function checkout(config: ConsentConfig): Promise<string[]> {
+  const handle = await mount("#consent", config);
+  const element: ConsentPromptElement | null = document.querySelector("consent-prompt");
+  const same: typeof Registered.prototype | null = element;
+  element?.addEventListener("consent:change", (event) => void event.detail.complete);
+  const summary: CommitSummary = await (same ?? handle).commit();
+  return [version, ...summary.records.map((r) => r.recordId)];
+}
+`
+  );
+  writeFileSync(
+    path.join(shop, "tsconfig.json"),
+    JSON.stringify({ compilerOptions: { target: "ES2022", module: "ESNext", moduleResolution: "Bundler", lib: ["ES2022", "DOM"], strict: true, noEmit: true }, files: ["types/check.ts"] })
+  );
+  try {
+    execFileSync(path.join(ROOT, "tests/e2e/node_modules/.bin/tsc"), ["-p", shop], { encoding: "utf8", stdio: "pipe" });
+  } catch (e) {
+    assert.fail(`the package's types do not resolve for an adopter:\n${e.stdout}${e.stderr}`);
+  }
+
   // 3. A page importing the package, bundled with esbuild.
   mkdirSync(path.join(shop, "src"));
   writeFileSync(
