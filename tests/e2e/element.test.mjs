@@ -138,3 +138,45 @@ test("embed.js registers <consent-prompt> on a page that uses it", async () => {
   assert.equal(await page.evaluate(() => customElements.get("consent-prompt") !== undefined), true);
   await context.close();
 });
+
+test("a form with novalidate: the submit itself is held back, shows the errors, and commits once answered", async () => {
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  const url = `${env.host.url}examples/novalidate.html`;
+  await page.route(url, (route) =>
+    route.fulfill({
+      status: 200,
+      headers: { "Content-Type": "text/html; charset=utf-8" },
+      body: `<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>No validation</title>
+<script type="module" src="/consent-prompt/element.js"></script></head>
+<body><main><h1>Checkout</h1><form novalidate><consent-prompt required name="consent" config="/examples/consent-config.json"></consent-prompt>
+<button id="pay">Pay</button></form></main></body></html>`,
+    })
+  );
+  await page.goto(url);
+  await page.locator("consent-prompt #cp-q0-yes").waitFor();
+  const token = await page.evaluate(async () => {
+    const r = await fetch("/demo/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ venueId: "riverside", customerId: "EX-1" }) });
+    return (await r.json()).token;
+  });
+  await page.evaluate((t) => {
+    window.__submits = [];
+    const form = document.querySelector("form");
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      window.__submits.push(new FormData(form).getAll("consent"));
+    });
+    document.querySelector("consent-prompt").token = t;
+  }, token);
+  await page.locator("#pay").click();
+  await page.locator("consent-prompt [part=error-summary]").waitFor();
+  await waitFor(async () => (await focused(page)) === "error-summary");
+  assert.deepEqual(await page.evaluate(() => window.__submits), [], "the page's submit listener never saw the unanswered submit");
+  await page.locator("consent-prompt #cp-q0-no").check();
+  await page.locator("consent-prompt #cp-q1-no").check();
+  await page.locator("#pay").click();
+  const submits = await waitFor(() => page.evaluate(() => (window.__submits.length ? window.__submits : null)));
+  assert.equal(submits.length, 1, "one submit reaches the page, after the commit");
+  assert.equal(submits[0].length, 2);
+  await context.close();
+});
