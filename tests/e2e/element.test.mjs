@@ -180,3 +180,21 @@ test("a form with novalidate: the submit itself is held back, shows the errors, 
   assert.equal(submits[0].length, 2);
   await context.close();
 });
+
+test("the theme and locale attributes restyle and translate the mounted prompt", async () => {
+  const context = await env.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${env.host.url}examples/form.html`);
+  await page.locator("consent-prompt [part=root].light").waitFor();
+  await page.evaluate(() => document.querySelector("consent-prompt").setAttribute("theme", "dark"));
+  await page.locator("consent-prompt [part=root].dark").waitFor();
+  // The demo's config has Welsh wording; the example's has English only.
+  await page.evaluate(() => {
+    const element = document.querySelector("consent-prompt");
+    element.config = "/demo-config.json";
+    element.locale = "cy";
+  });
+  await page.locator("consent-prompt [part=root][lang=cy]").waitFor();
+  assert.equal(await page.evaluate(() => document.querySelector("consent-prompt").state().locale), "cy");
+  await context.close();
+});
