@@ -254,6 +254,7 @@ export class ConsentPromptElement extends HTMLElement {
     if (this.#handle) {
       try {
         this.#handle.update(config);
+        this.#validate();
       } catch (error) {
         this.#mountFailed(error);
       }
