@@ -41,6 +41,12 @@ step "release build and size"
 trunk build --release --offline
 bash scripts/size.sh
 
+step "npm package (from dist/) and the React example that installs it"
+node scripts/package.mjs
+(cd examples/react && npm ci --no-audit --no-fund && npm run build)
+tests/e2e/node_modules/.bin/tsc -p examples/react/tsconfig.json
+echo "ok: the React example type-checks against consent-prompt.d.ts"
+
 step "types: consent-prompt.d.ts against the examples (tsc --noEmit)"
 tests/e2e/node_modules/.bin/tsc -p examples/tsconfig.json
 echo "ok: the examples type-check against consent-prompt.d.ts"

@@ -255,3 +255,62 @@ declare global {
   }
   interface HTMLElementEventMap extends ConsentEventMap {}
 }
+
+// ---- <consent-prompt>: the form-associated custom element (element.js) ----
+// import "<base>/element.js" (or "@consent-prompt/widget/element") registers it.
+
+export type ThemePreset = "light" | "dark" | "auto";
+
+/** The element's HTML attributes (strings, as in markup). */
+export interface ConsentPromptAttributes {
+  /** A URL to the JSON config. */
+  config?: string;
+  /** The checkout token; overrides the config's `token`. */
+  token?: string;
+  locale?: Locale;
+  theme?: ThemePreset;
+  /** Present: the form is invalid until every question is answered (`requireAnswer: true`). */
+  required?: boolean;
+  /** The form field name; the form data holds one entry per committed record id. */
+  name?: string;
+}
+
+export declare class ConsentPromptElement extends HTMLElement {
+  static readonly formAssociated: true;
+  static readonly observedAttributes: readonly string[];
+  /** The config object, or the URL to fetch it from (the `config` attribute). */
+  get config(): ConsentConfig | string | null;
+  set config(value: ConsentConfig | string | null | undefined);
+  get token(): string | null;
+  set token(value: string | null | undefined);
+  get locale(): Locale | null;
+  set locale(value: Locale | null | undefined);
+  get theme(): ThemePreset | null;
+  set theme(value: ThemePreset | null | undefined);
+  required: boolean;
+  name: string;
+  /** The ids of the committed records (the form value); empty until a commit. */
+  readonly value: string[];
+  readonly form: HTMLFormElement | null;
+  readonly type: "consent-prompt";
+  readonly validity: ValidityState;
+  readonly validationMessage: string;
+  readonly willValidate: boolean;
+  checkValidity(): boolean;
+  reportValidity(): boolean;
+  /** As the handle's; also sets the form value. Waits for the prompt to mount. */
+  commit(): Promise<CommitSummary>;
+  preview(): Promise<ConsentRecord[]>;
+  /** null until the prompt has mounted. */
+  state(): ConsentState | null;
+  /** Replaces the config (as setting `config` does). */
+  update(config: ConsentConfig | string): void;
+  outbox(): Promise<OutboxEntry[]>;
+  retry(): Promise<RetryReport>;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    "consent-prompt": ConsentPromptElement;
+  }
+}

@@ -10,6 +10,9 @@
   var script = document.currentScript;
   if (!script) return;
   var entry = new URL("consent-prompt.js", script.src).href;
+  // <consent-prompt>, for pages that use it
+  function el() { if (document.querySelector("consent-prompt")) import(new URL("element.js", script.src).href); }
+  el(); addEventListener("DOMContentLoaded", el);
   var api = null;
   function module() {
     if (!api) api = import(entry);
