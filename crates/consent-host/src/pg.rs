@@ -239,7 +239,7 @@ async fn schema_version(client: &impl GenericClient) -> Result<i64, DbError> {
     let exists: bool = client
         .query_one("SELECT to_regclass('consent_schema') IS NOT NULL", &[])
         .await?
-        .get(0);
+        .try_get(0)?;
     if !exists {
         return Ok(0);
     }
@@ -249,7 +249,7 @@ async fn schema_version(client: &impl GenericClient) -> Result<i64, DbError> {
             &[],
         )
         .await?
-        .get(0))
+        .try_get(0)?)
 }
 
 async fn check_version(client: &impl GenericClient) -> Result<(), DbError> {
@@ -301,26 +301,38 @@ fn is_unique_violation(e: &DbError) -> bool {
     matches!(e, DbError::Postgres(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION))
 }
 
-fn decided(row: &tokio_postgres::Row) -> Decided {
-    Decided {
-        seq: row.get(0),
-        record_id: row.get(1),
-        partner_id: row.get(2),
-        effective_at_ms: row.get(3),
-        supersedes: row.get(4),
-    }
+// Rows are read with `try_get`: a column that does not convert is a
+// `DbError` (a 500 with the cause logged), never a panic.
+
+fn decided(row: &tokio_postgres::Row) -> Result<Decided, DbError> {
+    Ok(Decided {
+        seq: row.try_get(0)?,
+        record_id: row.try_get(1)?,
+        partner_id: row.try_get(2)?,
+        effective_at_ms: row.try_get(3)?,
+        supersedes: row.try_get(4)?,
+    })
 }
 
-fn key_row(r: &tokio_postgres::Row) -> ApiKey {
-    let role: String = r.get(1);
-    ApiKey {
-        id: r.get(0),
+fn key_row(r: &tokio_postgres::Row) -> Result<ApiKey, DbError> {
+    let role: String = r.try_get(1)?;
+    Ok(ApiKey {
+        id: r.try_get(0)?,
         role: Role::parse(&role).unwrap_or(Role::Partner),
-        partner_id: r.get(2),
-        label: r.get(3),
-        created_at: Timestamp::from_unix_millis(r.get(4)),
-        revoked_at: r.get::<_, Option<i64>>(5).map(Timestamp::from_unix_millis),
-    }
+        partner_id: r.try_get(2)?,
+        label: r.try_get(3)?,
+        created_at: Timestamp::from_unix_millis(r.try_get(4)?),
+        revoked_at: r
+            .try_get::<_, Option<i64>>(5)?
+            .map(Timestamp::from_unix_millis),
+    })
+}
+
+/// The first two columns of every row, as a map.
+fn pairs(rows: &[tokio_postgres::Row]) -> Result<HashMap<String, String>, DbError> {
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
 }
 
 impl PgStore {
@@ -343,7 +355,7 @@ impl PgStore {
             )
             .await?
         {
-            Some(row) => (row.get(0), row.get(1)),
+            Some(row) => (row.try_get(0)?, row.try_get(1)?),
             None => (0, GENESIS.to_owned()),
         };
 
@@ -354,15 +366,13 @@ impl PgStore {
             .collect();
         customers.sort_unstable();
         customers.dedup();
-        let mut subjects: HashMap<String, String> = tx
-            .query(
+        let mut subjects = pairs(
+            &tx.query(
                 "SELECT customer_id, subject FROM subjects WHERE customer_id = ANY($1)",
                 &[&customers],
             )
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+            .await?,
+        )?;
         let missing: Vec<&str> = customers
             .iter()
             .copied()
@@ -394,15 +404,13 @@ impl PgStore {
             .iter()
             .map(|r| r.record.record_id.as_str())
             .collect();
-        let mut known: HashMap<String, String> = tx
-            .query(
+        let mut known = pairs(
+            &tx.query(
                 "SELECT record_id, content_sha256 FROM consent_records WHERE record_id = ANY($1)",
                 &[&ids],
             )
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+            .await?,
+        )?;
 
         let received_ms = received_at.unix_millis();
         let mut rows = NewRows::default();
@@ -462,14 +470,14 @@ impl PgStore {
             else {
                 continue;
             };
-            let subject: String = row.get(0);
+            let subject: String = row.try_get(0)?;
             let n: i64 = tx
                 .query_one(
                     "SELECT COUNT(*) FROM consent_records WHERE subject = $1",
                     &[&subject],
                 )
                 .await?
-                .get(0);
+                .try_get(0)?;
             records += n;
             customers += 1;
         }
@@ -517,10 +525,10 @@ impl PgStore {
             .await?;
         let mut subjects: Vec<String> = Vec::with_capacity(rows.len());
         for row in &rows {
-            let last = Timestamp::from_unix_millis(row.get(2));
-            plan.customers.push(row.get(0));
-            subjects.push(row.get(1));
-            plan.records += row.get::<_, i64>(3) as u64;
+            let last = Timestamp::from_unix_millis(row.try_get(2)?);
+            plan.customers.push(row.try_get(0)?);
+            subjects.push(row.try_get(1)?);
+            plan.records += row.try_get::<_, i64>(3)? as u64;
             plan.oldest_activity = Some(plan.oldest_activity.map_or(last, |t| t.min(last)));
             plan.newest_activity = Some(plan.newest_activity.map_or(last, |t| t.max(last)));
         }
@@ -533,7 +541,8 @@ impl PgStore {
                 )
                 .await?
             {
-                *plan.per_partner.entry(row.get(0)).or_default() += row.get::<_, i64>(1) as u64;
+                *plan.per_partner.entry(row.try_get(0)?).or_default() +=
+                    row.try_get::<_, i64>(1)? as u64;
             }
         }
         Ok(plan)
@@ -653,7 +662,7 @@ impl Storage for PgStore {
             )
             .await?
             .iter()
-            .map(|row| read_record(row.get(0), row.get(1), customer_id))
+            .map(|row| read_record(row.try_get(0)?, row.try_get(1)?, customer_id))
             .collect()
     }
 
@@ -669,7 +678,7 @@ impl Storage for PgStore {
             .await?
             .iter()
             .map(decided)
-            .collect();
+            .collect::<Result<_, _>>()?;
         let winners = current_per_partner(&rows);
         if winners.is_empty() {
             return Ok(Vec::new());
@@ -681,8 +690,8 @@ impl Storage for PgStore {
             )
             .await?
             .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2))))
-            .collect();
+            .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
+            .collect::<Result<_, DbError>>()?;
         winners
             .iter()
             .map(|seq| {
@@ -740,7 +749,7 @@ impl Storage for PgStore {
             )
         };
         while let Some(row) = rows.try_next().await? {
-            let subject: String = row.get(5);
+            let subject: String = row.try_get(5)?;
             if subject != group_subject {
                 if !group.is_empty() {
                     if let Some(record) = flush(&mut group, &mut bodies, &group_customer)? {
@@ -749,11 +758,11 @@ impl Storage for PgStore {
                         }
                     }
                 }
-                group_customer = row.get(6);
+                group_customer = row.try_get(6)?;
                 group_subject = subject;
             }
-            let d = decided(&row);
-            bodies.insert(d.seq, (row.get(7), row.get(8)));
+            let d = decided(&row)?;
+            bodies.insert(d.seq, (row.try_get(7)?, row.try_get(8)?));
             group.push(d);
         }
         if !group.is_empty() {
@@ -818,7 +827,7 @@ impl Storage for PgStore {
 
     async fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError> {
         let client = self.client().await?;
-        Ok(client
+        client
             .query(
                 "SELECT at_ms, kind, by_whom, customers, records, detail FROM erasures ORDER BY id",
                 &[],
@@ -826,17 +835,17 @@ impl Storage for PgStore {
             .await?
             .iter()
             .map(|r| {
-                serde_json::json!({
-                    "at": Timestamp::from_unix_millis(r.get(0)).to_string(),
-                    "kind": r.get::<_, String>(1),
-                    "by": r.get::<_, String>(2),
-                    "customers": r.get::<_, i64>(3),
-                    "records": r.get::<_, i64>(4),
-                    "detail": serde_json::from_str::<serde_json::Value>(r.get(5))
+                Ok(serde_json::json!({
+                    "at": Timestamp::from_unix_millis(r.try_get(0)?).to_string(),
+                    "kind": r.try_get::<_, String>(1)?,
+                    "by": r.try_get::<_, String>(2)?,
+                    "customers": r.try_get::<_, i64>(3)?,
+                    "records": r.try_get::<_, i64>(4)?,
+                    "detail": serde_json::from_str::<serde_json::Value>(r.try_get(5)?)
                         .unwrap_or_default(),
-                })
+                }))
             })
-            .collect())
+            .collect()
     }
 
     async fn count(&self) -> Result<u64, DbError> {
@@ -844,7 +853,7 @@ impl Storage for PgStore {
         let n: i64 = client
             .query_one("SELECT COUNT(*) FROM consent_records", &[])
             .await?
-            .get(0);
+            .try_get(0)?;
         Ok(n as u64)
     }
 
@@ -859,9 +868,9 @@ impl Storage for PgStore {
             )
             .await?;
         Ok(Head {
-            count: row.get::<_, i64>(0) as u64,
+            count: row.try_get::<_, i64>(0)? as u64,
             head: row
-                .get::<_, Option<String>>(1)
+                .try_get::<_, Option<String>>(1)?
                 .unwrap_or_else(|| GENESIS.to_owned()),
         })
     }
@@ -897,13 +906,13 @@ impl Storage for PgStore {
         while let Some(row) = rows.try_next().await.map_err(storage)? {
             verifier
                 .record(
-                    row.get(0),
-                    row.get(1),
-                    row.get(2),
-                    row.get(3),
-                    row.get(4),
-                    row.get(5),
-                    row.get(6),
+                    row.try_get(0).map_err(storage)?,
+                    row.try_get(1).map_err(storage)?,
+                    row.try_get(2).map_err(storage)?,
+                    row.try_get(3).map_err(storage)?,
+                    row.try_get(4).map_err(storage)?,
+                    row.try_get(5).map_err(storage)?,
+                    row.try_get(6).map_err(storage)?,
                 )
                 .map_err(VerifyError::Broken)?;
         }
@@ -916,7 +925,12 @@ impl Storage for PgStore {
             .map_err(storage)?;
         let mut subjects = std::pin::pin!(subjects);
         while let Some(row) = subjects.try_next().await.map_err(storage)? {
-            Verifier::mapping(row.get(0), row.get(1), row.get(2)).map_err(VerifyError::Broken)?;
+            Verifier::mapping(
+                row.try_get(0).map_err(storage)?,
+                row.try_get(1).map_err(storage)?,
+                row.try_get(2).map_err(storage)?,
+            )
+            .map_err(VerifyError::Broken)?;
         }
         let now = verifier.finish();
         let result = match expect {
@@ -931,7 +945,9 @@ impl Storage for PgStore {
                     )
                     .await
                     .map_err(storage)?
-                    .map(|r| r.get(0))
+                    .map(|r| r.try_get(0))
+                    .transpose()
+                    .map_err(storage)?
                 };
                 ledger::check_checkpoint(now, count, &head, at_count).map_err(VerifyError::Broken)
             }
@@ -980,7 +996,7 @@ impl Storage for PgStore {
 
     async fn list_keys(&self) -> Result<Vec<ApiKey>, DbError> {
         let client = self.client().await?;
-        Ok(client
+        client
             .query(
                 "SELECT id, role, partner_id, label, created_at_ms, revoked_at_ms
                  FROM api_keys ORDER BY created_at_ms, id",
@@ -989,7 +1005,7 @@ impl Storage for PgStore {
             .await?
             .iter()
             .map(key_row)
-            .collect())
+            .collect()
     }
 
     async fn revoke_key(&self, id: &str, now: Timestamp) -> Result<bool, DbError> {
@@ -1015,8 +1031,13 @@ impl Storage for PgStore {
                 &[&id],
             )
             .await?;
-        Ok(found
-            .filter(|r| keys::constant_time_eq(r.get(6), &sha256_hex(secret)))
-            .map(|r| key_row(&r)))
+        let Some(row) = found else {
+            return Ok(None);
+        };
+        let hash: &str = row.try_get(6)?;
+        if !keys::constant_time_eq(hash, &sha256_hex(secret)) {
+            return Ok(None);
+        }
+        key_row(&row).map(Some)
     }
 }
