@@ -138,7 +138,19 @@ pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 /// The PostgreSQL backend: a pool of connections to one database.
 pub struct PgStore {
     pool: Pool,
+    /// Batches waiting for the group-commit writer (see [`write_groups`]).
+    writer: mpsc::Sender<Job>,
 }
+
+/// A batch for the writer, and where its outcome goes.
+struct Job {
+    records: Vec<NewRecord>,
+    received_at: Timestamp,
+    done: tokio::sync::oneshot::Sender<Result<BatchOutcome, DbError>>,
+}
+
+/// Most batches the writer commits in one transaction.
+const GROUP_BATCHES: usize = 64;
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -219,7 +231,9 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| format!("--database-url: cannot make a connection pool: {e}"))?;
-        let store = PgStore { pool };
+        let (writer, jobs) = mpsc::channel(1024);
+        tokio::spawn(write_groups(pool.clone(), jobs));
+        let store = PgStore { pool, writer };
         let connect_error = |e: DbError| format!("--database-url: cannot use {shown}: {e}");
         let mut client = store.client().await.map_err(connect_error)?;
         if migrate {
@@ -336,28 +350,15 @@ fn pairs(rows: &[tokio_postgres::Row]) -> Result<HashMap<String, String>, DbErro
 }
 
 impl PgStore {
-    /// One attempt at [`Storage::insert_batch`]: under [`HEAD_LOCK`], read
-    /// the head, the customers' subjects and the ids already stored, then
-    /// append every new record in one INSERT.
-    async fn try_insert_batch(
-        &self,
+    /// Appends one batch inside `tx`, after `head` (the last `seq` and
+    /// chain), which it advances. The caller holds [`HEAD_LOCK`].
+    async fn append(
+        tx: &deadpool_postgres::Transaction<'_>,
         records: &[NewRecord],
         received_at: Timestamp,
+        head_now: &mut (i64, String),
     ) -> Result<BatchOutcome, DbError> {
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
-            .await?;
-        let (mut seq, mut head): (i64, String) = match tx
-            .query_opt(
-                "SELECT seq, chain FROM consent_records ORDER BY seq DESC LIMIT 1",
-                &[],
-            )
-            .await?
-        {
-            Some(row) => (row.try_get(0)?, row.try_get(1)?),
-            None => (0, GENESIS.to_owned()),
-        };
+        let (mut seq, mut head) = head_now.clone();
 
         // Subjects: the stored ones, then fresh ones for new customers.
         let mut customers: Vec<&str> = records
@@ -424,10 +425,7 @@ impl PgStore {
             let digest = sha256_hex(&body);
             match known.get(&record.record_id) {
                 Some(sha) if *sha == digest => duplicates.push(record.record_id.clone()),
-                Some(_) => {
-                    tx.rollback().await?;
-                    return Ok(BatchOutcome::Conflict { index });
-                }
+                Some(_) => return Ok(BatchOutcome::Conflict { index }),
                 None => {
                     seq += 1;
                     let chain = ledger::link(&head, &digest, received_ms);
@@ -442,9 +440,9 @@ impl PgStore {
             }
         }
         if !rows.seq.is_empty() {
-            rows.insert(&tx).await?;
+            rows.insert(tx).await?;
         }
-        tx.commit().await?;
+        *head_now = (seq, head);
         Ok(BatchOutcome::Stored(StoredV1 { stored, duplicates }))
     }
 
@@ -549,6 +547,98 @@ impl PgStore {
     }
 }
 
+/// The group-commit writer of one instance: takes every batch waiting
+/// (up to [`GROUP_BATCHES`]) and stores them in one transaction under
+/// [`HEAD_LOCK`], each inside its own savepoint, so a conflicting batch
+/// rolls back alone and answers 409 while the others commit. One commit
+/// (one WAL flush) then serves the whole group, instead of one per batch
+/// with the lock held across each flush. Every batch is still all or
+/// nothing, and is acknowledged only after the commit.
+async fn write_groups(pool: Pool, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP_BATCHES {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut outcomes = match store_group(&pool, &group).await {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                tracing::error!(error = %e, batches = group.len(), "a group of batches failed; none was stored");
+                group
+                    .iter()
+                    .map(|_| Err(DbError::Task(format!("storing the batch failed: {e}"))))
+                    .collect()
+            }
+        };
+        for (job, outcome) in group.into_iter().zip(outcomes.drain(..)) {
+            let _ = job.done.send(outcome);
+        }
+    }
+}
+
+/// One transaction for a group of batches. A batch that fails on its own
+/// (a conflict, or an error inside its savepoint) is answered alone.
+async fn store_group(
+    pool: &Pool,
+    group: &[Job],
+) -> Result<Vec<Result<BatchOutcome, DbError>>, DbError> {
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
+        .await?;
+    let mut head: (i64, String) = match tx
+        .query_opt(
+            "SELECT seq, chain FROM consent_records ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await?
+    {
+        Some(row) => (row.try_get(0)?, row.try_get(1)?),
+        None => (0, GENESIS.to_owned()),
+    };
+    let mut outcomes = Vec::with_capacity(group.len());
+    for job in group {
+        let mut attempt = 0;
+        let outcome = loop {
+            tx.batch_execute("SAVEPOINT batch").await?;
+            let before = head.clone();
+            match PgStore::append(&tx, &job.records, job.received_at, &mut head).await {
+                Ok(BatchOutcome::Stored(stored)) => {
+                    tx.batch_execute("RELEASE SAVEPOINT batch").await?;
+                    break Ok(BatchOutcome::Stored(stored));
+                }
+                Ok(conflict) => {
+                    tx.batch_execute("ROLLBACK TO SAVEPOINT batch").await?;
+                    head = before;
+                    break Ok(conflict);
+                }
+                // The head lock makes every batch see the ones committed
+                // before it, so a unique violation means something wrote
+                // outside the lock: look again, once.
+                Err(e) if is_unique_violation(&e) && attempt == 0 => {
+                    tx.batch_execute("ROLLBACK TO SAVEPOINT batch").await?;
+                    head = before;
+                    attempt += 1;
+                    tracing::warn!(error = %e, "a batch collided with another writer; retrying");
+                }
+                // This batch alone fails; the others go on, unless the
+                // transaction itself is gone.
+                Err(e) => {
+                    tx.batch_execute("ROLLBACK TO SAVEPOINT batch").await?;
+                    head = before;
+                    break Err(e);
+                }
+            }
+        };
+        outcomes.push(outcome);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
 /// The columns of the records a batch appends, for one `INSERT … SELECT
 /// FROM unnest(…)`.
 #[derive(Default)]
@@ -636,19 +726,17 @@ impl Storage for PgStore {
         records: Vec<NewRecord>,
         received_at: Timestamp,
     ) -> Result<BatchOutcome, DbError> {
-        let mut attempt = 0;
-        loop {
-            match self.try_insert_batch(&records, received_at).await {
-                // The head lock makes every batch see the ones committed
-                // before it, so a unique violation means something else
-                // wrote outside the lock: try again, a few times.
-                Err(e) if is_unique_violation(&e) && attempt < 3 => {
-                    attempt += 1;
-                    tracing::warn!(attempt, error = %e, "a batch collided with another writer; retrying");
-                }
-                other => return other,
-            }
-        }
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let stopped = || DbError::Task("the PostgreSQL writer has stopped".to_owned());
+        self.writer
+            .send(Job {
+                records,
+                received_at,
+                done,
+            })
+            .await
+            .map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
     }
 
     async fn records_for(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {

@@ -614,3 +614,93 @@ async fn preferences_are_the_same_on_both_backends() {
         assert_eq!(a, b, "{uri}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_changed_body_raced_to_two_instances_is_stored_once_and_the_other_is_409() {
+    let Some(server) =
+        server("a_changed_body_raced_to_two_instances_is_stored_once_and_the_other_is_409")
+    else {
+        return;
+    };
+    let url = fresh_database(&server).await;
+    let (a, b) = start_two(&url);
+    let token = venue_token();
+    for round in 0..10u32 {
+        let original = batch(500 + round, 0);
+        let mut changed = original.clone();
+        // Record 2 is a yes: the same id, now for post instead of email.
+        changed[2].channels = vec![consent_core::domain::Channel::Post];
+        let (left, right) = tokio::join!(
+            post(a.port, &token, &original),
+            post(b.port, &token, &changed)
+        );
+        let mut statuses = [left.as_ref().map(|r| r.0), right.as_ref().map(|r| r.0)];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [Some(201), Some(409)],
+            "round {round}: {left:?} {right:?}"
+        );
+    }
+    let stored = stored_ids(&url).await;
+    assert_eq!(stored.len(), 10 * 10, "each race stored one whole batch");
+    verify_cli(&url);
+    drop((a, b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_conflicting_batch_committed_with_others_fails_alone() {
+    if server("a_conflicting_batch_committed_with_others_fails_alone").is_none() {
+        return;
+    }
+    let t = TestApp::new().await;
+    t.set_now(common::EPOCH_2026 + 300 * DAY); // after the fixtures' day 200
+    let stored = batch(700, 0);
+    let (status, body) = t.post_records(&stored).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut conflicting = stored.clone();
+    conflicting[2].channels = vec![consent_core::domain::Channel::Post];
+    // 16 batches at once reach the group-commit writer together.
+    let mut tasks = Vec::new();
+    for n in 0..16u32 {
+        let records = if n == 7 {
+            conflicting.clone()
+        } else {
+            batch(701 + n, 0)
+        };
+        let app = t.app.clone();
+        let token = sign(&claims_at("C-1", "consent:write:venue", t.now_ms()));
+        tasks.push(tokio::spawn(async move {
+            let req = Request::post("/api/v1/consent-records")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(
+                    serde_json::to_vec(&json!({ "records": records })).unwrap(),
+                ))
+                .unwrap();
+            send(&app, req).await.0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        15,
+        "{statuses:?}"
+    );
+    assert_eq!(t.row_count().await, 16 * 10);
+    assert_eq!(t.state.db.verify(None).await.unwrap().count, 160);
+}
