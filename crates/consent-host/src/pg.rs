@@ -350,102 +350,6 @@ fn pairs(rows: &[tokio_postgres::Row]) -> Result<HashMap<String, String>, DbErro
 }
 
 impl PgStore {
-    /// Appends one batch inside `tx`, after `head` (the last `seq` and
-    /// chain), which it advances. The caller holds [`HEAD_LOCK`].
-    async fn append(
-        tx: &deadpool_postgres::Transaction<'_>,
-        records: &[NewRecord],
-        received_at: Timestamp,
-        head_now: &mut (i64, String),
-    ) -> Result<BatchOutcome, DbError> {
-        let (mut seq, mut head) = head_now.clone();
-
-        // Subjects: the stored ones, then fresh ones for new customers.
-        let mut customers: Vec<&str> = records
-            .iter()
-            .map(|r| r.record.customer_id.as_str())
-            .collect();
-        customers.sort_unstable();
-        customers.dedup();
-        let mut subjects = pairs(
-            &tx.query(
-                "SELECT customer_id, subject FROM subjects WHERE customer_id = ANY($1)",
-                &[&customers],
-            )
-            .await?,
-        )?;
-        let missing: Vec<&str> = customers
-            .iter()
-            .copied()
-            .filter(|c| !subjects.contains_key(*c))
-            .collect();
-        if !missing.is_empty() {
-            let mut salts = Vec::with_capacity(missing.len());
-            let mut new_subjects = Vec::with_capacity(missing.len());
-            for customer in &missing {
-                let mut salt = [0u8; 32];
-                getrandom::fill(&mut salt)
-                    .map_err(|e| DbError::Corrupt(format!("no randomness for a salt: {e}")))?;
-                new_subjects.push(ledger::subject(&salt, customer));
-                salts.push(salt.to_vec());
-            }
-            tx.execute(
-                "INSERT INTO subjects (customer_id, subject, salt)
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])",
-                &[&missing, &new_subjects, &salts],
-            )
-            .await?;
-            for (customer, subject) in missing.iter().zip(new_subjects) {
-                subjects.insert((*customer).to_owned(), subject);
-            }
-        }
-
-        // Record ids already stored, with their digests.
-        let ids: Vec<&str> = records
-            .iter()
-            .map(|r| r.record.record_id.as_str())
-            .collect();
-        let mut known = pairs(
-            &tx.query(
-                "SELECT record_id, content_sha256 FROM consent_records WHERE record_id = ANY($1)",
-                &[&ids],
-            )
-            .await?,
-        )?;
-
-        let received_ms = received_at.unix_millis();
-        let mut rows = NewRows::default();
-        let mut stored = Vec::new();
-        let mut duplicates = Vec::new();
-        for (index, NewRecord { record }) in records.iter().enumerate() {
-            let subject = subjects
-                .get(&record.customer_id)
-                .ok_or_else(|| DbError::Corrupt("a customer has no subject".to_owned()))?;
-            let body = stored_body(record, subject)?;
-            let digest = sha256_hex(&body);
-            match known.get(&record.record_id) {
-                Some(sha) if *sha == digest => duplicates.push(record.record_id.clone()),
-                Some(_) => return Ok(BatchOutcome::Conflict { index }),
-                None => {
-                    seq += 1;
-                    let chain = ledger::link(&head, &digest, received_ms);
-                    known.insert(record.record_id.clone(), digest.clone());
-                    rows.push(seq, record, subject, received_ms, digest, body, &chain);
-                    head = chain;
-                    stored.push(StoredRecordV1 {
-                        record_id: record.record_id.clone(),
-                        received_at,
-                    });
-                }
-            }
-        }
-        if !rows.seq.is_empty() {
-            rows.insert(tx).await?;
-        }
-        *head_now = (seq, head);
-        Ok(BatchOutcome::Stored(StoredV1 { stored, duplicates }))
-    }
-
     /// Drops the subject mappings of `customer_ids` inside `tx` and logs
     /// the erasure (counts only). Returns the erased customers' records.
     async fn erase_in(
@@ -549,11 +453,12 @@ impl PgStore {
 
 /// The group-commit writer of one instance: takes every batch waiting
 /// (up to [`GROUP_BATCHES`]) and stores them in one transaction under
-/// [`HEAD_LOCK`], each inside its own savepoint, so a conflicting batch
-/// rolls back alone and answers 409 while the others commit. One commit
-/// (one WAL flush) then serves the whole group, instead of one per batch
-/// with the lock held across each flush. Every batch is still all or
-/// nothing, and is acknowledged only after the commit.
+/// [`HEAD_LOCK`]. Each batch is decided on its own before anything is
+/// written, so a conflicting batch writes nothing and answers 409 while
+/// the others commit. One commit (one WAL flush) then serves the whole
+/// group, instead of one per batch with the lock held across each flush.
+/// Every batch is still all or nothing, and is acknowledged only after
+/// the commit.
 async fn write_groups(pool: Pool, mut jobs: mpsc::Receiver<Job>) {
     while let Some(first) = jobs.recv().await {
         let mut group = vec![first];
@@ -563,7 +468,15 @@ async fn write_groups(pool: Pool, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let mut outcomes = match store_group(&pool, &group).await {
+        let mut stored = store_group(&pool, &group).await;
+        // The head lock makes every group see the batches committed before
+        // it, so a unique violation means something wrote outside the
+        // lock: plan the group again, once, against what is stored now.
+        if matches!(&stored, Err(e) if is_unique_violation(e)) {
+            tracing::warn!("a group of batches collided with another writer; retrying");
+            stored = store_group(&pool, &group).await;
+        }
+        let mut outcomes = match stored {
             Ok(outcomes) => outcomes,
             Err(e) => {
                 tracing::error!(error = %e, batches = group.len(), "a group of batches failed; none was stored");
@@ -579,8 +492,99 @@ async fn write_groups(pool: Pool, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// One transaction for a group of batches. A batch that fails on its own
-/// (a conflict, or an error inside its savepoint) is answered alone.
+/// The state of the ledger as a group is planned: the head, and what is
+/// stored (or will be, by an earlier batch of the group).
+struct Ledger {
+    seq: i64,
+    head: String,
+    /// customer id → subject
+    subjects: HashMap<String, String>,
+    /// record id → content digest
+    known: HashMap<String, String>,
+}
+
+/// What a group writes: new subject mappings and new records.
+#[derive(Default)]
+struct GroupWrites {
+    customers: Vec<String>,
+    subjects: Vec<String>,
+    salts: Vec<Vec<u8>>,
+    rows: NewRows,
+}
+
+/// Decides one batch against `ledger` (pure but for `salt`): a conflict
+/// changes nothing; otherwise its new subjects and records are added to
+/// `writes` and `ledger` moves past them. The same rules as SQLite's
+/// `Db::insert_batch`: an id stored with the same body is a duplicate,
+/// with another body a conflict, repeats inside the batch included.
+fn plan_batch(
+    ledger: &mut Ledger,
+    writes: &mut GroupWrites,
+    records: &[NewRecord],
+    received_at: Timestamp,
+    salt: &mut dyn FnMut() -> Result<[u8; 32], DbError>,
+) -> Result<BatchOutcome, DbError> {
+    let received_ms = received_at.unix_millis();
+    let (mut seq, mut head) = (ledger.seq, ledger.head.clone());
+    let mut new_subjects: HashMap<String, (String, [u8; 32])> = HashMap::new();
+    let mut new_known: HashMap<String, String> = HashMap::new();
+    let mut rows = NewRows::default();
+    let mut stored = Vec::new();
+    let mut duplicates = Vec::new();
+    for (index, NewRecord { record }) in records.iter().enumerate() {
+        let customer = &record.customer_id;
+        let subject = match ledger
+            .subjects
+            .get(customer)
+            .or_else(|| new_subjects.get(customer).map(|(s, _)| s))
+        {
+            Some(s) => s.clone(),
+            None => {
+                let salt = salt()?;
+                let s = ledger::subject(&salt, customer);
+                new_subjects.insert(customer.clone(), (s.clone(), salt));
+                s
+            }
+        };
+        let body = stored_body(record, &subject)?;
+        let digest = sha256_hex(&body);
+        match ledger
+            .known
+            .get(&record.record_id)
+            .or_else(|| new_known.get(&record.record_id))
+        {
+            Some(sha) if *sha == digest => duplicates.push(record.record_id.clone()),
+            Some(_) => return Ok(BatchOutcome::Conflict { index }),
+            None => {
+                seq += 1;
+                let chain = ledger::link(&head, &digest, received_ms);
+                new_known.insert(record.record_id.clone(), digest.clone());
+                rows.push(seq, record, &subject, received_ms, digest, body, &chain);
+                head = chain;
+                stored.push(StoredRecordV1 {
+                    record_id: record.record_id.clone(),
+                    received_at,
+                });
+            }
+        }
+    }
+    for (customer, (subject, salt)) in new_subjects {
+        writes.customers.push(customer.clone());
+        writes.subjects.push(subject.clone());
+        writes.salts.push(salt.to_vec());
+        ledger.subjects.insert(customer, subject);
+    }
+    ledger.known.extend(new_known);
+    writes.rows.append(rows);
+    (ledger.seq, ledger.head) = (seq, head);
+    Ok(BatchOutcome::Stored(StoredV1 { stored, duplicates }))
+}
+
+/// One transaction for a group of batches: under [`HEAD_LOCK`], read the
+/// head, and the subjects and stored ids the whole group needs (one query
+/// each), decide every batch in memory ([`plan_batch`]), then write the
+/// group's new subjects and records with one INSERT each. About seven
+/// round trips and one commit, whatever the group's size.
 async fn store_group(
     pool: &Pool,
     group: &[Job],
@@ -589,7 +593,7 @@ async fn store_group(
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
         .await?;
-    let mut head: (i64, String) = match tx
+    let (seq, head): (i64, String) = match tx
         .query_opt(
             "SELECT seq, chain FROM consent_records ORDER BY seq DESC LIMIT 1",
             &[],
@@ -599,41 +603,60 @@ async fn store_group(
         Some(row) => (row.try_get(0)?, row.try_get(1)?),
         None => (0, GENESIS.to_owned()),
     };
-    let mut outcomes = Vec::with_capacity(group.len());
-    for job in group {
-        let mut attempt = 0;
-        let outcome = loop {
-            tx.batch_execute("SAVEPOINT batch").await?;
-            let before = head.clone();
-            match PgStore::append(&tx, &job.records, job.received_at, &mut head).await {
-                Ok(BatchOutcome::Stored(stored)) => {
-                    tx.batch_execute("RELEASE SAVEPOINT batch").await?;
-                    break Ok(BatchOutcome::Stored(stored));
-                }
-                Ok(conflict) => {
-                    tx.batch_execute("ROLLBACK TO SAVEPOINT batch").await?;
-                    head = before;
-                    break Ok(conflict);
-                }
-                // The head lock makes every batch see the ones committed
-                // before it, so a unique violation means something wrote
-                // outside the lock: look again, once.
-                Err(e) if is_unique_violation(&e) && attempt == 0 => {
-                    tx.batch_execute("ROLLBACK TO SAVEPOINT batch").await?;
-                    head = before;
-                    attempt += 1;
-                    tracing::warn!(error = %e, "a batch collided with another writer; retrying");
-                }
-                // This batch alone fails; the others go on, unless the
-                // transaction itself is gone.
-                Err(e) => {
-                    tx.batch_execute("ROLLBACK TO SAVEPOINT batch").await?;
-                    head = before;
-                    break Err(e);
-                }
-            }
-        };
-        outcomes.push(outcome);
+    let records = || group.iter().flat_map(|job| job.records.iter());
+    let mut customers: Vec<&str> = records().map(|r| r.record.customer_id.as_str()).collect();
+    customers.sort_unstable();
+    customers.dedup();
+    let ids: Vec<&str> = records().map(|r| r.record.record_id.as_str()).collect();
+    let subjects = pairs(
+        &tx.query(
+            "SELECT customer_id, subject FROM subjects WHERE customer_id = ANY($1)",
+            &[&customers],
+        )
+        .await?,
+    )?;
+    let known = pairs(
+        &tx.query(
+            "SELECT record_id, content_sha256 FROM consent_records WHERE record_id = ANY($1)",
+            &[&ids],
+        )
+        .await?,
+    )?;
+    let mut ledger = Ledger {
+        seq,
+        head,
+        subjects,
+        known,
+    };
+    let mut writes = GroupWrites::default();
+    let mut salt = || {
+        let mut salt = [0u8; 32];
+        getrandom::fill(&mut salt)
+            .map_err(|e| DbError::Corrupt(format!("no randomness for a salt: {e}")))?;
+        Ok(salt)
+    };
+    let outcomes: Vec<Result<BatchOutcome, DbError>> = group
+        .iter()
+        .map(|job| {
+            plan_batch(
+                &mut ledger,
+                &mut writes,
+                &job.records,
+                job.received_at,
+                &mut salt,
+            )
+        })
+        .collect();
+    if !writes.customers.is_empty() {
+        tx.execute(
+            "INSERT INTO subjects (customer_id, subject, salt)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])",
+            &[&writes.customers, &writes.subjects, &writes.salts],
+        )
+        .await?;
+    }
+    if !writes.rows.seq.is_empty() {
+        writes.rows.insert(&tx).await?;
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -657,6 +680,21 @@ struct NewRows {
 }
 
 impl NewRows {
+    /// Moves every row of `other` to the end of `self`.
+    fn append(&mut self, mut other: NewRows) {
+        self.seq.append(&mut other.seq);
+        self.record_id.append(&mut other.record_id);
+        self.subject.append(&mut other.subject);
+        self.partner_id.append(&mut other.partner_id);
+        self.decided_at_ms.append(&mut other.decided_at_ms);
+        self.received_at_ms.append(&mut other.received_at_ms);
+        self.effective_at_ms.append(&mut other.effective_at_ms);
+        self.supersedes.append(&mut other.supersedes);
+        self.content_sha256.append(&mut other.content_sha256);
+        self.body.append(&mut other.body);
+        self.chain.append(&mut other.chain);
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
