@@ -462,19 +462,13 @@ impl PgStore {
 async fn write_groups(pool: Pool, mut jobs: mpsc::Receiver<Job>) {
     while let Some(first) = jobs.recv().await {
         let mut group = vec![first];
-        while group.len() < GROUP_BATCHES {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        let mut stored = store_group(&pool, &group).await;
+        let mut stored = store_group(&pool, &mut group, &mut jobs).await;
         // The head lock makes every group see the batches committed before
         // it, so a unique violation means something wrote outside the
         // lock: plan the group again, once, against what is stored now.
         if matches!(&stored, Err(e) if is_unique_violation(e)) {
             tracing::warn!("a group of batches collided with another writer; retrying");
-            stored = store_group(&pool, &group).await;
+            stored = store_group(&pool, &mut group, &mut jobs).await;
         }
         let mut outcomes = match stored {
             Ok(outcomes) => outcomes,
@@ -580,19 +574,29 @@ fn plan_batch(
     Ok(BatchOutcome::Stored(StoredV1 { stored, duplicates }))
 }
 
-/// One transaction for a group of batches: under [`HEAD_LOCK`], read the
-/// head, and the subjects and stored ids the whole group needs (one query
-/// each), decide every batch in memory ([`plan_batch`]), then write the
-/// group's new subjects and records with one INSERT each. About seven
-/// round trips and one commit, whatever the group's size.
+/// One transaction for a group of batches: take [`HEAD_LOCK`], add to
+/// `group` the batches that arrived meanwhile (while another instance
+/// held the lock, say), read the head, and the subjects and stored ids
+/// the whole group needs (one query each), decide every batch in memory
+/// ([`plan_batch`]), then write the group's new subjects and records with
+/// one INSERT each. About seven round trips and one commit, whatever the
+/// group's size.
 async fn store_group(
     pool: &Pool,
-    group: &[Job],
+    group: &mut Vec<Job>,
+    jobs: &mut mpsc::Receiver<Job>,
 ) -> Result<Vec<Result<BatchOutcome, DbError>>, DbError> {
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
         .await?;
+    while group.len() < GROUP_BATCHES {
+        match jobs.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
+        }
+    }
+    let group: &[Job] = group;
     let (seq, head): (i64, String) = match tx
         .query_opt(
             "SELECT seq, chain FROM consent_records ORDER BY seq DESC LIMIT 1",
