@@ -8,12 +8,16 @@
 //! digests and chain, built by the same pure functions. What PostgreSQL
 //! adds is that several processes write at once, so:
 //!
-//! - **One writer of the head.** Every transaction that appends (a batch)
-//!   or removes a mapping (erasure, retention) first takes the
+//! - **One writer of the head.** Every transaction that appends (a group
+//!   of batches) or removes a mapping (erasure, retention) first takes the
 //!   transaction-level advisory lock [`HEAD_LOCK`], then reads the head
 //!   and appends. The lock is released at commit or rollback, also when
 //!   the process dies (the server ends the session), so `seq` stays
 //!   contiguous and the chain linear across instances.
+//! - **Group commit.** Each instance has one writer task
+//!   ([`write_groups`]) that stores the batches waiting in one
+//!   transaction: one commit for many batches, each still all or nothing
+//!   and acknowledged only after the commit.
 //! - **Migrations** run at start-up under [`MIGRATION_LOCK`], so instances
 //!   that start together apply each one once.
 //! - **Append-only in the database**: triggers refuse UPDATE, DELETE and
@@ -21,7 +25,7 @@
 //!   SELECT on it (see `docs/security.md`).
 //! - **Idempotent re-posts**: `record_id` is unique; under the head lock a
 //!   batch sees every committed record, and a unique violation (which
-//!   the lock should make impossible) retries the batch.
+//!   the lock should make impossible) plans the group again, once.
 
 use std::collections::HashMap;
 use std::time::Duration;
