@@ -503,8 +503,14 @@ ${sizeAnalysis}
 `;
 }
 
+// The PostgreSQL figures need a server, so bench/run.sh does not measure
+// them: they are measured by hand (the command is in the section) and kept
+// in bench/doc/postgres.md, copied in as it is.
+const postgresDoc = path.join(ROOT, "bench/doc/postgres.md");
+const postgresSection = () => (existsSync(postgresDoc) ? `${readFileSync(postgresDoc, "utf8").trim()}\n` : "");
+
 // Sections add their targets as they render; the summary goes on top.
-const body = [ttfqSection(), mobileSection(), planWasmSection(), nativeSection(), ingestSection(), ledgerSection(), sizeSection()];
+const body = [ttfqSection(), mobileSection(), planWasmSection(), nativeSection(), ingestSection(), ledgerSection(), postgresSection(), sizeSection()];
 const doc = [header(), summarySection(), ...body].join("\n");
 writeFileSync(OUT_FILE, doc.replace(/\n{3,}/g, "\n\n"));
 console.error(`wrote ${path.relative(ROOT, OUT_FILE)}`);

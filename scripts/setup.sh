@@ -55,6 +55,15 @@ if [ "$WANT_BROWSER" = 1 ] && { ! command -v chromium >/dev/null || ! command -v
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
 fi
 
+# 5b. PostgreSQL from Debian, for the host's tests on its second backend
+# (scripts/test.sh starts a throwaway cluster; the package's own cluster
+# is not used).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  log "installing postgresql"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql
+fi
+
 # 6. End-to-end test packages (playwright-core drives the system Chromium; no browser download).
 if [ "$WANT_BROWSER" = 1 ] && [ -f tests/e2e/package.json ]; then
   if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules ]; then

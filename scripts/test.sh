@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier, after installing whatever is missing. CI runs this.
 #   1. format and lints
-#   2. host tests: consent-core (table-driven and property tests) and consent-host (SQLite, axum)
+#   2. host tests: consent-core (table-driven and property tests) and consent-host (axum), the
+#      host on SQLite and again on a throwaway PostgreSQL cluster (several instances, kill -9)
 #   3. architecture invariant: consent-core depends on no web crate
 #   4. browser tests: the Yew components in headless Chromium (wasm-bindgen-test)
 #   5. release build of the widget, and the size report
@@ -21,8 +22,19 @@ cargo fmt --all --check
 cargo clippy -q -p consent-core -p consent-host --all-targets -- -D warnings
 cargo clippy -q -p consent-prompt --target wasm32-unknown-unknown --all-targets -- -D warnings
 
-step "host tests: consent-core and consent-host"
-cargo test -p consent-core -p consent-host
+step "host tests: consent-core and consent-host (SQLite)"
+# CONSENT_TEST_DATABASE_URL unset: the SQLite run is exactly as before (the
+# PostgreSQL-only tests print that they are skipped).
+env -u CONSENT_TEST_DATABASE_URL cargo test -p consent-core -p consent-host
+
+step "host tests: consent-host on PostgreSQL"
+# A throwaway cluster in a temporary directory on a free loopback port,
+# stopped by an EXIT trap even when a test fails; every test makes its own
+# database on it.
+source scripts/pg-throwaway.sh
+pg_throwaway_start
+CONSENT_TEST_DATABASE_URL="$PG_THROWAWAY_URL" cargo test -p consent-host
+pg_throwaway_stop
 
 step "invariant: consent-core does no IO and depends on no web crate"
 if cargo tree -p consent-core -e normal --prefix none | grep -E '^(yew|web-sys|gloo[a-z-]*|wasm-bindgen|js-sys) '; then

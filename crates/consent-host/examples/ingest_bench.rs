@@ -2,6 +2,17 @@
 //! of `POST /api/v1/consent-records` against the real host binary, and the
 //! same machine's raw SQLite insert rate as a baseline.
 //!
+//! With `--database-url postgres://…/postgres` (a server the bench may
+//! create databases on) it measures the host on PostgreSQL instead: one
+//! and two host instances sharing a fresh database (clients spread over
+//! them), against raw PostgreSQL inserts of the same rows, in
+//! transactions of the same size, from the same number of connections:
+//!
+//! ```sh
+//! target/host/examples/ingest_bench --host-bin target/host/consent-host --dist dist \
+//!     --database-url "$PG_THROWAWAY_URL" --clients 16 --batches 10 --instances 1,2
+//! ```
+//!
 //! ```sh
 //! cargo build -p consent-host --profile host
 //! cargo build -p consent-host --profile host --example ingest_bench
@@ -75,6 +86,13 @@ struct Args {
     /// Run only the raw SQLite baseline (for diagnosis).
     #[arg(long)]
     baseline_only: bool,
+    /// PostgreSQL server to benchmark on instead of SQLite (a fresh
+    /// database per cell is created on it).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Host instances sharing the database (PostgreSQL only).
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    instances: Vec<usize>,
 }
 
 fn main() {
@@ -84,6 +102,13 @@ fn main() {
         .build()
         .expect("tokio runtime");
     let mut next_id: u32 = 1;
+    if let Some(url) = args.database_url.clone() {
+        let out = runtime
+            .block_on(postgres_bench(&args, &url, &mut next_id))
+            .unwrap_or_else(|e| fail(&e));
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        return;
+    }
     let mut rounds = Vec::new();
     for round in 1..=args.rounds {
         let mut host_cells = Vec::new();
@@ -177,9 +202,18 @@ struct Host {
 
 impl Host {
     fn start(args: &Args) -> Result<Host, String> {
+        Self::start_on(args, None)
+    }
+
+    /// A host on a fresh SQLite file, or on the PostgreSQL database `url`.
+    fn start_on(args: &Args, url: Option<&str>) -> Result<Host, String> {
         let dir = temp_dir(args)?;
         let db = dir.path().join("consent.db");
-        let mut child = Command::new(&args.host_bin)
+        let mut command = Command::new(&args.host_bin);
+        if let Some(url) = url {
+            command.args(["--database-url", url]);
+        }
+        let mut child = command
             .args(["--port", "0", "--bind", "127.0.0.1"])
             .args(["--token-secret", common::SECRET])
             // The bench measures ingest, not the abuse limits.
@@ -379,7 +413,7 @@ async fn host_cell(
         ));
     }
     let host = Host::start(args)?;
-    let result = drive(host.addr, clients, batch, bodies, args.max_secs).await;
+    let result = drive(&[host.addr], clients, batch, bodies, args.max_secs).await;
     let (db, _dir) = host.stop();
     let mut cell = result?;
     // What the database holds must be exactly what was acknowledged.
@@ -402,16 +436,16 @@ async fn host_cell(
 /// Warm-up: one batch per client (connection set up, first request), then
 /// every client takes the next batch until none is left or time is up.
 async fn drive(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     clients: usize,
     batch: usize,
     bodies: Arc<Vec<Vec<u8>>>,
     max_secs: f64,
 ) -> Result<Value, String> {
     let mut conns = Vec::with_capacity(clients);
-    for _ in 0..clients {
+    for i in 0..clients {
         conns.push(
-            Client::connect(addr)
+            Client::connect(addrs[i % addrs.len()])
                 .await
                 .map_err(|e| format!("connecting: {e}"))?,
         );
@@ -609,5 +643,288 @@ fn sqlite_baseline(
         "p99Ms": percentile_ms(&mut latencies, 99.0),
         "journalMode": mode,
         "synchronous": synchronous,
+    }))
+}
+
+// ------------------------------------------------------------- PostgreSQL
+
+/// A fresh database on the server; returns its URL (the server's with the
+/// database replaced).
+async fn fresh_pg_database(server: &str, tag: &str) -> Result<String, String> {
+    let (client, conn) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| format!("--database-url: {e}"))?;
+    let conn = tokio::spawn(conn);
+    let name = format!("consent_bench_{}_{tag}", std::process::id());
+    // Two statements: CREATE DATABASE cannot run in a transaction block.
+    for statement in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client.batch_execute(&statement).await.map_err(|e| {
+            format!(
+                "{statement}: {}",
+                e.as_db_error()
+                    .map_or(e.to_string(), |d| d.message().to_owned())
+            )
+        })?;
+    }
+    drop(client);
+    let _ = conn.await;
+    let (head, query) = match server.split_once('?') {
+        Some((h, q)) => (h, format!("?{q}")),
+        None => (server, String::new()),
+    };
+    let scheme_end = head.find("://").map_or(0, |i| i + 3);
+    let base = match head[scheme_end..].find('/') {
+        Some(i) => &head[..scheme_end + i],
+        None => head,
+    };
+    Ok(format!("{base}/{name}{query}"))
+}
+
+async fn pg_client(url: &str) -> Result<tokio_postgres::Client, String> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+async fn pg_rows(url: &str) -> Result<i64, String> {
+    pg_client(url)
+        .await?
+        .query_one("SELECT COUNT(*) FROM consent_records", &[])
+        .await
+        .map(|r| r.get(0))
+        .map_err(|e| e.to_string())
+}
+
+/// Every cell on PostgreSQL: raw inserts before, the host with each
+/// instance count, raw inserts after.
+async fn postgres_bench(args: &Args, server: &str, next_id: &mut u32) -> Result<Value, String> {
+    let version: String = pg_client(server)
+        .await?
+        .query_one("SHOW server_version", &[])
+        .await
+        .map_err(|e| e.to_string())?
+        .get(0);
+    let mut rounds = Vec::new();
+    let mut cell_no = 0;
+    for round in 1..=args.rounds {
+        let mut cells = Vec::new();
+        for &batch in &args.batches {
+            for &clients in &args.clients {
+                for position in ["before", "host", "after"] {
+                    if position == "host" {
+                        for &instances in &args.instances {
+                            cell_no += 1;
+                            let url = fresh_pg_database(server, &cell_no.to_string()).await?;
+                            let records = make_records(next_id, args.max_records);
+                            eprintln!("ingest round {round}: host on PostgreSQL, {instances} instance(s), {clients} client(s), batches of {batch}");
+                            let cell = pg_host_cell(args, &url, instances, clients, batch, records)
+                                .await?;
+                            report(&cell);
+                            cells.push(cell);
+                        }
+                        continue;
+                    }
+                    cell_no += 1;
+                    let url = fresh_pg_database(server, &cell_no.to_string()).await?;
+                    let records = make_records(next_id, args.max_records);
+                    eprintln!("ingest round {round}: raw PostgreSQL inserts, {clients} connection(s), transactions of {batch} ({position})");
+                    let mut cell = pg_baseline(args, &url, clients, batch, &records).await?;
+                    cell["position"] = json!(position);
+                    report(&cell);
+                    cells.push(cell);
+                }
+            }
+        }
+        rounds.push(json!({ "round": round, "cells": cells }));
+    }
+    Ok(json!({
+        "backend": "postgres",
+        "serverVersion": version,
+        "maxRecords": args.max_records,
+        "maxSeconds": args.max_secs,
+        "rounds": rounds,
+    }))
+}
+
+async fn pg_host_cell(
+    args: &Args,
+    url: &str,
+    instances: usize,
+    clients: usize,
+    batch: usize,
+    records: Vec<ConsentRecordV1>,
+) -> Result<Value, String> {
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+        records
+            .chunks(batch)
+            .filter(|c| c.len() == batch)
+            .map(|c| serde_json::to_vec(&json!({ "records": c })).expect("json"))
+            .collect(),
+    );
+    if bodies.len() < clients * 2 {
+        return Err(format!("--max-records {} is too small", args.max_records));
+    }
+    // The first host migrates; the others find the schema in place.
+    let mut hosts = vec![Host::start_on(args, Some(url))?];
+    for _ in 1..instances {
+        hosts.push(Host::start_on(args, Some(url))?);
+    }
+    let addrs: Vec<SocketAddr> = hosts.iter().map(|h| h.addr).collect();
+    let result = drive(&addrs, clients, batch, bodies, args.max_secs).await;
+    for h in hosts {
+        drop(h.stop());
+    }
+    let mut cell = result?;
+    let rows = pg_rows(url).await?;
+    let acknowledged =
+        cell["warmupRecords"].as_u64().unwrap_or(0) + cell["records"].as_u64().unwrap_or(0);
+    if rows as u64 != acknowledged {
+        return Err(format!(
+            "the database holds {rows} rows, {acknowledged} were acknowledged"
+        ));
+    }
+    cell["kind"] = json!("host");
+    cell["instances"] = json!(instances);
+    cell["clients"] = json!(clients);
+    cell["batch"] = json!(batch);
+    cell["rowsInDb"] = json!(rows);
+    Ok(cell)
+}
+
+/// The same rows as the host stores, in the host's schema (its own
+/// migrations, triggers included), inserted by `clients` connections at
+/// once, one transaction of `batch` single-row INSERTs each, with no
+/// HTTP, JSON, checks, duplicate lookup, subject lookup or head lock
+/// (`seq` comes from a shared counter, the chain is precomputed).
+async fn pg_baseline(
+    args: &Args,
+    url: &str,
+    clients: usize,
+    batch: usize,
+    records: &[ConsentRecordV1],
+) -> Result<Value, String> {
+    drop(consent_host::pg::PgStore::connect(url, true).await?);
+    let subject = "5".repeat(64);
+    let rows: Vec<BaselineRow> = records
+        .iter()
+        .map(|r| {
+            let mut stored = r.clone();
+            stored.customer_id = format!("sub:{subject}");
+            let body = serde_json::to_string(&stored).expect("json");
+            let content_sha256 = sha256_hex(&body);
+            BaselineRow {
+                chain: sha256_hex(&content_sha256),
+                content_sha256,
+                body,
+                record_id: r.record_id.clone(),
+                partner_id: r.partner.id.clone(),
+                decided_at_ms: r.decided_at.unix_millis(),
+                supersedes: r.supersedes.clone(),
+            }
+        })
+        .collect();
+    let chunks: Arc<Vec<Vec<BaselineRow>>> = Arc::new({
+        let mut rows = rows;
+        let mut out = Vec::new();
+        while rows.len() >= batch {
+            let rest = rows.split_off(batch);
+            out.push(rows);
+            rows = rest;
+        }
+        out
+    });
+    let next = Arc::new(AtomicUsize::new(0));
+    let seq = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(args.max_secs);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (chunks, next, seq, url, subject) = (
+            chunks.clone(),
+            next.clone(),
+            seq.clone(),
+            url.to_owned(),
+            subject.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut client = pg_client(&url).await?;
+            let insert = client
+                .prepare(
+                    "INSERT INTO consent_records
+                        (seq, record_id, subject, partner_id, decided_at_ms, received_at_ms,
+                         effective_at_ms, supersedes, content_sha256, body, chain)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let received_at = 1_800_000_000_000_i64;
+            let mut latencies = Vec::new();
+            loop {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(chunk) = chunks.get(i) else { break };
+                let t = Instant::now();
+                let tx = client.transaction().await.map_err(|e| e.to_string())?;
+                for r in chunk {
+                    let s = seq.fetch_add(1, Ordering::Relaxed) + 1;
+                    tx.execute(
+                        &insert,
+                        &[
+                            &s,
+                            &r.record_id,
+                            &subject,
+                            &r.partner_id,
+                            &r.decided_at_ms,
+                            &received_at,
+                            &r.decided_at_ms.min(received_at),
+                            &r.supersedes,
+                            &r.content_sha256,
+                            &r.body,
+                            &r.chain,
+                        ],
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                }
+                tx.commit().await.map_err(|e| e.to_string())?;
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, String>((latencies, Instant::now()))
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut finished = started;
+    for t in tasks {
+        let (l, end) = t.await.map_err(|e| e.to_string())??;
+        latencies.extend(l);
+        finished = finished.max(end);
+    }
+    let seconds = (finished - started).as_secs_f64();
+    let transactions = latencies.len();
+    let stored = pg_rows(url).await?;
+    if stored as usize != transactions * batch {
+        return Err(format!(
+            "{stored} rows for {} inserts",
+            transactions * batch
+        ));
+    }
+    Ok(json!({
+        "kind": "raw",
+        "clients": clients,
+        "batch": batch,
+        "transactions": transactions,
+        "records": transactions * batch,
+        "seconds": seconds,
+        "hitTimeLimit": transactions < chunks.len(),
+        "recordsPerSecond": (transactions * batch) as f64 / seconds,
+        "p50Ms": percentile_ms(&mut latencies, 50.0),
+        "p99Ms": percentile_ms(&mut latencies, 99.0),
     }))
 }

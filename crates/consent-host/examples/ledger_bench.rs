@@ -17,6 +17,10 @@
 //! samples the host's resident memory every 20 ms before and during the
 //! download: the export streams, so the peak should stay near the idle
 //! figure whatever the number of contacts.
+//!
+//! With `--database-url postgres://…/postgres` the same on PostgreSQL: a
+//! fresh database on that server, filled through `PgStore::insert_batch`,
+//! `verify` and the preferences read through the storage trait.
 
 use std::time::{Duration, Instant};
 
@@ -27,7 +31,8 @@ mod common;
 use consent_core::domain::DecisionState::{Given, Refused, Withdrawn};
 use consent_core::Timestamp;
 use consent_host::db::NewRecord;
-use consent_host::{ledger, Db};
+use consent_host::pg::PgStore;
+use consent_host::{ledger, Db, Storage};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -46,6 +51,9 @@ struct Args {
     /// Patrons in the export measurement.
     #[arg(long, default_value_t = 100_000)]
     export_contacts: u32,
+    /// A PostgreSQL server to run on instead of SQLite (creates a database).
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 /// The resident memory of a process, in KiB (Linux).
@@ -175,8 +183,93 @@ fn median(mut d: Vec<Duration>) -> f64 {
     d[d.len() / 2].as_secs_f64() * 1000.0
 }
 
+/// The records of the bench, in insertion order: the 20,000-record patron
+/// first, then everyone else.
+fn bench_records(args: &Args) -> Vec<NewRecord> {
+    let states = [Given, Refused, Withdrawn];
+    (1..=args.records.max(args.customer_records))
+        .map(|n| {
+            let customer = if n <= args.customer_records {
+                "PATRON-20K".to_owned()
+            } else {
+                format!("C-{}", n % 5_000)
+            };
+            NewRecord {
+                record: common::record(
+                    n,
+                    &customer,
+                    &format!("partner-{}", n % 40),
+                    states[n as usize % 3],
+                    i64::from(n % 200),
+                ),
+            }
+        })
+        .collect()
+}
+
+fn postgres(args: &Args, server: &str) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let url = common::fresh_database(server).await;
+        let store = PgStore::connect(&url, true).await.expect("connect");
+        let started = Instant::now();
+        for chunk in bench_records(args).chunks(500) {
+            store
+                .insert_batch(
+                    chunk.to_vec(),
+                    Timestamp::from_unix_millis(1_800_000_000_000),
+                )
+                .await
+                .expect("insert");
+        }
+        eprintln!(
+            "built {} records in {:.1} s",
+            args.records.max(args.customer_records),
+            started.elapsed().as_secs_f64()
+        );
+        let mut verify_runs = Vec::new();
+        let mut head = None;
+        for _ in 0..args.runs {
+            let t = Instant::now();
+            head = Some(store.verify(None).await.expect("verifies"));
+            verify_runs.push(t.elapsed());
+        }
+        let mut preference_runs = Vec::new();
+        let mut partners = 0;
+        for _ in 0..args.runs {
+            let t = Instant::now();
+            partners = store
+                .preferences("PATRON-20K")
+                .await
+                .expect("preferences")
+                .len();
+            preference_runs.push(t.elapsed());
+        }
+        let head = head.expect("at least one run");
+        println!(
+            "{}",
+            serde_json::json!({
+                "backend": "postgres",
+                "records": head.count,
+                "verifyMedianMs": median(verify_runs),
+                "customerRecords": args.customer_records,
+                "preferencesMedianMs": median(preference_runs),
+                "partners": partners,
+                "runs": args.runs,
+            })
+        );
+    });
+}
+
 fn main() {
     let args = Args::parse();
+    if let Some(server) = args.database_url.clone() {
+        postgres(&args, &server);
+        return;
+    }
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("ledger.db");
     let db = Db::open(&path).expect("open");

@@ -117,16 +117,9 @@ fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
-/// Runs blocking database work off the async runtime.
-async fn blocking<T: Send + 'static>(
-    what: &'static str,
-    f: impl FnOnce() -> Result<T, DbError> + Send + 'static,
-) -> Result<T, ApiError> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(ApiError::internal(what, &e)),
-        Err(join) => Err(ApiError::internal(what, &join)),
-    }
+/// A storage failure as a bare 500, its cause logged.
+fn storage(what: &'static str) -> impl FnOnce(DbError) -> ApiError {
+    move |e| ApiError::internal(what, &e)
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> bool {
@@ -309,17 +302,16 @@ pub async fn post_records(
     let received_at = (state.clock)();
     let records = prepare(parse_batch(&bytes)?, &caller, received_at)?;
     let count = records.len();
-    let db = state.db.clone();
-    let outcome = blocking("storing a batch", move || {
-        let outcome = db.insert_batch(&records, received_at)?;
-        Ok(match outcome {
-            BatchOutcome::Conflict { index } => {
-                Err((index, records[index].record.record_id.clone()))
-            }
-            BatchOutcome::Stored(stored) => Ok(stored),
-        })
-    })
-    .await?;
+    let ids: Vec<String> = records.iter().map(|r| r.record.record_id.clone()).collect();
+    let outcome = match state
+        .db
+        .insert_batch(records, received_at)
+        .await
+        .map_err(storage("storing a batch"))?
+    {
+        BatchOutcome::Conflict { index } => Err((index, ids[index].clone())),
+        BatchOutcome::Stored(stored) => Ok(stored),
+    };
     match outcome {
         Ok(stored) => {
             tracing::info!(
@@ -372,9 +364,11 @@ pub async fn get_preferences(
 ) -> Result<Response, ApiError> {
     let customer_id = customer_id(path)?;
     caller.may_read_customer(&customer_id)?;
-    let db = state.db.clone();
-    let id = customer_id.clone();
-    let preferences = blocking("reading preferences", move || db.preferences(&id)).await?;
+    let preferences = state
+        .db
+        .preferences(&customer_id)
+        .await
+        .map_err(storage("reading preferences"))?;
     Ok(no_store(
         StatusCode::OK,
         PreferencesV1 {
@@ -399,9 +393,11 @@ pub async fn get_records(
 ) -> Result<Response, ApiError> {
     let customer_id = customer_id(path)?;
     caller.may_read_customer(&customer_id)?;
-    let db = state.db.clone();
-    let id = customer_id.clone();
-    let records = blocking("reading records", move || db.records_for(&id)).await?;
+    let records = state
+        .db
+        .records_for(&customer_id)
+        .await
+        .map_err(storage("reading records"))?;
     Ok(no_store(
         StatusCode::OK,
         CustomerRecordsV1 {
@@ -420,9 +416,11 @@ pub async fn get_receipt(
 ) -> Result<Response, ApiError> {
     let customer_id = customer_id(path)?;
     caller.may_read_customer(&customer_id)?;
-    let db = state.db.clone();
-    let id = customer_id.clone();
-    let records = blocking("reading a receipt", move || db.current_records(&id)).await?;
+    let records = state
+        .db
+        .current_records(&customer_id)
+        .await
+        .map_err(storage("reading a receipt"))?;
     Ok(no_store(
         StatusCode::OK,
         consent_core::wire::ReceiptV1 {
@@ -451,20 +449,19 @@ pub async fn delete_customer(
 ) -> Result<Response, ApiError> {
     let customer_id = customer_id(path)?;
     caller.require_admin()?;
-    let db = state.db.clone();
     let at = (state.clock)();
-    let id = customer_id.clone();
     let by = caller.audit_name();
-    let records = blocking("erasing a customer", move || {
-        db.erase(
-            &[id],
+    let records = state
+        .db
+        .erase(
+            vec![customer_id.clone()],
             crate::db::ErasureKind::Request,
             &by,
-            &serde_json::json!({}),
+            serde_json::json!({}),
             at,
         )
-    })
-    .await?;
+        .await
+        .map_err(storage("erasing a customer"))?;
     tracing::info!(records, "customer erased on request");
     Ok(no_store(
         StatusCode::OK,
@@ -641,58 +638,70 @@ pub async fn get_partner_contacts(
     let csv = wants_csv(&query, &headers)?;
     let now = (state.clock)();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    // The storage sends current records into `records`; this task turns
+    // them into body chunks. Both stop when the client goes away.
+    let (records_tx, mut records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);
     let db = state.db.clone();
     let partner_for_body = partner.clone();
-    tokio::task::spawn_blocking(move || {
-        const CHUNK: usize = 64 * 1024;
-        let mut buf = String::with_capacity(CHUNK + 1024);
-        let mut first = true;
-        if csv {
-            buf.push_str(PartnerContactV1::CSV_HEADER);
-        } else {
-            buf.push_str(&format!(
-                "{{\"partnerId\":{},\"generatedAt\":\"{now}\",\"contacts\":[",
-                serde_json::Value::String(partner_for_body.clone())
-            ));
-        }
-        let mut count = 0u64;
-        let result = db.partner_contacts(&partner_for_body, now, |record| {
-            if !filter.keeps(&record) {
-                return true;
-            }
-            let contact = PartnerContactV1::of(record);
+    tokio::spawn(async move {
+        let reading = db.partner_contacts(&partner_for_body, now, records_tx);
+        let writing = async {
+            const CHUNK: usize = 64 * 1024;
+            let mut buf = String::with_capacity(CHUNK + 1024);
+            let mut first = true;
             if csv {
-                contact.csv_row(&mut buf);
+                buf.push_str(PartnerContactV1::CSV_HEADER);
             } else {
-                if !first {
-                    buf.push(',');
+                buf.push_str(&format!(
+                    "{{\"partnerId\":{},\"generatedAt\":\"{now}\",\"contacts\":[",
+                    serde_json::Value::String(partner_for_body.clone())
+                ));
+            }
+            let mut count = 0u64;
+            while let Some(record) = records.recv().await {
+                if !filter.keeps(&record) {
+                    continue;
                 }
-                first = false;
-                match serde_json::to_string(&contact) {
-                    Ok(json) => buf.push_str(&json),
-                    Err(_) => return false,
+                let contact = PartnerContactV1::of(record);
+                if csv {
+                    contact.csv_row(&mut buf);
+                } else {
+                    if !first {
+                        buf.push(',');
+                    }
+                    first = false;
+                    match serde_json::to_string(&contact) {
+                        Ok(json) => buf.push_str(&json),
+                        Err(_) => return None,
+                    }
+                }
+                count += 1;
+                if buf.len() >= CHUNK {
+                    let chunk = Bytes::from(std::mem::take(&mut buf));
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return None;
+                    }
                 }
             }
-            count += 1;
-            if buf.len() >= CHUNK {
-                let chunk = Bytes::from(std::mem::take(&mut buf));
-                return tx.blocking_send(Ok(chunk)).is_ok();
-            }
-            true
-        });
-        match result {
-            Ok(()) => {
+            Some((buf, count))
+        };
+        let (read, written) = tokio::join!(reading, writing);
+        match (read, written) {
+            (Ok(()), Some((mut buf, count))) => {
                 if !csv {
                     buf.push_str("]}");
                 }
-                let _ = tx.blocking_send(Ok(Bytes::from(buf)));
+                let _ = tx.send(Ok(Bytes::from(buf))).await;
                 tracing::info!(contacts = count, "partner export");
             }
-            Err(e) => {
+            (Ok(()), None) => tracing::info!("partner export: the client went away"),
+            (Err(e), _) => {
                 // The status is already sent: cut the body short, so the
                 // client sees a broken transfer rather than a short list.
                 tracing::error!(error = %e, "partner export failed");
-                let _ = tx.blocking_send(Err(std::io::Error::other("the export failed")));
+                let _ = tx
+                    .send(Err(std::io::Error::other("the export failed")))
+                    .await;
             }
         }
     });
@@ -747,24 +756,26 @@ pub async fn get_partner_summary(
     let partner = partner_id(path)?;
     caller.may_read_partner(&partner)?;
     let now = (state.clock)();
-    let db = state.db.clone();
-    let id = partner.clone();
-    let (contacts, by_channel) = blocking("summarising a partner's contacts", move || {
+    let (records_tx, mut records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);
+    let counting = async {
         let mut contacts = 0u64;
         let mut by_channel = std::collections::BTreeMap::new();
         for c in consent_core::domain::Channel::ALL {
             by_channel.insert(c.as_str().to_owned(), 0u64);
         }
-        db.partner_contacts(&id, now, |r| {
+        while let Some(r) = records.recv().await {
             contacts += 1;
             for c in &r.channels {
                 *by_channel.entry(c.as_str().to_owned()).or_default() += 1;
             }
-            true
-        })?;
-        Ok((contacts, by_channel))
-    })
-    .await?;
+        }
+        (contacts, by_channel)
+    };
+    let (read, (contacts, by_channel)) = tokio::join!(
+        state.db.partner_contacts(&partner, now, records_tx),
+        counting
+    );
+    read.map_err(storage("summarising a partner's contacts"))?;
     Ok(no_store(
         StatusCode::OK,
         PartnerSummaryV1 {
@@ -789,8 +800,11 @@ pub async fn get_ledger_head(
     caller: Caller,
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
-    let db = state.db.clone();
-    let head = blocking("reading the ledger head", move || db.ledger_head()).await?;
+    let head = state
+        .db
+        .ledger_head()
+        .await
+        .map_err(storage("reading the ledger head"))?;
     Ok(no_store(
         StatusCode::OK,
         LedgerHeadV1 {
@@ -901,10 +915,8 @@ pub async fn frame_settings(State(state): State<AppState>) -> Response {
 
 /// `GET /healthz`.
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    let db = state.db.clone();
-    match tokio::task::spawn_blocking(move || db.ping()).await {
-        Ok(Ok(())) => no_store(StatusCode::OK, serde_json::json!({ "status": "ok" })),
-        Ok(Err(e)) => unavailable(&e),
+    match state.db.ping().await {
+        Ok(()) => no_store(StatusCode::OK, serde_json::json!({ "status": "ok" })),
         Err(e) => unavailable(&e),
     }
 }

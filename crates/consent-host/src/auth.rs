@@ -357,10 +357,10 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let credential = bearer(parts)?.to_owned();
         if crate::keys::looks_like_key(&credential) {
-            let db = state.db.clone();
-            let found = tokio::task::spawn_blocking(move || db.find_key(&credential))
+            let found = state
+                .db
+                .find_key(&credential)
                 .await
-                .map_err(|e| ApiError::internal("checking an API key", &e))?
                 .map_err(|e| ApiError::internal("checking an API key", &e))?;
             return found
                 .map(Caller::Key)

@@ -26,12 +26,22 @@ impl std::str::FromStr for Secret {
     }
 }
 
+impl Config {
+    /// The database to open: `--database-url` if given, else the `--db` file.
+    pub fn backend(&self) -> crate::store::Backend {
+        crate::store::Backend::choose(
+            self.db.clone(),
+            self.database_url.as_ref().map(|s| s.0.clone()),
+        )
+    }
+}
+
 /// The reference host's settings. Every flag also reads an environment variable.
 #[derive(Clone, Debug, PartialEq, Eq, Parser)]
 #[command(
     name = "consent-host",
     version,
-    about = "Reference host backend for Consent Prompt: stores consent records in SQLite and serves the demo."
+    about = "Reference host backend for Consent Prompt: stores consent records in SQLite or PostgreSQL and serves the demo."
 )]
 pub struct Config {
     /// TCP port to listen on (0 picks a free one).
@@ -49,6 +59,12 @@ pub struct Config {
         default_value = "./data/consent.db"
     )]
     pub db: PathBuf,
+
+    /// PostgreSQL instead of the SQLite file, e.g.
+    /// `postgres://consent@db.internal/consent`: several host instances may
+    /// share one database. Never logged (it may hold a password).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
 
     /// Comma-separated origins allowed to call the API cross-origin, e.g.
     /// `https://tickets.example,https://boxoffice.example`. Exact matches only; no wildcard.
@@ -152,6 +168,7 @@ impl Default for Config {
             port: 8080,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             db: PathBuf::from("./data/consent.db"),
+            database_url: None,
             allowed_origins: Vec::new(),
             allowed_headers: ["x-csrf-token", "x-xsrf-token", "x-requested-with"]
                 .map(String::from)

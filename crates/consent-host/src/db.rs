@@ -193,6 +193,12 @@ pub enum DbError {
         found: i64,
         known: usize,
     },
+    /// A PostgreSQL query or connection failed.
+    Postgres(tokio_postgres::Error),
+    /// No PostgreSQL connection within the pool's timeouts.
+    Pool(String),
+    /// A blocking task panicked or was cancelled.
+    Task(String),
 }
 
 impl fmt::Display for DbError {
@@ -201,6 +207,12 @@ impl fmt::Display for DbError {
             DbError::Sqlite(e) => write!(f, "sqlite: {e}"),
             DbError::Io(e) => write!(f, "io: {e}"),
             DbError::Corrupt(what) => write!(f, "corrupt row: {what}"),
+            DbError::Postgres(e) => match e.as_db_error() {
+                Some(db) => write!(f, "postgres: {}: {}", db.code().code(), db.message()),
+                None => write!(f, "postgres: {e}"),
+            },
+            DbError::Pool(e) => write!(f, "postgres pool: {e}"),
+            DbError::Task(e) => write!(f, "a storage task failed: {e}"),
             DbError::TooNew { found, known } => {
                 write!(
                     f,
@@ -216,6 +228,12 @@ impl std::error::Error for DbError {}
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
         DbError::Sqlite(e)
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        DbError::Postgres(e)
     }
 }
 
@@ -243,6 +261,7 @@ pub enum BatchOutcome {
 
 /// The database: one writer and a pool of readers.
 pub struct Db {
+    path: std::path::PathBuf,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -298,7 +317,7 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 }
 
 /// A stored body read back for the customer it belongs to.
-fn read_record(
+pub(crate) fn read_record(
     body: &str,
     received_at_ms: i64,
     customer_id: &str,
@@ -312,12 +331,28 @@ fn read_record(
 
 /// The body as stored: the record's canonical JSON without `receivedAt`,
 /// its `customerId` replaced by the subject.
-fn stored_body(record: &ConsentRecordV1, subject: &str) -> Result<String, DbError> {
+pub(crate) fn stored_body(record: &ConsentRecordV1, subject: &str) -> Result<String, DbError> {
     let mut stored = record.clone();
     stored.customer_id = format!("{SUBJECT_PREFIX}{subject}");
     stored.received_at = None;
     serde_json::to_string(&stored)
         .map_err(|e| DbError::Corrupt(format!("a record does not serialise: {e}")))
+}
+
+/// A current record as a preference (both backends answer with this).
+pub(crate) fn preference_of(r: ConsentRecordV1) -> PreferenceV1 {
+    PreferenceV1 {
+        partner_id: r.partner.id,
+        state: r.state,
+        notice_id: Some(r.notice.id),
+        notice_version: r.notice.version,
+        decided_at: r.decided_at,
+        valid_until: r.valid_until,
+        record_id: Some(r.record_id),
+        channels: r.channels,
+        notice_text: Some(r.notice.text),
+        notice_language: Some(r.notice.language),
+    }
 }
 
 /// Appends records to the chain inside a write transaction.
@@ -419,12 +454,12 @@ impl LedgerWriter {
 }
 
 /// One row of a customer's history, enough to pick the current answers.
-struct Decided {
-    seq: i64,
-    record_id: String,
-    partner_id: String,
-    effective_at_ms: i64,
-    supersedes: Option<String>,
+pub(crate) struct Decided {
+    pub(crate) seq: i64,
+    pub(crate) record_id: String,
+    pub(crate) partner_id: String,
+    pub(crate) effective_at_ms: i64,
+    pub(crate) supersedes: Option<String>,
 }
 
 fn decided_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Decided> {
@@ -584,7 +619,7 @@ pub fn retention_plan(conn: &Connection, cutoff: Timestamp) -> Result<RetentionP
 /// The current answer per partner, by the rules in [`Db::current_records`]:
 /// the `seq` of each winning record, sorted by partner id. Linear in the
 /// number of rows.
-fn current_per_partner(rows: &[Decided]) -> Vec<i64> {
+pub(crate) fn current_per_partner(rows: &[Decided]) -> Vec<i64> {
     let superseded: HashSet<&str> = rows
         .iter()
         .filter_map(|r| r.supersedes.as_deref())
@@ -622,10 +657,16 @@ impl Db {
             readers.push(Mutex::new(reader));
         }
         Ok(Db {
+            path: path.to_owned(),
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
         })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Opens a file read-only, without migrating it (for `verify`).
@@ -766,19 +807,13 @@ impl Db {
         Ok(self
             .current_records(customer_id)?
             .into_iter()
-            .map(|r| PreferenceV1 {
-                partner_id: r.partner.id,
-                state: r.state,
-                notice_id: Some(r.notice.id),
-                notice_version: r.notice.version,
-                decided_at: r.decided_at,
-                valid_until: r.valid_until,
-                record_id: Some(r.record_id),
-                channels: r.channels,
-                notice_text: Some(r.notice.text),
-                notice_language: Some(r.notice.language),
-            })
+            .map(preference_of)
             .collect())
+    }
+
+    /// [`retention_plan`] on a reader connection.
+    pub fn retention_plan(&self, cutoff: Timestamp) -> Result<RetentionPlan, DbError> {
+        retention_plan(&self.reader(), cutoff)
     }
 
     /// Streams the customers whose current answer for `partner_id` is a

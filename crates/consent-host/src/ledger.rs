@@ -17,7 +17,8 @@
 //! id) leaves every hash intact and the ledger still verifies, while
 //! nothing left in the file can be tied back to them.
 //!
-//! [`verify`] recomputes everything from the database file and names the
+//! [`verify`] recomputes everything from the database (SQLite here, and
+//! PostgreSQL in [`crate::pg`], both through [`Verifier`]) and names the
 //! first record where it breaks. Someone who can rewrite the file can
 //! recompute the whole chain after their change; that is why the host logs
 //! checkpoints (count and head) that a venue copies somewhere else, and why
@@ -87,6 +88,8 @@ impl fmt::Display for Break {
 pub enum VerifyError {
     Broken(Break),
     Sqlite(rusqlite::Error),
+    /// Reading a PostgreSQL ledger failed (connecting or a query).
+    Storage(String),
 }
 
 impl From<rusqlite::Error> for VerifyError {
@@ -100,16 +103,9 @@ impl fmt::Display for VerifyError {
         match self {
             VerifyError::Broken(b) => write!(f, "the ledger does not verify at {b}"),
             VerifyError::Sqlite(e) => write!(f, "reading the database: {e}"),
+            VerifyError::Storage(e) => write!(f, "reading the database: {e}"),
         }
     }
-}
-
-fn broken(seq: i64, record_id: &str, reason: impl Into<String>) -> VerifyError {
-    VerifyError::Broken(Break {
-        seq: Some(seq),
-        record_id: Some(record_id.to_owned()),
-        reason: reason.into(),
-    })
 }
 
 /// The head as stored (the last record's chain hash), without verifying.
@@ -128,6 +124,130 @@ pub fn stored_head(conn: &Connection) -> rusqlite::Result<Head> {
     })
 }
 
+/// The checks of [`verify`], fed one stored row at a time in `seq` order,
+/// so every backend verifies with the same rules (the functional core;
+/// the backends only read rows).
+#[derive(Debug)]
+pub struct Verifier {
+    prev: String,
+    expected_seq: i64,
+    count: u64,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Verifier {
+            prev: GENESIS.to_owned(),
+            expected_seq: 1,
+            count: 0,
+        }
+    }
+}
+
+impl Verifier {
+    /// Checks the next record: numbering, digest, body, subject and link.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &mut self,
+        seq: i64,
+        record_id: &str,
+        subject: &str,
+        received_at_ms: i64,
+        content_sha256: &str,
+        body: &str,
+        chain: &str,
+    ) -> Result<(), Break> {
+        let at = |reason: String| Break {
+            seq: Some(seq),
+            record_id: Some(record_id.to_owned()),
+            reason,
+        };
+        if seq != self.expected_seq {
+            return Err(at(format!(
+                "expected record #{} here: a record before it was deleted, or the order was changed",
+                self.expected_seq
+            )));
+        }
+        if sha256_hex(body) != content_sha256 {
+            return Err(at(
+                "the stored body does not match its digest: the record was changed".to_owned(),
+            ));
+        }
+        let parsed: serde_json::Value =
+            serde_json::from_str(body).map_err(|_| at("the stored body is not JSON".to_owned()))?;
+        if parsed.get("recordId").and_then(|v| v.as_str()) != Some(record_id) {
+            return Err(at(
+                "the body's recordId is not the row's record id".to_owned()
+            ));
+        }
+        let body_subject = parsed.get("customerId").and_then(|v| v.as_str());
+        if body_subject != Some(format!("{SUBJECT_PREFIX}{subject}").as_str()) {
+            return Err(at(
+                "the body's subject is not the row's subject: the record was moved to another customer".to_owned(),
+            ));
+        }
+        if link(&self.prev, content_sha256, received_at_ms) != chain {
+            return Err(at(
+                "the chain does not follow from the record before it: a record was inserted, deleted, reordered or changed".to_owned(),
+            ));
+        }
+        chain.clone_into(&mut self.prev);
+        self.expected_seq += 1;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Checks a held subject mapping: a swapped mapping would hand one
+    /// patron's records to another.
+    pub fn mapping(customer: &str, stored: &str, salt: &[u8]) -> Result<(), Break> {
+        if subject(salt, customer) != stored {
+            return Err(Break {
+                seq: None,
+                record_id: None,
+                reason: format!(
+                    "a customer's subject mapping was altered (subject {}…)",
+                    &stored[..stored.len().min(12)]
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The count and head of every record seen.
+    pub fn finish(self) -> Head {
+        Head {
+            count: self.count,
+            head: self.prev,
+        }
+    }
+}
+
+/// Whether a ledger of `now` still holds the checkpoint `count`/`head`,
+/// given the chain stored at `count` (`None`: no such record).
+pub fn check_checkpoint(
+    now: Head,
+    count: u64,
+    head: &str,
+    at_count: Option<String>,
+) -> Result<Head, Break> {
+    match at_count {
+        None => Err(Break {
+            seq: None,
+            record_id: None,
+            reason: format!(
+                "the checkpoint counted {count} records but only {} are stored: records were removed from the end",
+                now.count
+            ),
+        }),
+        Some(chain) if chain != head => Err(Break {
+            seq: Some(count as i64),
+            record_id: None,
+            reason: "the head here is not the checkpoint's: the ledger was rewritten since".to_owned(),
+        }),
+        Some(_) => Ok(now),
+    }
+}
+
 /// Recomputes the whole ledger from the file: every body's digest, every
 /// link, the numbering, the record ids, and every subject that still has
 /// its salt. Returns the count and head, or the first break.
@@ -137,82 +257,30 @@ pub fn verify(conn: &Connection) -> Result<Head, VerifyError> {
          FROM consent_records ORDER BY seq",
     )?;
     let mut rows = stmt.query([])?;
-    let mut prev = GENESIS.to_owned();
-    let mut expected_seq = 1i64;
-    let mut count = 0u64;
+    let mut verifier = Verifier::default();
     while let Some(row) = rows.next()? {
-        let seq: i64 = row.get(0)?;
-        let record_id: String = row.get(1)?;
-        let subject: String = row.get(2)?;
-        let received_at_ms: i64 = row.get(3)?;
-        let content_sha256: String = row.get(4)?;
-        let body: String = row.get(5)?;
-        let chain: String = row.get(6)?;
-        if seq != expected_seq {
-            return Err(broken(
-                seq,
-                &record_id,
-                format!("expected record #{expected_seq} here: a record before it was deleted, or the order was changed"),
-            ));
-        }
-        if sha256_hex(&body) != content_sha256 {
-            return Err(broken(
-                seq,
-                &record_id,
-                "the stored body does not match its digest: the record was changed",
-            ));
-        }
-        let parsed: serde_json::Value = serde_json::from_str(&body)
-            .map_err(|_| broken(seq, &record_id, "the stored body is not JSON"))?;
-        if parsed.get("recordId").and_then(|v| v.as_str()) != Some(record_id.as_str()) {
-            return Err(broken(
-                seq,
-                &record_id,
-                "the body's recordId is not the row's record id",
-            ));
-        }
-        let body_subject = parsed.get("customerId").and_then(|v| v.as_str());
-        if body_subject != Some(format!("{SUBJECT_PREFIX}{subject}").as_str()) {
-            return Err(broken(
-                seq,
-                &record_id,
-                "the body's subject is not the row's subject: the record was moved to another customer",
-            ));
-        }
-        let want = link(&prev, &content_sha256, received_at_ms);
-        if want != chain {
-            return Err(broken(
-                seq,
-                &record_id,
-                "the chain does not follow from the record before it: a record was inserted, deleted, reordered or changed",
-            ));
-        }
-        prev = chain;
-        expected_seq += 1;
-        count += 1;
+        verifier
+            .record(
+                row.get(0)?,
+                &row.get::<_, String>(1)?,
+                &row.get::<_, String>(2)?,
+                row.get(3)?,
+                &row.get::<_, String>(4)?,
+                &row.get::<_, String>(5)?,
+                &row.get::<_, String>(6)?,
+            )
+            .map_err(VerifyError::Broken)?;
     }
     drop(rows);
     drop(stmt);
-    // Every customer whose salt is still held must map to its subject: a
-    // swapped mapping would hand one patron's records to another.
     let mut subjects = conn.prepare("SELECT customer_id, subject, salt FROM subjects")?;
     let mut rows = subjects.query([])?;
     while let Some(row) = rows.next()? {
-        let customer: String = row.get(0)?;
-        let stored: String = row.get(1)?;
         let salt: Vec<u8> = row.get(2)?;
-        if subject(&salt, &customer) != stored {
-            return Err(VerifyError::Broken(Break {
-                seq: None,
-                record_id: None,
-                reason: format!(
-                    "a customer's subject mapping was altered (subject {}…)",
-                    &stored[..stored.len().min(12)]
-                ),
-            }));
-        }
+        Verifier::mapping(&row.get::<_, String>(0)?, &row.get::<_, String>(1)?, &salt)
+            .map_err(VerifyError::Broken)?;
     }
-    Ok(Head { count, head: prev })
+    Ok(verifier.finish())
 }
 
 /// [`verify`], and that the ledger still holds an earlier checkpoint: the
@@ -230,22 +298,7 @@ pub fn verify_extends(conn: &Connection, count: u64, head: &str) -> Result<Head,
         )
         .optional()?
     };
-    match at_count {
-        None => Err(VerifyError::Broken(Break {
-            seq: None,
-            record_id: None,
-            reason: format!(
-                "the checkpoint counted {count} records but only {} are stored: records were removed from the end",
-                now.count
-            ),
-        })),
-        Some(chain) if chain != head => Err(VerifyError::Broken(Break {
-            seq: Some(count as i64),
-            record_id: None,
-            reason: "the head here is not the checkpoint's: the ledger was rewritten since".to_owned(),
-        })),
-        Some(_) => Ok(now),
-    }
+    check_checkpoint(now, count, head, at_count).map_err(VerifyError::Broken)
 }
 
 /// SHA-256 of arbitrary bytes, lowercase hex (for file digests in tests and tools).

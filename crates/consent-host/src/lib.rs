@@ -5,7 +5,9 @@
 //! checkout. The HTTP contract is `docs/openapi.yaml`.
 //!
 //! - [`router`] builds the whole app from an [`AppState`].
-//! - [`Db`] is the storage; [`Config`] the command-line settings.
+//! - [`Storage`] is the storage: SQLite ([`Db`], the default) or
+//!   PostgreSQL ([`pg::PgStore`], `--database-url`); [`Config`] the
+//!   command-line settings.
 
 pub mod api;
 pub mod assets;
@@ -15,7 +17,9 @@ pub mod db;
 pub mod keys;
 pub mod ledger;
 pub mod limits;
+pub mod pg;
 pub mod serve;
+pub mod store;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -40,6 +44,7 @@ pub use auth::{Caller, Claims, TokenSigner, TokenVerifier};
 pub use config::Config;
 pub use db::Db;
 pub use limits::WriteLimits;
+pub use store::{Backend, Storage};
 
 /// The directives every static response's `Content-Security-Policy`
 /// starts with; [`StaticCsp`] appends `frame-src` and `frame-ancestors`.
@@ -136,7 +141,8 @@ pub fn system_clock() -> Clock {
 /// Everything a request handler needs.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Arc<Db>,
+    /// The storage: SQLite or PostgreSQL.
+    pub db: Arc<dyn Storage>,
     pub clock: Clock,
     pub config: Arc<Config>,
     /// Verifies checkout tokens.
@@ -149,7 +155,7 @@ pub struct AppState {
 impl AppState {
     /// State with the wall clock. Fails when the config gives no way to
     /// verify checkout tokens (and is not the demo), or a bad key.
-    pub fn new(db: Db, config: Config) -> Result<Self, auth::KeyError> {
+    pub fn new(db: impl Into<Arc<dyn Storage>>, config: Config) -> Result<Self, auth::KeyError> {
         let mut secret = config
             .token_secret
             .as_ref()
@@ -178,7 +184,7 @@ impl AppState {
             _ => None,
         };
         Ok(AppState {
-            db: Arc::new(db),
+            db: db.into(),
             clock: system_clock(),
             limits: Arc::new(WriteLimits::new(
                 config.write_rate_per_token,

@@ -2,15 +2,17 @@
 //! commands (`keys`, `verify`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use consent_host::config::Secret;
 use consent_host::keys::Role;
 use consent_host::ledger::{self, VerifyError};
+use consent_host::pg::PgStore;
 use consent_host::serve::{serve, ServeLimits};
-use consent_host::{router, system_clock, AppState, Config, Db};
+use consent_host::{router, system_clock, AppState, Backend, Config, Db, Storage};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -18,7 +20,7 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "consent-host",
     version,
-    about = "Reference host backend for Consent Prompt: stores consent records in SQLite and serves the demo.",
+    about = "Reference host backend for Consent Prompt: stores consent records in SQLite or PostgreSQL and serves the demo.",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -42,6 +44,9 @@ enum Command {
             global = true
         )]
         db: PathBuf,
+        /// PostgreSQL URL, instead of the SQLite file.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+        database_url: Option<Secret>,
     },
     /// Recompute the ledger from a database file; exits 0 with the count and
     /// head, or 1 naming the first record where it breaks.
@@ -53,6 +58,10 @@ enum Command {
             default_value = "./data/consent.db"
         )]
         db: PathBuf,
+        /// PostgreSQL URL, instead of the SQLite file (read in one snapshot,
+        /// nothing written).
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<Secret>,
         /// A head copied from an earlier checkpoint: the ledger must still
         /// contain it at the checkpoint's count (only appended to since).
         #[arg(long, requires = "expect_count")]
@@ -71,6 +80,9 @@ enum Command {
             default_value = "./data/consent.db"
         )]
         db: PathBuf,
+        /// PostgreSQL URL, instead of the SQLite file.
+        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+        database_url: Option<Secret>,
         /// Months without a record received before a customer is anonymised.
         #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=1200))]
         inactive_months: u32,
@@ -114,17 +126,37 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => run(cli.serve).await,
-        Some(Command::Keys { action, db }) => keys(action, &db),
+        Some(Command::Keys {
+            action,
+            db,
+            database_url,
+        }) => keys(action, Backend::choose(db, database_url.map(|s| s.0))).await,
         Some(Command::Retention {
             db,
+            database_url,
             inactive_months,
             dry_run,
-        }) => retention(&db, inactive_months, dry_run),
+        }) => {
+            retention(
+                Backend::choose(db, database_url.map(|s| s.0)),
+                inactive_months,
+                dry_run,
+            )
+            .await
+        }
         Some(Command::Verify {
             db,
+            database_url,
             expect_head,
             expect_count,
-        }) => return verify(&db, expect_head.as_deref(), expect_count),
+        }) => {
+            return verify(
+                Backend::choose(db, database_url.map(|s| s.0)),
+                expect_head,
+                expect_count,
+            )
+            .await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,8 +168,8 @@ async fn main() -> ExitCode {
     }
 }
 
-fn keys(action: KeysAction, db_path: &Path) -> Result<(), String> {
-    let db = Db::open(db_path).map_err(|e| format!("opening {}: {e}", db_path.display()))?;
+async fn keys(action: KeysAction, backend: Backend) -> Result<(), String> {
+    let db = backend.open().await?;
     let now = (system_clock())();
     match action {
         KeysAction::Add {
@@ -151,6 +183,7 @@ fn keys(action: KeysAction, db_path: &Path) -> Result<(), String> {
             }
             let (key, text) = db
                 .add_key(role, partner.as_deref(), label.as_deref(), now)
+                .await
                 .map_err(|e| format!("adding a key: {e}"))?;
             eprintln!(
                 "Added {} key {}. It is shown once; store it now.",
@@ -159,7 +192,10 @@ fn keys(action: KeysAction, db_path: &Path) -> Result<(), String> {
             println!("{text}");
         }
         KeysAction::List => {
-            let keys = db.list_keys().map_err(|e| format!("listing keys: {e}"))?;
+            let keys = db
+                .list_keys()
+                .await
+                .map_err(|e| format!("listing keys: {e}"))?;
             println!(
                 "{:<12}  {:<7}  {:<20}  {:<24}  {:<24}  label",
                 "id", "role", "partner", "created", "revoked"
@@ -180,6 +216,7 @@ fn keys(action: KeysAction, db_path: &Path) -> Result<(), String> {
         KeysAction::Revoke { id } => {
             if !db
                 .revoke_key(&id, now)
+                .await
                 .map_err(|e| format!("revoking a key: {e}"))?
             {
                 return Err(format!("no live key with id {id}"));
@@ -190,17 +227,26 @@ fn keys(action: KeysAction, db_path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn retention(db_path: &Path, months: u32, dry_run: bool) -> Result<(), String> {
+async fn retention(backend: Backend, months: u32, dry_run: bool) -> Result<(), String> {
     let now = (system_clock())();
     let cutoff = now.minus_months(months);
-    let plan = if dry_run {
-        let conn =
-            Db::open_read_only(db_path).map_err(|e| format!("{}: {e}", db_path.display()))?;
-        consent_host::db::retention_plan(&conn, cutoff).map_err(|e| e.to_string())?
-    } else {
-        let db = Db::open(db_path).map_err(|e| format!("opening {}: {e}", db_path.display()))?;
-        db.run_retention(cutoff, "cli:retention", now)
-            .map_err(|e| format!("running retention: {e}"))?
+    let plan = match (&backend, dry_run) {
+        (Backend::Sqlite(db_path), true) => {
+            let conn =
+                Db::open_read_only(db_path).map_err(|e| format!("{}: {e}", db_path.display()))?;
+            consent_host::db::retention_plan(&conn, cutoff).map_err(|e| e.to_string())?
+        }
+        (Backend::Postgres(url), true) => PgStore::connect(url, false)
+            .await?
+            .retention_plan(cutoff)
+            .await
+            .map_err(|e| e.to_string())?,
+        (_, false) => backend
+            .open()
+            .await?
+            .run_retention(cutoff, "cli:retention", now)
+            .await
+            .map_err(|e| format!("running retention: {e}"))?,
     };
     let verb = if dry_run {
         "would anonymise"
@@ -224,17 +270,33 @@ fn retention(db_path: &Path, months: u32, dry_run: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn verify(db_path: &Path, expect_head: Option<&str>, expect_count: Option<u64>) -> ExitCode {
-    let conn = match Db::open_read_only(db_path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("consent-host verify: {}: {e}", db_path.display());
-            return ExitCode::from(2);
+async fn verify(
+    backend: Backend,
+    expect_head: Option<String>,
+    expect_count: Option<u64>,
+) -> ExitCode {
+    let expect = expect_count.map(|count| (count, expect_head.unwrap_or_default()));
+    let checked = match &backend {
+        Backend::Sqlite(db_path) => {
+            let conn = match Db::open_read_only(db_path) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("consent-host verify: {}: {e}", db_path.display());
+                    return ExitCode::from(2);
+                }
+            };
+            match expect {
+                Some((count, head)) => ledger::verify_extends(&conn, count, &head),
+                None => ledger::verify(&conn),
+            }
         }
-    };
-    let checked = match expect_count {
-        Some(count) => ledger::verify_extends(&conn, count, expect_head.unwrap_or_default()),
-        None => ledger::verify(&conn),
+        Backend::Postgres(url) => match PgStore::connect(url, false).await {
+            Ok(store) => store.verify(expect).await,
+            Err(e) => {
+                eprintln!("consent-host verify: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     match checked {
         Ok(head) => {
@@ -253,11 +315,8 @@ fn verify(db_path: &Path, expect_head: Option<&str>, expect_count: Option<u64>) 
 }
 
 async fn run(mut config: Config) -> Result<(), String> {
-    let db_path = config.db.clone();
-    let db = tokio::task::spawn_blocking(move || Db::open(&db_path))
-        .await
-        .map_err(|e| format!("opening the database: {e}"))?
-        .map_err(|e| format!("opening the database {}: {e}", config.db.display()))?;
+    let backend = config.backend();
+    let db = backend.open().await?;
     if !config.dist.join("index.html").is_file() {
         tracing::warn!(dist = %config.dist.display(), "no index.html in the dist directory: build the demo first");
     }
@@ -318,7 +377,7 @@ async fn run(mut config: Config) -> Result<(), String> {
         "Consent Prompt demo: http://{}/",
         SocketAddr::new(shown, local.port())
     );
-    tracing::info!(addr = %local, db = %state.config.db.display(), "listening");
+    tracing::info!(addr = %local, db = %backend.describe(), "listening");
 
     serve(listener, router(state.clone()), limits, shutdown_signal()).await;
     periodic.abort();
@@ -330,15 +389,13 @@ async fn run(mut config: Config) -> Result<(), String> {
 /// Logs the ledger's count and head, for the venue to copy somewhere the
 /// database's owner cannot rewrite.
 async fn checkpoint(state: &AppState, when: &'static str) {
-    let db = state.db.clone();
-    match tokio::task::spawn_blocking(move || db.ledger_head()).await {
-        Ok(Ok(head)) => tracing::info!(
+    match state.db.ledger_head().await {
+        Ok(head) => tracing::info!(
             when,
             count = head.count,
             head = %head.head,
             "ledger checkpoint"
         ),
-        Ok(Err(e)) => tracing::error!(error = %e, "ledger checkpoint failed"),
         Err(e) => tracing::error!(error = %e, "ledger checkpoint failed"),
     }
 }

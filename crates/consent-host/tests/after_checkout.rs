@@ -42,7 +42,7 @@ fn contact_ids(export: &Value) -> Vec<String> {
 /// yes then withdrew, cust-c's yes has lapsed, cust-d said no, cust-f said
 /// yes by post only; cust-e said yes to `beta` only.
 async fn store_with_answers() -> TestApp {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut n = 0;
     let mut post = |customer: &str, partner: &str, state, day: i64| {
         n += 1;
@@ -72,6 +72,7 @@ async fn the_export_lists_current_unlapsed_yeses_with_their_proof() {
         .state
         .db
         .add_key(Role::Partner, Some("alpha"), None, at(1))
+        .await
         .unwrap();
     let (status, body) = t
         .get_with("/api/v1/partners/alpha/contacts", Some(&key))
@@ -167,7 +168,7 @@ fn csv_cells_are_quoted_and_never_formulas() {
 
 #[tokio::test]
 async fn a_withdrawal_removes_the_contact_from_the_next_export() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let yes = record(1, "cust-1", "alpha", Given, 10);
     assert_eq!(
         t.post_records(std::slice::from_ref(&yes)).await.0,
@@ -188,7 +189,7 @@ async fn a_withdrawal_removes_the_contact_from_the_next_export() {
 
 #[tokio::test]
 async fn an_expiry_removes_the_contact_as_time_passes() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut yes = record(1, "cust-1", "alpha", Given, 99);
     yes.valid_until = Some(at(101));
     assert_eq!(t.post_records(&[yes]).await.0, StatusCode::CREATED);
@@ -205,7 +206,7 @@ async fn an_expiry_removes_the_contact_as_time_passes() {
 
 #[tokio::test]
 async fn since_keeps_answers_received_from_then_on() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     assert_eq!(
         t.post_records(&[record(1, "cust-1", "alpha", Given, 10)])
             .await
@@ -243,6 +244,7 @@ async fn a_partner_key_reads_its_own_export_only() {
         .state
         .db
         .add_key(Role::Partner, Some("beta"), None, at(1))
+        .await
         .unwrap();
     let token = sign(&claims("cust-a", "consent:write consent:read"));
     for (uri, credential, want) in [
@@ -324,7 +326,8 @@ fn file_contains(path: &std::path::Path, needle: &str) -> bool {
 
 #[tokio::test]
 async fn erasure_leaves_no_trace_of_the_id_and_the_ledger_still_verifies() {
-    let t = TestApp::new();
+    // The SQLite file and its WAL, byte by byte (PostgreSQL: tests/postgres.rs).
+    let t = TestApp::sqlite().await;
     let id = "ERASE-ME-7f3a91";
     for (n, customer, partner) in [(1, id, "alpha"), (2, id, "beta"), (3, "cust-keep", "alpha")] {
         let (status, body) = t
@@ -374,7 +377,7 @@ async fn erasure_leaves_no_trace_of_the_id_and_the_ledger_still_verifies() {
     let head = ledger::verify(&Db::open_read_only(&t.db_path).unwrap()).unwrap();
     assert_eq!(head.count, 3, "the records stay, unlinkable");
 
-    let log = t.state.db.erasures().unwrap();
+    let log = t.state.db.erasures().await.unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["records"], 2);
     assert_eq!(log[0]["kind"], "request");
@@ -388,7 +391,8 @@ fn sha256_file(path: &std::path::Path) -> String {
 
 #[tokio::test]
 async fn retention_dry_run_changes_nothing_and_the_run_anonymises_that_set() {
-    let t = TestApp::new();
+    // The SQLite file's hash (PostgreSQL: tests/postgres.rs).
+    let t = TestApp::sqlite().await;
     // Activity on day 100 (2026-04-11) for two customers, day 300 for one.
     for (n, customer) in [(1, "old-1"), (2, "old-2"), (3, "old-1")] {
         assert_eq!(
@@ -406,13 +410,17 @@ async fn retention_dry_run_changes_nothing_and_the_run_anonymises_that_set() {
         StatusCode::CREATED
     );
     // Settle the WAL into the main file, so the file hash tells all.
-    drop(t.state.db.erase(
-        &[],
-        consent_host::db::ErasureKind::Retention,
-        "test",
-        &serde_json::json!({}),
-        at(300),
-    ));
+    t.state
+        .db
+        .erase(
+            vec![],
+            consent_host::db::ErasureKind::Retention,
+            "test",
+            serde_json::json!({}),
+            at(300),
+        )
+        .await
+        .unwrap();
     let bin = env!("CARGO_BIN_EXE_consent-host");
     let db = t.db_path.to_str().unwrap();
     let before = sha256_file(&t.db_path);

@@ -33,7 +33,7 @@ fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str) 
 
 #[tokio::test]
 async fn a_forged_record_for_another_customer_is_403_and_nothing_is_stored() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let token = sign(&claims("cust-1", "consent:write"));
     let batch = [
         record(1, "cust-1", "alpha", Given, 1),
@@ -42,7 +42,7 @@ async fn a_forged_record_for_another_customer_is_403_and_nothing_is_stored() {
     let (status, body) = t.post_with(&body_of(&batch), Some(&token)).await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(body["error"]["field"], "records[1].customerId");
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 
     // Another venue's records are refused the same way.
     let mut other_venue = record(3, "cust-1", "alpha", Given, 1);
@@ -50,12 +50,12 @@ async fn a_forged_record_for_another_customer_is_403_and_nothing_is_stored() {
     let (status, body) = t.post_with(&body_of(&[other_venue]), Some(&token)).await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
     assert_eq!(body["error"]["field"], "records[0].venue.id");
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 }
 
 #[tokio::test]
 async fn bad_tokens_are_401_with_www_authenticate() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let batch = body_of(&[record(1, "cust-1", "alpha", Given, 1)]);
     let good = claims("cust-1", "consent:write");
 
@@ -102,12 +102,12 @@ async fn bad_tokens_are_401_with_www_authenticate() {
             "{what}"
         );
     }
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 }
 
 #[tokio::test]
 async fn a_token_within_the_leeway_is_still_accepted() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut c = claims("cust-1", "consent:write");
     c.exp = c.iat - 30; // expired 30 s ago; the default leeway is 60 s
     let (status, body) = t
@@ -124,7 +124,8 @@ async fn eddsa_tokens_verify_with_the_configured_public_key() {
     let t = TestApp::with_config(|c, _| {
         c.token_secret = None;
         c.token_public_key = Some(ED25519_PUBLIC.to_owned());
-    });
+    })
+    .await;
     let key = EncodingKey::from_ed_pem(ED25519_PRIVATE.as_bytes()).unwrap();
     let token = jsonwebtoken::encode(
         &Header::new(Algorithm::EdDSA),
@@ -152,7 +153,7 @@ async fn eddsa_tokens_verify_with_the_configured_public_key() {
 
 #[tokio::test]
 async fn operator_tokens_cover_box_office_records_with_their_operator_only() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut r = record(1, "cust-9", "alpha", Refused, 1);
     r.collection.channel = CollectionChannel::BoxOffice;
     r.collection.operator_id = Some("op-7".into());
@@ -184,7 +185,7 @@ async fn operator_tokens_cover_box_office_records_with_their_operator_only() {
 
 #[tokio::test]
 async fn a_token_naming_a_basket_covers_that_basket_only() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut c = claims("cust-1", "consent:write");
     c.basket = Some("B-2".into());
     // The fixture's records are for basket B-1.
@@ -208,7 +209,7 @@ async fn a_token_naming_a_basket_covers_that_basket_only() {
 
 #[tokio::test]
 async fn read_endpoints_answer_the_customer_or_an_admin_only() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     assert_eq!(
         t.post_records(&[record(1, "cust-1", "alpha", Given, 1)])
             .await
@@ -219,6 +220,7 @@ async fn read_endpoints_answer_the_customer_or_an_admin_only() {
         .state
         .db
         .add_key(Role::Partner, Some("alpha"), None, at(1))
+        .await
         .unwrap();
     let own = sign(&claims("cust-1", "consent:write consent:read"));
     let other = sign(&claims("cust-2", "consent:write consent:read"));
@@ -256,21 +258,25 @@ async fn read_endpoints_answer_the_customer_or_an_admin_only() {
 
 #[tokio::test]
 async fn api_keys_can_be_added_used_listed_and_revoked() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let db = &t.state.db;
     let (key, text) = db
         .add_key(Role::Partner, Some("alpha"), Some("Alpha's CRM"), at(1))
+        .await
         .unwrap();
     assert!(text.starts_with("cpk_") && text.contains(&key.id));
-    assert_eq!(db.find_key(&text).unwrap().as_ref(), Some(&key));
-    // Only a hash is stored: the secret part is nowhere in the file.
+    assert_eq!(db.find_key(&text).await.unwrap().as_ref(), Some(&key));
+    // Only a hash is stored: the secret part is nowhere in the file
+    // (on PostgreSQL, tests/postgres.rs checks the table).
     let secret = text.rsplit('_').next().unwrap();
-    let file = std::fs::read(&t.db_path).unwrap();
-    let wal = std::fs::read(t.db_path.with_extension("db-wal")).unwrap_or_default();
-    for bytes in [&file, &wal] {
-        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    if !t.on_postgres() {
+        let file = std::fs::read(&t.db_path).unwrap();
+        let wal = std::fs::read(t.db_path.with_extension("db-wal")).unwrap_or_default();
+        for bytes in [&file, &wal] {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        }
     }
-    let listed = db.list_keys().unwrap();
+    let listed = db.list_keys().await.unwrap();
     assert!(listed
         .iter()
         .any(|k| k.id == key.id && k.revoked_at.is_none()));
@@ -281,19 +287,22 @@ async fn api_keys_can_be_added_used_listed_and_revoked() {
     let (status, body) = t.get_with(uri, Some(&t.admin_key)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    assert!(db.revoke_key(&key.id, at(2)).unwrap());
-    assert!(!db.revoke_key(&key.id, at(3)).unwrap(), "revoked once");
-    assert_eq!(db.find_key(&text).unwrap(), None);
+    assert!(db.revoke_key(&key.id, at(2)).await.unwrap());
+    assert!(
+        !db.revoke_key(&key.id, at(3)).await.unwrap(),
+        "revoked once"
+    );
+    assert_eq!(db.find_key(&text).await.unwrap(), None);
     let (status, _) = t.get_with(uri, Some(&text)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // A key with the right id and a wrong secret is refused too.
     let forged = format!("cpk_{}_{}", key.id, "f".repeat(64));
-    assert_eq!(db.find_key(&forged).unwrap(), None);
+    assert_eq!(db.find_key(&forged).await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn api_keys_cannot_write_records() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let (status, body) = t
         .post_with(
             &body_of(&[record(1, "cust-1", "alpha", Given, 1)]),
@@ -301,12 +310,12 @@ async fn api_keys_cannot_write_records() {
         )
         .await;
     assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 }
 
 #[tokio::test]
 async fn writes_over_the_token_rate_are_429_with_retry_after() {
-    let t = TestApp::with_config(|c, _| c.write_rate_per_token = 2);
+    let t = TestApp::with_config(|c, _| c.write_rate_per_token = 2).await;
     let token = sign(&claims("cust-1", "consent:write"));
     for n in 1..=2 {
         let (status, body) = t
@@ -331,7 +340,7 @@ async fn writes_over_the_token_rate_are_429_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
-    assert_eq!(t.row_count(), 2);
+    assert_eq!(t.row_count().await, 2);
     // Another patron's token is not held back by this one.
     let (status, _) = t
         .post_with(
@@ -352,14 +361,15 @@ async fn the_demo_token_endpoint_exists_only_in_demo_mode() {
             ))
             .unwrap()
     };
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let (status, _, _) = t.send(request()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let t = TestApp::with_config(|c, _| {
         c.demo = true;
         c.token_secret = Some(Secret(SECRET.to_owned()));
-    });
+    })
+    .await;
     let (status, _, body) = t.send(request()).await;
     assert_eq!(status, StatusCode::OK);
     let body: Value = serde_json::from_slice(&body).unwrap();

@@ -26,7 +26,7 @@ fn state_of(body: &Value, partner: &str) -> String {
 
 #[tokio::test]
 async fn a_withdrawal_beats_an_earlier_decision_dated_in_the_future() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     // A fast clock: "given", dated 20 hours ahead of the host (within the
     // allowance, so it is stored).
     let mut given = record(1, "cust-1", "alpha", Given, 100);
@@ -46,7 +46,7 @@ async fn a_withdrawal_beats_an_earlier_decision_dated_in_the_future() {
 
 #[tokio::test]
 async fn a_record_that_supersedes_another_always_wins_over_it() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let given = record(1, "cust-1", "alpha", Given, 99);
     assert_eq!(
         t.post_records(std::slice::from_ref(&given)).await.0,
@@ -62,19 +62,19 @@ async fn a_record_that_supersedes_another_always_wins_over_it() {
 
 #[tokio::test]
 async fn a_decision_dated_implausibly_far_ahead_is_refused() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut r = record(1, "cust-1", "alpha", Given, 100);
     r.presented_at = Timestamp::from_unix_millis(t.now_ms());
     r.decided_at = Timestamp::from_unix_millis(t.now_ms() + 25 * 3_600_000);
     let (status, body) = t.post_records(&[r]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "records[0].decidedAt");
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 }
 
 #[tokio::test]
 async fn the_host_refuses_what_the_schema_refuses() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let good = serde_json::to_value(record(1, "cust-1", "alpha", Given, 1)).unwrap();
 
     let mut extra = good.clone();
@@ -118,7 +118,7 @@ async fn the_host_refuses_what_the_schema_refuses() {
         .post_raw(duplicated.into_bytes(), "application/json")
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 
     // A field sent as null that the types leave out is the same as absent.
     let mut nulls = serde_json::to_value(record(2, "cust-1", "alpha", Given, 1)).unwrap();
@@ -129,7 +129,7 @@ async fn the_host_refuses_what_the_schema_refuses() {
 
 #[tokio::test]
 async fn a_customer_id_too_long_to_read_back_is_refused_on_the_way_in() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let long = "c".repeat(257);
     let (status, body) = t.post_records(&[record(1, &long, "alpha", Given, 1)]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");

@@ -43,11 +43,12 @@ fn build_dist(dist: &Path) {
     );
 }
 
-fn app() -> TestApp {
+async fn app() -> TestApp {
     TestApp::with_config(|c, dir| {
         build_dist(&dir.join("dist"));
         c.dist = dir.join("dist");
     })
+    .await
 }
 
 fn manifest(t: &TestApp) -> Value {
@@ -65,7 +66,7 @@ async fn get(t: &TestApp, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, H
 
 #[tokio::test]
 async fn assets_are_served_precompressed_by_accept_encoding() {
-    let t = app();
+    let t = app().await;
     let dist = t.dir.path().join("dist");
     for (accept, encoding, file) in [
         ("br, gzip", Some("br"), "consent-prompt.js.br"),
@@ -100,7 +101,7 @@ async fn assets_are_served_precompressed_by_accept_encoding() {
 
 #[tokio::test]
 async fn versioned_paths_are_immutable_and_unversioned_ones_revalidate() {
-    let t = app();
+    let t = app().await;
     let version = manifest(&t)["version"].as_str().unwrap().to_owned();
     let (status, headers, body) = get(
         &t,
@@ -139,7 +140,7 @@ async fn versioned_paths_are_immutable_and_unversioned_ones_revalidate() {
 
 #[tokio::test]
 async fn sri_hashes_in_the_manifest_match_the_bytes_served() {
-    let t = app();
+    let t = app().await;
     let m = manifest(&t);
     let version = m["version"].as_str().unwrap();
     for (file, entry) in m["files"].as_object().unwrap() {
@@ -163,7 +164,7 @@ async fn sri_hashes_in_the_manifest_match_the_bytes_served() {
 
 #[tokio::test]
 async fn the_versioned_frame_keeps_its_frame_ancestors() {
-    let t = app();
+    let t = app().await;
     let version = manifest(&t)["version"].as_str().unwrap().to_owned();
     let (status, headers, _) = get(&t, &format!("/consent-prompt/{version}/frame.html"), &[]).await;
     assert_eq!(status, StatusCode::OK);

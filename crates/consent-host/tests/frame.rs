@@ -55,7 +55,7 @@ fn with_static_files(dir: &Path) {
 }
 
 /// An app serving the fixtures, as if bound to port 4321 (configured as 8080).
-fn app(frame_parents: &[&str]) -> TestApp {
+async fn app(frame_parents: &[&str]) -> TestApp {
     let parents: Vec<String> = frame_parents.iter().map(|s| (*s).to_owned()).collect();
     TestApp::with_config(move |c, dir| {
         with_static_files(dir);
@@ -65,6 +65,7 @@ fn app(frame_parents: &[&str]) -> TestApp {
         c.bound_port = Some(4321);
         c.frame_parents = parents;
     })
+    .await
 }
 
 async fn get(t: &TestApp, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
@@ -97,7 +98,7 @@ fn frame_json(body: &[u8]) -> Value {
 #[tokio::test]
 async fn frame_json_lists_the_configured_parents() {
     // A duplicate and an empty entry (a stray comma) are dropped.
-    let t = app(&[TICKETS, "", BOX_OFFICE, TICKETS]);
+    let t = app(&[TICKETS, "", BOX_OFFICE, TICKETS]).await;
     for uri in ["/consent-prompt/frame.json", "/frame.json"] {
         let (status, headers, body) = get(&t, uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
@@ -115,7 +116,7 @@ async fn frame_json_lists_the_configured_parents() {
 #[tokio::test]
 async fn frame_json_defaults_to_the_loopback_origins_of_the_bound_port() {
     // Configured as 8080, bound to 4321: the bound port wins.
-    let t = app(&[]);
+    let t = app(&[]).await;
     let (status, headers, body) = get(&t, "/consent-prompt/frame.json").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
@@ -124,7 +125,7 @@ async fn frame_json_defaults_to_the_loopback_origins_of_the_bound_port() {
         json!({ "allowedParentOrigins": ["http://localhost:4321", "http://127.0.0.1:4321"] })
     );
     // `FRAME_PARENT_ORIGINS=` (an empty value) is no configuration either.
-    let t = app(&[""]);
+    let t = app(&[""]).await;
     let (_, _, body) = get(&t, "/consent-prompt/frame.json").await;
     assert_eq!(
         frame_json(&body)["allowedParentOrigins"],
@@ -134,7 +135,7 @@ async fn frame_json_defaults_to_the_loopback_origins_of_the_bound_port() {
 
 #[tokio::test]
 async fn frame_html_may_be_framed_by_exactly_the_allowlist() {
-    let t = app(&[TICKETS, BOX_OFFICE]);
+    let t = app(&[TICKETS, BOX_OFFICE]).await;
     for uri in ["/consent-prompt/frame.html", "/frame.html"] {
         let (status, headers, body) = get(&t, uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
@@ -154,7 +155,7 @@ async fn frame_html_may_be_framed_by_exactly_the_allowlist() {
     }
 
     // Without frame parents: the loopback spellings of the bound port.
-    let t = app(&[]);
+    let t = app(&[]).await;
     let (_, headers, _) = get(&t, "/consent-prompt/frame.html").await;
     let policy = csp(&headers, "frame.html");
     assert_eq!(
@@ -172,7 +173,8 @@ async fn without_a_known_port_nothing_may_frame_the_prompt() {
         c.dist = dir.join("dist");
         c.port = 0;
         c.bound_port = None;
-    });
+    })
+    .await;
     let (_, _, body) = get(&t, "/consent-prompt/frame.json").await;
     assert_eq!(frame_json(&body), json!({ "allowedParentOrigins": [] }));
     let (_, headers, _) = get(&t, "/consent-prompt/frame.html").await;
@@ -184,7 +186,7 @@ async fn without_a_known_port_nothing_may_frame_the_prompt() {
 
 #[tokio::test]
 async fn other_pages_may_be_framed_by_their_own_origin_only() {
-    let t = app(&[TICKETS]);
+    let t = app(&[TICKETS]).await;
     for uri in [
         "/",
         "/index.html",
@@ -222,7 +224,7 @@ async fn other_pages_may_be_framed_by_their_own_origin_only() {
 #[tokio::test]
 async fn no_static_policy_allows_unsafe_sources() {
     for parents in [&[][..], &[TICKETS, BOX_OFFICE][..]] {
-        let t = app(parents);
+        let t = app(parents).await;
         for uri in [
             "/",
             "/consent-prompt/frame.html",

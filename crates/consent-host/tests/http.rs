@@ -16,7 +16,7 @@ fn error_of(body: &[u8]) -> Value {
 
 #[tokio::test]
 async fn malformed_json_is_400() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     for bad in [
         &b"{\"records\": ["[..],
         b"not json",
@@ -28,18 +28,18 @@ async fn malformed_json_is_400() {
         assert_eq!(body["error"]["code"], "malformed_json");
         assert_eq!(body["error"]["field"], Value::Null);
     }
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 }
 
 #[tokio::test]
 async fn a_non_json_content_type_is_400() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let body =
         serde_json::to_vec(&json!({ "records": [record(1, "c", "alpha", Given, 1)] })).unwrap();
     let (status, answer) = t.post_raw(body.clone(), "text/plain").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert_eq!(answer["error"]["code"], "malformed_json");
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
     // A charset parameter is fine.
     let (status, answer) = t.post_raw(body, "application/json; charset=utf-8").await;
     assert_eq!(status, StatusCode::CREATED, "{answer}");
@@ -47,7 +47,7 @@ async fn a_non_json_content_type_is_400() {
 
 #[tokio::test]
 async fn a_body_over_one_mebibyte_is_413() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut r = serde_json::to_value(record(1, "c", "alpha", Given, 1)).unwrap();
     r["purpose"] = json!("x".repeat(1024 * 1024));
     let (status, body) = t.post_json(&json!({ "records": [r] })).await;
@@ -72,7 +72,7 @@ async fn a_body_over_one_mebibyte_is_413() {
     let (status, _, body) = t.send(req).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(error_of(&body)["code"], "payload_too_large");
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 }
 
 fn preflight(origin: &str, headers: &str) -> Request<Body> {
@@ -90,7 +90,8 @@ fn preflight(origin: &str, headers: &str) -> Request<Body> {
 async fn cors_allows_configured_origins_only() {
     let t = TestApp::with_config(|c, _| {
         c.allowed_origins = vec!["https://tickets.lyric.example".to_owned()];
-    });
+    })
+    .await;
 
     let (status, headers, _) = t
         .send(preflight(
@@ -155,7 +156,7 @@ async fn cors_allows_configured_origins_only() {
 
 #[tokio::test]
 async fn without_configured_origins_no_origin_is_granted() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let (_, headers, _) = t
         .send(preflight("http://localhost:8080", "content-type"))
         .await;
@@ -170,7 +171,8 @@ async fn cors_credentials_only_when_asked() {
     let t = TestApp::with_config(|c, _| {
         c.allowed_origins = vec!["https://tickets.lyric.example".to_owned()];
         c.allow_credentials = true;
-    });
+    })
+    .await;
     let (_, headers, _) = t
         .send(preflight("https://tickets.lyric.example", "content-type"))
         .await;
@@ -209,7 +211,8 @@ async fn the_demo_is_served_with_a_strict_csp() {
         with_static_files(dir);
         c.dist = dir.join("dist");
         c.examples = dir.join("examples");
-    });
+    })
+    .await;
     for uri in ["/", "/consent-prompt/", "/index.html", "/examples/iframe/"] {
         let (status, headers, body) = get(&t, uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
@@ -263,14 +266,15 @@ async fn examples_are_not_served_when_the_directory_is_missing() {
         with_static_files(dir);
         c.dist = dir.join("dist");
         c.examples = dir.join("no-examples-here");
-    });
+    })
+    .await;
     let (status, _, _) = get(&t, "/examples/iframe/").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn health_and_unknown_api_paths_answer_json() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let (status, body) = t.get_json("/healthz").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({ "status": "ok" }));
@@ -290,7 +294,7 @@ async fn health_and_unknown_api_paths_answer_json() {
 
 #[tokio::test]
 async fn serves_over_a_real_socket_on_loopback() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = t.app.clone();

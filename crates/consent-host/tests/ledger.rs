@@ -12,8 +12,10 @@ use consent_host::{sha256_hex, Db};
 use rusqlite::{params, Connection};
 
 /// A test app holding `n` records of three customers, stored in batches.
+/// On SQLite: these tests rewrite the file behind the host's back
+/// (PostgreSQL's tampering tests are in tests/postgres.rs).
 async fn app_with_records(n: u32) -> TestApp {
-    let t = TestApp::new();
+    let t = TestApp::sqlite().await;
     let records: Vec<_> = (1..=n)
         .map(|i| {
             let state = if i % 2 == 0 { Given } else { Refused };
@@ -62,7 +64,7 @@ async fn an_untouched_ledger_verifies_and_matches_the_stored_head() {
     let t = app_with_records(40).await;
     let head = verify(&t).expect("verifies");
     assert_eq!(head.count, 40);
-    assert_eq!(head, t.state.db.ledger_head().unwrap());
+    assert_eq!(head, t.state.db.ledger_head().await.unwrap());
     // The head commits to every record: a later record changes it.
     let (status, _) = t
         .post_records(&[record(99, "cust-1", "p1", Given, 2)])
@@ -230,7 +232,7 @@ async fn the_stored_file_never_holds_a_customer_id_inside_a_record() {
         assert!(body.contains("\"customerId\":\"sub:"), "{body}");
     }
     // Reads put the id back.
-    let records = t.state.db.records_for("cust-1").unwrap();
+    let records = t.state.db.records_for("cust-1").await.unwrap();
     assert!(!records.is_empty());
     assert!(records.iter().all(|r| r.customer_id == "cust-1"));
 }

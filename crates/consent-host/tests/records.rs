@@ -43,7 +43,7 @@ fn assert_error(body: &Value, code: &str, field: Option<&str>) {
 
 #[tokio::test]
 async fn stores_a_batch_then_reports_a_repost_as_duplicates() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     t.set_now(EPOCH_2026 + 200 * DAY + 123);
     let batch = [
         record(1, "cust-1", "alpha", Given, 1),
@@ -61,7 +61,7 @@ async fn stores_a_batch_then_reports_a_repost_as_duplicates() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(stored_ids(&body), Vec::<&str>::new());
     assert_eq!(ids(&body["duplicates"]), [uuid(1), uuid(2)]);
-    assert_eq!(t.row_count(), 2);
+    assert_eq!(t.row_count().await, 2);
 
     // The first receivedAt stands: the duplicate did not restamp it.
     let (_, trail) = t.get_json("/api/v1/customers/cust-1/consent-records").await;
@@ -73,7 +73,7 @@ async fn stores_a_batch_then_reports_a_repost_as_duplicates() {
 
 #[tokio::test]
 async fn a_record_repeated_inside_a_batch_is_stored_once() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let r = record(1, "cust-1", "alpha", Given, 1);
     let (status, body) = t
         .post_records(&[r.clone(), record(2, "cust-1", "beta", Given, 1), r])
@@ -81,12 +81,12 @@ async fn a_record_repeated_inside_a_batch_is_stored_once() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(stored_ids(&body), [uuid(1), uuid(2)]);
     assert_eq!(ids(&body["duplicates"]), [uuid(1)]);
-    assert_eq!(t.row_count(), 2);
+    assert_eq!(t.row_count().await, 2);
 }
 
 #[tokio::test]
 async fn a_changed_body_under_a_known_record_id_is_a_conflict() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let original = record(1, "cust-1", "alpha", Given, 1);
     assert_eq!(
         t.post_records(std::slice::from_ref(&original)).await.0,
@@ -105,7 +105,7 @@ async fn a_changed_body_under_a_known_record_id_is_a_conflict() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_error(&body, "record_id_conflict", Some("records[1].recordId"));
-    assert_eq!(t.row_count(), 1);
+    assert_eq!(t.row_count().await, 1);
 
     // A conflict inside one batch is caught too.
     let mut twin = record(3, "cust-1", "gamma", Given, 1);
@@ -114,35 +114,39 @@ async fn a_changed_body_under_a_known_record_id_is_a_conflict() {
     let (status, body) = t.post_records(&[first, twin]).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_error(&body, "record_id_conflict", Some("records[1].recordId"));
-    assert_eq!(t.row_count(), 1);
+    assert_eq!(t.row_count().await, 1);
 }
 
 #[tokio::test]
 async fn a_notice_digest_that_does_not_match_the_text_is_422() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut r = record(1, "cust-1", "alpha", Given, 1);
     r.notice.text.push_str(" (edited after hashing)");
     let (status, body) = t.post_records(&[r]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_error(&body, "invalid_record", Some("records[0].notice.sha256"));
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 }
 
 #[tokio::test]
 async fn check_record_fields_are_prefixed_with_the_record_index() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut bad = serde_json::to_value(record(2, "cust-1", "beta", Given, 1)).unwrap();
     bad["dpvState"] = json!("ConsentRefused");
     let good = serde_json::to_value(record(1, "cust-1", "alpha", Given, 1)).unwrap();
     let (status, body) = t.post_json(&json!({ "records": [good, bad] })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_error(&body, "invalid_record", Some("records[1].dpvState"));
-    assert_eq!(t.row_count(), 0, "nothing of a refused batch is stored");
+    assert_eq!(
+        t.row_count().await,
+        0,
+        "nothing of a refused batch is stored"
+    );
 }
 
 #[tokio::test]
 async fn a_type_error_names_its_json_path() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut r = serde_json::to_value(record(1, "cust-1", "alpha", Given, 1)).unwrap();
     r["notice"]["version"] = json!("two");
     let (status, body) = t.post_json(&json!({ "records": [r] })).await;
@@ -160,7 +164,7 @@ async fn a_type_error_names_its_json_path() {
 
 #[tokio::test]
 async fn times_are_taken_only_as_records_write_them() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     for (field, value) in [
         ("decidedAt", "2026-11-25T15:03:07.120+01:00"),
         ("presentedAt", "2026-11-25T14:03:07Z"),
@@ -182,12 +186,12 @@ async fn times_are_taken_only_as_records_write_them() {
             "{body}"
         );
     }
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 }
 
 #[tokio::test]
 async fn an_unknown_enum_value_names_its_json_path() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut r = serde_json::to_value(record(1, "cust-1", "alpha", Given, 1)).unwrap();
     r["collection"]["channel"] = json!("carrier-pigeon");
     let (status, body) = t.post_json(&json!({ "records": [r] })).await;
@@ -201,7 +205,7 @@ async fn an_unknown_enum_value_names_its_json_path() {
 
 #[tokio::test]
 async fn a_client_sent_received_at_is_refused() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let mut r = record(1, "cust-1", "alpha", Given, 1);
     r.received_at = Some(at(3));
     let (status, body) = t
@@ -209,12 +213,12 @@ async fn a_client_sent_received_at_is_refused() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_error(&body, "invalid_record", Some("records[1].receivedAt"));
-    assert_eq!(t.row_count(), 0);
+    assert_eq!(t.row_count().await, 0);
 }
 
 #[tokio::test]
 async fn empty_and_oversized_batches_are_refused() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let (status, body) = t.post_json(&json!({ "records": [] })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_error(&body, "invalid_record", Some("records"));
@@ -228,12 +232,12 @@ async fn empty_and_oversized_batches_are_refused() {
 
     let (status, body) = t.post_records(&records[..500]).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(t.row_count(), 500);
+    assert_eq!(t.row_count().await, 500);
 }
 
 #[tokio::test]
 async fn preferences_follow_the_newest_decision_per_partner() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     // alpha: given, then withdrawn later (a separate batch, superseding it).
     let given = record(1, "cust-1", "alpha", Given, 1);
     let mut withdrawn = record(2, "cust-1", "alpha", Withdrawn, 2);
@@ -308,7 +312,7 @@ async fn preferences_follow_the_newest_decision_per_partner() {
 
 #[tokio::test]
 async fn the_audit_trail_lists_records_oldest_first_with_received_at() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     // Inserted in an order unlike their decidedAt.
     let posts = [
         (
@@ -356,7 +360,7 @@ async fn the_audit_trail_lists_records_oldest_first_with_received_at() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_posts_of_one_batch_store_it_exactly_once() {
-    let t = TestApp::new();
+    let t = TestApp::new().await;
     let batch: Vec<_> = (1..=5)
         .map(|n| record(n, "cust-1", &format!("p{n}"), Given, 1))
         .collect();
@@ -393,12 +397,13 @@ async fn concurrent_posts_of_one_batch_store_it_exactly_once() {
         winners += usize::from(stored == 5);
     }
     assert_eq!((winners, stored_total), (1, 5));
-    assert_eq!(t.row_count(), 5);
+    assert_eq!(t.row_count().await, 5);
 }
 
 #[tokio::test]
 async fn no_statement_can_replace_or_remove_a_stored_record() {
-    let t = TestApp::new();
+    // SQLite's triggers (PostgreSQL's: tests/postgres.rs).
+    let t = TestApp::sqlite().await;
     let batch = [
         record(1, "cust-1", "alpha", Given, 1),
         record(2, "cust-2", "alpha", Refused, 1),
@@ -463,7 +468,7 @@ async fn no_statement_can_replace_or_remove_a_stored_record() {
 
 #[tokio::test]
 async fn records_survive_a_restart() {
-    let t = TestApp::new();
+    let t = TestApp::sqlite().await;
     assert_eq!(
         t.post_records(&[record(1, "cust-1", "alpha", Given, 1)])
             .await

@@ -1,5 +1,11 @@
-//! A test app on a real SQLite file in a temporary directory, driven with
-//! `tower::ServiceExt::oneshot`, and builders for valid records.
+//! A test app on a real database, driven with `tower::ServiceExt::oneshot`,
+//! and builders for valid records.
+//!
+//! The backend: a SQLite file in a temporary directory, or, when
+//! `CONSENT_TEST_DATABASE_URL` names a PostgreSQL server
+//! (`postgres://user@127.0.0.1:port/postgres`), a fresh database of its
+//! own on that server for every test, so tests stay independent and run
+//! in parallel. Tests about the SQLite file itself use [`TestApp::sqlite`].
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -17,7 +23,8 @@ use consent_core::wire::{Action, ConsentRecordV1, Control, Embed, PresentationMo
 use consent_core::Timestamp;
 use consent_host::config::Secret;
 use consent_host::keys::Role;
-use consent_host::{router, sha256_hex, AppState, Claims, Config, Db, TokenSigner};
+use consent_host::pg::PgStore;
+use consent_host::{router, sha256_hex, AppState, Claims, Config, Db, Storage, TokenSigner};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -60,9 +67,53 @@ pub fn sign(claims: &Claims) -> String {
     TokenSigner::hs256(SECRET.as_bytes()).sign(claims)
 }
 
+/// The PostgreSQL server the tests may use, if any.
+pub fn test_database_url() -> Option<String> {
+    std::env::var("CONSENT_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// A fresh, empty database on the test server; returns its URL.
+pub async fn fresh_database(server_url: &str) -> String {
+    static NEXT: AtomicI64 = AtomicI64::new(0);
+    let (client, conn) = tokio_postgres::connect(server_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to CONSENT_TEST_DATABASE_URL");
+    let conn = tokio::spawn(conn);
+    let mut salt = [0u8; 4];
+    getrandom::fill(&mut salt).expect("randomness");
+    let name = format!(
+        "consent_test_{}_{}_{:08x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst),
+        u32::from_le_bytes(salt)
+    );
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create a test database");
+    drop(client);
+    let _ = conn.await;
+    // The server URL with its database replaced.
+    let (head, query) = match server_url.split_once('?') {
+        Some((h, q)) => (h, format!("?{q}")),
+        None => (server_url, String::new()),
+    };
+    let scheme_end = head.find("://").map_or(0, |i| i + 3);
+    let base = match head[scheme_end..].find('/') {
+        Some(i) => &head[..scheme_end + i],
+        None => head,
+    };
+    format!("{base}/{name}{query}")
+}
+
 pub struct TestApp {
     pub dir: TempDir,
+    /// The SQLite file (unused on PostgreSQL).
     pub db_path: PathBuf,
+    /// The test's own PostgreSQL database, when on PostgreSQL.
+    pub database_url: Option<String>,
     pub state: AppState,
     pub app: Router,
     /// The injected clock, in Unix milliseconds.
@@ -72,11 +123,29 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub fn new() -> Self {
-        Self::with_config(|_, _| {})
+    /// On the backend the run chose (see the module docs).
+    pub async fn new() -> Self {
+        Self::with_config(|_, _| {}).await
     }
 
-    pub fn with_config(tweak: impl FnOnce(&mut Config, &std::path::Path)) -> Self {
+    /// On SQLite, whatever the run chose: for tests of the file itself.
+    pub async fn sqlite() -> Self {
+        Self::build(|_, _| {}, None).await
+    }
+
+    pub async fn with_config(tweak: impl FnOnce(&mut Config, &std::path::Path)) -> Self {
+        let server = test_database_url();
+        let url = match server {
+            Some(server) => Some(fresh_database(&server).await),
+            None => None,
+        };
+        Self::build(tweak, url).await
+    }
+
+    async fn build(
+        tweak: impl FnOnce(&mut Config, &std::path::Path),
+        database_url: Option<String>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_path = dir.path().join("data/consent.db");
         let mut config = Config {
@@ -87,10 +156,14 @@ impl TestApp {
             ..Config::default()
         };
         tweak(&mut config, dir.path());
-        let db = Db::open(&db_path).expect("open db");
+        let db: Arc<dyn Storage> = match &database_url {
+            Some(url) => Arc::new(PgStore::connect(url, true).await.expect("connect")),
+            None => Db::open(&db_path).expect("open db").into(),
+        };
         let now = Arc::new(AtomicI64::new(EPOCH_2026 + 100 * DAY));
         let (_, admin_key) = db
             .add_key(Role::Admin, None, Some("tests"), at(0))
+            .await
             .expect("admin key");
         let clock_now = now.clone();
         let state = AppState::new(db, config)
@@ -100,6 +173,7 @@ impl TestApp {
         TestApp {
             dir,
             db_path,
+            database_url,
             state,
             app,
             now,
@@ -205,8 +279,12 @@ impl TestApp {
         )
     }
 
-    pub fn row_count(&self) -> u64 {
-        self.state.db.count().unwrap()
+    pub async fn row_count(&self) -> u64 {
+        self.state.db.count().await.unwrap()
+    }
+
+    pub fn on_postgres(&self) -> bool {
+        self.database_url.is_some()
     }
 }
 

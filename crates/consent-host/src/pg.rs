@@ -1,0 +1,1177 @@
+//! PostgreSQL storage, for several host instances on one database.
+//!
+//! Driver: `tokio-postgres` with a `deadpool-postgres` pool. Both are
+//! async, small and well kept, and need no database at compile time
+//! (unlike sqlx's checked macros), so the host still builds offline.
+//!
+//! The same ledger as SQLite ([`crate::db`]): the same tables, bodies,
+//! digests and chain, built by the same pure functions. What PostgreSQL
+//! adds is that several processes write at once, so:
+//!
+//! - **One writer of the head.** Every transaction that appends (a group
+//!   of batches) or removes a mapping (erasure, retention) first takes the
+//!   transaction-level advisory lock [`HEAD_LOCK`], then reads the head
+//!   and appends. The lock is released at commit or rollback, also when
+//!   the process dies (the server ends the session), so `seq` stays
+//!   contiguous and the chain linear across instances.
+//! - **Group commit.** Each instance has one writer task
+//!   ([`write_groups`]) that stores the batches waiting in one
+//!   transaction: one commit for many batches, each still all or nothing
+//!   and acknowledged only after the commit.
+//! - **Migrations** run at start-up under [`MIGRATION_LOCK`], so instances
+//!   that start together apply each one once.
+//! - **Append-only in the database**: triggers refuse UPDATE, DELETE and
+//!   TRUNCATE on `consent_records`; the app role needs only INSERT and
+//!   SELECT on it (see `docs/security.md`).
+//! - **Idempotent re-posts**: `record_id` is unique; under the head lock a
+//!   batch sees every committed record, and a unique violation (which
+//!   the lock should make impossible) plans the group again, once.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use consent_core::wire::{ConsentRecordV1, StoredRecordV1, StoredV1};
+use consent_core::Timestamp;
+use deadpool_postgres::GenericClient;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use futures_util::TryStreamExt;
+use tokio::sync::mpsc;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::NoTls;
+
+use crate::db::{
+    current_per_partner, read_record, stored_body, BatchOutcome, DbError, Decided, ErasureKind,
+    NewRecord, RetentionPlan,
+};
+use crate::keys::{self, ApiKey, Role};
+use crate::ledger::{self, Head, Verifier, VerifyError, GENESIS};
+use crate::sha256_hex;
+use crate::store::Storage;
+
+/// The advisory lock every appending transaction holds: the single writer
+/// of the head. (`"consent1"` in ASCII.)
+pub const HEAD_LOCK: i64 = 0x636f_6e73_656e_7431;
+/// The advisory lock of start-up migrations. (`"consentM"`.)
+pub const MIGRATION_LOCK: i64 = 0x636f_6e73_656e_744d;
+
+/// Connections per instance.
+const POOL_SIZE: usize = 16;
+/// Longest wait for a pooled connection (then the request fails with 500).
+const POOL_WAIT: Duration = Duration::from_secs(10);
+/// Session settings: no statement, lock wait or idle transaction runs away.
+const SESSION_OPTIONS: &str =
+    "-c statement_timeout=30000 -c lock_timeout=20000 -c idle_in_transaction_session_timeout=60000";
+/// An export streams for as long as its reader reads: at most this long.
+const EXPORT_TIMEOUT: &str = "SET LOCAL statement_timeout = '30min'";
+
+/// Schema migrations, applied in order at start-up; `consent_schema`
+/// lists those applied. Append only: never edit a published entry.
+const MIGRATIONS: &[&str] = &[
+    // 1: the ledger, subjects, erasure log and API keys, as SQLite's
+    // migration 2 has them.
+    r#"
+    CREATE TABLE subjects (
+        customer_id TEXT  NOT NULL PRIMARY KEY,
+        subject     TEXT  NOT NULL UNIQUE CHECK (length(subject) = 64),
+        salt        BYTEA NOT NULL CHECK (length(salt) = 32)
+    );
+    CREATE TABLE consent_records (
+        -- the ledger's order, from 1 without gaps (set under HEAD_LOCK)
+        seq             BIGINT NOT NULL PRIMARY KEY CHECK (seq >= 1),
+        record_id       TEXT   NOT NULL UNIQUE,
+        subject         TEXT   NOT NULL CHECK (length(subject) = 64),
+        partner_id      TEXT   NOT NULL,
+        decided_at_ms   BIGINT NOT NULL,
+        received_at_ms  BIGINT NOT NULL,
+        effective_at_ms BIGINT NOT NULL CHECK (effective_at_ms <= received_at_ms),
+        supersedes      TEXT,
+        content_sha256  TEXT   NOT NULL CHECK (length(content_sha256) = 64),
+        -- the exact bytes that were hashed: TEXT, never jsonb (which reorders keys)
+        body            TEXT   NOT NULL CHECK (body::json IS NOT NULL),
+        chain           TEXT   NOT NULL CHECK (length(chain) = 64)
+    );
+    CREATE INDEX consent_records_subject_partner
+        ON consent_records (subject, partner_id, effective_at_ms, seq);
+    CREATE INDEX consent_records_partner_subject
+        ON consent_records (partner_id, subject, seq);
+    CREATE FUNCTION consent_records_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'consent_records is append-only: % is not allowed', TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END
+    $$;
+    CREATE TRIGGER consent_records_no_update_or_delete
+        BEFORE UPDATE OR DELETE ON consent_records
+        FOR EACH ROW EXECUTE FUNCTION consent_records_refuse_change();
+    CREATE TRIGGER consent_records_no_truncate
+        BEFORE TRUNCATE ON consent_records
+        FOR EACH STATEMENT EXECUTE FUNCTION consent_records_refuse_change();
+    CREATE VIEW customer_records AS
+        SELECT s.customer_id, r.seq, r.record_id, r.partner_id,
+               r.decided_at_ms, r.received_at_ms, r.effective_at_ms,
+               jsonb_set(r.body::jsonb, '{customerId}', to_jsonb(s.customer_id)) AS body
+        FROM consent_records r JOIN subjects s ON s.subject = r.subject;
+    CREATE TABLE erasures (
+        id        BIGSERIAL PRIMARY KEY,
+        at_ms     BIGINT NOT NULL,
+        kind      TEXT   NOT NULL CHECK (kind IN ('request', 'retention')),
+        by_whom   TEXT   NOT NULL,
+        customers BIGINT NOT NULL,
+        records   BIGINT NOT NULL,
+        detail    TEXT   NOT NULL CHECK (detail::json IS NOT NULL)
+    );
+    CREATE TABLE api_keys (
+        id            TEXT   NOT NULL PRIMARY KEY CHECK (length(id) = 12),
+        role          TEXT   NOT NULL CHECK (role IN ('admin', 'partner')),
+        partner_id    TEXT,
+        label         TEXT,
+        secret_sha256 TEXT   NOT NULL CHECK (length(secret_sha256) = 64),
+        created_at_ms BIGINT NOT NULL,
+        revoked_at_ms BIGINT,
+        CHECK ((role = 'partner') = (partner_id IS NOT NULL))
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// The PostgreSQL backend: a pool of connections to one database.
+pub struct PgStore {
+    pool: Pool,
+    /// Batches waiting for the group-commit writer (see [`write_groups`]).
+    writer: mpsc::Sender<Job>,
+}
+
+/// A batch for the writer, and where its outcome goes.
+struct Job {
+    records: Vec<NewRecord>,
+    received_at: Timestamp,
+    done: tokio::sync::oneshot::Sender<Result<BatchOutcome, DbError>>,
+}
+
+/// Most batches the writer commits in one transaction.
+const GROUP_BATCHES: usize = 64;
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+/// The server and database of a URL, for logs: never the password.
+pub fn describe_url(url: &str) -> String {
+    match url.parse::<tokio_postgres::Config>() {
+        Ok(cfg) => {
+            let hosts: Vec<String> = cfg
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                    #[cfg(unix)]
+                    tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+                })
+                .collect();
+            let ports: Vec<String> = cfg.get_ports().iter().map(u16::to_string).collect();
+            format!(
+                "postgres://{}@{}:{}/{}",
+                cfg.get_user().unwrap_or("(default user)"),
+                hosts.join(","),
+                if ports.is_empty() {
+                    "5432".to_owned()
+                } else {
+                    ports.join(",")
+                },
+                cfg.get_dbname().unwrap_or("(default database)")
+            )
+        }
+        Err(_) => "postgres://(unparsable URL)".to_owned(),
+    }
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> DbError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => DbError::Postgres(e),
+        other => DbError::Pool(other.to_string()),
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`--database-url`), checks the server answers and,
+    /// with `migrate`, brings the schema up to date; without, refuses a
+    /// schema this build does not read. Errors name the flag and the
+    /// cause, never the password.
+    pub async fn connect(url: &str, migrate: bool) -> Result<Self, String> {
+        let shown = describe_url(url);
+        let mut cfg: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| format!("--database-url is not a PostgreSQL URL: {e}"))?;
+        let options = match cfg.get_options() {
+            Some(o) if !o.is_empty() => format!("{o} {SESSION_OPTIONS}"),
+            _ => SESSION_OPTIONS.to_owned(),
+        };
+        cfg.options(&options);
+        if cfg.get_application_name().is_none() {
+            cfg.application_name("consent-host");
+        }
+        if cfg.get_connect_timeout().is_none() {
+            cfg.connect_timeout(Duration::from_secs(5));
+        }
+        let manager = Manager::from_config(
+            cfg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .recycle_timeout(Some(Duration::from_secs(5)))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| format!("--database-url: cannot make a connection pool: {e}"))?;
+        let (writer, jobs) = mpsc::channel(1024);
+        tokio::spawn(write_groups(pool.clone(), jobs));
+        let store = PgStore { pool, writer };
+        let connect_error = |e: DbError| format!("--database-url: cannot use {shown}: {e}");
+        let mut client = store.client().await.map_err(connect_error)?;
+        if migrate {
+            run_migrations(&mut client).await.map_err(connect_error)?;
+        } else {
+            check_version(&client).await.map_err(connect_error)?;
+        }
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<Object, DbError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+}
+
+async fn schema_version(client: &impl GenericClient) -> Result<i64, DbError> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('consent_schema') IS NOT NULL", &[])
+        .await?
+        .try_get(0)?;
+    if !exists {
+        return Ok(0);
+    }
+    Ok(client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM consent_schema",
+            &[],
+        )
+        .await?
+        .try_get(0)?)
+}
+
+async fn check_version(client: &impl GenericClient) -> Result<(), DbError> {
+    let found = schema_version(client).await?;
+    if found as usize != SCHEMA_VERSION {
+        return Err(DbError::Corrupt(format!(
+            "schema version {found}, this build reads {SCHEMA_VERSION}: start the host on it once to migrate"
+        )));
+    }
+    Ok(())
+}
+
+/// Applies the missing migrations in one transaction, under
+/// [`MIGRATION_LOCK`], so instances starting together apply each once.
+async fn run_migrations(client: &mut Object) -> Result<(), DbError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS consent_schema (
+             version    INTEGER     NOT NULL PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )
+    .await?;
+    let current = schema_version(&tx).await?;
+    let known = MIGRATIONS.len();
+    if current < 0 || current as usize > known {
+        return Err(DbError::TooNew {
+            found: current,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.batch_execute(sql).await?;
+        let version = (i + 1) as i32;
+        tx.execute(
+            "INSERT INTO consent_schema (version) VALUES ($1)",
+            &[&version],
+        )
+        .await?;
+        tracing::info!(version, "applied PostgreSQL schema migration");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn is_unique_violation(e: &DbError) -> bool {
+    matches!(e, DbError::Postgres(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION))
+}
+
+// Rows are read with `try_get`: a column that does not convert is a
+// `DbError` (a 500 with the cause logged), never a panic.
+
+fn decided(row: &tokio_postgres::Row) -> Result<Decided, DbError> {
+    Ok(Decided {
+        seq: row.try_get(0)?,
+        record_id: row.try_get(1)?,
+        partner_id: row.try_get(2)?,
+        effective_at_ms: row.try_get(3)?,
+        supersedes: row.try_get(4)?,
+    })
+}
+
+fn key_row(r: &tokio_postgres::Row) -> Result<ApiKey, DbError> {
+    let role: String = r.try_get(1)?;
+    Ok(ApiKey {
+        id: r.try_get(0)?,
+        role: Role::parse(&role).unwrap_or(Role::Partner),
+        partner_id: r.try_get(2)?,
+        label: r.try_get(3)?,
+        created_at: Timestamp::from_unix_millis(r.try_get(4)?),
+        revoked_at: r
+            .try_get::<_, Option<i64>>(5)?
+            .map(Timestamp::from_unix_millis),
+    })
+}
+
+/// The first two columns of every row, as a map.
+fn pairs(rows: &[tokio_postgres::Row]) -> Result<HashMap<String, String>, DbError> {
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+impl PgStore {
+    /// Drops the subject mappings of `customer_ids` inside `tx` and logs
+    /// the erasure (counts only). Returns the erased customers' records.
+    async fn erase_in(
+        tx: &deadpool_postgres::Transaction<'_>,
+        customer_ids: &[String],
+        kind: ErasureKind,
+        by_whom: &str,
+        detail: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<u64, DbError> {
+        let mut records = 0i64;
+        let mut customers = 0i64;
+        for id in customer_ids {
+            let Some(row) = tx
+                .query_opt(
+                    "DELETE FROM subjects WHERE customer_id = $1 RETURNING subject",
+                    &[id],
+                )
+                .await?
+            else {
+                continue;
+            };
+            let subject: String = row.try_get(0)?;
+            let n: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM consent_records WHERE subject = $1",
+                    &[&subject],
+                )
+                .await?
+                .try_get(0)?;
+            records += n;
+            customers += 1;
+        }
+        tx.execute(
+            "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &now.unix_millis(),
+                &kind.as_str(),
+                &by_whom,
+                &customers,
+                &records,
+                &detail.to_string(),
+            ],
+        )
+        .await?;
+        Ok(records as u64)
+    }
+
+    /// Removes the dead versions of erased rows from `subjects` (MVCC keeps
+    /// them until a VACUUM). A failure is logged: the erasure itself has
+    /// committed, and autovacuum or the venue's own VACUUM finishes it.
+    async fn vacuum_subjects(client: &Object) {
+        if let Err(e) = client.batch_execute("VACUUM subjects").await {
+            tracing::warn!(error = %DbError::Postgres(e), "VACUUM subjects after an erasure failed; run VACUUM subjects");
+        }
+    }
+
+    async fn plan(
+        client: &impl GenericClient,
+        cutoff: Timestamp,
+    ) -> Result<RetentionPlan, DbError> {
+        let mut plan = RetentionPlan {
+            cutoff: Some(cutoff),
+            ..RetentionPlan::default()
+        };
+        let rows = client
+            .query(
+                "SELECT s.customer_id, s.subject, MAX(r.received_at_ms) AS last, COUNT(*)
+                 FROM subjects s JOIN consent_records r ON r.subject = s.subject
+                 GROUP BY s.customer_id, s.subject
+                 HAVING MAX(r.received_at_ms) < $1 ORDER BY last",
+                &[&cutoff.unix_millis()],
+            )
+            .await?;
+        let mut subjects: Vec<String> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let last = Timestamp::from_unix_millis(row.try_get(2)?);
+            plan.customers.push(row.try_get(0)?);
+            subjects.push(row.try_get(1)?);
+            plan.records += row.try_get::<_, i64>(3)? as u64;
+            plan.oldest_activity = Some(plan.oldest_activity.map_or(last, |t| t.min(last)));
+            plan.newest_activity = Some(plan.newest_activity.map_or(last, |t| t.max(last)));
+        }
+        if !subjects.is_empty() {
+            for row in client
+                .query(
+                    "SELECT partner_id, COUNT(*) FROM consent_records
+                     WHERE subject = ANY($1) GROUP BY partner_id",
+                    &[&subjects],
+                )
+                .await?
+            {
+                *plan.per_partner.entry(row.try_get(0)?).or_default() +=
+                    row.try_get::<_, i64>(1)? as u64;
+            }
+        }
+        Ok(plan)
+    }
+}
+
+/// The group-commit writer of one instance: takes every batch waiting
+/// (up to [`GROUP_BATCHES`]) and stores them in one transaction under
+/// [`HEAD_LOCK`]. Each batch is decided on its own before anything is
+/// written, so a conflicting batch writes nothing and answers 409 while
+/// the others commit. One commit (one WAL flush) then serves the whole
+/// group, instead of one per batch with the lock held across each flush.
+/// Every batch is still all or nothing, and is acknowledged only after
+/// the commit.
+async fn write_groups(pool: Pool, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        let mut stored = store_group(&pool, &mut group, &mut jobs).await;
+        // The head lock makes every group see the batches committed before
+        // it, so a unique violation means something wrote outside the
+        // lock: plan the group again, once, against what is stored now.
+        if matches!(&stored, Err(e) if is_unique_violation(e)) {
+            tracing::warn!("a group of batches collided with another writer; retrying");
+            stored = store_group(&pool, &mut group, &mut jobs).await;
+        }
+        let mut outcomes = match stored {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                tracing::error!(error = %e, batches = group.len(), "a group of batches failed; none was stored");
+                group
+                    .iter()
+                    .map(|_| Err(DbError::Task(format!("storing the batch failed: {e}"))))
+                    .collect()
+            }
+        };
+        for (job, outcome) in group.into_iter().zip(outcomes.drain(..)) {
+            let _ = job.done.send(outcome);
+        }
+    }
+}
+
+/// The state of the ledger as a group is planned: the head, and what is
+/// stored (or will be, by an earlier batch of the group).
+struct Ledger {
+    seq: i64,
+    head: String,
+    /// customer id → subject
+    subjects: HashMap<String, String>,
+    /// record id → content digest
+    known: HashMap<String, String>,
+}
+
+/// What a group writes: new subject mappings and new records.
+#[derive(Default)]
+struct GroupWrites {
+    customers: Vec<String>,
+    subjects: Vec<String>,
+    salts: Vec<Vec<u8>>,
+    rows: NewRows,
+}
+
+/// Decides one batch against `ledger` (pure but for `salt`): a conflict
+/// changes nothing; otherwise its new subjects and records are added to
+/// `writes` and `ledger` moves past them. The same rules as SQLite's
+/// `Db::insert_batch`: an id stored with the same body is a duplicate,
+/// with another body a conflict, repeats inside the batch included.
+fn plan_batch(
+    ledger: &mut Ledger,
+    writes: &mut GroupWrites,
+    records: &[NewRecord],
+    received_at: Timestamp,
+    salt: &mut dyn FnMut() -> Result<[u8; 32], DbError>,
+) -> Result<BatchOutcome, DbError> {
+    let received_ms = received_at.unix_millis();
+    let (mut seq, mut head) = (ledger.seq, ledger.head.clone());
+    let mut new_subjects: HashMap<String, (String, [u8; 32])> = HashMap::new();
+    let mut new_known: HashMap<String, String> = HashMap::new();
+    let mut rows = NewRows::default();
+    let mut stored = Vec::new();
+    let mut duplicates = Vec::new();
+    for (index, NewRecord { record }) in records.iter().enumerate() {
+        let customer = &record.customer_id;
+        let subject = match ledger
+            .subjects
+            .get(customer)
+            .or_else(|| new_subjects.get(customer).map(|(s, _)| s))
+        {
+            Some(s) => s.clone(),
+            None => {
+                let salt = salt()?;
+                let s = ledger::subject(&salt, customer);
+                new_subjects.insert(customer.clone(), (s.clone(), salt));
+                s
+            }
+        };
+        let body = stored_body(record, &subject)?;
+        let digest = sha256_hex(&body);
+        match ledger
+            .known
+            .get(&record.record_id)
+            .or_else(|| new_known.get(&record.record_id))
+        {
+            Some(sha) if *sha == digest => duplicates.push(record.record_id.clone()),
+            Some(_) => return Ok(BatchOutcome::Conflict { index }),
+            None => {
+                seq += 1;
+                let chain = ledger::link(&head, &digest, received_ms);
+                new_known.insert(record.record_id.clone(), digest.clone());
+                rows.push(seq, record, &subject, received_ms, digest, body, &chain);
+                head = chain;
+                stored.push(StoredRecordV1 {
+                    record_id: record.record_id.clone(),
+                    received_at,
+                });
+            }
+        }
+    }
+    for (customer, (subject, salt)) in new_subjects {
+        writes.customers.push(customer.clone());
+        writes.subjects.push(subject.clone());
+        writes.salts.push(salt.to_vec());
+        ledger.subjects.insert(customer, subject);
+    }
+    ledger.known.extend(new_known);
+    writes.rows.append(rows);
+    (ledger.seq, ledger.head) = (seq, head);
+    Ok(BatchOutcome::Stored(StoredV1 { stored, duplicates }))
+}
+
+/// One transaction for a group of batches: take [`HEAD_LOCK`], add to
+/// `group` the batches that arrived meanwhile (while another instance
+/// held the lock, say), read the head, and the subjects and stored ids
+/// the whole group needs (one query each), decide every batch in memory
+/// ([`plan_batch`]), then write the group's new subjects and records with
+/// one INSERT each. About seven round trips and one commit, whatever the
+/// group's size.
+async fn store_group(
+    pool: &Pool,
+    group: &mut Vec<Job>,
+    jobs: &mut mpsc::Receiver<Job>,
+) -> Result<Vec<Result<BatchOutcome, DbError>>, DbError> {
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
+        .await?;
+    while group.len() < GROUP_BATCHES {
+        match jobs.try_recv() {
+            Ok(job) => group.push(job),
+            Err(_) => break,
+        }
+    }
+    let group: &[Job] = group;
+    let (seq, head): (i64, String) = match tx
+        .query_opt(
+            "SELECT seq, chain FROM consent_records ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await?
+    {
+        Some(row) => (row.try_get(0)?, row.try_get(1)?),
+        None => (0, GENESIS.to_owned()),
+    };
+    let records = || group.iter().flat_map(|job| job.records.iter());
+    let mut customers: Vec<&str> = records().map(|r| r.record.customer_id.as_str()).collect();
+    customers.sort_unstable();
+    customers.dedup();
+    let ids: Vec<&str> = records().map(|r| r.record.record_id.as_str()).collect();
+    let subjects = pairs(
+        &tx.query(
+            "SELECT customer_id, subject FROM subjects WHERE customer_id = ANY($1)",
+            &[&customers],
+        )
+        .await?,
+    )?;
+    let known = pairs(
+        &tx.query(
+            "SELECT record_id, content_sha256 FROM consent_records WHERE record_id = ANY($1)",
+            &[&ids],
+        )
+        .await?,
+    )?;
+    let mut ledger = Ledger {
+        seq,
+        head,
+        subjects,
+        known,
+    };
+    let mut writes = GroupWrites::default();
+    let mut salt = || {
+        let mut salt = [0u8; 32];
+        getrandom::fill(&mut salt)
+            .map_err(|e| DbError::Corrupt(format!("no randomness for a salt: {e}")))?;
+        Ok(salt)
+    };
+    let outcomes: Vec<Result<BatchOutcome, DbError>> = group
+        .iter()
+        .map(|job| {
+            plan_batch(
+                &mut ledger,
+                &mut writes,
+                &job.records,
+                job.received_at,
+                &mut salt,
+            )
+        })
+        .collect();
+    if !writes.customers.is_empty() {
+        tx.execute(
+            "INSERT INTO subjects (customer_id, subject, salt)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])",
+            &[&writes.customers, &writes.subjects, &writes.salts],
+        )
+        .await?;
+    }
+    if !writes.rows.seq.is_empty() {
+        writes.rows.insert(&tx).await?;
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// The columns of the records a batch appends, for one `INSERT … SELECT
+/// FROM unnest(…)`.
+#[derive(Default)]
+struct NewRows {
+    seq: Vec<i64>,
+    record_id: Vec<String>,
+    subject: Vec<String>,
+    partner_id: Vec<String>,
+    decided_at_ms: Vec<i64>,
+    received_at_ms: Vec<i64>,
+    effective_at_ms: Vec<i64>,
+    supersedes: Vec<Option<String>>,
+    content_sha256: Vec<String>,
+    body: Vec<String>,
+    chain: Vec<String>,
+}
+
+impl NewRows {
+    /// Moves every row of `other` to the end of `self`.
+    fn append(&mut self, mut other: NewRows) {
+        self.seq.append(&mut other.seq);
+        self.record_id.append(&mut other.record_id);
+        self.subject.append(&mut other.subject);
+        self.partner_id.append(&mut other.partner_id);
+        self.decided_at_ms.append(&mut other.decided_at_ms);
+        self.received_at_ms.append(&mut other.received_at_ms);
+        self.effective_at_ms.append(&mut other.effective_at_ms);
+        self.supersedes.append(&mut other.supersedes);
+        self.content_sha256.append(&mut other.content_sha256);
+        self.body.append(&mut other.body);
+        self.chain.append(&mut other.chain);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        seq: i64,
+        record: &ConsentRecordV1,
+        subject: &str,
+        received_ms: i64,
+        digest: String,
+        body: String,
+        chain: &str,
+    ) {
+        let decided = record.decided_at.unix_millis();
+        self.seq.push(seq);
+        self.record_id.push(record.record_id.clone());
+        self.subject.push(subject.to_owned());
+        self.partner_id.push(record.partner.id.to_string());
+        self.decided_at_ms.push(decided);
+        self.received_at_ms.push(received_ms);
+        self.effective_at_ms.push(decided.min(received_ms));
+        self.supersedes.push(record.supersedes.clone());
+        self.content_sha256.push(digest);
+        self.body.push(body);
+        self.chain.push(chain.to_owned());
+    }
+
+    async fn insert(&self, tx: &deadpool_postgres::Transaction<'_>) -> Result<(), DbError> {
+        let params: [&(dyn ToSql + Sync); 11] = [
+            &self.seq,
+            &self.record_id,
+            &self.subject,
+            &self.partner_id,
+            &self.decided_at_ms,
+            &self.received_at_ms,
+            &self.effective_at_ms,
+            &self.supersedes,
+            &self.content_sha256,
+            &self.body,
+            &self.chain,
+        ];
+        tx.execute(
+            "INSERT INTO consent_records
+                (seq, record_id, subject, partner_id, decided_at_ms, received_at_ms,
+                 effective_at_ms, supersedes, content_sha256, body, chain)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
+                                  $5::bigint[], $6::bigint[], $7::bigint[], $8::text[],
+                                  $9::text[], $10::text[], $11::text[])",
+            &params,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Storage for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<(), DbError> {
+        let client = self.client().await?;
+        check_version(&client).await
+    }
+
+    async fn insert_batch(
+        &self,
+        records: Vec<NewRecord>,
+        received_at: Timestamp,
+    ) -> Result<BatchOutcome, DbError> {
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let stopped = || DbError::Task("the PostgreSQL writer has stopped".to_owned());
+        self.writer
+            .send(Job {
+                records,
+                received_at,
+                done,
+            })
+            .await
+            .map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+
+    async fn records_for(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT r.body, r.received_at_ms
+                 FROM consent_records r JOIN subjects s ON s.subject = r.subject
+                 WHERE s.customer_id = $1 ORDER BY r.seq",
+                &[&customer_id],
+            )
+            .await?
+            .iter()
+            .map(|row| read_record(row.try_get(0)?, row.try_get(1)?, customer_id))
+            .collect()
+    }
+
+    async fn current_records(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
+        let client = self.client().await?;
+        let rows: Vec<Decided> = client
+            .query(
+                "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes
+                 FROM consent_records r JOIN subjects s ON s.subject = r.subject
+                 WHERE s.customer_id = $1",
+                &[&customer_id],
+            )
+            .await?
+            .iter()
+            .map(decided)
+            .collect::<Result<_, _>>()?;
+        let winners = current_per_partner(&rows);
+        if winners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let bodies: HashMap<i64, (String, i64)> = client
+            .query(
+                "SELECT seq, body, received_at_ms FROM consent_records WHERE seq = ANY($1)",
+                &[&winners],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
+            .collect::<Result<_, DbError>>()?;
+        winners
+            .iter()
+            .map(|seq| {
+                let (body, received_at_ms) = bodies
+                    .get(seq)
+                    .ok_or_else(|| DbError::Corrupt(format!("record #{seq} vanished")))?;
+                read_record(body, *received_at_ms, customer_id)
+            })
+            .collect()
+    }
+
+    async fn partner_contacts(
+        &self,
+        partner_id: &str,
+        now: Timestamp,
+        out: mpsc::Sender<ConsentRecordV1>,
+    ) -> Result<(), DbError> {
+        let mut client = self.client().await?;
+        let tx = client.build_transaction().read_only(true).start().await?;
+        tx.batch_execute(EXPORT_TIMEOUT).await?;
+        // A row stream: rows arrive as they are read, and the connection
+        // stops reading from the server while the receiver is full, so
+        // an export of any size holds one customer's rows at a time.
+        let rows = tx
+            .query_raw(
+                "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes,
+                        r.subject, s.customer_id, r.body, r.received_at_ms
+                 FROM consent_records r JOIN subjects s ON s.subject = r.subject
+                 WHERE r.partner_id = $1
+                 ORDER BY r.subject, r.seq",
+                [partner_id],
+            )
+            .await?;
+        let mut rows = std::pin::pin!(rows);
+        let mut group: Vec<Decided> = Vec::new();
+        let mut bodies: HashMap<i64, (String, i64)> = HashMap::new();
+        let mut group_subject = String::new();
+        let mut group_customer = String::new();
+        let flush = |group: &mut Vec<Decided>,
+                     bodies: &mut HashMap<i64, (String, i64)>,
+                     customer: &str|
+         -> Result<Option<ConsentRecordV1>, DbError> {
+            let winner = current_per_partner(group).first().copied();
+            group.clear();
+            let found = winner.and_then(|seq| bodies.remove(&seq));
+            bodies.clear();
+            let Some((body, received_at_ms)) = found else {
+                return Ok(None);
+            };
+            let record = read_record(&body, received_at_ms, customer)?;
+            let lapsed = record.valid_until.is_some_and(|v| v <= now);
+            Ok(
+                (record.state == consent_core::domain::DecisionState::Given && !lapsed)
+                    .then_some(record),
+            )
+        };
+        while let Some(row) = rows.try_next().await? {
+            let subject: String = row.try_get(5)?;
+            if subject != group_subject {
+                if !group.is_empty() {
+                    if let Some(record) = flush(&mut group, &mut bodies, &group_customer)? {
+                        if out.send(record).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                group_customer = row.try_get(6)?;
+                group_subject = subject;
+            }
+            let d = decided(&row)?;
+            bodies.insert(d.seq, (row.try_get(7)?, row.try_get(8)?));
+            group.push(d);
+        }
+        if !group.is_empty() {
+            if let Some(record) = flush(&mut group, &mut bodies, &group_customer)? {
+                let _ = out.send(record).await;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn erase(
+        &self,
+        customer_ids: Vec<String>,
+        kind: ErasureKind,
+        by_whom: &str,
+        detail: serde_json::Value,
+        now: Timestamp,
+    ) -> Result<u64, DbError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // As a writer: no batch appends for a customer while their mapping goes.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
+            .await?;
+        let records = Self::erase_in(&tx, &customer_ids, kind, by_whom, &detail, now).await?;
+        tx.commit().await?;
+        Self::vacuum_subjects(&client).await;
+        Ok(records)
+    }
+
+    async fn retention_plan(&self, cutoff: Timestamp) -> Result<RetentionPlan, DbError> {
+        let client = self.client().await?;
+        Self::plan(&client, cutoff).await
+    }
+
+    async fn run_retention(
+        &self,
+        cutoff: Timestamp,
+        by_whom: &str,
+        now: Timestamp,
+    ) -> Result<RetentionPlan, DbError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        // Under the head lock no record arrives between the plan and the
+        // erasure, so exactly the planned (inactive) customers go.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
+            .await?;
+        let plan = Self::plan(&tx, cutoff).await?;
+        Self::erase_in(
+            &tx,
+            &plan.customers,
+            ErasureKind::Retention,
+            by_whom,
+            &plan.detail(),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Self::vacuum_subjects(&client).await;
+        Ok(plan)
+    }
+
+    async fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT at_ms, kind, by_whom, customers, records, detail FROM erasures ORDER BY id",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(serde_json::json!({
+                    "at": Timestamp::from_unix_millis(r.try_get(0)?).to_string(),
+                    "kind": r.try_get::<_, String>(1)?,
+                    "by": r.try_get::<_, String>(2)?,
+                    "customers": r.try_get::<_, i64>(3)?,
+                    "records": r.try_get::<_, i64>(4)?,
+                    "detail": serde_json::from_str::<serde_json::Value>(r.try_get(5)?)
+                        .unwrap_or_default(),
+                }))
+            })
+            .collect()
+    }
+
+    async fn count(&self) -> Result<u64, DbError> {
+        let client = self.client().await?;
+        let n: i64 = client
+            .query_one("SELECT COUNT(*) FROM consent_records", &[])
+            .await?
+            .try_get(0)?;
+        Ok(n as u64)
+    }
+
+    async fn ledger_head(&self) -> Result<Head, DbError> {
+        let client = self.client().await?;
+        // One statement, one snapshot: the count and head agree.
+        let row = client
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM consent_records),
+                        (SELECT chain FROM consent_records ORDER BY seq DESC LIMIT 1)",
+                &[],
+            )
+            .await?;
+        Ok(Head {
+            count: row.try_get::<_, i64>(0)? as u64,
+            head: row
+                .try_get::<_, Option<String>>(1)?
+                .unwrap_or_else(|| GENESIS.to_owned()),
+        })
+    }
+
+    async fn verify(&self, expect: Option<(u64, String)>) -> Result<Head, VerifyError> {
+        let storage =
+            |e: tokio_postgres::Error| VerifyError::Storage(DbError::Postgres(e).to_string());
+        let mut client = self
+            .client()
+            .await
+            .map_err(|e| VerifyError::Storage(e.to_string()))?;
+        // One snapshot for the records, the mappings and the checkpoint.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(storage)?;
+        tx.batch_execute("SET LOCAL statement_timeout = 0")
+            .await
+            .map_err(storage)?;
+        let rows = tx
+            .query_raw(
+                "SELECT seq, record_id, subject, received_at_ms, content_sha256, body, chain
+                 FROM consent_records ORDER BY seq",
+                std::iter::empty::<&str>(),
+            )
+            .await
+            .map_err(storage)?;
+        let mut rows = std::pin::pin!(rows);
+        let mut verifier = Verifier::default();
+        while let Some(row) = rows.try_next().await.map_err(storage)? {
+            verifier
+                .record(
+                    row.try_get(0).map_err(storage)?,
+                    row.try_get(1).map_err(storage)?,
+                    row.try_get(2).map_err(storage)?,
+                    row.try_get(3).map_err(storage)?,
+                    row.try_get(4).map_err(storage)?,
+                    row.try_get(5).map_err(storage)?,
+                    row.try_get(6).map_err(storage)?,
+                )
+                .map_err(VerifyError::Broken)?;
+        }
+        let subjects = tx
+            .query_raw(
+                "SELECT customer_id, subject, salt FROM subjects",
+                std::iter::empty::<&str>(),
+            )
+            .await
+            .map_err(storage)?;
+        let mut subjects = std::pin::pin!(subjects);
+        while let Some(row) = subjects.try_next().await.map_err(storage)? {
+            Verifier::mapping(
+                row.try_get(0).map_err(storage)?,
+                row.try_get(1).map_err(storage)?,
+                row.try_get(2).map_err(storage)?,
+            )
+            .map_err(VerifyError::Broken)?;
+        }
+        let now = verifier.finish();
+        let result = match expect {
+            None => Ok(now),
+            Some((count, head)) => {
+                let at_count = if count == 0 {
+                    Some(GENESIS.to_owned())
+                } else {
+                    tx.query_opt(
+                        "SELECT chain FROM consent_records WHERE seq = $1",
+                        &[&(count as i64)],
+                    )
+                    .await
+                    .map_err(storage)?
+                    .map(|r| r.try_get(0))
+                    .transpose()
+                    .map_err(storage)?
+                };
+                ledger::check_checkpoint(now, count, &head, at_count).map_err(VerifyError::Broken)
+            }
+        };
+        tx.commit().await.map_err(storage)?;
+        result
+    }
+
+    async fn add_key(
+        &self,
+        role: Role,
+        partner_id: Option<&str>,
+        label: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(ApiKey, String), DbError> {
+        let (id, key) = keys::generate()
+            .map_err(|e| DbError::Corrupt(format!("no randomness for a key: {e}")))?;
+        let secret = keys::split_key(&key).map(|(_, s)| s).unwrap_or_default();
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO api_keys (id, role, partner_id, label, secret_sha256, created_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &id,
+                    &role.as_str(),
+                    &partner_id,
+                    &label,
+                    &sha256_hex(secret),
+                    &now.unix_millis(),
+                ],
+            )
+            .await?;
+        Ok((
+            ApiKey {
+                id,
+                role,
+                partner_id: partner_id.map(str::to_owned),
+                label: label.map(str::to_owned),
+                created_at: now,
+                revoked_at: None,
+            },
+            key,
+        ))
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKey>, DbError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT id, role, partner_id, label, created_at_ms, revoked_at_ms
+                 FROM api_keys ORDER BY created_at_ms, id",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(key_row)
+            .collect()
+    }
+
+    async fn revoke_key(&self, id: &str, now: Timestamp) -> Result<bool, DbError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "UPDATE api_keys SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL",
+                &[&id, &now.unix_millis()],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn find_key(&self, credential: &str) -> Result<Option<ApiKey>, DbError> {
+        let Some((id, secret)) = keys::split_key(credential) else {
+            return Ok(None);
+        };
+        let client = self.client().await?;
+        let found = client
+            .query_opt(
+                "SELECT id, role, partner_id, label, created_at_ms, revoked_at_ms, secret_sha256
+                 FROM api_keys WHERE id = $1 AND revoked_at_ms IS NULL",
+                &[&id],
+            )
+            .await?;
+        let Some(row) = found else {
+            return Ok(None);
+        };
+        let hash: &str = row.try_get(6)?;
+        if !keys::constant_time_eq(hash, &sha256_hex(secret)) {
+            return Ok(None);
+        }
+        key_row(&row).map(Some)
+    }
+}

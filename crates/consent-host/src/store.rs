@@ -1,0 +1,339 @@
+//! The storage the handlers call: one async trait, two backends.
+//!
+//! - [`SqliteStore`]: the default, a single file ([`crate::db::Db`]); its
+//!   blocking connections run on `spawn_blocking`.
+//! - [`crate::pg::PgStore`]: PostgreSQL, for several host instances on one
+//!   database (`--database-url`).
+//!
+//! Both take the same checked records and apply the same pure rules
+//! ([`crate::db::stored_body`], [`crate::db::current_per_partner`],
+//! [`crate::ledger::link`], [`crate::ledger::subject`],
+//! [`crate::ledger::Verifier`]), so they store identical bodies, digests
+//! and chains and answer every read the same way.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use consent_core::wire::{ConsentRecordV1, PreferenceV1};
+use consent_core::Timestamp;
+use tokio::sync::mpsc;
+
+use crate::db::{BatchOutcome, Db, DbError, ErasureKind, NewRecord, RetentionPlan};
+use crate::keys::{ApiKey, Role};
+use crate::ledger::{self, Head, VerifyError};
+
+/// What the host needs from its database. Every method is one unit of
+/// work: a batch is stored whole or not at all.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// `sqlite` or `postgres`, for logs.
+    fn backend(&self) -> &'static str;
+
+    /// A trivial query that also checks the schema version (health checks).
+    async fn ping(&self) -> Result<(), DbError>;
+
+    /// Stores a batch in one transaction: every new record, chained after
+    /// the head, or none. A record id already stored with the same body is
+    /// a duplicate; with another body the batch is a conflict.
+    async fn insert_batch(
+        &self,
+        records: Vec<NewRecord>,
+        received_at: Timestamp,
+    ) -> Result<BatchOutcome, DbError>;
+
+    /// Every record of a customer, oldest first, with `receivedAt`.
+    async fn records_for(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError>;
+
+    /// A customer's current record per partner, sorted by partner id (the
+    /// rules of [`crate::db::current_per_partner`]).
+    async fn current_records(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError>;
+
+    /// A customer's current answer per partner.
+    async fn preferences(&self, customer_id: &str) -> Result<Vec<PreferenceV1>, DbError> {
+        Ok(self
+            .current_records(customer_id)
+            .await?
+            .into_iter()
+            .map(crate::db::preference_of)
+            .collect())
+    }
+
+    /// Sends, in subject order, the customers whose current answer for
+    /// `partner_id` is a `given` that has not lapsed by `now`. Stops early
+    /// (without error) when the receiver is dropped. Never holds more
+    /// than one customer's rows at a time.
+    async fn partner_contacts(
+        &self,
+        partner_id: &str,
+        now: Timestamp,
+        out: mpsc::Sender<ConsentRecordV1>,
+    ) -> Result<(), DbError>;
+
+    /// Erases customers (drops their subject mapping) and logs it without
+    /// ids. Returns how many records they had.
+    async fn erase(
+        &self,
+        customer_ids: Vec<String>,
+        kind: ErasureKind,
+        by_whom: &str,
+        detail: serde_json::Value,
+        now: Timestamp,
+    ) -> Result<u64, DbError>;
+
+    /// What a retention run with this cutoff would anonymise (reads only).
+    async fn retention_plan(&self, cutoff: Timestamp) -> Result<RetentionPlan, DbError>;
+
+    /// Anonymises the customers of [`Storage::retention_plan`] in one
+    /// transaction and logs the run.
+    async fn run_retention(
+        &self,
+        cutoff: Timestamp,
+        by_whom: &str,
+        now: Timestamp,
+    ) -> Result<RetentionPlan, DbError>;
+
+    /// Every erasure and retention run, oldest first.
+    async fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError>;
+
+    /// How many records are stored.
+    async fn count(&self) -> Result<u64, DbError>;
+
+    /// The ledger's count and head as stored (not verified).
+    async fn ledger_head(&self) -> Result<Head, DbError>;
+
+    /// Recomputes the ledger; with `expect`, also checks that it still
+    /// holds that earlier checkpoint (count, head).
+    async fn verify(&self, expect: Option<(u64, String)>) -> Result<Head, VerifyError>;
+
+    /// Adds an API key; returns it and its text, shown once.
+    async fn add_key(
+        &self,
+        role: Role,
+        partner_id: Option<&str>,
+        label: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(ApiKey, String), DbError>;
+
+    /// Every key, revoked ones included, oldest first.
+    async fn list_keys(&self) -> Result<Vec<ApiKey>, DbError>;
+
+    /// Revokes a live key; false if there is none with that id.
+    async fn revoke_key(&self, id: &str, now: Timestamp) -> Result<bool, DbError>;
+
+    /// The live key a credential stands for, if any.
+    async fn find_key(&self, credential: &str) -> Result<Option<ApiKey>, DbError>;
+}
+
+/// The SQLite backend: [`Db`] on the blocking thread pool.
+pub struct SqliteStore {
+    db: Arc<Db>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating) the file at `path`.
+    pub async fn open(path: PathBuf) -> Result<Self, DbError> {
+        let p = path.clone();
+        let db = blocking(move || Db::open(&p)).await?;
+        Ok(Self::new(db))
+    }
+
+    /// Wraps an open database.
+    pub fn new(db: Db) -> Self {
+        SqliteStore {
+            path: db.path().to_owned(),
+            db: Arc::new(db),
+        }
+    }
+
+    /// The blocking database underneath.
+    pub fn db(&self) -> &Arc<Db> {
+        &self.db
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Db) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        let db = self.db.clone();
+        blocking(move || f(&db)).await
+    }
+}
+
+impl From<Db> for Arc<dyn Storage> {
+    fn from(db: Db) -> Self {
+        Arc::new(SqliteStore::new(db))
+    }
+}
+
+/// Runs blocking work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, DbError> + Send + 'static,
+) -> Result<T, DbError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+}
+
+#[async_trait]
+impl Storage for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<(), DbError> {
+        self.run(|db| db.ping()).await
+    }
+
+    async fn insert_batch(
+        &self,
+        records: Vec<NewRecord>,
+        received_at: Timestamp,
+    ) -> Result<BatchOutcome, DbError> {
+        self.run(move |db| db.insert_batch(&records, received_at))
+            .await
+    }
+
+    async fn records_for(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
+        let id = customer_id.to_owned();
+        self.run(move |db| db.records_for(&id)).await
+    }
+
+    async fn current_records(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
+        let id = customer_id.to_owned();
+        self.run(move |db| db.current_records(&id)).await
+    }
+
+    async fn partner_contacts(
+        &self,
+        partner_id: &str,
+        now: Timestamp,
+        out: mpsc::Sender<ConsentRecordV1>,
+    ) -> Result<(), DbError> {
+        let id = partner_id.to_owned();
+        self.run(move |db| db.partner_contacts(&id, now, |r| out.blocking_send(r).is_ok()))
+            .await
+    }
+
+    async fn erase(
+        &self,
+        customer_ids: Vec<String>,
+        kind: ErasureKind,
+        by_whom: &str,
+        detail: serde_json::Value,
+        now: Timestamp,
+    ) -> Result<u64, DbError> {
+        let by = by_whom.to_owned();
+        self.run(move |db| db.erase(&customer_ids, kind, &by, &detail, now))
+            .await
+    }
+
+    async fn retention_plan(&self, cutoff: Timestamp) -> Result<RetentionPlan, DbError> {
+        self.run(move |db| db.retention_plan(cutoff)).await
+    }
+
+    async fn run_retention(
+        &self,
+        cutoff: Timestamp,
+        by_whom: &str,
+        now: Timestamp,
+    ) -> Result<RetentionPlan, DbError> {
+        let by = by_whom.to_owned();
+        self.run(move |db| db.run_retention(cutoff, &by, now)).await
+    }
+
+    async fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError> {
+        self.run(|db| db.erasures()).await
+    }
+
+    async fn count(&self) -> Result<u64, DbError> {
+        self.run(|db| db.count()).await
+    }
+
+    async fn ledger_head(&self) -> Result<Head, DbError> {
+        self.run(|db| db.ledger_head()).await
+    }
+
+    async fn verify(&self, expect: Option<(u64, String)>) -> Result<Head, VerifyError> {
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn =
+                Db::open_read_only(&path).map_err(|e| VerifyError::Storage(e.to_string()))?;
+            match expect {
+                Some((count, head)) => ledger::verify_extends(&conn, count, &head),
+                None => ledger::verify(&conn),
+            }
+        })
+        .await
+        .map_err(|e| VerifyError::Storage(e.to_string()))?
+    }
+
+    async fn add_key(
+        &self,
+        role: Role,
+        partner_id: Option<&str>,
+        label: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(ApiKey, String), DbError> {
+        let partner = partner_id.map(str::to_owned);
+        let label = label.map(str::to_owned);
+        self.run(move |db| db.add_key(role, partner.as_deref(), label.as_deref(), now))
+            .await
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKey>, DbError> {
+        self.run(|db| db.list_keys()).await
+    }
+
+    async fn revoke_key(&self, id: &str, now: Timestamp) -> Result<bool, DbError> {
+        let id = id.to_owned();
+        self.run(move |db| db.revoke_key(&id, now)).await
+    }
+
+    async fn find_key(&self, credential: &str) -> Result<Option<ApiKey>, DbError> {
+        let credential = credential.to_owned();
+        self.run(move |db| db.find_key(&credential)).await
+    }
+}
+
+/// Which database to open, from the command line.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// A SQLite file (`--db`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (`--database-url`); never printed (it may hold a password).
+    Postgres(String),
+}
+
+impl Backend {
+    /// `--database-url` wins over `--db` when given.
+    pub fn choose(db: PathBuf, database_url: Option<String>) -> Self {
+        match database_url.filter(|u| !u.trim().is_empty()) {
+            Some(url) => Backend::Postgres(url),
+            None => Backend::Sqlite(db),
+        }
+    }
+
+    /// Opens and migrates the database. Errors name the flag and the cause.
+    pub async fn open(&self) -> Result<Arc<dyn Storage>, String> {
+        match self {
+            Backend::Sqlite(path) => SqliteStore::open(path.clone())
+                .await
+                .map(|s| Arc::new(s) as Arc<dyn Storage>)
+                .map_err(|e| format!("opening the database {} (--db): {e}", path.display())),
+            Backend::Postgres(url) => crate::pg::PgStore::connect(url, true)
+                .await
+                .map(|s| Arc::new(s) as Arc<dyn Storage>),
+        }
+    }
+
+    /// What to show in logs: the file, or the server and database without
+    /// credentials.
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Sqlite(path) => format!("sqlite:{}", path.display()),
+            Backend::Postgres(url) => crate::pg::describe_url(url),
+        }
+    }
+}
