@@ -338,22 +338,33 @@ pub async fn post_records(
     }
 }
 
-fn customer_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+/// An id from the path: valid UTF-8, not blank, at most
+/// [`MAX_CUSTOMER_ID_LEN`] bytes (the limit records are held to). `what`
+/// names it in the message, `code` is the error code.
+fn path_id(
+    path: Result<Path<String>, PathRejection>,
+    what: &str,
+    code: &'static str,
+) -> Result<String, ApiError> {
     let Path(id) = path.map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_customer_id",
-            "the customer id is not valid UTF-8",
+            code,
+            format!("the {what} id is not valid UTF-8"),
         )
     })?;
     if id.trim().is_empty() || id.len() > MAX_CUSTOMER_ID_LEN {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_customer_id",
-            format!("the customer id must be 1 to {MAX_CUSTOMER_ID_LEN} bytes"),
+            code,
+            format!("the {what} id must be 1 to {MAX_CUSTOMER_ID_LEN} bytes"),
         ));
     }
     Ok(id)
+}
+
+fn customer_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path_id(path, "customer", "invalid_customer_id")
 }
 
 /// `GET /api/v1/customers/{customerId}/preferences`.
@@ -553,21 +564,7 @@ pub struct ContactsQuery {
 }
 
 fn partner_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    let Path(id) = path.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_partner_id",
-            "the partner id is not valid UTF-8",
-        )
-    })?;
-    if id.trim().is_empty() || id.len() > MAX_CUSTOMER_ID_LEN {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_partner_id",
-            format!("the partner id must be 1 to {MAX_CUSTOMER_ID_LEN} bytes"),
-        ));
-    }
-    Ok(id)
+    path_id(path, "partner", "invalid_partner_id")
 }
 
 /// What a contacts export keeps.
