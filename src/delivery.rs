@@ -7,11 +7,12 @@
 use std::cell::RefCell;
 
 use consent_core::delivery::{batch_key, parse_retry_after};
-use consent_core::json::{object, RawJson, ToJson};
+use consent_core::json::{object, RawJson};
 use consent_core::outbox::{
     Answer, Entry, Kept, Next, Outbox, Run, RunReport, Status, Store, HOST_LIMITS,
 };
 use consent_core::wire::ConsentRecordV1;
+use serde::Serialize;
 
 use crate::platform;
 
@@ -154,30 +155,35 @@ pub fn kept_on_device(ids: &[String]) -> bool {
     with_outbox(|o, _| ids.iter().all(|id| o.get(id).is_none_or(|e| e.durable)))
 }
 
-/// The handle's `outbox()`: every entry, with its status and why.
-pub struct Listing;
+/// One line of the handle's `outbox()`: an entry, its status and why.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listed {
+    pub record_id: String,
+    pub status: &'static str,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub endpoint: String,
+    pub decided_at: String,
+    pub kept: &'static str,
+}
 
-impl ToJson for Listing {
-    fn write_json(&self, out: &mut String) {
-        with_outbox(|o, _| {
-            out.push('[');
-            for (i, e) in o.entries().iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                object(out, |w| {
-                    w.field("recordId", &e.id)
-                        .field("status", e.status.as_str())
-                        .field("attempts", &e.attempts)
-                        .field("lastError", &e.last_error)
-                        .field("endpoint", &e.endpoint)
-                        .field("decidedAt", &e.decided_at)
-                        .field("kept", if e.durable { "device" } else { "memory" });
-                });
-            }
-            out.push(']');
-        });
-    }
+/// The handle's `outbox()`: every entry, with its status and why.
+pub fn listing() -> Vec<Listed> {
+    with_outbox(|o, _| {
+        o.entries()
+            .iter()
+            .map(|e| Listed {
+                record_id: e.id.clone(),
+                status: e.status.as_str(),
+                attempts: e.attempts,
+                last_error: e.last_error.clone(),
+                endpoint: e.endpoint.clone(),
+                decided_at: e.decided_at.clone(),
+                kept: if e.durable { "device" } else { "memory" },
+            })
+            .collect()
+    })
 }
 
 /// One delivery run for an endpoint, and the wait it asked for last.
@@ -197,17 +203,19 @@ pub struct Report {
     pub pending: Vec<String>,
 }
 
-impl ToJson for Report {
-    fn write_json(&self, out: &mut String) {
-        object(out, |o| {
-            o.field("delivered", &self.run.delivered)
-                .field("pending", &self.pending)
-                .field("held", &self.run.held)
-                .field("failed", &self.run.failed)
-                .field("message", &self.run.message)
-                .field("field", &self.run.field)
-                .field("unauthorized", &self.run.unauthorized);
-        });
+/// `retry()`'s answer: `{delivered, pending, held, failed, message, field, unauthorized}`.
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = s.serialize_struct("Report", 7)?;
+        o.serialize_field("delivered", &self.run.delivered)?;
+        o.serialize_field("pending", &self.pending)?;
+        o.serialize_field("held", &self.run.held)?;
+        o.serialize_field("failed", &self.run.failed)?;
+        o.serialize_field("message", &self.run.message)?;
+        o.serialize_field("field", &self.run.field)?;
+        o.serialize_field("unauthorized", &self.run.unauthorized)?;
+        o.end()
     }
 }
 
@@ -233,10 +241,7 @@ impl Delivery {
                 self.wait = Some(ms);
                 return;
             }
-            if let Err(e) = platform::sleep(ms.min(u64::from(u32::MAX)) as u32).await {
-                platform::warn(&format!("delivery could not wait: {e}"));
-                return;
-            }
+            platform::sleep(wait_ms(ms)).await;
         }
         loop {
             let Some(batch) = with_outbox(|o, _| self.run.next(o)) else {
@@ -252,10 +257,7 @@ impl Delivery {
                     return;
                 }
                 Next::Wait(ms) => {
-                    if let Err(e) = platform::sleep(ms.min(u64::from(u32::MAX)) as u32).await {
-                        platform::warn(&format!("delivery could not wait: {e}"));
-                        return;
-                    }
+                    platform::sleep(wait_ms(ms)).await;
                 }
             }
         }
@@ -288,6 +290,11 @@ impl Delivery {
             pending,
         }
     }
+}
+
+/// A wait the core asked for, as a `setTimeout` delay (at most ~24 days).
+fn wait_ms(ms: u64) -> u32 {
+    ms.min(i32::MAX as u64) as u32
 }
 
 /// One POST of these records as one batch, read as an [`Answer`].

@@ -76,7 +76,7 @@ impl Handle {
     /// a new token), `failed` (refused by the backend) or `set-aside`
     /// (unreadable in storage; never sent).
     pub fn outbox(&self) -> js_sys::Promise {
-        let listing = platform::to_js(&delivery::Listing);
+        let listing = platform::to_js(&delivery::listing());
         wasm_bindgen_futures::future_to_promise(async move {
             listing.map_err(|e| JsValue::from_str(&e.0))
         })

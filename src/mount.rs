@@ -4,14 +4,14 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use wasm_bindgen::JsValue;
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Element;
 use yew::functional::UseReducerHandle;
 use yew::AppHandle;
 
-use consent_core::config::{validate, Config, ConfigErrors, Issue};
+use consent_core::config::{read_issue, validate, Config, ConfigErrors, Issue};
 use consent_core::domain::{Mode, PartnerId, Preference};
-use consent_core::json::{self, object, Json, RawJson, ToJson};
 use consent_core::locale::requested_locale;
 use consent_core::outbox::Kept;
 use consent_core::plan::{account_plan, plan, AskReason, Plan, SkipReason};
@@ -33,7 +33,7 @@ pub enum MountError {
 }
 
 impl MountError {
-    /// `{message, errors: [{path, message}], warnings: [...]}` for the host page.
+    /// `{code, message, errors: [{path, message}], warnings: [...]}` for the host page.
     pub fn to_js(&self) -> JsValue {
         let (code, message, errors, warnings) = match self {
             MountError::Config(e) => (
@@ -44,51 +44,113 @@ impl MountError {
             ),
             MountError::Platform(m) => ("browser", m.clone(), &[][..], &[][..]),
         };
-        let mut out = String::new();
-        object(&mut out, |o| {
-            o.field("code", code)
-                .field("message", &message)
-                .field("errors", &issues(errors))
-                .field("warnings", &issues(warnings));
-        });
-        platform::json_to_js(&out)
+        let detail = MountErrorOut {
+            code,
+            message,
+            errors: issues(errors),
+            warnings: issues(warnings),
+        };
+        platform::to_js(&detail)
             .unwrap_or_else(|_| JsValue::from_str("the consent prompt could not mount"))
     }
 }
 
-/// Config issues as `[{path, message}]`.
-fn issues(list: &[Issue]) -> Json {
-    Json::Array(
-        list.iter()
-            .map(|i| {
-                Json::Object(vec![
-                    ("path".into(), Json::String(i.path.clone())),
-                    ("message".into(), Json::String(i.message.clone())),
-                ])
-            })
-            .collect(),
-    )
+#[derive(Serialize)]
+struct MountErrorOut<'a> {
+    code: &'a str,
+    message: String,
+    errors: Vec<IssueOut<'a>>,
+    warnings: Vec<IssueOut<'a>>,
 }
 
-/// Parses and validates a config given as a JS value. The value goes
-/// through `JSON.stringify`, so the venue can pass an object or a parsed
-/// JSON file alike, and a type error names its exact field.
+/// A config issue as the host page sees it: `{path, message}`.
+#[derive(Serialize)]
+pub struct IssueOut<'a> {
+    path: &'a str,
+    message: &'a str,
+}
+
+/// Config issues as `[{path, message}]`.
+fn issues(list: &[Issue]) -> Vec<IssueOut<'_>> {
+    list.iter()
+        .map(|i| IssueOut {
+            path: &i.path,
+            message: &i.message,
+        })
+        .collect()
+}
+
+/// Reads and validates a config given as a JS value (an object, or a
+/// parsed JSON file), by serde-wasm-bindgen. A value of the wrong type or
+/// a field the config does not have is named by its exact path
+/// (`partners[1].notice.version`), through `serde_path_to_error`, in the
+/// words [`read_issue`] gives every reader of configs.
 pub fn config_from_js(value: JsValue) -> Result<(Config, Vec<Issue>), MountError> {
-    let issue = |path: String, message: String| {
+    let one = |issue: Issue| {
         MountError::Config(ConfigErrors {
-            errors: vec![Issue { path, message }],
+            errors: vec![issue],
             warnings: vec![],
         })
     };
-    let text = platform::json_stringify(&value).map_err(|e| {
-        issue(
-            String::new(),
-            format!("the config is not plain JSON data ({e})"),
-        )
+    let de = serde_wasm_bindgen::Deserializer::from(value.clone());
+    let raw: ConfigV1 = serde_path_to_error::deserialize(de).map_err(|e| {
+        // serde-wasm-bindgen's errors are JS `Error`s: "Error: invalid type: …".
+        let message = e.inner().to_string();
+        let message = message.strip_prefix("Error: ").unwrap_or(&message);
+        one(read_issue(&e.path().to_string(), message))
     })?;
-    let raw: ConfigV1 = json::from_str(&text).map_err(|e| issue(e.path, e.message))?;
+    // serde-wasm-bindgen reads only the fields a struct declares, so
+    // `deny_unknown_fields` never fires: a key the venue wrote that the
+    // config, written back, does not have is one it does not know.
+    let read = platform::to_js(&raw).map_err(|e| MountError::Platform(e.0))?;
+    if let Some(issue) = unknown_key(&value, &read, "") {
+        return Err(one(issue));
+    }
     let v = validate(&raw).map_err(MountError::Config)?;
     Ok((v.config, v.warnings))
+}
+
+/// The first key in `given` that `read` lacks, as an "is not a known
+/// field" issue with the likely intended name.
+fn unknown_key(given: &JsValue, read: &JsValue, path: &str) -> Option<Issue> {
+    if let Some(items) = given.dyn_ref::<js_sys::Array>() {
+        let read = read.dyn_ref::<js_sys::Array>()?;
+        return items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| unknown_key(&v, &read.get(i as u32), &format!("{path}[{i}]")));
+    }
+    if !given.is_object() || !read.is_object() {
+        return None;
+    }
+    let keys = |v: &JsValue| -> Vec<String> {
+        js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>())
+            .iter()
+            .filter_map(|k| k.as_string())
+            .collect()
+    };
+    let known = keys(read);
+    keys(given).into_iter().find_map(|k| {
+        let here = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
+        let v = js_sys::Reflect::get(given, &JsValue::from_str(&k)).unwrap_or(JsValue::UNDEFINED);
+        if known.contains(&k) {
+            let r =
+                js_sys::Reflect::get(read, &JsValue::from_str(&k)).unwrap_or(JsValue::UNDEFINED);
+            unknown_key(&v, &r, &here)
+        } else if v.is_null() || v.is_undefined() {
+            None
+        } else {
+            let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+            Some(read_issue(
+                &here,
+                &format!("unknown field `{k}`, expected one of {}", list.join(", ")),
+            ))
+        }
+    })
 }
 
 /// Links the mounted component to the outside world.
@@ -100,7 +162,7 @@ pub struct Controller {
 }
 
 /// What `commit()` resolves to, and the `consent:commit` event's detail.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Summary {
     pub records: Vec<ConsentRecordV1>,
     pub delivered: Vec<String>,
@@ -110,25 +172,20 @@ pub struct Summary {
     pub held: Vec<String>,
     /// Where pending records are kept: on the device, or only in this
     /// page's memory (storage refused them).
+    #[serde(serialize_with = "kept_name")]
     pub kept: Kept,
     /// False at commit; true when a later retry settled the pending records.
     /// JSON name `final`.
+    #[serde(rename = "final")]
     pub settled: bool,
 }
 
-impl ToJson for Summary {
-    fn write_json(&self, out: &mut String) {
-        object(out, |o| {
-            o.field("records", &self.records)
-                .field("delivered", &self.delivered)
-                .field("pending", &self.pending)
-                .field("held", &self.held)
-                .field("kept", self.kept.as_str())
-                .field("final", &self.settled);
-        });
-    }
+fn kept_name<S: serde::Serializer>(kept: &Kept, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kept.as_str())
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ErrorDetail<'a> {
     code: &'a str,
     message: String,
@@ -137,34 +194,13 @@ struct ErrorDetail<'a> {
     record_ids: Vec<String>,
 }
 
-impl ToJson for ErrorDetail<'_> {
-    fn write_json(&self, out: &mut String) {
-        object(out, |o| {
-            o.field("code", self.code)
-                .field("message", &self.message)
-                .field("field", &self.field)
-                .field("errors", &self.errors)
-                .field("recordIds", &self.record_ids);
-        });
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ProblemOut {
     question: String,
     partner_ids: Vec<String>,
     problem: &'static str,
     field: String,
-}
-
-impl ToJson for ProblemOut {
-    fn write_json(&self, out: &mut String) {
-        object(out, |o| {
-            o.field("question", &self.question)
-                .field("partnerIds", &self.partner_ids)
-                .field("problem", self.problem)
-                .field("field", &self.field);
-        });
-    }
 }
 
 impl Controller {
@@ -182,7 +218,7 @@ impl Controller {
         }
     }
 
-    fn emit<T: ToJson + ?Sized>(&self, name: &str, detail: &T) {
+    fn emit<T: Serialize + ?Sized>(&self, name: &str, detail: &T) {
         let sent = platform::to_js(detail).and_then(|d| platform::dispatch(&self.host, name, &d));
         if let Err(e) = sent {
             platform::warn(&format!("{name} event: {e}"));
@@ -597,6 +633,7 @@ fn make_plan(config: &Config, now: consent_core::Timestamp) -> (Plan, Answers) {
 }
 
 /// `state()` and the `consent:change` detail.
+#[derive(Serialize)]
 pub struct StateOut {
     pub locale: String,
     pub complete: bool,
@@ -605,18 +642,8 @@ pub struct StateOut {
     pub skipped: Vec<SkippedOut>,
 }
 
-impl ToJson for StateOut {
-    fn write_json(&self, out: &mut String) {
-        object(out, |o| {
-            o.field("locale", &self.locale)
-                .field("complete", &self.complete)
-                .field("phase", self.phase)
-                .field("questions", &self.questions)
-                .field("skipped", &self.skipped);
-        });
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QuestionOut {
     pub key: String,
     pub partner_ids: Vec<String>,
@@ -625,30 +652,11 @@ pub struct QuestionOut {
     pub channels: Vec<&'static str>,
 }
 
-impl ToJson for QuestionOut {
-    fn write_json(&self, out: &mut String) {
-        object(out, |o| {
-            o.field("key", &self.key)
-                .field("partnerIds", &self.partner_ids)
-                .field("reason", self.reason)
-                .field("answer", &self.answer)
-                .field("channels", &self.channels);
-        });
-    }
-}
-
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SkippedOut {
     pub partner_id: String,
     pub reason: &'static str,
-}
-
-impl ToJson for SkippedOut {
-    fn write_json(&self, out: &mut String) {
-        object(out, |o| {
-            o.field("partnerId", &self.partner_id)
-                .field("reason", self.reason);
-        });
-    }
 }
 
 pub fn state_of(s: &Session) -> StateOut {
@@ -813,12 +821,18 @@ pub fn mount(
         None => yew::Renderer::<Root>::with_root_and_props(container.clone(), props).render(),
     };
 
-    let mut ready = String::new();
-    object(&mut ready, |o| {
-        o.field("state", &state_of(&session))
-            .field("warnings", &issues(&warnings));
-    });
-    controller.emit("consent:ready", &RawJson(&ready));
+    #[derive(Serialize)]
+    struct Ready<'a> {
+        state: StateOut,
+        warnings: Vec<IssueOut<'a>>,
+    }
+    controller.emit(
+        "consent:ready",
+        &Ready {
+            state: state_of(&session),
+            warnings: issues(&warnings),
+        },
+    );
     flush_outbox(&config, &controller);
     Ok(Mounted {
         app: Some(app),

@@ -58,7 +58,7 @@ async fn mount(extra: &str) -> (Handle, DocumentFragment) {
 }
 
 async fn settle() {
-    platform::sleep(30).await.unwrap();
+    platform::sleep(30).await;
 }
 
 fn all(root: &DocumentFragment, selector: &str) -> Vec<Element> {
@@ -483,4 +483,42 @@ async fn a_second_commit_in_progress_shares_the_first_and_every_commit_settles()
     let again = wasm_bindgen_futures::JsFuture::from(handle.commit()).await;
     assert!(again.is_err());
     handle.destroy();
+}
+
+/// The first config error of a refused mount, as `(path, message)`.
+fn first_error(extra: &str) -> (String, String) {
+    let host = platform::create_element("div").unwrap();
+    let err = match mount_prompt(host.into(), config(extra), None) {
+        Ok(_) => panic!("{extra} mounted"),
+        Err(e) => e,
+    };
+    let first = js_sys::Array::from(&get(&err, "errors")).get(0);
+    (
+        get(&first, "path").as_string().unwrap_or_default(),
+        get(&first, "message").as_string().unwrap_or_default(),
+    )
+}
+
+#[wasm_bindgen_test]
+async fn a_mistyped_field_is_named_with_the_likely_one() {
+    assert_eq!(
+        first_error(r#"{"customer_id": "C-42"}"#),
+        (
+            "customer_id".to_owned(),
+            "is not a known field; did you mean \"customerId\"?".to_owned()
+        )
+    );
+    let (path, message) =
+        first_error(r#"{"basket": {"lines": [{"eventId": "e", "title": "E", "partnerIDs": []}]}}"#);
+    assert_eq!(path, "basket.lines[0].partnerIDs");
+    assert_eq!(
+        message,
+        "is not a known field; did you mean \"partnerIds\"?"
+    );
+    let (path, message) = first_error(r#"{"mode": "popup"}"#);
+    assert_eq!(path, "mode");
+    assert!(
+        message.starts_with("must be one of \"individual\""),
+        "{message}"
+    );
 }
