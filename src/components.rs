@@ -291,6 +291,15 @@ pub fn Prompt(props: &PromptProps) -> Html {
                 }
             </form>
             <p class="status" role="status" aria-live="polite" part="status">{ status }</p>
+            <div class="receipt" part="receipt" aria-live="polite">
+                if let Some(r) = &s.receipt {
+                    <p id="cp-receipt" part="receipt-title">{ texts.get("receipt_offer") }</p>
+                    <ul aria-labelledby="cp-receipt">
+                        <li><a part="receipt-json" href={r.json.to_string()} download={r.file_name.clone()}>{ texts.get("receipt_json") }</a></li>
+                        <li><a part="receipt-print" href={r.page.to_string()} target="_blank" rel="noopener">{ texts.get("receipt_print") }<span class="muted">{ " " }{ texts.get("new_tab") }</span></a></li>
+                    </ul>
+                }
+            </div>
         </section>
     }
 }

@@ -123,6 +123,16 @@ impl Handle {
         })
     }
 
+    /// The patron's receipt for the last successful commit, as
+    /// `consent-receipt/1` (`{schema, customerId, generatedAt, records}`),
+    /// or `null` before one.
+    pub fn receipt(&self) -> JsValue {
+        self.mounted
+            .borrow()
+            .as_ref()
+            .map_or(JsValue::NULL, |m| m.controller.receipt())
+    }
+
     /// `{locale, complete, phase, questions, skipped}`.
     pub fn state(&self) -> JsValue {
         self.mounted

@@ -15,14 +15,15 @@ use consent_core::domain::{Mode, PartnerId, Preference};
 use consent_core::locale::requested_locale;
 use consent_core::outbox::Kept;
 use consent_core::plan::{account_plan, plan, AskReason, Plan, SkipReason};
+use consent_core::receipt;
 use consent_core::session::{current_answers, is_complete, Answers, Choice, Problem};
-use consent_core::wire::{ConfigV1, ConsentRecordV1, Embed};
+use consent_core::wire::{ConfigV1, ConsentRecordV1, Embed, ReceiptV1};
 
 use crate::commit::{build_records, keep_and_send, CommitError};
 use crate::components::{PromptProps, Root, RootProps};
 use crate::delivery::{self, Delivery, Report};
 use crate::platform;
-use crate::state::{Msg, Phase, Session};
+use crate::state::{Msg, Phase, ReceiptLinks, Session};
 use crate::styles;
 
 /// Why the prompt could not mount.
@@ -159,6 +160,8 @@ pub struct Controller {
     embed: Embed,
     handle: RefCell<Option<UseReducerHandle<Session>>>,
     last: RefCell<Option<Summary>>,
+    /// The receipt of the last successful commit (`receipt()`).
+    receipt: RefCell<Option<ReceiptV1>>,
 }
 
 /// What `commit()` resolves to, and the `consent:commit` event's detail.
@@ -390,12 +393,40 @@ impl Controller {
             pending: summary.pending.len(),
         });
         self.last.replace(Some(summary.clone()));
+        self.offer_receipt(&s, &records);
         self.emit("consent:commit", &summary);
         if matches!(s.config.policy.mode, Mode::Account) {
             self.last.replace(None);
             self.rebase(&records);
         }
         Ok(summary)
+    }
+
+    /// The patron's copy of what was just saved: kept for `receipt()`, and
+    /// offered on screen as a JSON file and a printable page.
+    fn offer_receipt(&self, s: &Session, records: &[ConsentRecordV1]) {
+        let r = receipt::receipt(&s.config.customer_id, platform::now(), records);
+        let json = platform::to_js(&r).and_then(|v| platform::json_pretty(&v));
+        match json {
+            Ok(json) => {
+                let page = receipt::printable(&r, &s.config.strings, &s.locale);
+                self.dispatch(Msg::Receipt(Rc::new(ReceiptLinks {
+                    json: platform::object_url(&json, "application/json"),
+                    page: platform::object_url(&page, "text/html;charset=utf-8"),
+                    file_name: receipt::file_name(&r),
+                })));
+            }
+            Err(e) => platform::warn(&format!("the receipt could not be made: {e}")),
+        }
+        self.receipt.replace(Some(r));
+    }
+
+    /// The handle's `receipt()`: the last commit's `consent-receipt/1`.
+    pub fn receipt(&self) -> JsValue {
+        match self.receipt.borrow().as_ref() {
+            Some(r) => platform::to_js(r).unwrap_or(JsValue::NULL),
+            None => JsValue::NULL,
+        }
     }
 
     /// A background delivery finished: tell the page and the patron.
@@ -805,6 +836,7 @@ pub fn mount(
         embed,
         handle: RefCell::new(None),
         last: RefCell::new(None),
+        receipt: RefCell::new(None),
     });
     let props = RootProps {
         active: Some(PromptProps {

@@ -204,6 +204,18 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
         .map_err(|e| PlatformError(format!("could not hand a value to the page: {e}")))
 }
 
+/// A JS value as indented JSON text (for a file the patron keeps).
+pub fn json_pretty(value: &JsValue) -> Result<String> {
+    js_sys::JSON::stringify_with_replacer_and_space(value, &JsValue::NULL, &JsValue::from(2))
+        .map(String::from)
+        .map_err(|e| err("JSON.stringify failed", e))
+}
+
+/// A `blob:` URL for `content` of type `mime`, revoked when dropped.
+pub fn object_url(content: &str, mime: &str) -> gloo_file::ObjectUrl {
+    gloo_file::ObjectUrl::from(gloo_file::Blob::new_with_options(content, Some(mime)))
+}
+
 /// JSON text → JS value.
 pub fn json_to_js(text: &str) -> Result<JsValue> {
     js_sys::JSON::parse(text).map_err(|e| err("JSON.parse failed", e))

@@ -485,6 +485,17 @@ async fn a_second_commit_in_progress_shares_the_first_and_every_commit_settles()
     handle.destroy();
 }
 
+/// Waits until `ready()` holds (checking every 10 ms, for at most 5 s).
+async fn until(what: &str, ready: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if ready() {
+            return;
+        }
+        platform::sleep(10).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
 /// The first config error of a refused mount, as `(path, message)`.
 fn first_error(extra: &str) -> (String, String) {
     let host = platform::create_element("div").unwrap();
@@ -521,4 +532,67 @@ async fn a_mistyped_field_is_named_with_the_likely_one() {
         message.starts_with("must be one of \"individual\""),
         "{message}"
     );
+}
+
+#[wasm_bindgen_test]
+async fn after_a_commit_the_patron_can_download_a_receipt() {
+    // Nothing answers at this address: the records are kept and the commit
+    // resolves; the receipt is offered as soon as they are kept.
+    let (handle, shadow) =
+        mount(r#"{"endpoint": "http://127.0.0.1:9/api/v1/consent-records"}"#).await;
+    assert!(handle.receipt().is_null(), "no receipt before a commit");
+    let summary = wasm_bindgen_futures::JsFuture::from(handle.commit())
+        .await
+        .expect("the records are kept");
+    let receipt = handle.receipt();
+    assert_eq!(
+        get(&receipt, "schema").as_string().as_deref(),
+        Some("consent-receipt/1")
+    );
+    assert_eq!(
+        get(&receipt, "customerId").as_string().as_deref(),
+        Some("C-42")
+    );
+    let text = |v: &JsValue| String::from(js_sys::JSON::stringify(v).unwrap());
+    assert_eq!(
+        text(&get(&receipt, "records")),
+        text(&get(&summary, "records")),
+        "the receipt holds the committed records"
+    );
+
+    until("the receipt links", || {
+        shadow
+            .query_selector("a[part=receipt-json]")
+            .ok()
+            .flatten()
+            .is_some()
+    })
+    .await;
+    let link = one(&shadow, "a[part=receipt-json]");
+    let href = link.get_attribute("href").unwrap_or_default();
+    assert!(href.starts_with("blob:"), "{href}");
+    let name = link.get_attribute("download").unwrap_or_default();
+    assert!(
+        name.starts_with("consent-receipt-C-42-") && name.ends_with(".json"),
+        "{name}"
+    );
+    let print = one(&shadow, "a[part=receipt-print]");
+    assert_eq!(print.get_attribute("target").as_deref(), Some("_blank"));
+
+    // The file is the same receipt.
+    let window = web_sys::window().unwrap();
+    let resp: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&href))
+            .await
+            .unwrap()
+            .unchecked_into();
+    let body = wasm_bindgen_futures::JsFuture::from(resp.text().unwrap())
+        .await
+        .unwrap()
+        .as_string()
+        .unwrap();
+    let file = js_sys::JSON::parse(&body).unwrap();
+    assert_eq!(text(&file), text(&receipt));
+    let page = print.get_attribute("href").unwrap_or_default();
+    assert!(page.starts_with("blob:"), "{page}");
 }

@@ -22,6 +22,7 @@ pub mod json;
 pub mod locale;
 pub mod outbox;
 pub mod plan;
+pub mod receipt;
 pub mod record;
 pub mod session;
 pub mod time;
