@@ -4,9 +4,9 @@
 
 use consent_core::compact::{sort_small, StrMap};
 use consent_core::domain::Mode;
-use consent_core::record::{build_record, presentation_mode, Decision, RecordContext};
-use consent_core::session::{finalize, finalize_account, offered_channels, AnswerError};
-use consent_core::wire::{ConsentRecordV1, Control, Embed};
+use consent_core::record::{build_record, control_for, presentation_mode, Decision, RecordContext};
+use consent_core::session::{finalize, finalize_account, AnswerError};
+use consent_core::wire::{ConsentRecordV1, Embed};
 
 use consent_core::outbox::Kept;
 
@@ -91,13 +91,7 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
         let Some(notice) = shown.get(&d.question) else {
             continue;
         };
-        let control = if c.policy.channel.is_assisted() {
-            Control::OperatorEntry
-        } else if offered_channels(question, &c.partners, &c.policy).len() > 1 {
-            Control::RadioWithChannels
-        } else {
-            Control::Radio
-        };
+        let control = control_for(question, &c.partners, &c.policy);
         let decision = Decision {
             partner,
             state: d.state,

@@ -4,10 +4,10 @@
 use std::cell::RefCell;
 
 use consent_core::config::Config;
-use consent_core::domain::{localized, LocalizedText, Mode};
+use consent_core::domain::{localized, LocalizedText};
 use consent_core::i18n;
 use consent_core::plan::Question;
-use consent_core::record::ShownNotice;
+use consent_core::record::{self, ShownNotice};
 
 use crate::platform;
 
@@ -77,51 +77,13 @@ impl Texts<'_> {
     }
 }
 
-/// The notice exactly as shown for a question: what the record will hold.
+/// The notice exactly as shown for a question: what the record will hold
+/// (the rule is `consent_core::record::shown_notice`); a missing
+/// translation is warned about once per page.
 pub fn shown_notice(config: &Config, locale: &str, question: &Question) -> ShownNotice {
-    let texts = Texts { config, locale };
-    match &config.policy.mode {
-        Mode::General { notice } => {
-            let names: Vec<&str> = question
-                .asks
-                .iter()
-                .filter_map(|a| config.partners.get(a.partner_index))
-                .map(|p| p.name.as_str())
-                .collect();
-            let (language, text) = texts
-                .venue(&notice.text, "generalNotice.text")
-                .unwrap_or_default();
-            ShownNotice {
-                id: notice.id.clone(),
-                version: notice.version,
-                language,
-                text: i18n::fill(&text, &[("partners", &texts.names(&names))]),
-            }
-        }
-        Mode::Individual | Mode::Account => {
-            let partner = question
-                .asks
-                .first()
-                .and_then(|a| config.partners.get(a.partner_index));
-            match partner {
-                Some(p) => {
-                    let (language, text) = texts
-                        .venue(&p.notice.text, &format!("partner \"{}\" notice", p.id.0))
-                        .unwrap_or_default();
-                    ShownNotice {
-                        id: p.notice.id.clone(),
-                        version: p.notice.version,
-                        language,
-                        text,
-                    }
-                }
-                None => ShownNotice {
-                    id: String::new(),
-                    version: 0,
-                    language: String::new(),
-                    text: String::new(),
-                },
-            }
-        }
+    let shown = record::shown_notice(config, locale, question);
+    if let Some(what) = shown.missing_translation {
+        warn_once(what);
     }
+    shown.notice
 }

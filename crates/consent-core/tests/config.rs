@@ -330,3 +330,47 @@ fn set(v: &mut Value, pointer: &str, value: Value) {
         _ => panic!("{pointer}: parent is neither object nor list"),
     }
 }
+
+/// The words shown for a notice, and the control a record names, are the
+/// engine's rules: the screen and the record take them from one place.
+#[test]
+fn the_shown_notice_and_the_control_come_from_the_config() {
+    use consent_core::record::{control_for, shown_notice};
+    use consent_core::wire::Control;
+    use consent_core::Timestamp;
+
+    let c = validate(&parse_json(&good().to_string()).unwrap())
+        .unwrap()
+        .config;
+    let now = Timestamp::from_unix_millis(1_764_079_387_000);
+    let p = consent_core::plan(&c.basket, &c.preferences, &c.partners, &c.policy, now);
+    let fiery = &p.questions[0];
+
+    let welsh = shown_notice(&c, "cy", fiery);
+    assert_eq!(welsh.notice.text, "Hoffai Fiery Angel anfon e-bost atoch.");
+    assert_eq!(welsh.notice.language, "cy");
+    assert_eq!(welsh.missing_translation, None);
+
+    let french = shown_notice(&c, "fr", fiery);
+    assert_eq!(french.notice.language, "en-GB");
+    assert_eq!(
+        french.missing_translation.as_deref(),
+        Some("missing translation: partner \"fiery\" notice for locale \"fr\"; showing \"en-GB\" instead")
+    );
+    assert_eq!(control_for(fiery, &c.partners, &c.policy), Control::Radio);
+
+    let mut v = good();
+    v["mode"] = json!("general");
+    v["generalNotice"] = json!({"id": "g", "version": 1, "channels": ["email"],
+        "text": {"en-GB": "We share your details with {partners}."}});
+    v["basket"]["lines"][1]["partnerIds"] = json!(["ntl"]);
+    let c = validate(&parse_json(&v.to_string()).unwrap())
+        .unwrap()
+        .config;
+    let p = consent_core::plan(&c.basket, &c.preferences, &c.partners, &c.policy, now);
+    let shown = shown_notice(&c, "en-GB", &p.questions[0]);
+    assert_eq!(
+        shown.notice.text,
+        "We share your details with Fiery Angel and National Theatre Live."
+    );
+}
