@@ -10,7 +10,7 @@ use consent_core::wire::{ConsentRecordV1, Embed};
 
 use consent_core::outbox::Kept;
 
-use crate::delivery::{self, Delivery, Report};
+use crate::outbox::{self, Delivery, Report};
 use crate::platform;
 use crate::state::Session;
 use crate::text::shown_notice;
@@ -137,12 +137,12 @@ pub struct FirstAttempt {
 /// what was delivered and what is pending, held or failed.
 pub async fn keep_and_send(records: &[ConsentRecordV1], url: &str) -> FirstAttempt {
     let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
-    let (_, storage_error) = delivery::keep(records, url);
+    let (_, storage_error) = outbox::keep(records, url);
     let mut run = Delivery::start(url, Some(ids));
     run.go(false).await;
     let mut report = run.report();
     sort_small(&mut report.pending);
-    let kept = if delivery::kept_on_device(&report.pending) {
+    let kept = if outbox::kept_on_device(&report.pending) {
         Kept::Device
     } else {
         Kept::Memory

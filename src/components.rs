@@ -12,7 +12,7 @@ use consent_core::domain::{Channel, DecisionState, Mode, Partner};
 use consent_core::plan::{AskReason, Question};
 use consent_core::session::{offered_channels, Choice, Problem};
 
-use crate::mount::Controller;
+use crate::controller::Controller;
 use crate::platform;
 use crate::state::{Msg, Phase, Session};
 use crate::text::{shown_notice, Texts};

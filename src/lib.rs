@@ -1,19 +1,23 @@
 //! Consent Prompt: the checkout consent prompt, as a Yew component compiled
 //! to WebAssembly.
 //!
-//! - [`platform`] is the only module that touches browser APIs.
+//! - [`platform`] is the seam for the browser's side effects.
 //! - [`state`] is the reducer; [`components`] render it and dispatch.
-//! - [`commit`] and [`delivery`] turn answers into records and get them to
-//!   the backend, through the outbox.
-//! - [`mount`] puts the prompt in a page and backs the JS handle below.
+//! - [`commit`] turns answers into records; [`outbox`] keeps them and gets
+//!   them to the backend (the rules are `consent_core::outbox`).
+//! - [`controller`] owns the commit path behind the JS handle below;
+//!   [`js`] is what crosses the JS boundary (config in, summaries, errors
+//!   and state out); [`mount`] puts the prompt in a page and parks it.
 //!
 //! Every rule (what to ask, what a record says, what a config may hold)
 //! lives in `consent-core`.
 
 pub mod commit;
 pub mod components;
-pub mod delivery;
+pub mod controller;
+pub mod js;
 pub mod mount;
+pub mod outbox;
 pub mod platform;
 pub mod state;
 pub mod styles;
@@ -33,7 +37,8 @@ use web_sys::Element;
 
 use consent_core::wire::Embed;
 
-use crate::mount::{config_from_js, MountError, Mounted};
+use crate::js::{config_from_js, MountError};
+use crate::mount::Mounted;
 
 /// The handle `mount()` resolves to.
 #[wasm_bindgen]
@@ -76,7 +81,7 @@ impl Handle {
     /// a new token), `failed` (refused by the backend) or `set-aside`
     /// (unreadable in storage; never sent).
     pub fn outbox(&self) -> js_sys::Promise {
-        let listing = platform::to_js(&delivery::listing());
+        let listing = platform::to_js(&outbox::listing());
         wasm_bindgen_futures::future_to_promise(async move {
             listing.map_err(|e| JsValue::from_str(&e.0))
         })
