@@ -75,28 +75,39 @@ pub(crate) fn issues(list: &[Issue]) -> Vec<IssueOut<'_>> {
 /// (`partners[1].notice.version`), through `serde_path_to_error`, in the
 /// words [`read_issue`] gives every reader of configs.
 pub fn config_from_js(value: JsValue) -> Result<(Config, Vec<Issue>), MountError> {
-    let one = |issue: Issue| {
+    let raw: ConfigV1 = read_strictly(&value).map_err(|issue| {
         MountError::Config(ConfigErrors {
             errors: vec![issue],
             warnings: vec![],
         })
-    };
+    })?;
+    let v = validate(&raw).map_err(MountError::Config)?;
+    Ok((v.config, v.warnings))
+}
+
+/// Reads a JS value into a wire type by serde-wasm-bindgen, as strictly as
+/// serde_json reads it on a server: a wrong type names its path, and a key
+/// the type does not have is refused. serde-wasm-bindgen reads only the
+/// fields a struct declares, so `deny_unknown_fields` never fires: the
+/// value read is written back and compared key by key.
+pub(crate) fn read_strictly<T: serde::de::DeserializeOwned + Serialize>(
+    value: &JsValue,
+) -> Result<T, Issue> {
     let de = serde_wasm_bindgen::Deserializer::from(value.clone());
-    let raw: ConfigV1 = serde_path_to_error::deserialize(de).map_err(|e| {
+    let read: T = serde_path_to_error::deserialize(de).map_err(|e| {
         // serde-wasm-bindgen's errors are JS `Error`s: "Error: invalid type: …".
         let message = e.inner().to_string();
         let message = message.strip_prefix("Error: ").unwrap_or(&message);
-        one(read_issue(&e.path().to_string(), message))
+        read_issue(&e.path().to_string(), message)
     })?;
-    // serde-wasm-bindgen reads only the fields a struct declares, so
-    // `deny_unknown_fields` never fires: a key the venue wrote that the
-    // config, written back, does not have is one it does not know.
-    let read = platform::to_js(&raw).map_err(|e| MountError::Platform(e.0))?;
-    if let Some(issue) = unknown_key(&value, &read, "") {
-        return Err(one(issue));
+    let back = platform::to_js(&read).map_err(|e| Issue {
+        path: String::new(),
+        message: e.0,
+    })?;
+    match unknown_key(value, &back, "") {
+        Some(issue) => Err(issue),
+        None => Ok(read),
     }
-    let v = validate(&raw).map_err(MountError::Config)?;
-    Ok((v.config, v.warnings))
 }
 
 /// The first key in `given` that `read` lacks, as an "is not a known

@@ -3,16 +3,22 @@
 //! any network call and leave it only when the backend names them. A record
 //! the backend refuses stays, marked `failed`; one waiting for a new checkout
 //! token stays, `held`. Nothing is dropped silently.
+//!
+//! JSON goes through the browser's own `JSON.parse`/`JSON.stringify` and
+//! serde-wasm-bindgen: a record's JSON text is made once when it is kept,
+//! and sent as kept; stored entries and the backend's answers are read into
+//! `wire.rs` types.
 
 use std::cell::RefCell;
 
 use consent_core::delivery::{batch_key, parse_retry_after};
-use consent_core::json::{object, RawJson};
 use consent_core::outbox::{
-    Answer, Entry, Kept, Next, Outbox, Run, RunReport, Status, Store, HOST_LIMITS,
+    Answer, Entry, Kept, Next, Outbox, Reply, Run, RunReport, Status, Store, StoredEntry,
+    HOST_LIMITS,
 };
-use consent_core::wire::ConsentRecordV1;
+use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
 use serde::Serialize;
+use wasm_bindgen::JsValue;
 
 use crate::platform;
 
@@ -32,6 +38,39 @@ impl Store for LocalStore {
     fn remove(&mut self, key: &str) -> Result<(), String> {
         platform::storage_remove(key).map_err(|e| e.0)
     }
+    fn decode(&self, text: &str) -> Result<(StoredEntry, String), String> {
+        let value = js_sys::JSON::parse(text).map_err(|_| "not JSON".to_owned())?;
+        // serde-wasm-bindgen refuses what is not a whole number where one is
+        // due (`1e400` parses to Infinity), and the key-by-key check refuses
+        // fields an entry does not have.
+        let entry: StoredEntry = crate::js::read_strictly(&value).map_err(|i| i.to_string())?;
+        let json = record_json(&entry.record)?;
+        Ok((entry, json))
+    }
+    fn encode(&self, entry: &Entry) -> Result<String, String> {
+        let record = js_sys::JSON::parse(&entry.json).map_err(|_| "the record is not JSON")?;
+        let o = js_sys::Object::new();
+        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+        let last_error = entry
+            .last_error
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str);
+        set("record", &record)
+            .and(set("endpoint", &JsValue::from_str(&entry.endpoint)))
+            .and(set("status", &JsValue::from_str(entry.status.as_str())))
+            .and(set("attempts", &JsValue::from(entry.attempts)))
+            .and(set("lastError", &last_error))
+            .map_err(|_| "could not build the entry".to_owned())?;
+        platform::json_stringify(&o).map_err(|e| e.0)
+    }
+}
+
+/// A record's JSON text, as kept in the outbox and sent to the backend:
+/// serde-wasm-bindgen, then the browser's `JSON.stringify`.
+fn record_json(record: &ConsentRecordV1) -> Result<String, String> {
+    platform::to_js(record)
+        .and_then(|v| platform::json_stringify(&v))
+        .map_err(|e| e.0)
 }
 
 /// How to reach the backend. Headers, credentials and the token come from
@@ -123,7 +162,17 @@ pub fn refresh() -> Vec<(String, String)> {
 /// (they are then kept in this page's memory only).
 pub fn keep(records: &[ConsentRecordV1], url: &str) -> (Kept, Option<String>) {
     with_outbox(|o, s| {
-        let kept = o.add(s, records.iter().map(|r| Entry::new(r, url)).collect());
+        let entries = records
+            .iter()
+            .filter_map(|r| match record_json(r) {
+                Ok(json) => Some(Entry::new(r, url, json)),
+                Err(e) => {
+                    platform::error(&format!("record {} could not be kept: {e}", r.record_id));
+                    None
+                }
+            })
+            .collect();
+        let kept = o.add(s, entries);
         let why = (kept == Kept::Memory).then(|| o.storage_error.clone().unwrap_or_default());
         (kept, why)
     })
@@ -300,17 +349,15 @@ fn wait_ms(ms: u64) -> u32 {
 /// One POST of these records as one batch, read as an [`Answer`].
 async fn post(url: &str, ids: &[String]) -> Answer {
     let ep = endpoint(url);
+    // `{"records":[…]}` around the records' JSON text as kept: the rules
+    // sized the batch on exactly these bytes (`outbox::body_len`).
     let body = with_outbox(|o, _| {
-        let raw: Vec<RawJson<'_>> = ids
+        let texts: Vec<&str> = ids
             .iter()
             .filter_map(|id| o.get(id))
-            .map(|e| RawJson(&e.json))
+            .map(|e| e.json.as_str())
             .collect();
-        let mut body = String::new();
-        object(&mut body, |w| {
-            w.field("records", &raw);
-        });
-        body
+        format!("{{\"records\":[{}]}}", texts.join(","))
     });
     let mut headers = ep.headers.clone();
     if let Some(t) = &ep.token {
@@ -324,8 +371,20 @@ async fn post(url: &str, ids: &[String]) -> Answer {
                 .retry_after
                 .as_deref()
                 .and_then(|v| parse_retry_after(v, platform::now()));
-            Answer::from_http(r.status, &r.body, retry_after)
+            Answer::from_http(r.status, &reply(&r.body), retry_after)
         }
         Err(e) => Answer::network(&e.0),
+    }
+}
+
+/// Reads an answer's body into what the outbox's rules look at: a success
+/// or an error body of the backend's, or neither.
+fn reply(body: &str) -> Reply {
+    let Ok(value) = js_sys::JSON::parse(body) else {
+        return Reply::default();
+    };
+    Reply {
+        stored: serde_wasm_bindgen::from_value::<StoredV1>(value.clone()).ok(),
+        error: serde_wasm_bindgen::from_value::<ErrorBodyV1>(value).ok(),
     }
 }

@@ -596,3 +596,45 @@ async fn after_a_commit_the_patron_can_download_a_receipt() {
     let page = print.get_attribute("href").unwrap_or_default();
     assert!(page.starts_with("blob:"), "{page}");
 }
+
+#[wasm_bindgen_test]
+async fn a_stored_entry_with_a_number_the_backend_refuses_is_set_aside() {
+    // JSON.parse reads 1e400 as Infinity; the outbox must not send it.
+    let (handle, _) = mount(r#"{"endpoint": "/no-backend-here"}"#).await;
+    let records = wasm_bindgen_futures::JsFuture::from(handle.preview())
+        .await
+        .expect("preview resolves");
+    let record = js_sys::Array::from(&records).get(0);
+    let id = get(&record, "recordId").as_string().unwrap();
+    let entry = js_sys::Object::new();
+    js_sys::Reflect::set(&entry, &"record".into(), &record).unwrap();
+    js_sys::Reflect::set(&entry, &"endpoint".into(), &"/no-backend-here".into()).unwrap();
+    js_sys::Reflect::set(&entry, &"status".into(), &"pending".into()).unwrap();
+    js_sys::Reflect::set(&entry, &"attempts".into(), &JsValue::from(0)).unwrap();
+    let text = String::from(js_sys::JSON::stringify(&entry).unwrap())
+        .replace("\"attempts\":0", "\"attempts\":1e400");
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let key = format!("consent-prompt:outbox:v1:{id}");
+    storage.set_item(&key, &text).unwrap();
+    handle.destroy();
+
+    let (handle, _) = mount(r#"{"endpoint": "/no-backend-here"}"#).await;
+    let listed = wasm_bindgen_futures::JsFuture::from(handle.outbox())
+        .await
+        .expect("outbox() resolves");
+    let entry = js_sys::Array::from(&listed)
+        .iter()
+        .find(|e| get(e, "recordId").as_string().as_deref() == Some(id.as_str()))
+        .expect("listed");
+    assert_eq!(
+        get(&entry, "status").as_string().as_deref(),
+        Some("set-aside")
+    );
+    assert_eq!(
+        storage.get_item(&key).unwrap().as_deref(),
+        Some(text.as_str()),
+        "left in storage exactly as found"
+    );
+    storage.remove_item(&key).unwrap();
+    handle.destroy();
+}

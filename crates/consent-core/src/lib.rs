@@ -18,7 +18,6 @@ pub mod domain;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod i18n;
-pub mod json;
 pub mod locale;
 pub mod outbox;
 pub mod plan;
@@ -27,7 +26,6 @@ pub mod record;
 pub mod session;
 pub mod time;
 pub mod wire;
-pub mod wire_json;
 
 pub use plan::{plan, Plan};
 pub use time::Timestamp;

@@ -185,10 +185,12 @@ pub struct RecordBatchV1 {
     pub records: Vec<ConsentRecordV1>,
 }
 
-/// `201` answer to a batch.
+/// `201` answer to a batch. Either list may be left out (read as empty).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredV1 {
+    #[serde(default)]
     pub stored: Vec<StoredRecordV1>,
+    #[serde(default)]
     pub duplicates: Vec<String>,
 }
 
