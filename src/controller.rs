@@ -23,7 +23,7 @@ use crate::commit::{build_records, keep_and_send, CommitError};
 use crate::js::{state_of, ErrorDetail, ProblemOut, Summary};
 use crate::outbox::{self, Delivery, Report};
 use crate::platform;
-use crate::state::{Msg, Phase, ReceiptLinks, Session};
+use crate::state::{Msg, ReceiptLinks, Session};
 
 /// Links the mounted component to the outside world.
 pub struct Controller {
@@ -33,6 +33,13 @@ pub struct Controller {
     pub(crate) last: RefCell<Option<Summary>>,
     /// The receipt of the last successful commit (`receipt()`).
     pub(crate) receipt: RefCell<Option<ReceiptV1>>,
+    /// The commit in progress, from the page or the prompt's own button:
+    /// every `commit()` meanwhile gets this same promise, so there is one
+    /// set of records and every caller settles with the same outcome.
+    pub(crate) in_flight: RefCell<Option<js_sys::Promise>>,
+    /// Whether the current answers are the ones `last` saved. The
+    /// controller owns this; it never reads it back from a render.
+    pub(crate) saved: std::cell::Cell<bool>,
 }
 
 impl Controller {
@@ -57,7 +64,9 @@ impl Controller {
         }
     }
 
+    /// The answers changed: tell the page; a commit now saves them anew.
     pub fn emit_change(&self) {
+        self.saved.set(false);
         if let Some(s) = self.session() {
             self.emit("consent:change", &state_of(&s));
         }
@@ -93,34 +102,47 @@ impl Controller {
         }
     }
 
-    pub fn commit_from_ui(self: &Rc<Self>) {
+    /// The one way in to a commit, for the handle's `commit()` and the
+    /// prompt's own button alike: the commit in progress if there is one,
+    /// else a new one. Resolves with the summary as a JS value.
+    pub fn commit_shared(self: &Rc<Self>) -> js_sys::Promise {
+        if let Some(p) = self.in_flight.borrow().as_ref() {
+            return p.clone();
+        }
         let this = self.clone();
+        let promise = wasm_bindgen_futures::future_to_promise(async move {
+            let result = match this.clone().commit().await {
+                Ok(summary) => platform::to_js(&summary).map_err(|e| JsValue::from_str(&e.0)),
+                Err(e) => Err(e),
+            };
+            this.in_flight.replace(None);
+            result
+        });
+        // The future has not run yet, so the slot is filled before it can
+        // be cleared.
+        self.in_flight.replace(Some(promise.clone()));
+        promise
+    }
+
+    pub fn commit_from_ui(self: &Rc<Self>) {
+        let promise = self.commit_shared();
         wasm_bindgen_futures::spawn_local(async move {
             // The UI shows the outcome; events tell the host page.
-            let _ = this.commit().await;
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
         });
     }
 
     /// Commits the current answers. Resolves once the records are kept.
-    pub async fn commit(self: Rc<Self>) -> Result<Summary, JsValue> {
+    /// Callers go through [`Controller::commit_shared`], so only one runs
+    /// at a time.
+    async fn commit(self: Rc<Self>) -> Result<Summary, JsValue> {
         let Some(s) = self.session() else {
             return Err(JsValue::from_str("the consent prompt is not mounted"));
         };
-        match &s.phase {
-            Phase::Saving => {
-                return Err(self.fail(
-                    "busy",
-                    "a commit is already in progress".into(),
-                    None,
-                    vec![],
-                ))
+        if self.saved.get() {
+            if let Some(last) = self.last.borrow().clone() {
+                return Ok(last);
             }
-            Phase::Saved { .. } => {
-                if let Some(last) = self.last.borrow().clone() {
-                    return Ok(last);
-                }
-            }
-            _ => {}
         }
         self.dispatch(Msg::Saving);
         let records = match build_records(&s, self.embed).await {
@@ -222,6 +244,7 @@ impl Controller {
             pending: summary.pending.len(),
         });
         self.last.replace(Some(summary.clone()));
+        self.saved.set(true);
         self.offer_receipt(&s, &records);
         self.emit("consent:commit", &summary);
         if matches!(s.config.policy.mode, Mode::Account) {

@@ -44,36 +44,20 @@ use crate::mount::Mounted;
 #[wasm_bindgen]
 pub struct Handle {
     mounted: Rc<RefCell<Option<Mounted>>>,
-    /// The commit in progress: a second `commit()` meanwhile gets the same
-    /// promise, so both settle with the same outcome.
-    committing: Rc<RefCell<Option<js_sys::Promise>>>,
 }
 
 #[wasm_bindgen]
 impl Handle {
     /// Commits the answers. Resolves with `{records, delivered, pending, final}`
     /// once the records are safely kept; rejects with `{code, message, field, errors}`.
+    /// A second call while one is in progress gets the same promise.
     pub fn commit(&self) -> js_sys::Promise {
-        if let Some(p) = self.committing.borrow().as_ref() {
-            return p.clone();
+        match self.mounted.borrow().as_ref() {
+            Some(m) => m.controller.commit_shared(),
+            None => {
+                js_sys::Promise::reject(&JsValue::from_str("the consent prompt has been destroyed"))
+            }
         }
-        let controller = self.mounted.borrow().as_ref().map(|m| m.controller.clone());
-        let slot = self.committing.clone();
-        let promise = wasm_bindgen_futures::future_to_promise(async move {
-            let result = match controller {
-                None => Err(JsValue::from_str("the consent prompt has been destroyed")),
-                Some(c) => match c.commit().await {
-                    Ok(summary) => platform::to_js(&summary).map_err(|e| JsValue::from_str(&e.0)),
-                    Err(e) => Err(e),
-                },
-            };
-            slot.replace(None);
-            result
-        });
-        // Until it settles, later calls share it (the future has not run yet,
-        // so the slot is filled before it can be cleared).
-        self.committing.replace(Some(promise.clone()));
-        promise
     }
 
     /// What the outbox holds: `[{recordId, status, attempts, lastError,
@@ -183,6 +167,5 @@ pub fn mount_prompt(
     let mounted = mount::mount(host, config, warnings, embed).map_err(|e| e.to_js())?;
     Ok(Handle {
         mounted: Rc::new(RefCell::new(Some(mounted))),
-        committing: Rc::new(RefCell::new(None)),
     })
 }

@@ -103,6 +103,8 @@ pub fn mount(
         handle: RefCell::new(None),
         last: RefCell::new(None),
         receipt: RefCell::new(None),
+        in_flight: RefCell::new(None),
+        saved: std::cell::Cell::new(false),
     });
     let props = RootProps {
         active: Some(PromptProps {

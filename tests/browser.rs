@@ -638,3 +638,43 @@ async fn a_stored_entry_with_a_number_the_backend_refuses_is_set_aside() {
     storage.remove_item(&key).unwrap();
     handle.destroy();
 }
+
+/// The record ids `outbox()` lists now.
+async fn listed_ids(handle: &Handle) -> Vec<String> {
+    let listed = wasm_bindgen_futures::JsFuture::from(handle.outbox())
+        .await
+        .expect("outbox() resolves");
+    js_sys::Array::from(&listed)
+        .iter()
+        .filter_map(|e| get(&e, "recordId").as_string())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_prompts_own_button_and_the_page_share_one_commit() {
+    let (handle, shadow) = mount(r#"{"endpoint": "/no-backend-here"}"#).await;
+    let before = listed_ids(&handle).await;
+    one(&shadow, "[part=submit]")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    let from_page = handle.commit();
+    assert!(
+        js_sys::Object::is(&from_page, &handle.commit()),
+        "one commit, one promise"
+    );
+    let Err(outcome) = wasm_bindgen_futures::JsFuture::from(from_page).await else {
+        panic!("a refused commit rejects");
+    };
+    let ids: Vec<String> = js_sys::Array::from(&get(&outcome, "recordIds"))
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let new: Vec<String> = listed_ids(&handle)
+        .await
+        .into_iter()
+        .filter(|id| !before.contains(id))
+        .collect();
+    assert_eq!(new.len(), 2, "one set of records: {new:?}");
+    handle.destroy();
+}
