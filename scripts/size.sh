@@ -7,9 +7,10 @@
 # recorded in bench/doc/size-analysis.md (serde-wasm-bindgen and gloo: 176 →
 # 218.2 KB; the patron's receipt: → 223.3 KB; the notice and control rules
 # moved into consent-core: → 223.6 KB; the outbox on serde, the widget's own
-# JSON codec retired: → 226.9 KB; one owner of the commit: → 226.8 KB), and
+# JSON codec retired: → 226.9 KB; one owner of the commit: → 226.8 KB; typed
+# text keys: → 226.7 KB), and
 # is lowered whenever a change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-226.8}"
+BUDGET_KB="${SIZE_BUDGET_KB:-226.7}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use consent_core::config::Config;
 use consent_core::domain::{localized, LocalizedText};
-use consent_core::i18n;
+use consent_core::i18n::{self, Key};
 use consent_core::plan::Question;
 use consent_core::record::{self, ShownNotice};
 
@@ -37,12 +37,14 @@ pub struct Texts<'a> {
 }
 
 impl Texts<'_> {
-    pub fn get(&self, key: &str) -> String {
-        let t = i18n::lookup(&self.config.strings, self.locale, key);
+    pub fn get(&self, key: Key) -> String {
+        let t = i18n::text(&self.config.strings, self.locale, key);
         if t.fell_back {
             warn_once(format!(
-                "missing translation: \"{key}\" for locale \"{}\"; showing \"{}\" instead",
-                self.locale, t.locale
+                "missing translation: \"{}\" for locale \"{}\"; showing \"{}\" instead",
+                key.name(),
+                self.locale,
+                t.locale
             ));
         }
         t.text
@@ -50,11 +52,11 @@ impl Texts<'_> {
 
     /// The locale whose text is shown for `key`: dates and numbers inside that
     /// sentence are formatted for the same locale.
-    pub fn locale_of(&self, key: &str) -> String {
-        i18n::lookup(&self.config.strings, self.locale, key).locale
+    pub fn locale_of(&self, key: Key) -> String {
+        i18n::text(&self.config.strings, self.locale, key).locale
     }
 
-    pub fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
+    pub fn fill(&self, key: Key, args: &[(&str, &str)]) -> String {
         i18n::fill(&self.get(key), args)
     }
 
@@ -73,7 +75,7 @@ impl Texts<'_> {
 
     /// Partner names as a natural list: "A, B and C".
     pub fn names(&self, names: &[&str]) -> String {
-        i18n::join_list(names, &self.get("and"))
+        i18n::join_list(names, &self.get(Key::And))
     }
 }
 

@@ -76,6 +76,95 @@ pub const KEYS: &[&str] = &[
     "receipt_generated",
 ];
 
+/// A string the prompt shows, typed: one variant per entry of [`KEYS`], in
+/// the same order, so a misspelt key does not compile. Venues still name
+/// them by [`Key::name`] in `strings`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    Title,
+    Intro,
+    Service,
+    ChangeLater,
+    Because,
+    And,
+    Yes,
+    No,
+    GeneralYes,
+    ChannelsLegend,
+    Email,
+    Post,
+    Sms,
+    Phone,
+    Privacy,
+    NewTab,
+    WordingChanged,
+    WhatChanged,
+    Lapsed,
+    ErrorTitle,
+    ErrorRequired,
+    ErrorChannels,
+    Save,
+    Saving,
+    Saved,
+    Pending,
+    Failed,
+    NothingToAsk,
+    Gpc,
+    OperatorScript,
+    OperatorConfirm,
+    ErrorOperator,
+    AccountTitle,
+    AccountIntro,
+    AccountGiven,
+    AccountRefused,
+    AccountWithdrawn,
+    AccountNever,
+    AccountShow,
+    AccountEmpty,
+    OperatorKeys,
+    OperatorTitle,
+    OperatorIntro,
+    ReceiptOffer,
+    ReceiptJson,
+    ReceiptPrint,
+    ReceiptTitle,
+    ReceiptIntro,
+    ReceiptPartner,
+    ReceiptWording,
+    ReceiptAnswer,
+    ReceiptTime,
+    ReceiptRecord,
+    ReceiptYes,
+    ReceiptNo,
+    ReceiptNone,
+    ReceiptWithdrew,
+    ReceiptCustomer,
+    ReceiptGenerated,
+}
+
+impl Key {
+    /// The key's name, as venues write it in `strings`.
+    pub fn name(self) -> &'static str {
+        KEYS[self as usize]
+    }
+
+    /// The name of a contact channel, as a checkbox label.
+    pub fn channel(c: crate::domain::Channel) -> Key {
+        use crate::domain::Channel;
+        match c {
+            Channel::Email => Key::Email,
+            Channel::Post => Key::Post,
+            Channel::Sms => Key::Sms,
+            Channel::Phone => Key::Phone,
+        }
+    }
+}
+
+/// The prompt's text for `key` (see [`lookup`]).
+pub fn text(overrides: &Overrides, locale: &str, key: Key) -> Text {
+    lookup(overrides, locale, key.name())
+}
+
 const EN: &[&str] = &[
     "Hear from the companies behind your shows",
     "The companies that produce or promote the shows in your basket would like to contact you about their other work. Choose yes or no for each. Nothing is selected until you choose.",
@@ -410,6 +499,13 @@ pub fn join_list(items: &[&str], and: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_keys_name_the_keys_in_order() {
+        assert_eq!(Key::Title.name(), "title");
+        assert_eq!(Key::ReceiptGenerated.name(), "receipt_generated");
+        assert_eq!(Key::ReceiptGenerated as usize, KEYS.len() - 1);
+    }
 
     #[test]
     fn every_built_in_locale_has_every_key() {

@@ -6,8 +6,7 @@
 //! given, the venue and partner, and the record ids. The host serves the
 //! same JSON shape at `GET /api/v1/customers/{id}/receipt`.
 
-use crate::domain::Channel;
-use crate::i18n::{self, Overrides};
+use crate::i18n::{self, Key, Overrides};
 use crate::time::Timestamp;
 use crate::wire::{Action, ConsentRecordV1, ReceiptV1, RECEIPT_SCHEMA_V1};
 
@@ -42,13 +41,13 @@ pub fn file_name(receipt: &ReceiptV1) -> String {
 /// has no script and no style (as a `blob:` document it keeps the page's
 /// Content Security Policy), so it prints with the browser's own print.
 pub fn printable(receipt: &ReceiptV1, overrides: &Overrides, locale: &str) -> String {
-    let t = |key: &str| i18n::lookup(overrides, locale, key).text;
+    let t = |key: Key| i18n::text(overrides, locale, key).text;
     let venue = receipt
         .records
         .first()
         .map(|r| r.venue.name.as_str())
         .unwrap_or_default();
-    let title = i18n::fill(&t("receipt_title"), &[("venue", venue)]);
+    let title = i18n::fill(&t(Key::ReceiptTitle), &[("venue", venue)]);
     let mut out = String::with_capacity(2048 + 1024 * receipt.records.len());
     out.push_str("<!doctype html>\n<html lang=\"");
     escape_into(&mut out, locale);
@@ -57,12 +56,12 @@ pub fn printable(receipt: &ReceiptV1, overrides: &Overrides, locale: &str) -> St
     out.push_str("</title>\n</head>\n<body>\n<h1>");
     escape_into(&mut out, &title);
     out.push_str("</h1>\n<p>");
-    escape_into(&mut out, &t("receipt_intro"));
+    escape_into(&mut out, &t(Key::ReceiptIntro));
     out.push_str("</p>\n<dl>\n");
-    term(&mut out, &t("receipt_customer"), &receipt.customer_id);
+    term(&mut out, &t(Key::ReceiptCustomer), &receipt.customer_id);
     term(
         &mut out,
-        &t("receipt_generated"),
+        &t(Key::ReceiptGenerated),
         &readable_time(receipt.generated_at),
     );
     out.push_str("</dl>\n");
@@ -70,41 +69,32 @@ pub fn printable(receipt: &ReceiptV1, overrides: &Overrides, locale: &str) -> St
         out.push_str("<section>\n<h2>");
         escape_into(&mut out, &r.partner.name);
         out.push_str("</h2>\n<dl>\n");
-        term(&mut out, &t("receipt_partner"), &r.partner.name);
+        term(&mut out, &t(Key::ReceiptPartner), &r.partner.name);
         out.push_str("<dt>");
-        escape_into(&mut out, &t("receipt_wording"));
+        escape_into(&mut out, &t(Key::ReceiptWording));
         out.push_str("</dt>\n<dd><blockquote lang=\"");
         escape_into(&mut out, &r.notice.language);
         out.push_str("\">");
         escape_into(&mut out, &r.notice.text);
         out.push_str("</blockquote></dd>\n");
         let mut answer = t(match r.action {
-            Action::SelectedYes => "receipt_yes",
-            Action::SelectedNo => "receipt_no",
-            Action::NoAnswer => "receipt_none",
-            Action::Withdrew => "receipt_withdrew",
+            Action::SelectedYes => Key::ReceiptYes,
+            Action::SelectedNo => Key::ReceiptNo,
+            Action::NoAnswer => Key::ReceiptNone,
+            Action::Withdrew => Key::ReceiptWithdrew,
         });
         if r.action == Action::SelectedYes && !r.channels.is_empty() {
-            let names: Vec<String> = r.channels.iter().map(|c| t(channel_key(*c))).collect();
+            let names: Vec<String> = r.channels.iter().map(|c| t(Key::channel(*c))).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            answer = format!("{answer} ({})", i18n::join_list(&names, &t("and")));
+            answer = format!("{answer} ({})", i18n::join_list(&names, &t(Key::And)));
         }
-        term(&mut out, &t("receipt_answer"), &answer);
-        term(&mut out, &t("receipt_time"), &readable_time(r.decided_at));
-        term(&mut out, &t("receipt_record"), &r.record_id);
+        term(&mut out, &t(Key::ReceiptAnswer), &answer);
+        term(&mut out, &t(Key::ReceiptTime), &readable_time(r.decided_at));
+        term(&mut out, &t(Key::ReceiptRecord), &r.record_id);
         out.push_str("</dl>\n</section>\n");
     }
     out.push_str("</body>\n</html>\n");
     out
-}
-
-fn channel_key(c: Channel) -> &'static str {
-    match c {
-        Channel::Email => "email",
-        Channel::Post => "post",
-        Channel::Sms => "sms",
-        Channel::Phone => "phone",
-    }
 }
 
 /// `2026-11-25 14:03:07 UTC`: the recorded instant, without a clock's
@@ -143,7 +133,7 @@ fn escape_into(out: &mut String, text: &str) {
 mod tests {
     use super::*;
     use crate::compact::VecMap;
-    use crate::domain::{CollectionChannel, DecisionState, Venue};
+    use crate::domain::{Channel, CollectionChannel, DecisionState, Venue};
     use crate::wire::{
         CollectionV1, Control, DpvState, Embed, ExpressedBy, NoticeV1, PartnerRefV1,
         PresentationMode, PresentationV1, RECORD_SCHEMA_V1,

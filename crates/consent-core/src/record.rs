@@ -439,7 +439,7 @@ pub fn shown_notice(
                 .map(|p| p.name.as_str())
                 .collect();
             let (language, text, missing_translation) = venue(&notice.text, "generalNotice.text");
-            let and = crate::i18n::lookup(&config.strings, locale, "and").text;
+            let and = crate::i18n::text(&config.strings, locale, crate::i18n::Key::And).text;
             let names = crate::i18n::join_list(&names, &and);
             Shown {
                 notice: ShownNotice {
