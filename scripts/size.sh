@@ -2,12 +2,16 @@
 # Prints the gzip and brotli size of what a page downloads for the prompt in
 # script-tag mode, and fails over budget.
 #
-# The old 69 KB target is withdrawn (Yew alone is 52.7 KB); bytes are held by
-# this ratchet, just above the measured build, so the size only rises by what
-# a change measurably costs and says why. Lower it whenever the widget shrinks.
-# 176 -> 177: embed.js starts the entry, glue, wasm and config downloads at
-# once (preload hints), +0.3 KB gzip.
+# The 69 KB target is withdrawn: Yew stays, and bytes are held by a measured
+# ratchet. The budget is today's build; it rises only by a cost measured and
+# recorded in bench/doc/size-analysis.md (serde-wasm-bindgen and gloo: 176 →
+# 218.2 KB; the patron's receipt: → 223.3 KB; the notice and control rules
+# moved into consent-core: → 223.6 KB; the outbox on serde, the widget's own
+# JSON codec retired: → 226.9 KB; one owner of the commit: → 226.8 KB; typed
+# text keys: → 226.7 KB; embed.js starting the entry, glue, wasm and config
+# downloads at once, and registering <consent-prompt>: +0.4 KB → 227.1 KB), and
+# is lowered whenever a change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-177}"
+BUDGET_KB="${SIZE_BUDGET_KB:-227.1}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"

@@ -4,13 +4,13 @@
 
 use consent_core::compact::{sort_small, StrMap};
 use consent_core::domain::Mode;
-use consent_core::record::{build_record, presentation_mode, Decision, RecordContext};
-use consent_core::session::{finalize, finalize_account, offered_channels, AnswerError};
-use consent_core::wire::{ConsentRecordV1, Control, Embed};
+use consent_core::record::{build_record, control_for, presentation_mode, Decision, RecordContext};
+use consent_core::session::{finalize, finalize_account, AnswerError};
+use consent_core::wire::{ConsentRecordV1, Embed};
 
 use consent_core::outbox::Kept;
 
-use crate::delivery::{self, Delivery, Report};
+use crate::outbox::{self, Delivery, Report};
 use crate::platform;
 use crate::state::Session;
 use crate::text::shown_notice;
@@ -91,13 +91,7 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
         let Some(notice) = shown.get(&d.question) else {
             continue;
         };
-        let control = if c.policy.channel.is_assisted() {
-            Control::OperatorEntry
-        } else if offered_channels(question, &c.partners, &c.policy).len() > 1 {
-            Control::RadioWithChannels
-        } else {
-            Control::Radio
-        };
+        let control = control_for(question, &c.partners, &c.policy);
         let decision = Decision {
             partner,
             state: d.state,
@@ -143,12 +137,12 @@ pub struct FirstAttempt {
 /// what was delivered and what is pending, held or failed.
 pub async fn keep_and_send(records: &[ConsentRecordV1], url: &str) -> FirstAttempt {
     let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
-    let (_, storage_error) = delivery::keep(records, url);
+    let (_, storage_error) = outbox::keep(records, url);
     let mut run = Delivery::start(url, Some(ids));
     run.go(false).await;
     let mut report = run.report();
     sort_small(&mut report.pending);
-    let kept = if delivery::kept_on_device(&report.pending) {
+    let kept = if outbox::kept_on_device(&report.pending) {
         Kept::Device
     } else {
         Kept::Memory

@@ -12,10 +12,11 @@ use consent_core::domain::{Channel, DecisionState, Mode, Partner};
 use consent_core::plan::{AskReason, Question};
 use consent_core::session::{offered_channels, Choice, Problem};
 
-use crate::mount::Controller;
+use crate::controller::Controller;
 use crate::platform;
 use crate::state::{Msg, Phase, Session};
 use crate::text::{shown_notice, Texts};
+use consent_core::i18n::Key;
 
 #[derive(Properties, Clone)]
 pub struct PromptProps {
@@ -216,9 +217,9 @@ pub fn Prompt(props: &PromptProps) -> Html {
 
     if s.plan.questions.is_empty() {
         let key = if account {
-            "account_empty"
+            Key::AccountEmpty
         } else {
-            "nothing_to_ask"
+            Key::NothingToAsk
         };
         return html! {
             <section class={classes} lang={lang} part="root" ref={root}>
@@ -230,7 +231,7 @@ pub fn Prompt(props: &PromptProps) -> Html {
     let error_summary = (!s.errors.is_empty()).then(|| {
         html! {
             <div class="summary" role="alert" tabindex="-1" part="error-summary" ref={summary.clone()} aria-labelledby="cp-error-title">
-                <@{sub_heading.clone()} id="cp-error-title">{ texts.get("error_title") }</@>
+                <@{sub_heading.clone()} id="cp-error-title">{ texts.get(Key::ErrorTitle) }</@>
                 <ul>
                     { for s.errors.iter().filter_map(|e| {
                         let index = s.plan.questions.iter().position(|q| q.key == e.question)?;
@@ -252,19 +253,19 @@ pub fn Prompt(props: &PromptProps) -> Html {
 
     let status = match &s.phase {
         Phase::Asking => String::new(),
-        Phase::Saving => texts.get("saving"),
-        Phase::Saved { pending: 0, .. } => texts.get("saved"),
-        Phase::Saved { .. } => texts.get("pending"),
-        Phase::Failed(_) => texts.get("failed"),
+        Phase::Saving => texts.get(Key::Saving),
+        Phase::Saved { pending: 0, .. } => texts.get(Key::Saved),
+        Phase::Saved { .. } => texts.get(Key::Pending),
+        Phase::Failed(_) => texts.get(Key::Failed),
     };
     // Box office and phone: the operator reads the screen, so the heading and
     // introduction speak to them; the notices are still read out verbatim.
     let (title, intro) = if account {
-        ("account_title", "account_intro")
+        (Key::AccountTitle, Key::AccountIntro)
     } else if assisted {
-        ("operator_title", "operator_intro")
+        (Key::OperatorTitle, Key::OperatorIntro)
     } else {
-        ("title", "intro")
+        (Key::Title, Key::Intro)
     };
 
     html! {
@@ -272,10 +273,10 @@ pub fn Prompt(props: &PromptProps) -> Html {
             <@{heading} id="cp-title" part="title">{ texts.get(title) }</@>
             <p part="intro">{ texts.get(intro) }</p>
             if assisted {
-                <p class="keys" part="keys">{ texts.get("operator_keys") }</p>
+                <p class="keys" part="keys">{ texts.get(Key::OperatorKeys) }</p>
             }
             if c.show_gpc_note && s.gpc == Some(true) {
-                <p class="muted" part="gpc-note">{ texts.get("gpc") }</p>
+                <p class="muted" part="gpc-note">{ texts.get(Key::Gpc) }</p>
             }
             { error_summary.unwrap_or_default() }
             <form novalidate=true onsubmit={on_submit}>
@@ -283,14 +284,23 @@ pub fn Prompt(props: &PromptProps) -> Html {
                     <QuestionView key={q.key.clone()} index={i} session={Rc::new(s.clone())} dispatch={session.dispatcher()} />
                 }) }
                 if !account {
-                    <p class="muted" part="service-note">{ texts.get("service") }</p>
+                    <p class="muted" part="service-note">{ texts.get(Key::Service) }</p>
                 }
-                <p class="muted" part="change-note">{ texts.get("change_later") }</p>
+                <p class="muted" part="change-note">{ texts.get(Key::ChangeLater) }</p>
                 if c.submit_button {
-                    <button type="submit" part="submit" disabled={!matches!(s.phase, Phase::Asking | Phase::Failed(_))}>{ texts.get("save") }</button>
+                    <button type="submit" part="submit" disabled={!matches!(s.phase, Phase::Asking | Phase::Failed(_))}>{ texts.get(Key::Save) }</button>
                 }
             </form>
             <p class="status" role="status" aria-live="polite" part="status">{ status }</p>
+            <div class="receipt" part="receipt" aria-live="polite">
+                if let Some(r) = &s.receipt {
+                    <p id="cp-receipt" part="receipt-title">{ texts.get(Key::ReceiptOffer) }</p>
+                    <ul aria-labelledby="cp-receipt">
+                        <li><a part="receipt-json" href={r.json.to_string()} download={r.file_name.clone()}>{ texts.get(Key::ReceiptJson) }</a></li>
+                        <li><a part="receipt-print" href={r.page.to_string()} target="_blank" rel="noopener">{ texts.get(Key::ReceiptPrint) }<span class="muted">{ " " }{ texts.get(Key::NewTab) }</span></a></li>
+                    </ul>
+                }
+            </div>
         </section>
     }
 }
@@ -317,9 +327,9 @@ fn partner_names<'a>(c: &'a Config, q: &Question) -> Vec<&'a str> {
 fn problem_text(texts: &Texts<'_>, c: &Config, q: &Question, p: Problem) -> String {
     let names = texts.names(&partner_names(c, q));
     let key = match p {
-        Problem::Unanswered => "error_required",
-        Problem::NoChannel => "error_channels",
-        Problem::NotHeard => "error_operator",
+        Problem::Unanswered => Key::ErrorRequired,
+        Problem::NoChannel => Key::ErrorChannels,
+        Problem::NotHeard => Key::ErrorOperator,
     };
     texts.fill(key, &[("partner", &names)])
 }
@@ -366,16 +376,16 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
         .filter_map(|i| c.basket.get(*i))
         .map(|l| l.title.as_str())
         .collect();
-    let because =
-        (!events.is_empty()).then(|| texts.fill("because", &[("events", &texts.names(&events))]));
+    let because = (!events.is_empty())
+        .then(|| texts.fill(Key::Because, &[("events", &texts.names(&events))]));
 
     let reask = q.asks.iter().find_map(|a| match a.reason {
-        AskReason::NoticeChanged { .. } => Some("wording_changed"),
-        AskReason::Expired { .. } => Some("lapsed"),
+        AskReason::NoticeChanged { .. } => Some(Key::WordingChanged),
+        AskReason::Expired { .. } => Some(Key::Lapsed),
         _ => None,
     });
     let what_changed = match reask {
-        Some("wording_changed") => {
+        Some(Key::WordingChanged) => {
             let text = match (&c.policy.mode, partner) {
                 (Mode::General { notice }, _) => Some(&notice.what_changed),
                 (_, Some(p)) => Some(&p.notice.what_changed),
@@ -393,15 +403,15 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
         let line = match previous {
             Some(p) => {
                 let key = match p.state {
-                    DecisionState::Given => "account_given",
-                    DecisionState::Refused => "account_refused",
-                    DecisionState::Withdrawn => "account_withdrawn",
-                    DecisionState::Deferred => "account_never",
+                    DecisionState::Given => Key::AccountGiven,
+                    DecisionState::Refused => Key::AccountRefused,
+                    DecisionState::Withdrawn => Key::AccountWithdrawn,
+                    DecisionState::Deferred => Key::AccountNever,
                 };
                 let date = platform::format_date(p.decided_at, &texts.locale_of(key));
                 texts.fill(key, &[("date", &date)])
             }
-            None => texts.get("account_never"),
+            None => texts.get(Key::AccountNever),
         };
         let agreed = partner.and_then(|p| {
             c.preferences
@@ -415,7 +425,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                 <p part="current">{ line }</p>
                 if let Some((lang, text)) = agreed {
                     <details part="agreed">
-                        <summary>{ texts.get("account_show") }</summary>
+                        <summary>{ texts.get(Key::AccountShow) }</summary>
                         <blockquote lang={lang}>{ text }</blockquote>
                     </details>
                 }
@@ -435,9 +445,9 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
         })
     };
     let yes_label = if general {
-        texts.get("general_yes")
+        texts.get(Key::GeneralYes)
     } else {
-        texts.fill("yes", &[("partner", &names_text)])
+        texts.fill(Key::Yes, &[("partner", &names_text)])
     };
     let error_id = format!("{id}-error");
     let notice_id = format!("{id}-notice");
@@ -460,12 +470,12 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                 <p class="changed" part="reask-note">
                     { texts.get(key) }
                     if let Some(w) = what_changed {
-                        { " " }<strong>{ texts.get("what_changed") }</strong>{ " " }{ w }
+                        { " " }<strong>{ texts.get(Key::WhatChanged) }</strong>{ " " }{ w }
                     }
                 </p>
             }
             if assisted {
-                <p class="muted">{ texts.get("operator_script") }</p>
+                <p class="muted">{ texts.get(Key::OperatorScript) }</p>
             }
             <p id={notice_id} class={classes!("notice", assisted.then_some("script"))} lang={notice.language.clone()} part="notice">{ notice.text.clone() }</p>
             if let Some(because) = because {
@@ -487,7 +497,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
             }
             if problem.is_some() {
                 <p class="error" id={error_id} part="error">
-                    <span class="vh">{ texts.get("error_title") }{ ": " }</span>
+                    <span class="vh">{ texts.get(Key::ErrorTitle) }{ ": " }</span>
                     { problem.map(|p| problem_text(&texts, c, q, p)).unwrap_or_default() }
                 </p>
             }
@@ -500,12 +510,12 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                 <div class="choice">
                     <input type="radio" id={format!("{id}-no")} name={id.clone()} value="no"
                         checked={answer.choice == Some(Choice::No)} onchange={choose(Choice::No)} part="no" />
-                    <label for={format!("{id}-no")}>{ texts.get("no") }</label>
+                    <label for={format!("{id}-no")}>{ texts.get(Key::No) }</label>
                 </div>
             </div>
             if answer.choice == Some(Choice::Yes) && offered.len() > 1 {
                 <fieldset class="channels" part="channels">
-                    <legend>{ texts.fill("channels_legend", &[("partner", &names_text)]) }</legend>
+                    <legend>{ texts.fill(Key::ChannelsLegend, &[("partner", &names_text)]) }</legend>
                     <div class="choices">
                         { for offered.iter().map(|ch| {
                             let ch = *ch;
@@ -519,7 +529,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                             html! {
                                 <div class="choice">
                                     <input type="checkbox" id={cid.clone()} value={ch.as_str()} checked={answer.channels.contains(&ch)} {onchange} />
-                                    <label for={cid}>{ texts.get(ch.as_str()) }</label>
+                                    <label for={cid}>{ texts.get(Key::channel(ch)) }</label>
                                 </div>
                             }
                         }) }
@@ -537,7 +547,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                                 dispatch.dispatch(Msg::Heard { key: key.clone(), heard });
                             })
                         }} />
-                    <label for={format!("{id}-heard")}>{ texts.get("operator_confirm") }</label>
+                    <label for={format!("{id}-heard")}>{ texts.get(Key::OperatorConfirm) }</label>
                 </div>
             }
         </fieldset>
@@ -565,8 +575,8 @@ pub fn PrivacyLink(props: &PrivacyLinkProps) -> Html {
     let p = &props.partner;
     html! {
         <a href={p.privacy_url.clone()} target="_blank" rel="noopener noreferrer" part="privacy-link">
-            { texts.fill("privacy", &[("partner", &p.name)]) }
-            { " " }{ texts.get("new_tab") }
+            { texts.fill(Key::Privacy, &[("partner", &p.name)]) }
+            { " " }{ texts.get(Key::NewTab) }
         </a>
     }
 }

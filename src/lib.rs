@@ -1,19 +1,23 @@
 //! Consent Prompt: the checkout consent prompt, as a Yew component compiled
 //! to WebAssembly.
 //!
-//! - [`platform`] is the only module that touches browser APIs.
+//! - [`platform`] is the seam for the browser's side effects.
 //! - [`state`] is the reducer; [`components`] render it and dispatch.
-//! - [`commit`] and [`delivery`] turn answers into records and get them to
-//!   the backend, through the outbox.
-//! - [`mount`] puts the prompt in a page and backs the JS handle below.
+//! - [`commit`] turns answers into records; [`outbox`] keeps them and gets
+//!   them to the backend (the rules are `consent_core::outbox`).
+//! - [`controller`] owns the commit path behind the JS handle below;
+//!   [`js`] is what crosses the JS boundary (config in, summaries, errors
+//!   and state out); [`mount`] puts the prompt in a page and parks it.
 //!
 //! Every rule (what to ask, what a record says, what a config may hold)
 //! lives in `consent-core`.
 
 pub mod commit;
 pub mod components;
-pub mod delivery;
+pub mod controller;
+pub mod js;
 pub mod mount;
+pub mod outbox;
 pub mod platform;
 pub mod state;
 pub mod styles;
@@ -33,42 +37,27 @@ use web_sys::Element;
 
 use consent_core::wire::Embed;
 
-use crate::mount::{config_from_js, MountError, Mounted};
+use crate::js::{config_from_js, MountError};
+use crate::mount::Mounted;
 
 /// The handle `mount()` resolves to.
 #[wasm_bindgen]
 pub struct Handle {
     mounted: Rc<RefCell<Option<Mounted>>>,
-    /// The commit in progress: a second `commit()` meanwhile gets the same
-    /// promise, so both settle with the same outcome.
-    committing: Rc<RefCell<Option<js_sys::Promise>>>,
 }
 
 #[wasm_bindgen]
 impl Handle {
     /// Commits the answers. Resolves with `{records, delivered, pending, final}`
     /// once the records are safely kept; rejects with `{code, message, field, errors}`.
+    /// A second call while one is in progress gets the same promise.
     pub fn commit(&self) -> js_sys::Promise {
-        if let Some(p) = self.committing.borrow().as_ref() {
-            return p.clone();
+        match self.mounted.borrow().as_ref() {
+            Some(m) => m.controller.commit_shared(),
+            None => {
+                js_sys::Promise::reject(&JsValue::from_str("the consent prompt has been destroyed"))
+            }
         }
-        let controller = self.mounted.borrow().as_ref().map(|m| m.controller.clone());
-        let slot = self.committing.clone();
-        let promise = wasm_bindgen_futures::future_to_promise(async move {
-            let result = match controller {
-                None => Err(JsValue::from_str("the consent prompt has been destroyed")),
-                Some(c) => match c.commit().await {
-                    Ok(summary) => platform::to_js(&summary).map_err(|e| JsValue::from_str(&e.0)),
-                    Err(e) => Err(e),
-                },
-            };
-            slot.replace(None);
-            result
-        });
-        // Until it settles, later calls share it (the future has not run yet,
-        // so the slot is filled before it can be cleared).
-        self.committing.replace(Some(promise.clone()));
-        promise
     }
 
     /// What the outbox holds: `[{recordId, status, attempts, lastError,
@@ -76,7 +65,7 @@ impl Handle {
     /// a new token), `failed` (refused by the backend) or `set-aside`
     /// (unreadable in storage; never sent).
     pub fn outbox(&self) -> js_sys::Promise {
-        let listing = platform::to_js(&delivery::Listing);
+        let listing = platform::to_js(&outbox::listing());
         wasm_bindgen_futures::future_to_promise(async move {
             listing.map_err(|e| JsValue::from_str(&e.0))
         })
@@ -121,6 +110,16 @@ impl Handle {
             let records = c.preview().await?;
             platform::to_js(&records).map_err(|e| JsValue::from_str(&e.0))
         })
+    }
+
+    /// The patron's receipt for the last successful commit, as
+    /// `consent-receipt/1` (`{schema, customerId, generatedAt, records}`),
+    /// or `null` before one.
+    pub fn receipt(&self) -> JsValue {
+        self.mounted
+            .borrow()
+            .as_ref()
+            .map_or(JsValue::NULL, |m| m.controller.receipt())
     }
 
     /// `{locale, complete, phase, questions, skipped}`.
@@ -168,6 +167,5 @@ pub fn mount_prompt(
     let mounted = mount::mount(host, config, warnings, embed).map_err(|e| e.to_js())?;
     Ok(Handle {
         mounted: Rc::new(RefCell::new(Some(mounted))),
-        committing: Rc::new(RefCell::new(None)),
     })
 }

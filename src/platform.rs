@@ -5,15 +5,15 @@
 
 use std::fmt;
 
-use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     CssStyleSheet, Element, ShadowRoot, ShadowRootInit, ShadowRootMode, Storage, Window,
 };
 
-use consent_core::json::ToJson;
 use consent_core::Timestamp;
+use serde::Serialize;
 
 /// A browser call that failed, said plainly.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,21 +94,9 @@ pub async fn sha256_hex(text: &str) -> Result<String> {
     }))
 }
 
-/// Resolves after `ms` milliseconds.
-pub async fn sleep(ms: u32) -> Result<()> {
-    let w = window()?;
-    let promise = Promise::new(&mut |resolve, _reject| {
-        // If scheduling fails the promise never resolves; report it instead.
-        if w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32)
-            .is_err()
-        {
-            let _ = resolve.call0(&JsValue::NULL);
-        }
-    });
-    JsFuture::from(promise)
-        .await
-        .map(|_| ())
-        .map_err(|e| err("timer failed", e))
+/// Resolves after `ms` milliseconds (a `setTimeout`, by gloo-timers).
+pub async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
 // ---- The page ---------------------------------------------------------------
@@ -156,11 +144,11 @@ pub fn page_location() -> (String, String) {
 // ---- Console ----------------------------------------------------------------
 
 pub fn warn(message: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(&format!("[consent-prompt] {message}")));
+    gloo_console::warn!(format!("[consent-prompt] {message}"));
 }
 
 pub fn error(message: &str) {
-    web_sys::console::error_1(&JsValue::from_str(&format!("[consent-prompt] {message}")));
+    gloo_console::error!(format!("[consent-prompt] {message}"));
 }
 
 // ---- Storage (the outbox) ---------------------------------------------------
@@ -206,12 +194,26 @@ pub fn storage_keys(prefix: &str) -> Result<Vec<String>> {
     Ok(keys)
 }
 
-// ---- JSON -------------------------------------------------------------------
+// ---- Crossing to JavaScript ------------------------------------------------
 
-/// Rust → JS value, through its JSON text (`JSON.parse` is fast, and one
-/// writer serves the outbox, the backend and the host page alike).
-pub fn to_js<T: ToJson + ?Sized>(value: &T) -> Result<JsValue> {
-    json_to_js(&value.to_json())
+/// Rust → JS value, by serde-wasm-bindgen, the way `JSON.parse` would give
+/// it: `None` is `null`, maps are plain objects, numbers are numbers.
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| PlatformError(format!("could not hand a value to the page: {e}")))
+}
+
+/// A JS value as indented JSON text (for a file the patron keeps).
+pub fn json_pretty(value: &JsValue) -> Result<String> {
+    js_sys::JSON::stringify_with_replacer_and_space(value, &JsValue::NULL, &JsValue::from(2))
+        .map(String::from)
+        .map_err(|e| err("JSON.stringify failed", e))
+}
+
+/// A `blob:` URL for `content` of type `mime`, revoked when dropped.
+pub fn object_url(content: &str, mime: &str) -> gloo_file::ObjectUrl {
+    gloo_file::ObjectUrl::from(gloo_file::Blob::new_with_options(content, Some(mime)))
 }
 
 /// JSON text → JS value.

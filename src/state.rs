@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use gloo_file::ObjectUrl;
 use yew::Reducible;
 
 use consent_core::config::Config;
@@ -41,6 +42,33 @@ pub struct Session {
     pub phase: Phase,
     /// `navigator.globalPrivacyControl`, read once at mount.
     pub gpc: Option<bool>,
+    /// The patron's copy of the last saved choices, once there is one.
+    pub receipt: Option<Rc<ReceiptLinks>>,
+}
+
+/// The receipt of a commit as two `blob:` links: the `consent-receipt/1`
+/// JSON to save, and a printable page. The links live as long as the
+/// prompt shows them (gloo-file revokes them when dropped).
+pub struct ReceiptLinks {
+    pub json: ObjectUrl,
+    pub page: ObjectUrl,
+    pub file_name: String,
+}
+
+impl PartialEq for ReceiptLinks {
+    fn eq(&self, other: &Self) -> bool {
+        *self.json == *other.json && *self.page == *other.page
+    }
+}
+
+impl std::fmt::Debug for ReceiptLinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiptLinks")
+            .field("json", &&*self.json)
+            .field("page", &&*self.page)
+            .field("file_name", &self.file_name)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -68,6 +96,8 @@ pub enum Msg {
         pending: usize,
     },
     Failed(String),
+    /// A commit's receipt is ready to offer.
+    Receipt(Rc<ReceiptLinks>),
     /// The basket (or any config) changed: re-plan, keeping answers for
     /// questions that are still asked.
     /// `answers`, when given, replace the current ones (the preference
@@ -99,6 +129,7 @@ impl Session {
             error_epoch: 0,
             phase: Phase::Asking,
             gpc,
+            receipt: None,
         }
     }
 
@@ -165,6 +196,7 @@ impl Reducible for Session {
             Msg::Saving => next.phase = Phase::Saving,
             Msg::Saved { delivered, pending } => next.phase = Phase::Saved { delivered, pending },
             Msg::Failed(message) => next.phase = Phase::Failed(message),
+            Msg::Receipt(links) => next.receipt = Some(links),
             Msg::Replace {
                 config,
                 plan,

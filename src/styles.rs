@@ -104,6 +104,9 @@ pub const BASE_CSS: &str = concat!(
 .cp button[disabled] { opacity: 0.7; cursor: progress; }
 .cp .status:empty { display: none; }
 .cp .status { margin-top: var(--_space); font-weight: 600; }
+.cp .receipt:empty { display: none; }
+.cp .receipt p { margin: var(--_space) 0 0; }
+.cp .receipt ul { margin: 0; padding-left: 1.25em; }
 .cp .partners { margin: 0.25em 0 0.5em; padding-left: 1.25em; }
 .cp .script { font-size: 1.0625em; border-left: 4px solid var(--_accent); padding-left: 0.75em; }
 .cp .keys { font-size: 0.875em; color: var(--_muted); }

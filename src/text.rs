@@ -4,10 +4,10 @@
 use std::cell::RefCell;
 
 use consent_core::config::Config;
-use consent_core::domain::{localized, LocalizedText, Mode};
-use consent_core::i18n;
+use consent_core::domain::{localized, LocalizedText};
+use consent_core::i18n::{self, Key};
 use consent_core::plan::Question;
-use consent_core::record::ShownNotice;
+use consent_core::record::{self, ShownNotice};
 
 use crate::platform;
 
@@ -37,12 +37,14 @@ pub struct Texts<'a> {
 }
 
 impl Texts<'_> {
-    pub fn get(&self, key: &str) -> String {
-        let t = i18n::lookup(&self.config.strings, self.locale, key);
+    pub fn get(&self, key: Key) -> String {
+        let t = i18n::text(&self.config.strings, self.locale, key);
         if t.fell_back {
             warn_once(format!(
-                "missing translation: \"{key}\" for locale \"{}\"; showing \"{}\" instead",
-                self.locale, t.locale
+                "missing translation: \"{}\" for locale \"{}\"; showing \"{}\" instead",
+                key.name(),
+                self.locale,
+                t.locale
             ));
         }
         t.text
@@ -50,11 +52,11 @@ impl Texts<'_> {
 
     /// The locale whose text is shown for `key`: dates and numbers inside that
     /// sentence are formatted for the same locale.
-    pub fn locale_of(&self, key: &str) -> String {
-        i18n::lookup(&self.config.strings, self.locale, key).locale
+    pub fn locale_of(&self, key: Key) -> String {
+        i18n::text(&self.config.strings, self.locale, key).locale
     }
 
-    pub fn fill(&self, key: &str, args: &[(&str, &str)]) -> String {
+    pub fn fill(&self, key: Key, args: &[(&str, &str)]) -> String {
         i18n::fill(&self.get(key), args)
     }
 
@@ -73,55 +75,17 @@ impl Texts<'_> {
 
     /// Partner names as a natural list: "A, B and C".
     pub fn names(&self, names: &[&str]) -> String {
-        i18n::join_list(names, &self.get("and"))
+        i18n::join_list(names, &self.get(Key::And))
     }
 }
 
-/// The notice exactly as shown for a question: what the record will hold.
+/// The notice exactly as shown for a question: what the record will hold
+/// (the rule is `consent_core::record::shown_notice`); a missing
+/// translation is warned about once per page.
 pub fn shown_notice(config: &Config, locale: &str, question: &Question) -> ShownNotice {
-    let texts = Texts { config, locale };
-    match &config.policy.mode {
-        Mode::General { notice } => {
-            let names: Vec<&str> = question
-                .asks
-                .iter()
-                .filter_map(|a| config.partners.get(a.partner_index))
-                .map(|p| p.name.as_str())
-                .collect();
-            let (language, text) = texts
-                .venue(&notice.text, "generalNotice.text")
-                .unwrap_or_default();
-            ShownNotice {
-                id: notice.id.clone(),
-                version: notice.version,
-                language,
-                text: i18n::fill(&text, &[("partners", &texts.names(&names))]),
-            }
-        }
-        Mode::Individual | Mode::Account => {
-            let partner = question
-                .asks
-                .first()
-                .and_then(|a| config.partners.get(a.partner_index));
-            match partner {
-                Some(p) => {
-                    let (language, text) = texts
-                        .venue(&p.notice.text, &format!("partner \"{}\" notice", p.id.0))
-                        .unwrap_or_default();
-                    ShownNotice {
-                        id: p.notice.id.clone(),
-                        version: p.notice.version,
-                        language,
-                        text,
-                    }
-                }
-                None => ShownNotice {
-                    id: String::new(),
-                    version: 0,
-                    language: String::new(),
-                    text: String::new(),
-                },
-            }
-        }
+    let shown = record::shown_notice(config, locale, question);
+    if let Some(what) = shown.missing_translation {
+        warn_once(what);
     }
+    shown.notice
 }

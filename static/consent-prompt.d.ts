@@ -160,6 +160,18 @@ export interface CommitSummary {
   final: boolean;
 }
 
+/**
+ * The patron's copy of their choices (`consent-receipt/1`): the records of
+ * the last successful commit, each with the exact wording shown. The host
+ * serves the same shape at `GET /api/v1/customers/{id}/receipt`.
+ */
+export interface ConsentReceipt {
+  schema: "consent-receipt/1";
+  customerId: string;
+  generatedAt: Instant;
+  records: ConsentRecord[];
+}
+
 /** One record in the outbox, as `outbox()` lists it. */
 export interface OutboxEntry {
   recordId: string;
@@ -216,6 +228,12 @@ export interface ConsentHandle {
   outbox(): Promise<OutboxEntry[]>;
   /** Sends what is pending or held now. */
   retry(): Promise<RetryReport>;
+  /**
+   * The last successful commit's receipt, or null before one. The prompt
+   * also offers it to the patron: "Download a copy of your choices", as a
+   * JSON file and as a printable page.
+   */
+  receipt(): ConsentReceipt | null;
 }
 
 export interface MountOptions { embed?: Embed }
@@ -241,7 +259,7 @@ export type ParentToFrame =
   | (Envelope<"commit"> & { requestId?: string });
 
 export interface FrameOptions { src: string; config: ConsentConfig; title?: string }
-export interface FrameHandle extends Omit<ConsentHandle, "preview" | "outbox" | "retry"> { readonly frame: HTMLIFrameElement }
+export interface FrameHandle extends Omit<ConsentHandle, "preview" | "outbox" | "retry" | "receipt"> { readonly frame: HTMLIFrameElement }
 
 declare global {
   interface Window {

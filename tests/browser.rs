@@ -58,7 +58,7 @@ async fn mount(extra: &str) -> (Handle, DocumentFragment) {
 }
 
 async fn settle() {
-    platform::sleep(30).await.unwrap();
+    platform::sleep(30).await;
 }
 
 fn all(root: &DocumentFragment, selector: &str) -> Vec<Element> {
@@ -482,5 +482,199 @@ async fn a_second_commit_in_progress_shares_the_first_and_every_commit_settles()
     // A later commit settles too.
     let again = wasm_bindgen_futures::JsFuture::from(handle.commit()).await;
     assert!(again.is_err());
+    handle.destroy();
+}
+
+/// Waits until `ready()` holds (checking every 10 ms, for at most 5 s).
+async fn until(what: &str, ready: impl Fn() -> bool) {
+    for _ in 0..500 {
+        if ready() {
+            return;
+        }
+        platform::sleep(10).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// The first config error of a refused mount, as `(path, message)`.
+fn first_error(extra: &str) -> (String, String) {
+    let host = platform::create_element("div").unwrap();
+    let err = match mount_prompt(host.into(), config(extra), None) {
+        Ok(_) => panic!("{extra} mounted"),
+        Err(e) => e,
+    };
+    let first = js_sys::Array::from(&get(&err, "errors")).get(0);
+    (
+        get(&first, "path").as_string().unwrap_or_default(),
+        get(&first, "message").as_string().unwrap_or_default(),
+    )
+}
+
+#[wasm_bindgen_test]
+async fn a_mistyped_field_is_named_with_the_likely_one() {
+    assert_eq!(
+        first_error(r#"{"customer_id": "C-42"}"#),
+        (
+            "customer_id".to_owned(),
+            "is not a known field; did you mean \"customerId\"?".to_owned()
+        )
+    );
+    let (path, message) =
+        first_error(r#"{"basket": {"lines": [{"eventId": "e", "title": "E", "partnerIDs": []}]}}"#);
+    assert_eq!(path, "basket.lines[0].partnerIDs");
+    assert_eq!(
+        message,
+        "is not a known field; did you mean \"partnerIds\"?"
+    );
+    let (path, message) = first_error(r#"{"mode": "popup"}"#);
+    assert_eq!(path, "mode");
+    assert!(
+        message.starts_with("must be one of \"individual\""),
+        "{message}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn after_a_commit_the_patron_can_download_a_receipt() {
+    // Nothing answers at this address: the records are kept and the commit
+    // resolves; the receipt is offered as soon as they are kept.
+    let (handle, shadow) =
+        mount(r#"{"endpoint": "http://127.0.0.1:9/api/v1/consent-records"}"#).await;
+    assert!(handle.receipt().is_null(), "no receipt before a commit");
+    let summary = wasm_bindgen_futures::JsFuture::from(handle.commit())
+        .await
+        .expect("the records are kept");
+    let receipt = handle.receipt();
+    assert_eq!(
+        get(&receipt, "schema").as_string().as_deref(),
+        Some("consent-receipt/1")
+    );
+    assert_eq!(
+        get(&receipt, "customerId").as_string().as_deref(),
+        Some("C-42")
+    );
+    let text = |v: &JsValue| String::from(js_sys::JSON::stringify(v).unwrap());
+    assert_eq!(
+        text(&get(&receipt, "records")),
+        text(&get(&summary, "records")),
+        "the receipt holds the committed records"
+    );
+
+    until("the receipt links", || {
+        shadow
+            .query_selector("a[part=receipt-json]")
+            .ok()
+            .flatten()
+            .is_some()
+    })
+    .await;
+    let link = one(&shadow, "a[part=receipt-json]");
+    let href = link.get_attribute("href").unwrap_or_default();
+    assert!(href.starts_with("blob:"), "{href}");
+    let name = link.get_attribute("download").unwrap_or_default();
+    assert!(
+        name.starts_with("consent-receipt-C-42-") && name.ends_with(".json"),
+        "{name}"
+    );
+    let print = one(&shadow, "a[part=receipt-print]");
+    assert_eq!(print.get_attribute("target").as_deref(), Some("_blank"));
+
+    // The file is the same receipt.
+    let window = web_sys::window().unwrap();
+    let resp: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&href))
+            .await
+            .unwrap()
+            .unchecked_into();
+    let body = wasm_bindgen_futures::JsFuture::from(resp.text().unwrap())
+        .await
+        .unwrap()
+        .as_string()
+        .unwrap();
+    let file = js_sys::JSON::parse(&body).unwrap();
+    assert_eq!(text(&file), text(&receipt));
+    let page = print.get_attribute("href").unwrap_or_default();
+    assert!(page.starts_with("blob:"), "{page}");
+}
+
+#[wasm_bindgen_test]
+async fn a_stored_entry_with_a_number_the_backend_refuses_is_set_aside() {
+    // JSON.parse reads 1e400 as Infinity; the outbox must not send it.
+    let (handle, _) = mount(r#"{"endpoint": "/no-backend-here"}"#).await;
+    let records = wasm_bindgen_futures::JsFuture::from(handle.preview())
+        .await
+        .expect("preview resolves");
+    let record = js_sys::Array::from(&records).get(0);
+    let id = get(&record, "recordId").as_string().unwrap();
+    let entry = js_sys::Object::new();
+    js_sys::Reflect::set(&entry, &"record".into(), &record).unwrap();
+    js_sys::Reflect::set(&entry, &"endpoint".into(), &"/no-backend-here".into()).unwrap();
+    js_sys::Reflect::set(&entry, &"status".into(), &"pending".into()).unwrap();
+    js_sys::Reflect::set(&entry, &"attempts".into(), &JsValue::from(0)).unwrap();
+    let text = String::from(js_sys::JSON::stringify(&entry).unwrap())
+        .replace("\"attempts\":0", "\"attempts\":1e400");
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let key = format!("consent-prompt:outbox:v1:{id}");
+    storage.set_item(&key, &text).unwrap();
+    handle.destroy();
+
+    let (handle, _) = mount(r#"{"endpoint": "/no-backend-here"}"#).await;
+    let listed = wasm_bindgen_futures::JsFuture::from(handle.outbox())
+        .await
+        .expect("outbox() resolves");
+    let entry = js_sys::Array::from(&listed)
+        .iter()
+        .find(|e| get(e, "recordId").as_string().as_deref() == Some(id.as_str()))
+        .expect("listed");
+    assert_eq!(
+        get(&entry, "status").as_string().as_deref(),
+        Some("set-aside")
+    );
+    assert_eq!(
+        storage.get_item(&key).unwrap().as_deref(),
+        Some(text.as_str()),
+        "left in storage exactly as found"
+    );
+    storage.remove_item(&key).unwrap();
+    handle.destroy();
+}
+
+/// The record ids `outbox()` lists now.
+async fn listed_ids(handle: &Handle) -> Vec<String> {
+    let listed = wasm_bindgen_futures::JsFuture::from(handle.outbox())
+        .await
+        .expect("outbox() resolves");
+    js_sys::Array::from(&listed)
+        .iter()
+        .filter_map(|e| get(&e, "recordId").as_string())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn the_prompts_own_button_and_the_page_share_one_commit() {
+    let (handle, shadow) = mount(r#"{"endpoint": "/no-backend-here"}"#).await;
+    let before = listed_ids(&handle).await;
+    one(&shadow, "[part=submit]")
+        .unchecked_into::<HtmlElement>()
+        .click();
+    let from_page = handle.commit();
+    assert!(
+        js_sys::Object::is(&from_page, &handle.commit()),
+        "one commit, one promise"
+    );
+    let Err(outcome) = wasm_bindgen_futures::JsFuture::from(from_page).await else {
+        panic!("a refused commit rejects");
+    };
+    let ids: Vec<String> = js_sys::Array::from(&get(&outcome, "recordIds"))
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let new: Vec<String> = listed_ids(&handle)
+        .await
+        .into_iter()
+        .filter(|id| !before.contains(id))
+        .collect();
+    assert_eq!(new.len(), 2, "one set of records: {new:?}");
     handle.destroy();
 }

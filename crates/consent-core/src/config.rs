@@ -169,17 +169,137 @@ pub struct Validated {
     pub warnings: Vec<Issue>,
 }
 
-/// Parses config JSON, naming the field on a type error
-/// (`partners[0].notice.version: must be a whole number …, not a string`).
-/// The widget reads its config the same way (see [`crate::json`]).
-pub fn parse_json(json: &str) -> Result<ConfigV1, ConfigErrors> {
-    crate::json::from_str(json).map_err(|e| ConfigErrors {
-        errors: vec![Issue {
-            path: e.path,
-            message: e.message,
-        }],
-        warnings: Vec::new(),
-    })
+/// A config serde could not read, in the words the rest of validation uses.
+///
+/// Whatever reads the config (serde-wasm-bindgen in the widget, serde_json
+/// on a server) runs under `serde_path_to_error` and passes here the path
+/// it reports (`partners[1].notice.version`) and serde's message; this
+/// gives the venue the same sentence either way:
+/// `partners[1].notice.version: must be a whole number from 0 to
+/// 4294967295, not a string`, `customer_id: is not a known field; did you
+/// mean "customerId"?`.
+pub fn read_issue(path: &str, message: &str) -> Issue {
+    let path = if path == "." { "" } else { path };
+    // serde_json adds where in the text it was; the path says it better.
+    let message = match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => &message[..i],
+        _ => message,
+    };
+    // serde_path_to_error names an unknown key itself; a missing one it
+    // cannot, so the key is added unless the path already ends with it.
+    let join = |key: &str| {
+        if path == key || path.ends_with(&format!(".{key}")) {
+            path.to_owned()
+        } else if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (key, known) = rest.split_once('`').unwrap_or((rest, ""));
+        return Issue {
+            path: join(key),
+            message: unknown_field(key, &ticked(known)),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let key = rest.split('`').next().unwrap_or(rest);
+        return Issue {
+            path: join(key),
+            message: "is required".into(),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let (got, known) = rest.split_once('`').unwrap_or((rest, ""));
+        let quoted: Vec<String> = ticked(known).iter().map(|n| format!("\"{n}\"")).collect();
+        return Issue {
+            path: path.to_owned(),
+            message: format!("must be one of {}, not \"{got}\"", quoted.join(", ")),
+        };
+    }
+    let wrong = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "));
+    if let Some((got, expected)) = wrong.and_then(|w| w.rsplit_once(", expected ")) {
+        let range = match expected {
+            "u8" => Some(u64::from(u8::MAX)),
+            "u16" => Some(u64::from(u16::MAX)),
+            "u32" => Some(u64::from(u32::MAX)),
+            "u64" => Some(u64::MAX),
+            _ => None,
+        };
+        let number = got
+            .strip_prefix("integer `")
+            .or_else(|| got.strip_prefix("floating point `"))
+            .map(|n| n.trim_end_matches('`'));
+        let message = if matches!(got, "null" | "unit value") {
+            "is required".to_owned()
+        } else {
+            let expected = match range {
+                Some(max) => format!("a whole number from 0 to {max}"),
+                None => plain_expected(expected),
+            };
+            let got = match number {
+                Some(n) if range.is_some() => n.to_owned(),
+                _ => plain_kind(got).to_owned(),
+            };
+            format!("must be {expected}, not {got}")
+        };
+        return Issue {
+            path: path.to_owned(),
+            message,
+        };
+    }
+    Issue {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+/// The names in serde's "expected one of `a`, `b`" list.
+fn ticked(list: &str) -> Vec<&str> {
+    list.split('`').skip(1).step_by(2).collect()
+}
+
+/// serde's name for what it found, as the venue would say it.
+fn plain_kind(got: &str) -> &str {
+    match got.split(' ').next().unwrap_or(got) {
+        "string" => "a string",
+        "boolean" => "true or false",
+        "integer" | "floating" => "a number",
+        "sequence" => "a list",
+        "map" => "an object",
+        _ => got,
+    }
+}
+
+/// serde's name for what it wanted, as the venue would say it.
+fn plain_expected(expected: &str) -> String {
+    match expected {
+        "a string" | "a borrowed string" => "a string".into(),
+        "a boolean" => "true or false".into(),
+        "a sequence" => "a list".into(),
+        "a map" => "an object".into(),
+        e if e.starts_with("struct ") => "an object".into(),
+        e => e.to_owned(),
+    }
+}
+
+/// "is not a known field", with the likely intended name when the
+/// difference is only case or separators (`customer_id` → `customerId`).
+fn unknown_field(key: &str, known: &[&str]) -> String {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let wanted = squash(key);
+    match known.iter().find(|k| squash(k) == wanted) {
+        Some(k) => format!("is not a known field; did you mean \"{k}\"?"),
+        None => format!("is not a known field (known here: {})", known.join(", ")),
+    }
 }
 
 struct Check {

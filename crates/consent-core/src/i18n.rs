@@ -58,7 +58,112 @@ pub const KEYS: &[&str] = &[
     "operator_keys",
     "operator_title",
     "operator_intro",
+    "receipt_offer",
+    "receipt_json",
+    "receipt_print",
+    "receipt_title",
+    "receipt_intro",
+    "receipt_partner",
+    "receipt_wording",
+    "receipt_answer",
+    "receipt_time",
+    "receipt_record",
+    "receipt_yes",
+    "receipt_no",
+    "receipt_none",
+    "receipt_withdrew",
+    "receipt_customer",
+    "receipt_generated",
 ];
+
+/// A string the prompt shows, typed: one variant per entry of [`KEYS`], in
+/// the same order, so a misspelt key does not compile. Venues still name
+/// them by [`Key::name`] in `strings`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key {
+    Title,
+    Intro,
+    Service,
+    ChangeLater,
+    Because,
+    And,
+    Yes,
+    No,
+    GeneralYes,
+    ChannelsLegend,
+    Email,
+    Post,
+    Sms,
+    Phone,
+    Privacy,
+    NewTab,
+    WordingChanged,
+    WhatChanged,
+    Lapsed,
+    ErrorTitle,
+    ErrorRequired,
+    ErrorChannels,
+    Save,
+    Saving,
+    Saved,
+    Pending,
+    Failed,
+    NothingToAsk,
+    Gpc,
+    OperatorScript,
+    OperatorConfirm,
+    ErrorOperator,
+    AccountTitle,
+    AccountIntro,
+    AccountGiven,
+    AccountRefused,
+    AccountWithdrawn,
+    AccountNever,
+    AccountShow,
+    AccountEmpty,
+    OperatorKeys,
+    OperatorTitle,
+    OperatorIntro,
+    ReceiptOffer,
+    ReceiptJson,
+    ReceiptPrint,
+    ReceiptTitle,
+    ReceiptIntro,
+    ReceiptPartner,
+    ReceiptWording,
+    ReceiptAnswer,
+    ReceiptTime,
+    ReceiptRecord,
+    ReceiptYes,
+    ReceiptNo,
+    ReceiptNone,
+    ReceiptWithdrew,
+    ReceiptCustomer,
+    ReceiptGenerated,
+}
+
+impl Key {
+    /// The key's name, as venues write it in `strings`.
+    pub fn name(self) -> &'static str {
+        KEYS[self as usize]
+    }
+
+    /// The name of a contact channel, as a checkbox label.
+    pub fn channel(c: crate::domain::Channel) -> Key {
+        use crate::domain::Channel;
+        match c {
+            Channel::Email => Key::Email,
+            Channel::Post => Key::Post,
+            Channel::Sms => Key::Sms,
+            Channel::Phone => Key::Phone,
+        }
+    }
+}
+
+/// The prompt's text for `key` (see [`lookup`]).
+pub fn text(overrides: &Overrides, locale: &str, key: Key) -> Text {
+    lookup(overrides, locale, key.name())
+}
 
 const EN: &[&str] = &[
     "Hear from the companies behind your shows",
@@ -104,6 +209,22 @@ const EN: &[&str] = &[
     "Keys: Y yes, N no, H heard, J next company, K previous company, Enter saves.",
     "Partner companies: the customer's contact preferences",
     "Ask the customer each question below. Read the wording exactly as shown and record their answer. Nothing is selected until they answer.",
+    "Download a copy of your choices",
+    "Save a copy as a file (JSON)",
+    "Open a printable copy",
+    "Your choices: {venue}",
+    "Your copy of the answers you gave, with the exact wording you were shown.",
+    "Company",
+    "The wording you were shown",
+    "Your answer",
+    "When",
+    "Record id",
+    "Yes",
+    "No",
+    "No answer",
+    "Withdrawn",
+    "Customer number",
+    "Copy made",
 ];
 
 const CY: &[&str] = &[
@@ -150,6 +271,22 @@ const CY: &[&str] = &[
     "Bysellau: Y ie, N na, H wedi clywed, J cwmni nesaf, K cwmni blaenorol, Enter yn cadw.",
     "Cwmnïau partner: dewisiadau cysylltu'r cwsmer",
     "Gofynnwch bob cwestiwn isod i'r cwsmer. Darllenwch y geiriad yn union fel y mae a chofnodwch yr ateb. Does dim wedi'i ddewis nes i'r cwsmer ateb.",
+    "Lawrlwythwch gopi o'ch dewisiadau",
+    "Cadw copi fel ffeil (JSON)",
+    "Agor copi i'w argraffu",
+    "Eich dewisiadau: {venue}",
+    "Eich copi o'r atebion a roesoch, gyda'r union eiriad a ddangoswyd i chi.",
+    "Cwmni",
+    "Y geiriad a ddangoswyd i chi",
+    "Eich ateb",
+    "Pryd",
+    "Rhif y cofnod",
+    "Ie",
+    "Na",
+    "Dim ateb",
+    "Wedi'i dynnu'n ôl",
+    "Rhif cwsmer",
+    "Copi wedi'i wneud",
 ];
 
 const FR: &[&str] = &[
@@ -196,6 +333,22 @@ const FR: &[&str] = &[
     "Touches : Y oui, N non, H entendu, J compagnie suivante, K compagnie précédente, Entrée enregistre.",
     "Compagnies partenaires : préférences de contact du client",
     "Posez chaque question ci-dessous au client. Lisez le texte exactement tel qu'il apparaît et enregistrez sa réponse. Rien n'est sélectionné tant qu'il n'a pas répondu.",
+    "Télécharger une copie de vos choix",
+    "Enregistrer une copie dans un fichier (JSON)",
+    "Ouvrir une copie imprimable",
+    "Vos choix : {venue}",
+    "Votre copie des réponses que vous avez données, avec la formulation exacte qui vous a été présentée.",
+    "Société",
+    "La formulation qui vous a été présentée",
+    "Votre réponse",
+    "Date",
+    "Identifiant de l'enregistrement",
+    "Oui",
+    "Non",
+    "Sans réponse",
+    "Retiré",
+    "Numéro client",
+    "Copie établie",
 ];
 
 const DE: &[&str] = &[
@@ -242,6 +395,22 @@ const DE: &[&str] = &[
     "Tasten: Y Ja, N Nein, H gehört, J nächste Compagnie, K vorherige Compagnie, Eingabe speichert.",
     "Partner-Compagnien: Kontaktwünsche der Kundin oder des Kunden",
     "Stellen Sie jede Frage unten. Lesen Sie den Wortlaut genau so vor, wie er angezeigt wird, und erfassen Sie die Antwort. Nichts ist ausgewählt, bis eine Antwort erfolgt.",
+    "Eine Kopie Ihrer Auswahl herunterladen",
+    "Kopie als Datei speichern (JSON)",
+    "Druckbare Kopie öffnen",
+    "Ihre Auswahl: {venue}",
+    "Ihre Kopie Ihrer Antworten, mit dem genauen Wortlaut, der Ihnen angezeigt wurde.",
+    "Unternehmen",
+    "Der Wortlaut, der Ihnen angezeigt wurde",
+    "Ihre Antwort",
+    "Zeitpunkt",
+    "Datensatz-ID",
+    "Ja",
+    "Nein",
+    "Keine Antwort",
+    "Widerrufen",
+    "Kundennummer",
+    "Kopie erstellt",
 ];
 
 /// Venue overrides: locale → key → text.
@@ -330,6 +499,13 @@ pub fn join_list(items: &[&str], and: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_keys_name_the_keys_in_order() {
+        assert_eq!(Key::Title.name(), "title");
+        assert_eq!(Key::ReceiptGenerated.name(), "receipt_generated");
+        assert_eq!(Key::ReceiptGenerated as usize, KEYS.len() - 1);
+    }
 
     #[test]
     fn every_built_in_locale_has_every_key() {

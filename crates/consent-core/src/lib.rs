@@ -18,15 +18,14 @@ pub mod domain;
 #[doc(hidden)]
 pub mod fixtures;
 pub mod i18n;
-pub mod json;
 pub mod locale;
 pub mod outbox;
 pub mod plan;
+pub mod receipt;
 pub mod record;
 pub mod session;
 pub mod time;
 pub mod wire;
-pub mod wire_json;
 
 pub use plan::{plan, Plan};
 pub use time::Timestamp;

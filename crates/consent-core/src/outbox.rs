@@ -15,13 +15,19 @@
 //!
 //! [`plan_batches`] splits pending records into batches within the host's
 //! limits, and [`Run::apply`] is the transition for every answer. The
-//! widget's delivery module does the fetching, the waiting and the storage
+//! widget's outbox shell does the fetching, the waiting and the storage
 //! calls (through [`Store`]); tests supply an in-memory store.
+//!
+//! The rules never parse or print JSON themselves: the [`Store`] reads and
+//! writes its entries (the widget with the browser's `JSON.parse` and
+//! serde-wasm-bindgen, tests with serde_json), and the shell reads the
+//! backend's answer into a [`Reply`] of `wire.rs` types.
 
 use crate::compact::sort_small_by;
 use crate::delivery::{backoff_ms, record_index, MAX_ATTEMPTS};
-use crate::json::{self, object, FromJson, Json, Obj, Path, RawJson, ReadError, ToJson};
-use crate::wire::{ConsentRecordV1, ErrorBodyV1};
+use serde::{Deserialize, Serialize};
+
+use crate::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
 
 /// Where outbox entries live: one storage key per record.
 pub const PREFIX: &str = "consent-prompt:outbox:v1:";
@@ -39,6 +45,37 @@ pub trait Store {
     fn get(&self, key: &str) -> Result<Option<String>, String>;
     fn set(&mut self, key: &str, value: &str) -> Result<(), String>;
     fn remove(&mut self, key: &str) -> Result<(), String>;
+    /// Reads a stored entry's text, strictly (a field it does not know, a
+    /// number the backend would refuse, a record that is not a
+    /// `consent-record/1`: each is an `Err` saying why). Gives the entry
+    /// and its record's JSON text.
+    fn decode(&self, text: &str) -> Result<(StoredEntry, String), String>;
+    /// Writes an entry as `{"record", "endpoint", "status", "attempts",
+    /// "lastError"}`, the record being `entry.json`.
+    fn encode(&self, entry: &Entry) -> Result<String, String>;
+}
+
+/// A stored entry, as read from storage.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoredEntry {
+    pub record: ConsentRecordV1,
+    pub endpoint: String,
+    #[serde(default)]
+    pub status: Option<StoredStatus>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// The statuses storage holds (`set-aside` is never written).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoredStatus {
+    Pending,
+    Held,
+    Failed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,12 +85,6 @@ pub enum Status {
     Failed,
     SetAside,
 }
-
-const STATUS_NAMES: &[(&str, Status)] = &[
-    ("pending", Status::Pending),
-    ("held", Status::Held),
-    ("failed", Status::Failed),
-];
 
 impl Status {
     pub fn as_str(self) -> &'static str {
@@ -85,12 +116,13 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// A record just committed, not yet kept anywhere.
-    pub fn new(record: &ConsentRecordV1, endpoint: &str) -> Self {
+    /// A record just committed, not yet kept anywhere; `json` is its JSON
+    /// text, as the shell wrote it.
+    pub fn new(record: &ConsentRecordV1, endpoint: &str, json: String) -> Self {
         Entry {
             id: record.record_id.clone(),
             decided_at: record.decided_at.to_string(),
-            json: record.to_json(),
+            json,
             endpoint: endpoint.to_owned(),
             status: Status::Pending,
             attempts: 0,
@@ -101,15 +133,19 @@ impl Entry {
 
     /// Reads a stored entry. Never fails: what cannot be vouched for is set
     /// aside, with the reason.
-    pub fn read(key: &str, text: &str) -> Entry {
+    pub fn read(key: &str, text: &str, store: &dyn Store) -> Entry {
         let id = key.strip_prefix(PREFIX).unwrap_or(key).to_owned();
-        match json::from_str::<Stored>(text) {
-            Ok(s) => Entry {
-                id: s.id,
-                decided_at: s.decided_at,
-                json: s.json,
+        match store.decode(text) {
+            Ok((s, json)) => Entry {
+                id: s.record.record_id.clone(),
+                decided_at: s.record.decided_at.to_string(),
+                json,
                 endpoint: s.endpoint,
-                status: s.status,
+                status: match s.status {
+                    None | Some(StoredStatus::Pending) => Status::Pending,
+                    Some(StoredStatus::Held) => Status::Held,
+                    Some(StoredStatus::Failed) => Status::Failed,
+                },
                 attempts: s.attempts,
                 last_error: s.last_error,
                 durable: true,
@@ -125,53 +161,6 @@ impl Entry {
                 durable: true,
             },
         }
-    }
-}
-
-/// A stored entry, `{"record", "endpoint", "status", "attempts", "lastError"}`,
-/// read strictly: its record must read as a `consent-record/1`.
-struct Stored {
-    id: String,
-    decided_at: String,
-    json: String,
-    endpoint: String,
-    status: Status,
-    attempts: u32,
-    last_error: Option<String>,
-}
-
-impl FromJson for Stored {
-    fn from_json(v: &Json, at: &Path<'_>) -> Result<Self, ReadError> {
-        let o = Obj::new(
-            v,
-            at,
-            &["record", "endpoint", "status", "attempts", "lastError"],
-        )?;
-        let raw: Json = o.req("record")?;
-        let record = ConsentRecordV1::from_json(&raw, &Path::Key(at, "record"))?;
-        Ok(Stored {
-            id: record.record_id.clone(),
-            decided_at: record.decided_at.to_string(),
-            json: raw.to_json(),
-            endpoint: o.req("endpoint")?,
-            status: o
-                .opt_with("status", |v, at| json::one_of(v, at, STATUS_NAMES))?
-                .unwrap_or(Status::Pending),
-            attempts: o.or_default("attempts")?,
-            last_error: o.opt("lastError")?,
-        })
-    }
-}
-
-impl ToJson for Entry {
-    fn write_json(&self, out: &mut String) {
-        object(out, |o| {
-            o.field("record", &RawJson(&self.json))
-                .field("endpoint", &self.endpoint)
-                .field("status", self.status.as_str())
-                .field("attempts", &self.attempts)
-                .field("lastError", &self.last_error);
-        });
     }
 }
 
@@ -226,7 +215,7 @@ impl Outbox {
                 continue;
             }
             match store.get(&k) {
-                Ok(Some(text)) => self.entries.push(Entry::read(&k, &text)),
+                Ok(Some(text)) => self.entries.push(Entry::read(&k, &text, store)),
                 Ok(None) => {}
                 Err(e) => self.storage_error = Some(e),
             }
@@ -263,7 +252,10 @@ impl Outbox {
         if e.status == Status::SetAside {
             return true; // left in storage exactly as found
         }
-        match store.set(&key(&e.id), &e.to_json()) {
+        match store
+            .encode(e)
+            .and_then(|text| store.set(&key(&e.id), &text))
+        {
             Ok(()) => {
                 e.durable = true;
                 true
@@ -404,11 +396,11 @@ pub enum Answer {
 
 impl Answer {
     /// Reads an HTTP answer. `retry_after_ms` comes from `Retry-After`.
-    pub fn from_http(status: u16, body: &str, retry_after_ms: Option<u64>) -> Answer {
+    pub fn from_http(status: u16, body: &Reply, retry_after_ms: Option<u64>) -> Answer {
         match status {
-            200..=299 => Answer::Stored(named_ids(body)),
+            200..=299 => Answer::Stored(body.named()),
             401 | 403 => {
-                let (message, field) = error_of(body, status);
+                let (message, field) = body.error_of(status);
                 Answer::Unauthorized { message, field }
             }
             408 | 429 => Answer::Fault {
@@ -416,7 +408,7 @@ impl Answer {
                 retry_after_ms,
             },
             400..=499 => {
-                let (message, field) = error_of(body, status);
+                let (message, field) = body.error_of(status);
                 Answer::Refused {
                     status,
                     message,
@@ -443,33 +435,34 @@ impl Answer {
     }
 }
 
-/// The record ids a success body names, in `stored[].recordId` and `duplicates[]`.
-fn named_ids(body: &str) -> Vec<String> {
-    let Ok(Json::Object(fields)) = json::parse(body) else {
-        return Vec::new();
-    };
-    let mut ids = Vec::new();
-    for (k, v) in &fields {
-        let Json::Array(items) = v else { continue };
-        for item in items {
-            match (k.as_str(), item) {
-                ("stored", obj) => {
-                    if let Some(id) = obj.str_field("recordId") {
-                        ids.push(id.to_owned());
-                    }
-                }
-                ("duplicates", Json::String(id)) => ids.push(id.clone()),
-                _ => {}
-            }
-        }
-    }
-    ids
+/// An answer's body as the shell read it: a success body
+/// (`{"stored": [{recordId, receivedAt}], "duplicates": [ids]}`) or an error
+/// body (`{"error": {code, message, field}}`), or neither when the body is
+/// not the backend's (a captive portal, a proxy, nothing).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reply {
+    pub stored: Option<StoredV1>,
+    pub error: Option<ErrorBodyV1>,
 }
 
-fn error_of(body: &str, status: u16) -> (String, Option<String>) {
-    match json::from_str::<ErrorBodyV1>(body) {
-        Ok(b) => (b.error.message, b.error.field),
-        Err(_) => (format!("the server refused the records ({status})"), None),
+impl Reply {
+    /// The record ids a success body names, in `stored[].recordId` and `duplicates[]`.
+    fn named(&self) -> Vec<String> {
+        let Some(s) = &self.stored else {
+            return Vec::new();
+        };
+        s.stored
+            .iter()
+            .map(|r| r.record_id.clone())
+            .chain(s.duplicates.iter().cloned())
+            .collect()
+    }
+
+    fn error_of(&self, status: u16) -> (String, Option<String>) {
+        match &self.error {
+            Some(b) => (b.error.message.clone(), b.error.field.clone()),
+            None => (format!("the server refused the records ({status})"), None),
+        }
     }
 }
 

@@ -399,3 +399,104 @@ pub fn check_record(
     }
     Ok(())
 }
+
+/// The notice exactly as shown for a question, and, when the patron's
+/// language had no text, a sentence saying which was shown instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shown {
+    pub notice: ShownNotice,
+    pub missing_translation: Option<String>,
+}
+
+/// The words shown for a question's notice: the one function that gives
+/// them both to the screen and to the record. In general mode, the venue's
+/// statement with the partners named in it; otherwise the partner's own
+/// notice, in the best locale the venue gave (exact, base language, then
+/// the default).
+pub fn shown_notice(
+    config: &crate::config::Config,
+    locale: &str,
+    question: &crate::plan::Question,
+) -> Shown {
+    let venue = |text: &crate::domain::LocalizedText, what: &str| {
+        let Some((lang, t)) = crate::domain::localized(text, locale, &config.default_locale) else {
+            return (String::new(), String::new(), None);
+        };
+        let wanted = crate::locale::fallback_chain(locale, "");
+        let missing = (!wanted.iter().take(2).any(|w| w == lang) && !text.is_empty()).then(|| {
+            format!(
+                "missing translation: {what} for locale \"{locale}\"; showing \"{lang}\" instead"
+            )
+        });
+        (lang.to_owned(), t.to_owned(), missing)
+    };
+    match &config.policy.mode {
+        Mode::General { notice } => {
+            let names: Vec<&str> = question
+                .asks
+                .iter()
+                .filter_map(|a| config.partners.get(a.partner_index))
+                .map(|p| p.name.as_str())
+                .collect();
+            let (language, text, missing_translation) = venue(&notice.text, "generalNotice.text");
+            let and = crate::i18n::text(&config.strings, locale, crate::i18n::Key::And).text;
+            let names = crate::i18n::join_list(&names, &and);
+            Shown {
+                notice: ShownNotice {
+                    id: notice.id.clone(),
+                    version: notice.version,
+                    language,
+                    text: crate::i18n::fill(&text, &[("partners", &names)]),
+                },
+                missing_translation,
+            }
+        }
+        Mode::Individual | Mode::Account => {
+            let partner = question
+                .asks
+                .first()
+                .and_then(|a| config.partners.get(a.partner_index));
+            match partner {
+                Some(p) => {
+                    let (language, text, missing_translation) =
+                        venue(&p.notice.text, &format!("partner \"{}\" notice", p.id.0));
+                    Shown {
+                        notice: ShownNotice {
+                            id: p.notice.id.clone(),
+                            version: p.notice.version,
+                            language,
+                            text,
+                        },
+                        missing_translation,
+                    }
+                }
+                None => Shown {
+                    notice: ShownNotice {
+                        id: String::new(),
+                        version: 0,
+                        language: String::new(),
+                        text: String::new(),
+                    },
+                    missing_translation: None,
+                },
+            }
+        }
+    }
+}
+
+/// The control a question is answered with, as the record states it: an
+/// operator's entry when assisted, a yes/no pair with channel boxes when
+/// more than one channel is offered, else a yes/no pair.
+pub fn control_for(
+    question: &crate::plan::Question,
+    partners: &[Partner],
+    policy: &crate::domain::Policy,
+) -> Control {
+    if policy.channel.is_assisted() {
+        Control::OperatorEntry
+    } else if crate::session::offered_channels(question, partners, policy).len() > 1 {
+        Control::RadioWithChannels
+    } else {
+        Control::Radio
+    }
+}

@@ -248,13 +248,38 @@ impl Serialize for Timestamp {
 }
 
 /// Strict: only the form records are written in (see
-/// [`Timestamp::parse_canonical`]). serde reads records and the host's own
-/// answers; the widget reads venue-supplied times with its JSON reader,
-/// which takes any RFC 3339.
+/// [`Timestamp::parse_canonical`]). Times a venue writes (earlier answers
+/// in a config) take any RFC 3339, through [`any_rfc3339`].
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Self::parse_canonical(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `#[serde(deserialize_with)]` for times a venue writes by hand: any
+/// RFC 3339 date-time, not only the canonical form records use.
+pub mod any_rfc3339 {
+    use super::Timestamp;
+    use serde::{Deserialize, Deserializer};
+
+    fn read(s: &str) -> Result<Timestamp, String> {
+        Timestamp::parse_rfc3339(s).map_err(|e| {
+            format!("must be an RFC 3339 date-time such as 2026-11-25T14:03:07Z ({e})")
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let s = String::deserialize(d)?;
+        read(&s).map_err(serde::de::Error::custom)
+    }
+
+    /// The same, for an optional time.
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(s) => read(&s).map(Some).map_err(serde::de::Error::custom),
+        }
     }
 }
 

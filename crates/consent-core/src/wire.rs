@@ -185,10 +185,12 @@ pub struct RecordBatchV1 {
     pub records: Vec<ConsentRecordV1>,
 }
 
-/// `201` answer to a batch.
+/// `201` answer to a batch. Either list may be left out (read as empty).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredV1 {
+    #[serde(default)]
     pub stored: Vec<StoredRecordV1>,
+    #[serde(default)]
     pub duplicates: Vec<String>,
 }
 
@@ -222,17 +224,24 @@ pub struct PreferencesV1 {
 }
 
 /// A patron's current answer for one partner, as the backend derives it
-/// from the newest record, and as the widget's config accepts it.
+/// from the newest record, and as the widget's config accepts it. Read as
+/// strictly as the rest of a config (an unknown field is a mistake), but
+/// its times may be any RFC 3339: a venue may write them by hand.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PreferenceV1 {
     pub partner_id: String,
     pub state: DecisionState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice_id: Option<String>,
     pub notice_version: u32,
+    #[serde(deserialize_with = "crate::time::any_rfc3339::deserialize")]
     pub decided_at: Timestamp,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::time::any_rfc3339::option"
+    )]
     pub valid_until: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record_id: Option<String>,

@@ -1,8 +1,20 @@
 //! Config validation: every error names its field, warnings stay apart.
 
-use consent_core::config::{parse_json, validate, ThemePreset};
+use consent_core::config::{read_issue, validate, ConfigErrors, ThemePreset};
 use consent_core::domain::Mode;
+use consent_core::wire::ConfigV1;
 use serde_json::{json, Value};
+
+/// Reads a config as a server would: serde_json under serde_path_to_error,
+/// its errors put in the venue's words by `read_issue` (the widget does the
+/// same over serde-wasm-bindgen).
+fn parse_json(text: &str) -> Result<ConfigV1, ConfigErrors> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| ConfigErrors {
+        errors: vec![read_issue(&e.path().to_string(), &e.inner().to_string())],
+        warnings: Vec::new(),
+    })
+}
 
 fn good() -> Value {
     json!({
@@ -218,4 +230,147 @@ fn a_checkout_token_is_taken_for_delivery_and_checked() {
         assert_eq!(errors.len(), 1, "{bad:?}: {errors:?}");
         assert!(errors[0].starts_with("token: "), "{errors:?}");
     }
+}
+
+const DEMO_CONFIG: &str = include_str!("../../../static/demo-config.json");
+
+/// Bad configs, and the field and words each error gives.
+#[test]
+fn config_errors_name_the_field() {
+    let cases: &[(&str, Value, &str, &str)] = &[
+        (
+            "/partners/1/notice/version",
+            json!("2"),
+            "partners[1].notice.version",
+            "must be a whole number from 0 to 4294967295, not a string",
+        ),
+        (
+            "/partners/0/notice/version",
+            json!(-1),
+            "partners[0].notice.version",
+            "must be a whole number from 0 to 4294967295, not -1",
+        ),
+        (
+            "/basket/lines/2/partnerIds",
+            json!("x"),
+            "basket.lines[2].partnerIds",
+            "must be a list, not a string",
+        ),
+        (
+            "/mode",
+            json!("popup"),
+            "mode",
+            "must be one of \"individual\", \"general\", \"account\", not \"popup\"",
+        ),
+        (
+            "/preferences/0/decidedAt",
+            json!("yesterday"),
+            "preferences[0].decidedAt",
+            "must be an RFC 3339 date-time",
+        ),
+        (
+            "/theme",
+            json!({"tokens": {"accent": 7}}),
+            "theme.tokens.accent",
+            "must be a string, not a number",
+        ),
+        (
+            "/headingLevel",
+            json!(1000),
+            "headingLevel",
+            "from 0 to 255, not 1000",
+        ),
+        (
+            "/showGpcNote",
+            json!("yes"),
+            "showGpcNote",
+            "must be true or false, not a string",
+        ),
+        (
+            "/customer_id",
+            json!("C"),
+            "customer_id",
+            "did you mean \"customerId\"?",
+        ),
+        (
+            "/partners/0/colour",
+            json!("red"),
+            "partners[0].colour",
+            "is not a known field (known here: id, name",
+        ),
+        ("/basket", json!(null), "basket", "is required"),
+    ];
+    for (pointer, value, path, words) in cases {
+        let mut config: Value = serde_json::from_str(DEMO_CONFIG).expect("demo config");
+        set(&mut config, pointer, value.clone());
+        let e = parse_json(&config.to_string())
+            .expect_err(&format!("{pointer} = {value} must be refused"))
+            .errors
+            .remove(0);
+        assert_eq!(e.path, *path, "{pointer}");
+        assert!(
+            e.message.contains(words),
+            "{pointer}: {:?} lacks {words:?}",
+            e.message
+        );
+    }
+}
+
+/// Sets `pointer` in `v`, adding the last key if absent.
+fn set(v: &mut Value, pointer: &str, value: Value) {
+    let (parent, key) = pointer.rsplit_once('/').expect("a pointer");
+    let parent = v
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("{pointer}: no parent"));
+    match parent {
+        Value::Object(m) => {
+            m.insert(key.to_owned(), value);
+        }
+        Value::Array(a) => a[key.parse::<usize>().expect("an index")] = value,
+        _ => panic!("{pointer}: parent is neither object nor list"),
+    }
+}
+
+/// The words shown for a notice, and the control a record names, are the
+/// engine's rules: the screen and the record take them from one place.
+#[test]
+fn the_shown_notice_and_the_control_come_from_the_config() {
+    use consent_core::record::{control_for, shown_notice};
+    use consent_core::wire::Control;
+    use consent_core::Timestamp;
+
+    let c = validate(&parse_json(&good().to_string()).unwrap())
+        .unwrap()
+        .config;
+    let now = Timestamp::from_unix_millis(1_764_079_387_000);
+    let p = consent_core::plan(&c.basket, &c.preferences, &c.partners, &c.policy, now);
+    let fiery = &p.questions[0];
+
+    let welsh = shown_notice(&c, "cy", fiery);
+    assert_eq!(welsh.notice.text, "Hoffai Fiery Angel anfon e-bost atoch.");
+    assert_eq!(welsh.notice.language, "cy");
+    assert_eq!(welsh.missing_translation, None);
+
+    let french = shown_notice(&c, "fr", fiery);
+    assert_eq!(french.notice.language, "en-GB");
+    assert_eq!(
+        french.missing_translation.as_deref(),
+        Some("missing translation: partner \"fiery\" notice for locale \"fr\"; showing \"en-GB\" instead")
+    );
+    assert_eq!(control_for(fiery, &c.partners, &c.policy), Control::Radio);
+
+    let mut v = good();
+    v["mode"] = json!("general");
+    v["generalNotice"] = json!({"id": "g", "version": 1, "channels": ["email"],
+        "text": {"en-GB": "We share your details with {partners}."}});
+    v["basket"]["lines"][1]["partnerIds"] = json!(["ntl"]);
+    let c = validate(&parse_json(&v.to_string()).unwrap())
+        .unwrap()
+        .config;
+    let p = consent_core::plan(&c.basket, &c.preferences, &c.partners, &c.policy, now);
+    let shown = shown_notice(&c, "en-GB", &p.questions[0]);
+    assert_eq!(
+        shown.notice.text,
+        "We share your details with Fiery Angel and National Theatre Live."
+    );
 }

@@ -4,10 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use consent_core::json;
 use consent_core::outbox::{
-    body_len, key, plan_batches, Answer, Entry, Kept, Limits, Next, Outbox, Run, Status, Store,
-    HOST_LIMITS, PREFIX,
+    body_len, key, plan_batches, Answer, Entry, Kept, Limits, Next, Outbox, Reply, Run, Status,
+    Store, StoredEntry, HOST_LIMITS, PREFIX,
 };
 use consent_core::wire::ConsentRecordV1;
 use proptest::prelude::*;
@@ -33,8 +32,19 @@ fn record_json(id: &str, n: usize) -> String {
 }
 
 fn entry(id: &str, n: usize) -> Entry {
-    let r: ConsentRecordV1 = json::from_str(&record_json(id, n)).expect("a valid record");
-    Entry::new(&r, EP)
+    let r: ConsentRecordV1 = serde_json::from_str(&record_json(id, n)).expect("a valid record");
+    let json = serde_json::to_string(&r).expect("serialises");
+    Entry::new(&r, EP, json)
+}
+
+/// An answer as the shell reads it: the body as the backend's success or
+/// error shape, or neither.
+fn http(status: u16, body: &str, retry_after_ms: Option<u64>) -> Answer {
+    let reply = Reply {
+        stored: serde_json::from_str(body).ok(),
+        error: serde_json::from_str(body).ok(),
+    };
+    Answer::from_http(status, &reply, retry_after_ms)
 }
 
 /// localStorage stand-in: can be told to fail every call.
@@ -68,6 +78,22 @@ impl Store for MemStore {
         }
         self.map.insert(key.into(), value.into());
         Ok(())
+    }
+    fn decode(&self, text: &str) -> Result<(StoredEntry, String), String> {
+        let e: StoredEntry = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let json = serde_json::to_string(&e.record).map_err(|e| e.to_string())?;
+        Ok((e, json))
+    }
+    fn encode(&self, e: &Entry) -> Result<String, String> {
+        let record: serde_json::Value = serde_json::from_str(&e.json).map_err(|e| e.to_string())?;
+        Ok(serde_json::json!({
+            "record": record,
+            "endpoint": e.endpoint,
+            "status": e.status.as_str(),
+            "attempts": e.attempts,
+            "lastError": e.last_error,
+        })
+        .to_string())
     }
     fn remove(&mut self, key: &str) -> Result<(), String> {
         if self.failing {
@@ -162,7 +188,7 @@ fn only_pending_records_of_this_endpoint_are_planned() {
         &mut outbox,
         &mut store,
         batch,
-        Answer::from_http(
+        http(
             422,
             &error_body("invalid_record", Some("records[1].partner.id")),
             None,
@@ -184,7 +210,7 @@ fn one_answer(status: u16, body: &str) -> (Outbox, MemStore, Run, Vec<String>, N
         &mut outbox,
         &mut store,
         batch,
-        Answer::from_http(status, body, None),
+        http(status, body, None),
         0.0,
     );
     (outbox, store, run, ids, next)
@@ -278,7 +304,7 @@ fn a_single_record_refused_without_a_name_fails_on_its_own() {
         &mut outbox,
         &mut store,
         batch,
-        Answer::from_http(400, &error_body("malformed_json", None), None),
+        http(400, &error_body("malformed_json", None), None),
         0.0,
     );
     assert_eq!(status(&outbox, &ids[0]), Some(Status::Failed));
@@ -294,10 +320,10 @@ fn one_corrupt_record_never_holds_back_the_good_ones() {
     while let Some(batch) = run.next(&outbox) {
         sent += 1;
         let answer = if batch.iter().any(|id| id == "r005") {
-            Answer::from_http(400, &error_body("malformed_json", None), None)
+            http(400, &error_body("malformed_json", None), None)
         } else {
             let named: Vec<&str> = batch.iter().map(String::as_str).collect();
-            Answer::from_http(201, &stored_body(&named), None)
+            http(201, &stored_body(&named), None)
         };
         assert_eq!(
             run.apply(&mut outbox, &mut store, batch, answer, 0.0),
@@ -355,7 +381,7 @@ fn faults_are_retried_with_backoff_honouring_retry_after() {
         &mut outbox,
         &mut store,
         batch,
-        Answer::from_http(429, &error_body("rate_limited", None), Some(7_000)),
+        http(429, &error_body("rate_limited", None), Some(7_000)),
         0.0,
     );
     assert_eq!(next, Next::Wait(7_000));
@@ -366,7 +392,7 @@ fn faults_are_retried_with_backoff_honouring_retry_after() {
             &mut outbox,
             &mut store,
             batch,
-            Answer::from_http(status_code, "", None),
+            http(status_code, "", None),
             0.0,
         );
         assert!(matches!(next, Next::Wait(_)));
@@ -396,13 +422,7 @@ fn a_visit_gives_up_after_eight_faults_and_keeps_the_records() {
     let mut run = Run::start(&outbox, EP, None, HOST_LIMITS);
     let mut nexts = Vec::new();
     while let Some(batch) = run.next(&outbox) {
-        let n = run.apply(
-            &mut outbox,
-            &mut store,
-            batch,
-            Answer::from_http(503, "", None),
-            0.0,
-        );
+        let n = run.apply(&mut outbox, &mut store, batch, http(503, "", None), 0.0);
         nexts.push(n);
         if n == Next::Stop {
             break;
@@ -437,8 +457,10 @@ fn records_kept_only_in_memory_say_so() {
 fn an_unreadable_stored_entry_is_set_aside_and_left_in_place() {
     let mut store = MemStore::default();
     let good = entry("good", 1);
-    store.map.insert(key("good"), json::ToJson::to_json(&good));
-    let corrupt = json::ToJson::to_json(&entry("bad", 2))
+    store.map.insert(key("good"), store.encode(&good).unwrap());
+    let corrupt = store
+        .encode(&entry("bad", 2))
+        .unwrap()
         .replace(r#""version":2"#, r#""version":2,"weight":1e400"#);
     store.map.insert(key("bad"), corrupt.clone());
     store.map.insert(key("junk"), "{not json".into());
@@ -611,31 +633,27 @@ impl World {
                     named.push(id);
                 }
                 let named: Vec<&str> = named.iter().map(String::as_str).collect();
-                Answer::from_http(200, &stored_body(&named), None)
+                http(200, &stored_body(&named), None)
             }),
-            Op::StoredAll => {
-                self.send(|b, batch| Answer::from_http(201, &b.answer_storing(batch), None))
-            }
-            Op::StoredNone => self.send(|_, _| Answer::from_http(200, "<html>portal</html>", None)),
+            Op::StoredAll => self.send(|b, batch| http(201, &b.answer_storing(batch), None)),
+            Op::StoredNone => self.send(|_, _| http(200, "<html>portal</html>", None)),
             Op::LostAnswer => self.send(|b, batch| {
                 b.answer_storing(batch);
                 Answer::network("connection reset")
             }),
             Op::RefusedNaming(i) => self.send(|_, batch| {
                 let field = format!("records[{}].partner.id", i % batch.len());
-                Answer::from_http(422, &error_body("invalid_record", Some(&field)), None)
+                http(422, &error_body("invalid_record", Some(&field)), None)
             }),
-            Op::RefusedNone(s) => {
-                self.send(|_, _| Answer::from_http(s, &error_body("x", None), None))
-            }
+            Op::RefusedNone(s) => self.send(|_, _| http(s, &error_body("x", None), None)),
             Op::Unauthorized => {
-                self.send(|_, _| Answer::from_http(401, &error_body("unauthorized", None), None))
+                self.send(|_, _| http(401, &error_body("unauthorized", None), None))
             }
             Op::ForbiddenNaming(i) => self.send(|_, batch| {
                 let field = format!("records[{}].customerId", i % batch.len());
-                Answer::from_http(403, &error_body("forbidden", Some(&field)), None)
+                http(403, &error_body("forbidden", Some(&field)), None)
             }),
-            Op::Fault(s) => self.send(|_, _| Answer::from_http(s, "", Some(1_000))),
+            Op::Fault(s) => self.send(|_, _| http(s, "", Some(1_000))),
             Op::Network => self.send(|_, _| Answer::network("offline")),
             Op::Reload => {
                 for e in self.outbox.entries() {
@@ -667,7 +685,7 @@ impl World {
             if plan_batches(self.outbox.entries(), EP, None, HOST_LIMITS).is_empty() {
                 return;
             }
-            self.send(|b, batch| Answer::from_http(201, &b.answer_storing(batch), None));
+            self.send(|b, batch| http(201, &b.answer_storing(batch), None));
         }
         panic!("the outbox did not drain");
     }

@@ -3,15 +3,22 @@
 //! any network call and leave it only when the backend names them. A record
 //! the backend refuses stays, marked `failed`; one waiting for a new checkout
 //! token stays, `held`. Nothing is dropped silently.
+//!
+//! JSON goes through the browser's own `JSON.parse`/`JSON.stringify` and
+//! serde-wasm-bindgen: a record's JSON text is made once when it is kept,
+//! and sent as kept; stored entries and the backend's answers are read into
+//! `wire.rs` types.
 
 use std::cell::RefCell;
 
 use consent_core::delivery::{batch_key, parse_retry_after};
-use consent_core::json::{object, RawJson, ToJson};
 use consent_core::outbox::{
-    Answer, Entry, Kept, Next, Outbox, Run, RunReport, Status, Store, HOST_LIMITS,
+    Answer, Entry, Kept, Next, Outbox, Reply, Run, RunReport, Status, Store, StoredEntry,
+    HOST_LIMITS,
 };
-use consent_core::wire::ConsentRecordV1;
+use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
+use serde::Serialize;
+use wasm_bindgen::JsValue;
 
 use crate::platform;
 
@@ -31,6 +38,39 @@ impl Store for LocalStore {
     fn remove(&mut self, key: &str) -> Result<(), String> {
         platform::storage_remove(key).map_err(|e| e.0)
     }
+    fn decode(&self, text: &str) -> Result<(StoredEntry, String), String> {
+        let value = js_sys::JSON::parse(text).map_err(|_| "not JSON".to_owned())?;
+        // serde-wasm-bindgen refuses what is not a whole number where one is
+        // due (`1e400` parses to Infinity), and the key-by-key check refuses
+        // fields an entry does not have.
+        let entry: StoredEntry = crate::js::read_strictly(&value).map_err(|i| i.to_string())?;
+        let json = record_json(&entry.record)?;
+        Ok((entry, json))
+    }
+    fn encode(&self, entry: &Entry) -> Result<String, String> {
+        let record = js_sys::JSON::parse(&entry.json).map_err(|_| "the record is not JSON")?;
+        let o = js_sys::Object::new();
+        let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+        let last_error = entry
+            .last_error
+            .as_deref()
+            .map_or(JsValue::NULL, JsValue::from_str);
+        set("record", &record)
+            .and(set("endpoint", &JsValue::from_str(&entry.endpoint)))
+            .and(set("status", &JsValue::from_str(entry.status.as_str())))
+            .and(set("attempts", &JsValue::from(entry.attempts)))
+            .and(set("lastError", &last_error))
+            .map_err(|_| "could not build the entry".to_owned())?;
+        platform::json_stringify(&o).map_err(|e| e.0)
+    }
+}
+
+/// A record's JSON text, as kept in the outbox and sent to the backend:
+/// serde-wasm-bindgen, then the browser's `JSON.stringify`.
+fn record_json(record: &ConsentRecordV1) -> Result<String, String> {
+    platform::to_js(record)
+        .and_then(|v| platform::json_stringify(&v))
+        .map_err(|e| e.0)
 }
 
 /// How to reach the backend. Headers, credentials and the token come from
@@ -122,7 +162,17 @@ pub fn refresh() -> Vec<(String, String)> {
 /// (they are then kept in this page's memory only).
 pub fn keep(records: &[ConsentRecordV1], url: &str) -> (Kept, Option<String>) {
     with_outbox(|o, s| {
-        let kept = o.add(s, records.iter().map(|r| Entry::new(r, url)).collect());
+        let entries = records
+            .iter()
+            .filter_map(|r| match record_json(r) {
+                Ok(json) => Some(Entry::new(r, url, json)),
+                Err(e) => {
+                    platform::error(&format!("record {} could not be kept: {e}", r.record_id));
+                    None
+                }
+            })
+            .collect();
+        let kept = o.add(s, entries);
         let why = (kept == Kept::Memory).then(|| o.storage_error.clone().unwrap_or_default());
         (kept, why)
     })
@@ -154,30 +204,35 @@ pub fn kept_on_device(ids: &[String]) -> bool {
     with_outbox(|o, _| ids.iter().all(|id| o.get(id).is_none_or(|e| e.durable)))
 }
 
-/// The handle's `outbox()`: every entry, with its status and why.
-pub struct Listing;
+/// One line of the handle's `outbox()`: an entry, its status and why.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listed {
+    pub record_id: String,
+    pub status: &'static str,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub endpoint: String,
+    pub decided_at: String,
+    pub kept: &'static str,
+}
 
-impl ToJson for Listing {
-    fn write_json(&self, out: &mut String) {
-        with_outbox(|o, _| {
-            out.push('[');
-            for (i, e) in o.entries().iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                object(out, |w| {
-                    w.field("recordId", &e.id)
-                        .field("status", e.status.as_str())
-                        .field("attempts", &e.attempts)
-                        .field("lastError", &e.last_error)
-                        .field("endpoint", &e.endpoint)
-                        .field("decidedAt", &e.decided_at)
-                        .field("kept", if e.durable { "device" } else { "memory" });
-                });
-            }
-            out.push(']');
-        });
-    }
+/// The handle's `outbox()`: every entry, with its status and why.
+pub fn listing() -> Vec<Listed> {
+    with_outbox(|o, _| {
+        o.entries()
+            .iter()
+            .map(|e| Listed {
+                record_id: e.id.clone(),
+                status: e.status.as_str(),
+                attempts: e.attempts,
+                last_error: e.last_error.clone(),
+                endpoint: e.endpoint.clone(),
+                decided_at: e.decided_at.clone(),
+                kept: if e.durable { "device" } else { "memory" },
+            })
+            .collect()
+    })
 }
 
 /// One delivery run for an endpoint, and the wait it asked for last.
@@ -197,17 +252,19 @@ pub struct Report {
     pub pending: Vec<String>,
 }
 
-impl ToJson for Report {
-    fn write_json(&self, out: &mut String) {
-        object(out, |o| {
-            o.field("delivered", &self.run.delivered)
-                .field("pending", &self.pending)
-                .field("held", &self.run.held)
-                .field("failed", &self.run.failed)
-                .field("message", &self.run.message)
-                .field("field", &self.run.field)
-                .field("unauthorized", &self.run.unauthorized);
-        });
+/// `retry()`'s answer: `{delivered, pending, held, failed, message, field, unauthorized}`.
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = s.serialize_struct("Report", 7)?;
+        o.serialize_field("delivered", &self.run.delivered)?;
+        o.serialize_field("pending", &self.pending)?;
+        o.serialize_field("held", &self.run.held)?;
+        o.serialize_field("failed", &self.run.failed)?;
+        o.serialize_field("message", &self.run.message)?;
+        o.serialize_field("field", &self.run.field)?;
+        o.serialize_field("unauthorized", &self.run.unauthorized)?;
+        o.end()
     }
 }
 
@@ -233,10 +290,7 @@ impl Delivery {
                 self.wait = Some(ms);
                 return;
             }
-            if let Err(e) = platform::sleep(ms.min(u64::from(u32::MAX)) as u32).await {
-                platform::warn(&format!("delivery could not wait: {e}"));
-                return;
-            }
+            platform::sleep(wait_ms(ms)).await;
         }
         loop {
             let Some(batch) = with_outbox(|o, _| self.run.next(o)) else {
@@ -252,10 +306,7 @@ impl Delivery {
                     return;
                 }
                 Next::Wait(ms) => {
-                    if let Err(e) = platform::sleep(ms.min(u64::from(u32::MAX)) as u32).await {
-                        platform::warn(&format!("delivery could not wait: {e}"));
-                        return;
-                    }
+                    platform::sleep(wait_ms(ms)).await;
                 }
             }
         }
@@ -290,20 +341,23 @@ impl Delivery {
     }
 }
 
+/// A wait the core asked for, as a `setTimeout` delay (at most ~24 days).
+fn wait_ms(ms: u64) -> u32 {
+    ms.min(i32::MAX as u64) as u32
+}
+
 /// One POST of these records as one batch, read as an [`Answer`].
 async fn post(url: &str, ids: &[String]) -> Answer {
     let ep = endpoint(url);
+    // `{"records":[…]}` around the records' JSON text as kept: the rules
+    // sized the batch on exactly these bytes (`outbox::body_len`).
     let body = with_outbox(|o, _| {
-        let raw: Vec<RawJson<'_>> = ids
+        let texts: Vec<&str> = ids
             .iter()
             .filter_map(|id| o.get(id))
-            .map(|e| RawJson(&e.json))
+            .map(|e| e.json.as_str())
             .collect();
-        let mut body = String::new();
-        object(&mut body, |w| {
-            w.field("records", &raw);
-        });
-        body
+        format!("{{\"records\":[{}]}}", texts.join(","))
     });
     let mut headers = ep.headers.clone();
     if let Some(t) = &ep.token {
@@ -317,8 +371,20 @@ async fn post(url: &str, ids: &[String]) -> Answer {
                 .retry_after
                 .as_deref()
                 .and_then(|v| parse_retry_after(v, platform::now()));
-            Answer::from_http(r.status, &r.body, retry_after)
+            Answer::from_http(r.status, &reply(&r.body), retry_after)
         }
         Err(e) => Answer::network(&e.0),
+    }
+}
+
+/// Reads an answer's body into what the outbox's rules look at: a success
+/// or an error body of the backend's, or neither.
+fn reply(body: &str) -> Reply {
+    let Ok(value) = js_sys::JSON::parse(body) else {
+        return Reply::default();
+    };
+    Reply {
+        stored: serde_wasm_bindgen::from_value::<StoredV1>(value.clone()).ok(),
+        error: serde_wasm_bindgen::from_value::<ErrorBodyV1>(value).ok(),
     }
 }
