@@ -961,9 +961,11 @@ impl Db {
         label: Option<&str>,
         now: Timestamp,
     ) -> Result<(ApiKey, String), DbError> {
-        let (id, key) = keys::generate()
-            .map_err(|e| DbError::Corrupt(format!("no randomness for a key: {e}")))?;
-        let secret = keys::split_key(&key).map(|(_, s)| s).unwrap_or_default();
+        let keys::FreshKey {
+            id,
+            text: key,
+            secret_sha256,
+        } = keys::fresh().map_err(|e| DbError::Corrupt(format!("no randomness for a key: {e}")))?;
         lock(&self.writer).execute(
             "INSERT INTO api_keys (id, role, partner_id, label, secret_sha256, created_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -972,7 +974,7 @@ impl Db {
                 role.as_str(),
                 partner_id,
                 label,
-                sha256_hex(secret),
+                secret_sha256,
                 now.unix_millis()
             ],
         )?;

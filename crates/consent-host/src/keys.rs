@@ -73,6 +73,26 @@ pub fn split_key(credential: &str) -> Option<(&str, &str)> {
     (hex(id, 12) && hex(secret, 64)).then_some((id, secret))
 }
 
+/// A fresh key as a store records it: the id, the key text (shown once)
+/// and the SHA-256 of its secret (all that is stored).
+#[derive(Clone, PartialEq, Eq)]
+pub struct FreshKey {
+    pub id: String,
+    pub text: String,
+    pub secret_sha256: String,
+}
+
+/// Makes a key for a store to record.
+pub fn fresh() -> Result<FreshKey, getrandom::Error> {
+    let (id, text) = generate()?;
+    let secret = split_key(&text).map(|(_, s)| s).unwrap_or_default();
+    Ok(FreshKey {
+        secret_sha256: crate::sha256_hex(secret),
+        id,
+        text,
+    })
+}
+
 /// A fresh key: `(id, full key text)`.
 pub fn generate() -> Result<(String, String), getrandom::Error> {
     let mut bytes = [0u8; 38];

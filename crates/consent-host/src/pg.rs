@@ -1097,9 +1097,11 @@ impl Storage for PgStore {
         label: Option<&str>,
         now: Timestamp,
     ) -> Result<(ApiKey, String), DbError> {
-        let (id, key) = keys::generate()
-            .map_err(|e| DbError::Corrupt(format!("no randomness for a key: {e}")))?;
-        let secret = keys::split_key(&key).map(|(_, s)| s).unwrap_or_default();
+        let keys::FreshKey {
+            id,
+            text: key,
+            secret_sha256,
+        } = keys::fresh().map_err(|e| DbError::Corrupt(format!("no randomness for a key: {e}")))?;
         let client = self.client().await?;
         client
             .execute(
@@ -1110,7 +1112,7 @@ impl Storage for PgStore {
                     &role.as_str(),
                     &partner_id,
                     &label,
-                    &sha256_hex(secret),
+                    &secret_sha256,
                     &now.unix_millis(),
                 ],
             )
