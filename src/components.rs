@@ -75,12 +75,6 @@ impl Shown {
     }
 }
 
-/// The context every component under `Prompt` reads.
-#[hook]
-fn use_shown() -> Shown {
-    use_context::<Shown>().expect("rendered under Prompt's Shown context")
-}
-
 fn qid(index: usize) -> String {
     format!("cp-q{index}")
 }
@@ -389,7 +383,10 @@ pub struct QuestionProps {
 
 #[component]
 pub fn QuestionView(props: &QuestionProps) -> Html {
-    let shown = use_shown();
+    // Always set by `Prompt`; outside it there is nothing to render.
+    let Some(shown) = use_context::<Shown>() else {
+        return Html::default();
+    };
     let c = &*shown.config;
     let q = &*props.question;
     let texts = shown.texts();
@@ -597,7 +594,9 @@ pub struct PrivacyLinkProps {
 
 #[component]
 pub fn PrivacyLink(props: &PrivacyLinkProps) -> Html {
-    let shown = use_shown();
+    let Some(shown) = use_context::<Shown>() else {
+        return Html::default();
+    };
     let texts = shown.texts();
     let p = &props.partner;
     html! {
