@@ -9,9 +9,10 @@
 # moved into consent-core: → 223.6 KB; the outbox on serde, the widget's own
 # JSON codec retired: → 226.9 KB; one owner of the commit: → 226.8 KB; typed
 # text keys: → 226.7 KB; embed.js starting the entry, glue, wasm and config
-# downloads at once, and registering <consent-prompt>: +0.4 KB → 227.1 KB), and
-# is lowered whenever a change makes the widget smaller.
+# downloads at once, and registering <consent-prompt>: +0.4 KB → 227.1 KB;
+# narrow component props and a context for the config and locale: +2.8 KB →
+# 229.9 KB), and is lowered whenever a change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-227.1}"
+BUDGET_KB="${SIZE_BUDGET_KB:-229.9}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"

@@ -1,5 +1,7 @@
-//! The prompt's view. Components render the session and dispatch actions;
-//! they hold no rules of their own.
+//! The prompt's view. `Prompt` owns the session; the components under it get
+//! props holding only what they render, and read the validated config and the
+//! patron's locale from a [`Shown`] context. They render and dispatch; they
+//! hold no rules of their own.
 
 use std::rc::Rc;
 
@@ -10,7 +12,7 @@ use yew::prelude::*;
 use consent_core::config::{Config, ThemePreset};
 use consent_core::domain::{Channel, DecisionState, Mode, Partner};
 use consent_core::plan::{AskReason, Question};
-use consent_core::session::{offered_channels, Choice, Problem};
+use consent_core::session::{offered_channels, Answer, Choice, Problem};
 
 use crate::controller::Controller;
 use crate::platform;
@@ -45,6 +47,31 @@ pub fn Root(props: &RootProps) -> Html {
             <Prompt key={props.generation.to_string()} initial={p.initial.clone()} controller={p.controller.clone()} />
         },
         None => Html::default(),
+    }
+}
+
+/// What many components read, provided once by `Prompt` as a context: the
+/// validated config (presentation settings, partners, strings) and the
+/// locale asked for. Equal while neither changes, so consumers are not
+/// re-rendered for an answer elsewhere.
+#[derive(Clone)]
+pub struct Shown {
+    pub config: Rc<Config>,
+    pub locale: String,
+}
+
+impl PartialEq for Shown {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.config, &other.config) && self.locale == other.locale
+    }
+}
+
+impl Shown {
+    fn texts(&self) -> Texts<'_> {
+        Texts {
+            config: &self.config,
+            locale: &self.locale,
+        }
     }
 }
 
@@ -268,7 +295,13 @@ pub fn Prompt(props: &PromptProps) -> Html {
         (Key::Title, Key::Intro)
     };
 
+    let shown = Shown {
+        config: s.config.clone(),
+        locale: s.locale.clone(),
+    };
+
     html! {
+        <ContextProvider<Shown> context={shown}>
         <section class={classes} lang={lang} part="root" ref={root} aria-labelledby="cp-title" onkeydown={assisted.then_some(on_keydown)}>
             <@{heading} id="cp-title" part="title">{ texts.get(title) }</@>
             <p part="intro">{ texts.get(intro) }</p>
@@ -281,7 +314,9 @@ pub fn Prompt(props: &PromptProps) -> Html {
             { error_summary.unwrap_or_default() }
             <form novalidate=true onsubmit={on_submit}>
                 { for s.plan.questions.iter().enumerate().map(|(i, q)| html! {
-                    <QuestionView key={q.key.clone()} index={i} session={Rc::new(s.clone())} dispatch={session.dispatcher()} />
+                    <QuestionView key={q.key.clone()} index={i} question={Rc::new(q.clone())}
+                        answer={s.answers.get(&q.key).cloned().unwrap_or_default()}
+                        problem={s.error_for(&q.key)} dispatch={session.dispatcher()} />
                 }) }
                 if !account {
                     <p class="muted" part="service-note">{ texts.get(Key::Service) }</p>
@@ -302,6 +337,7 @@ pub fn Prompt(props: &PromptProps) -> Html {
                 }
             </div>
         </section>
+        </ContextProvider<Shown>>
     }
 }
 
@@ -334,36 +370,32 @@ fn problem_text(texts: &Texts<'_>, c: &Config, q: &Question, p: Problem) -> Stri
     texts.fill(key, &[("partner", &names)])
 }
 
-#[derive(Properties, Clone)]
+/// One question: its place in the plan, the question, its answer and its
+/// problem, if any. Config and locale come from the [`Shown`] context.
+#[derive(Properties, PartialEq, Clone)]
 pub struct QuestionProps {
     pub index: usize,
-    pub session: Rc<Session>,
+    pub question: Rc<Question>,
+    pub answer: Answer,
+    pub problem: Option<Problem>,
     pub dispatch: yew::functional::UseReducerDispatcher<Session>,
-}
-
-impl PartialEq for QuestionProps {
-    fn eq(&self, other: &Self) -> bool {
-        self.index == other.index && *self.session == *other.session
-    }
 }
 
 #[component]
 pub fn QuestionView(props: &QuestionProps) -> Html {
-    let s = &*props.session;
-    let c = &s.config;
-    let Some(q) = s.plan.questions.get(props.index) else {
+    // Always set by `Prompt`; outside it there is nothing to render.
+    let Some(shown) = use_context::<Shown>() else {
         return Html::default();
     };
-    let texts = Texts {
-        config: c,
-        locale: &s.locale,
-    };
+    let c = &*shown.config;
+    let q = &*props.question;
+    let texts = shown.texts();
     let id = qid(props.index);
-    let answer = s.answers.get(&q.key).cloned().unwrap_or_default();
-    let problem = s.error_for(&q.key);
+    let answer = &props.answer;
+    let problem = props.problem;
     let names = partner_names(c, q);
     let names_text = texts.names(&names);
-    let notice = shown_notice(c, &s.locale, q);
+    let notice = shown_notice(c, &shown.locale, q);
     let general = matches!(c.policy.mode, Mode::General { .. });
     let account = matches!(c.policy.mode, Mode::Account);
     let assisted = c.policy.channel.is_assisted();
@@ -484,7 +516,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
             if general {
                 <ul class="partners">
                     { for q.asks.iter().filter_map(|a| c.partners.get(a.partner_index)).map(|p| html! {
-                        <li>{ p.name.clone() }{ " — " }<PrivacyLink partner={Rc::new(p.clone())} session={props.session.clone()} /></li>
+                        <li>{ p.name.clone() }{ " — " }<PrivacyLink partner={Rc::new(p.clone())} /></li>
                     }) }
                 </ul>
             } else if let Some(p) = partner {
@@ -492,7 +524,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                     if let Some((lang, summary)) = texts.venue(&p.privacy_summary, "privacySummary") {
                         <span lang={lang}>{ summary }</span>{ " " }
                     }
-                    <PrivacyLink partner={Rc::new(p.clone())} session={props.session.clone()} />
+                    <PrivacyLink partner={Rc::new(p.clone())} />
                 </p>
             }
             if problem.is_some() {
@@ -554,24 +586,18 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     }
 }
 
-#[derive(Properties, Clone)]
+/// A partner's privacy link; its words come from the [`Shown`] context.
+#[derive(Properties, PartialEq, Clone)]
 pub struct PrivacyLinkProps {
     pub partner: Rc<Partner>,
-    pub session: Rc<Session>,
-}
-
-impl PartialEq for PrivacyLinkProps {
-    fn eq(&self, other: &Self) -> bool {
-        self.partner == other.partner && self.session.locale == other.session.locale
-    }
 }
 
 #[component]
 pub fn PrivacyLink(props: &PrivacyLinkProps) -> Html {
-    let texts = Texts {
-        config: &props.session.config,
-        locale: &props.session.locale,
+    let Some(shown) = use_context::<Shown>() else {
+        return Html::default();
     };
+    let texts = shown.texts();
     let p = &props.partner;
     html! {
         <a href={p.privacy_url.clone()} target="_blank" rel="noopener noreferrer" part="privacy-link">

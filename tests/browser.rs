@@ -52,13 +52,47 @@ async fn mount(extra: &str) -> (Handle, DocumentFragment) {
         .append_child(&host)
         .unwrap();
     let handle = mount_prompt(host.clone().into(), config(extra), None).expect("mounts");
-    settle().await;
     let shadow: DocumentFragment = host.shadow_root().expect("shadow root").unchecked_into();
+    // A parked app brings the last mount's view along until it re-renders;
+    // this mount's prompt is a new `[part=root]` element.
+    let stale = shadow.query_selector("[part=root]").ok().flatten();
+    until("the first render", || {
+        shadow
+            .query_selector("[part=root]")
+            .ok()
+            .flatten()
+            .is_some_and(|root| stale.as_ref() != Some(&root))
+    })
+    .await;
     (handle, shadow)
 }
 
-async fn settle() {
-    platform::sleep(30).await;
+/// Waits until `ready()` holds, checking every 10 ms; panics naming `what`
+/// if it still does not hold after 5 s.
+async fn until(what: &str, ready: impl Fn() -> bool) {
+    const STEP_MS: u32 = 10;
+    const LIMIT_MS: u32 = 5_000;
+    let mut waited = 0;
+    while !ready() {
+        assert!(
+            waited < LIMIT_MS,
+            "timed out after {LIMIT_MS} ms waiting for {what}"
+        );
+        platform::sleep(STEP_MS).await;
+        waited += STEP_MS;
+    }
+}
+
+/// Whether anything in `root` matches `selector`.
+fn present(root: &DocumentFragment, selector: &str) -> bool {
+    root.query_selector(selector).ok().flatten().is_some()
+}
+
+/// The id of the element that has focus inside `root`, if any.
+fn focused_id(root: &DocumentFragment) -> Option<String> {
+    root.unchecked_ref::<web_sys::ShadowRoot>()
+        .active_element()
+        .map(|e| e.id())
 }
 
 fn all(root: &DocumentFragment, selector: &str) -> Vec<Element> {
@@ -119,11 +153,14 @@ async fn a_required_answer_shows_a_summary_that_takes_focus() {
     one(&shadow, "#cp-q0-no")
         .unchecked_into::<HtmlElement>()
         .click();
-    settle().await;
+    until("#cp-q0-no to be checked", || checked(&shadow, "#cp-q0-no")).await;
     one(&shadow, "button[type=submit]")
         .unchecked_into::<HtmlElement>()
         .click();
-    settle().await;
+    until("the error summary", || {
+        present(&shadow, "[part=error-summary]")
+    })
+    .await;
 
     let summary = one(&shadow, "[part=error-summary]");
     assert_eq!(
@@ -168,7 +205,10 @@ async fn a_required_answer_shows_a_summary_that_takes_focus() {
     one(&shadow, "[part=error-summary] a")
         .unchecked_into::<HtmlElement>()
         .click();
-    settle().await;
+    until("focus to reach NT Live's question", || {
+        focused_id(&shadow).is_some_and(|id| id.starts_with("cp-q1"))
+    })
+    .await;
     let active = shadow
         .unchecked_ref::<web_sys::ShadowRoot>()
         .active_element()
@@ -179,7 +219,10 @@ async fn a_required_answer_shows_a_summary_that_takes_focus() {
     one(&shadow, "#cp-q1-no")
         .unchecked_into::<HtmlElement>()
         .click();
-    settle().await;
+    until("NT Live's error to clear", || {
+        !present(&shadow, "#cp-q1-error")
+    })
+    .await;
     assert!(shadow.query_selector("#cp-q1-error").unwrap().is_none());
     handle.destroy();
 }
@@ -194,7 +237,10 @@ async fn yes_reveals_a_channel_choice_when_several_are_offered() {
     one(&shadow, "#cp-q1-yes")
         .unchecked_into::<HtmlElement>()
         .click();
-    settle().await;
+    until("NT Live's channel choice", || {
+        present(&shadow, "#cp-q1 [part=channels]")
+    })
+    .await;
     let boxes = all(&shadow, "#cp-q1 [part=channels] input[type=checkbox]");
     assert_eq!(boxes.len(), 2);
     assert!(
@@ -408,16 +454,19 @@ async fn box_office_keys_answer_and_move_between_companies() {
     let yes0 = one(&shadow, "#cp-q0-yes");
     yes0.unchecked_ref::<HtmlElement>().focus().unwrap();
     press(&yes0, "n");
-    settle().await;
+    until("N to answer no", || checked(&shadow, "#cp-q0-no")).await;
     assert!(checked(&shadow, "#cp-q0-no"), "N answered no");
     press(&one(&shadow, "#cp-q0-no"), "h");
-    settle().await;
+    until("H to tick heard", || checked(&shadow, "#cp-q0-heard")).await;
     assert!(
         checked(&shadow, "#cp-q0-heard"),
         "H confirmed the wording was heard"
     );
     press(&one(&shadow, "#cp-q0-no"), "j");
-    settle().await;
+    until("J to move to the next company", || {
+        focused_id(&shadow).is_some_and(|id| id.starts_with("cp-q1-"))
+    })
+    .await;
     let active = shadow
         .unchecked_ref::<web_sys::ShadowRoot>()
         .active_element()
@@ -428,7 +477,7 @@ async fn box_office_keys_answer_and_move_between_companies() {
         active.id()
     );
     press(&active, "y");
-    settle().await;
+    until("Y to answer yes", || checked(&shadow, "#cp-q1-yes")).await;
     assert!(checked(&shadow, "#cp-q1-yes"), "Y answered yes");
     handle.destroy();
 }
@@ -483,17 +532,6 @@ async fn a_second_commit_in_progress_shares_the_first_and_every_commit_settles()
     let again = wasm_bindgen_futures::JsFuture::from(handle.commit()).await;
     assert!(again.is_err());
     handle.destroy();
-}
-
-/// Waits until `ready()` holds (checking every 10 ms, for at most 5 s).
-async fn until(what: &str, ready: impl Fn() -> bool) {
-    for _ in 0..500 {
-        if ready() {
-            return;
-        }
-        platform::sleep(10).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// The first config error of a refused mount, as `(path, message)`.

@@ -14,6 +14,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Sorts a short slice in place by a key. Stable.
 ///
+/// Why it exists: `slice::sort_by_key` is a driftsort monomorphised per
+/// element type, several KB of wasm each; the engine sorts only a few
+/// channels, ids and storage keys at a time.
+///
 /// Insertion sort: O(n²), so use it for short lists (channels, record ids,
 /// storage keys), never for basket lines.
 pub fn sort_small_by_key<T, K: Ord>(v: &mut [T], mut key: impl FnMut(&T) -> K) {
@@ -43,6 +47,13 @@ pub fn sort_dedup_small<T: Ord>(v: &mut Vec<T>) {
 }
 
 /// A map from borrowed string keys to values, in insertion order.
+///
+/// Why it exists: the planner looks up partners, events and groups by the ids
+/// it borrows from the config (first insert wins, so the first of a repeated
+/// id is the one kept), over a basket that may be long, so it wants hashing
+/// rather than a sorted list. `HashMap` brings hashbrown's table code and a
+/// random hasher into the wasm, and `indexmap` brings hashbrown too; this is
+/// the few dozen lines that job needs.
 ///
 /// Open addressing with linear probing over FNV-1a hashes; the table holds
 /// indices into `entries`, so iteration is in insertion order and removal is
@@ -171,6 +182,15 @@ fn fnv1a(key: &str) -> u32 {
 /// `BTreeMap` costs about 50 KB of wasm before optimisation. Lookups are a
 /// binary search; inserts shift the tail, which is cheap at these sizes.
 /// Iteration is in key order, as with `BTreeMap`.
+///
+/// Why not `litemap::LiteMap`, which is the same structure: its serde format
+/// is not a map's. In a human-readable format it writes an empty map as `[]`
+/// (and any map whose keys are not strings or numbers as a list of pairs),
+/// and it reads with `deserialize_any`, so a config or stored entry holding a
+/// list where a map belongs would be accepted instead of refused with its
+/// path. The config, the records and the stored outbox entries are JSON with
+/// `{}` maps, read and written by serde_json and serde-wasm-bindgen; this type
+/// keeps them exactly as `BTreeMap` would (the property test below checks it).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct VecMap<K, V>(Vec<(K, V)>);
 
