@@ -219,7 +219,7 @@ pub fn plan(
             Mode::General { notice } => notice,
         };
         match decide(latest.get(pid.as_str()).copied(), effective, policy, now) {
-            Decision::Ask(reason, previous) => asks.push(Ask {
+            Verdict::Ask(reason, previous) => asks.push(Ask {
                 partner_id: pid.clone(),
                 partner_index,
                 partner_notice: NoticeRef::from(&partner.notice),
@@ -227,7 +227,7 @@ pub fn plan(
                 previous,
                 lines,
             }),
-            Decision::Skip(reason) => out.skipped.push(Skipped {
+            Verdict::Skip(reason) => out.skipped.push(Skipped {
                 partner_id: pid.clone(),
                 reason,
                 lines,
@@ -275,8 +275,8 @@ pub fn account_plan(
         .map(|(i, partner)| {
             let pref = latest.get(partner.id.as_str()).copied();
             let (reason, previous) = match decide(pref, &partner.notice, policy, now) {
-                Decision::Ask(reason, previous) => (reason, previous),
-                Decision::Skip(_) => (AskReason::Review, pref.map(previous_answer)),
+                Verdict::Ask(reason, previous) => (reason, previous),
+                Verdict::Skip(_) => (AskReason::Review, pref.map(previous_answer)),
             };
             Question {
                 key: partner.id.0.clone(),
@@ -319,23 +319,25 @@ fn previous_answer(pref: &Preference) -> PreviousAnswer {
     }
 }
 
-enum Decision {
+/// Whether one partner is asked, and why (or why not). Not a decision of
+/// the patron's: that is `record::Decision`.
+enum Verdict {
     Ask(AskReason, Option<PreviousAnswer>),
     Skip(SkipReason),
 }
 
-fn decide(pref: Option<&Preference>, notice: &Notice, policy: &Policy, now: Timestamp) -> Decision {
+fn decide(pref: Option<&Preference>, notice: &Notice, policy: &Policy, now: Timestamp) -> Verdict {
     let Some(pref) = pref else {
-        return Decision::Ask(AskReason::NoAnswer, None);
+        return Verdict::Ask(AskReason::NoAnswer, None);
     };
     let previous = Some(previous_answer(pref));
     if pref.state == DecisionState::Deferred {
-        return Decision::Ask(AskReason::Deferred, previous);
+        return Verdict::Ask(AskReason::Deferred, previous);
     }
     let same_notice = pref.notice_id.as_deref().is_none_or(|id| id == notice.id)
         && pref.notice_version == notice.version;
     if !same_notice && policy.reask_on_notice_change {
-        return Decision::Ask(
+        return Verdict::Ask(
             AskReason::NoticeChanged {
                 answered_version: pref.notice_version,
                 current_version: notice.version,
@@ -345,17 +347,17 @@ fn decide(pref: Option<&Preference>, notice: &Notice, policy: &Policy, now: Time
     }
     if let Some(at) = expiry(pref, policy) {
         if at <= now {
-            return Decision::Ask(AskReason::Expired { at }, previous);
+            return Verdict::Ask(AskReason::Expired { at }, previous);
         }
     }
     if !same_notice {
-        return Decision::Skip(SkipReason::AnsweredEarlierNotice {
+        return Verdict::Skip(SkipReason::AnsweredEarlierNotice {
             state: pref.state,
             answered_version: pref.notice_version,
             current_version: notice.version,
         });
     }
-    Decision::Skip(SkipReason::AlreadyAnswered {
+    Verdict::Skip(SkipReason::AlreadyAnswered {
         state: pref.state,
         decided_at: pref.decided_at,
     })
