@@ -518,6 +518,32 @@ fn percentile_ms(v: &mut [Duration], p: f64) -> f64 {
 
 // ------------------------------------------------------------- baseline
 
+/// The rows as the host stores them: one fixed subject in place of the
+/// customer id, digest and chain computed beforehand (the baselines do no
+/// hashing). Returns the subject with the rows.
+fn baseline_rows(records: &[ConsentRecordV1]) -> (String, Vec<BaselineRow>) {
+    let subject = "5".repeat(64);
+    let rows = records
+        .iter()
+        .map(|r| {
+            let mut stored = r.clone();
+            stored.customer_id = format!("sub:{subject}");
+            let body = serde_json::to_string(&stored).expect("json");
+            let content_sha256 = sha256_hex(&body);
+            BaselineRow {
+                chain: sha256_hex(&content_sha256),
+                content_sha256,
+                body,
+                record_id: r.record_id.clone(),
+                partner_id: r.partner.id.clone(),
+                decided_at_ms: r.decided_at.unix_millis(),
+                supersedes: r.supersedes.clone(),
+            }
+        })
+        .collect();
+    (subject, rows)
+}
+
 /// One row of the baseline, ready to insert.
 struct BaselineRow {
     record_id: String,
@@ -542,27 +568,7 @@ fn sqlite_baseline(
     let dir = temp_dir(args)?;
     let path = dir.path().join("baseline.db");
     drop(Db::open(&path).map_err(|e| e.to_string())?);
-    // The rows as the host stores them: subject in place of the customer
-    // id, digest and chain computed beforehand (the baseline does no hashing).
-    let subject = "5".repeat(64);
-    let rows: Vec<BaselineRow> = records
-        .iter()
-        .map(|r| {
-            let mut stored = r.clone();
-            stored.customer_id = format!("sub:{subject}");
-            let body = serde_json::to_string(&stored).expect("json");
-            let content_sha256 = sha256_hex(&body);
-            BaselineRow {
-                chain: sha256_hex(&content_sha256),
-                content_sha256,
-                body,
-                record_id: r.record_id.clone(),
-                partner_id: r.partner.id.clone(),
-                decided_at_ms: r.decided_at.unix_millis(),
-                supersedes: r.supersedes.clone(),
-            }
-        })
-        .collect();
+    let (subject, rows) = baseline_rows(records);
     let sql = |e: rusqlite::Error| e.to_string();
     let mut conn = Connection::open(&path).map_err(sql)?;
     let mode: String = conn
@@ -809,25 +815,7 @@ async fn pg_baseline(
     records: &[ConsentRecordV1],
 ) -> Result<Value, String> {
     drop(consent_host::pg::PgStore::connect(url, true).await?);
-    let subject = "5".repeat(64);
-    let rows: Vec<BaselineRow> = records
-        .iter()
-        .map(|r| {
-            let mut stored = r.clone();
-            stored.customer_id = format!("sub:{subject}");
-            let body = serde_json::to_string(&stored).expect("json");
-            let content_sha256 = sha256_hex(&body);
-            BaselineRow {
-                chain: sha256_hex(&content_sha256),
-                content_sha256,
-                body,
-                record_id: r.record_id.clone(),
-                partner_id: r.partner.id.clone(),
-                decided_at_ms: r.decided_at.unix_millis(),
-                supersedes: r.supersedes.clone(),
-            }
-        })
-        .collect();
+    let (subject, rows) = baseline_rows(records);
     let chunks: Arc<Vec<Vec<BaselineRow>>> = Arc::new({
         let mut rows = rows;
         let mut out = Vec::new();

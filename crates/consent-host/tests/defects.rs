@@ -164,7 +164,6 @@ impl Drop for Host {
 }
 
 fn start_host(extra: &[&str]) -> Host {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_consent-host"))
         .args(["--demo", "--port", "0", "--bind", "127.0.0.1", "--db"])
@@ -177,17 +176,7 @@ fn start_host(extra: &[&str]) -> Host {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .trim_end_matches('/')
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("start-up line {line:?}"));
+    let port = startup_port(&mut child);
     Host {
         child,
         port,

@@ -384,3 +384,19 @@ pub fn record(
     };
     build_record(&ctx, &decision, &uuid(n), &|t: &str| Some(sha256_hex(t))).expect("valid fixture")
 }
+
+/// The port a host process just started with `--port 0` is bound to, read
+/// from its start-up line (`Consent Prompt demo: http://127.0.0.1:PORT/`).
+pub fn startup_port(child: &mut std::process::Child) -> u16 {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("the host's stdout is piped"))
+        .read_line(&mut line)
+        .expect("the start-up line");
+    line.trim()
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("start-up line {line:?}"))
+}
