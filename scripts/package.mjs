@@ -21,8 +21,9 @@ const out = path.join(pkgDir, "dist");
 // What a page needs, and nothing of the demo: the ES module entry and its
 // wasm + glue, the element, the classic-script entry, the iframe files, and
 // the declarations. The prompt's CSS is inside the wasm (adopted by its
-// shadow root), so there is no stylesheet to import; frame.css styles only
-// the iframe page.
+// shadow root), so there is no stylesheet to import; consent-prompt.css is
+// the same sheet as a file, for a server-rendered prompt to link from its
+// declarative shadow root; frame.css styles only the iframe page.
 const FILES = [
   "consent-prompt.js",
   "consent-prompt.d.ts",
@@ -35,6 +36,7 @@ const FILES = [
   "frame.html",
   "frame.js",
   "frame.css",
+  "consent-prompt.css",
 ];
 
 function fail(message) {

@@ -20,15 +20,22 @@ use crate::state::{Msg, Phase, Session};
 use crate::text::{shown_notice, Texts};
 use consent_core::i18n::Key;
 
+/// The prompt's first state, and the controller that links it to the page:
+/// `None` when it is rendered on a server, where there is no page yet.
 #[derive(Properties, Clone)]
 pub struct PromptProps {
     pub initial: Rc<Session>,
-    pub controller: Rc<Controller>,
+    pub controller: Option<Rc<Controller>>,
 }
 
 impl PartialEq for PromptProps {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.initial, &other.initial) && Rc::ptr_eq(&self.controller, &other.controller)
+        Rc::ptr_eq(&self.initial, &other.initial)
+            && match (&self.controller, &other.controller) {
+                (Some(a), Some(b)) => Rc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
     }
 }
 
@@ -115,7 +122,9 @@ pub fn Prompt(props: &PromptProps) -> Html {
         let initial = props.initial.clone();
         move || (*initial).clone()
     });
-    props.controller.attach(session.clone());
+    if let Some(c) = &props.controller {
+        c.attach(session.clone());
+    }
     let root = use_node_ref();
     let summary = use_node_ref();
 
@@ -135,7 +144,22 @@ pub fn Prompt(props: &PromptProps) -> Html {
     // Tell the host page about every change of answer.
     {
         let controller = props.controller.clone();
-        use_effect_with(session.answers.clone(), move |_| controller.emit_change());
+        use_effect_with(session.answers.clone(), move |_| {
+            if let Some(c) = controller {
+                c.emit_change();
+            }
+        });
+    }
+    // Answers a patron gave to the server-rendered prompt before it was
+    // taken over: they become the session's first actions.
+    {
+        let controller = props.controller.clone();
+        let dispatch = session.dispatcher();
+        use_effect_with((), move |_| {
+            for msg in controller.map(|c| c.take_early()).unwrap_or_default() {
+                dispatch.dispatch(msg);
+            }
+        });
     }
 
     let s: &Session = &session;
@@ -162,7 +186,9 @@ pub fn Prompt(props: &PromptProps) -> Html {
         let controller = props.controller.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
-            controller.commit_from_ui();
+            if let Some(c) = &controller {
+                c.commit_from_ui();
+            }
         })
     };
     let focus_question = {
@@ -201,7 +227,9 @@ pub fn Prompt(props: &PromptProps) -> Html {
                     .is_some();
                 if on_input {
                     e.prevent_default();
-                    controller.commit_from_ui();
+                    if let Some(c) = &controller {
+                        c.commit_from_ui();
+                    }
                 }
                 return;
             }

@@ -40,11 +40,19 @@ pub struct Controller {
     /// Whether the current answers are the ones `last` saved. The
     /// controller owns this; it never reads it back from a render.
     pub(crate) saved: std::cell::Cell<bool>,
+    /// Answers given to a server-rendered prompt before the wasm took it
+    /// over, for the prompt to apply once (see `mount`).
+    pub(crate) early: RefCell<Vec<Msg>>,
 }
 
 impl Controller {
     pub fn attach(&self, handle: UseReducerHandle<Session>) {
         self.handle.replace(Some(handle));
+    }
+
+    /// The answers given before hydration, once.
+    pub fn take_early(&self) -> Vec<Msg> {
+        self.early.take()
     }
 
     fn session(&self) -> Option<Session> {

@@ -5,6 +5,8 @@
 //! - [`state`] is the reducer; [`components`] render it and dispatch.
 //! - [`commit`] turns answers into records; [`outbox`] keeps them and gets
 //!   them to the backend (the rules are `consent_core::outbox`).
+//! - [`ssr`] (feature `ssr`) renders the same components to HTML on a
+//!   server; [`mount`] hydrates that HTML when its session matches.
 //! - [`controller`] owns the commit path behind the JS handle below;
 //!   [`js`] is what crosses the JS boundary (config in, summaries, errors
 //!   and state out); [`mount`] puts the prompt in a page and parks it.
@@ -19,6 +21,8 @@ pub mod js;
 pub mod mount;
 pub mod outbox;
 pub mod platform;
+#[cfg(feature = "ssr")]
+pub mod ssr;
 pub mod state;
 pub mod styles;
 pub mod text;

@@ -16,8 +16,10 @@ use crate::controller::{held_message, make_plan, pick_locale, Controller};
 use crate::js::{issues, state_of, IssueOut, MountError, StateOut};
 use crate::outbox::{self, Delivery};
 use crate::platform;
-use crate::state::Session;
+use crate::state::{Msg, Session};
 use crate::styles;
+use consent_core::session::Choice;
+use consent_core::Timestamp;
 
 /// A prompt mounted in the page.
 pub struct Mounted {
@@ -73,30 +75,49 @@ pub fn mount(
         &[styles::BASE_CSS, &styles::token_css(&config.theme)],
     )
     .map_err(|e| MountError::Platform(e.0))?;
-    while let Some(child) = shadow.first_child() {
-        let _ = shadow.remove_child(&child);
-    }
-    let parked = IDLE.with(|idle| idle.borrow_mut().pop());
-    let container = match &parked {
-        Some((_, c)) => c.clone(),
-        None => platform::create_element("div").map_err(|e| MountError::Platform(e.0))?,
-    };
-    shadow
-        .append_child(&container)
-        .map_err(|_| MountError::Platform("could not add to the shadow root".into()))?;
 
     let locale = pick_locale(&config);
     let now = platform::now();
     let config = Rc::new(config);
     let (the_plan, answers) = make_plan(&config, now);
-    let session = Rc::new(Session::new(
+    let mut session = Session::new(
         config.clone(),
         Rc::new(the_plan),
         answers,
         locale,
         now,
         platform::global_privacy_control(),
-    ));
+    );
+    let parked = IDLE.with(|idle| idle.borrow_mut().pop());
+    // A prompt the server rendered for this very session is taken over
+    // (hydrated) as it stands; anything else is replaced.
+    let server = platform::server_rendered(&shadow)
+        .filter(|(_, key)| parked.is_none() && *key == session.render_key());
+    let early = match &server {
+        Some((container, _)) => {
+            // The question has been on screen since the page arrived.
+            if let Some(start) = platform::page_start().filter(|t| *t <= now) {
+                session.presented_at = start;
+            }
+            early_answers(&session, container, now)
+        }
+        None => Vec::new(),
+    };
+    let container = match (&server, &parked) {
+        (Some((c, _)), _) => c.clone(),
+        (None, Some((_, c))) => c.clone(),
+        (None, None) => platform::create_element("div").map_err(|e| MountError::Platform(e.0))?,
+    };
+    if server.is_none() {
+        while let Some(child) = shadow.first_child() {
+            let _ = shadow.remove_child(&child);
+        }
+        shadow
+            .append_child(&container)
+            .map_err(|_| MountError::Platform("could not add to the shadow root".into()))?;
+    }
+
+    let session = Rc::new(session);
     let controller = Rc::new(Controller {
         host,
         embed,
@@ -105,11 +126,12 @@ pub fn mount(
         receipt: RefCell::new(None),
         in_flight: RefCell::new(None),
         saved: std::cell::Cell::new(false),
+        early: RefCell::new(early),
     });
     let props = RootProps {
         active: Some(PromptProps {
             initial: session.clone(),
-            controller: controller.clone(),
+            controller: Some(controller.clone()),
         }),
         generation: next_generation(),
     };
@@ -117,6 +139,9 @@ pub fn mount(
         Some((mut app, _)) => {
             app.update(props);
             app
+        }
+        None if server.is_some() => {
+            yew::Renderer::<Root>::with_root_and_props(container.clone(), props).hydrate()
         }
         None => yew::Renderer::<Root>::with_root_and_props(container.clone(), props).render(),
     };
@@ -139,6 +164,47 @@ pub fn mount(
         container,
         controller,
     })
+}
+
+/// What the patron set in the server-rendered HTML before the wasm
+/// arrived, as the actions that would have recorded it, dated when the
+/// entry script saw the input change (else now, and never before the
+/// question was shown).
+fn early_answers(session: &Session, container: &Element, now: Timestamp) -> Vec<Msg> {
+    let mut actions = Vec::new();
+    for input in platform::early_inputs(container) {
+        let Some((index, what)) = input
+            .id
+            .strip_prefix("cp-q")
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(i, what)| Some((i.parse::<usize>().ok()?, what)))
+        else {
+            continue;
+        };
+        let Some(question) = session.plan.questions.get(index) else {
+            continue;
+        };
+        let key = question.key.clone();
+        let at = input
+            .at
+            .filter(|t| *t >= session.presented_at && *t <= now)
+            .unwrap_or(now);
+        match what {
+            "yes" => actions.push(Msg::Choose {
+                key,
+                choice: Choice::Yes,
+                at,
+            }),
+            "no" => actions.push(Msg::Choose {
+                key,
+                choice: Choice::No,
+                at,
+            }),
+            "heard" => actions.push(Msg::Heard { key, heard: true }),
+            _ => {}
+        }
+    }
+    actions
 }
 
 /// Sends whatever an earlier visit left in the outbox for this endpoint,

@@ -143,12 +143,24 @@ pub fn page_location() -> (String, String) {
 
 // ---- Console ----------------------------------------------------------------
 
+/// A console warning. Rendering on a server (no console there) says
+/// nothing: the browser that takes the prompt over warns about the same.
 pub fn warn(message: &str) {
-    gloo_console::warn!(format!("[consent-prompt] {message}"));
+    if on_browser() {
+        gloo_console::warn!(format!("[consent-prompt] {message}"));
+    }
 }
 
 pub fn error(message: &str) {
-    gloo_console::error!(format!("[consent-prompt] {message}"));
+    if on_browser() {
+        gloo_console::error!(format!("[consent-prompt] {message}"));
+    }
+}
+
+/// Whether browser APIs exist here: false when the prompt is rendered on
+/// a server, where calling one would panic.
+const fn on_browser() -> bool {
+    cfg!(target_family = "wasm")
 }
 
 // ---- Storage (the outbox) ---------------------------------------------------
@@ -345,6 +357,57 @@ pub fn query(selector: &str) -> Result<Option<Element>> {
         .map_err(|e| err(&format!("\"{selector}\" is not a valid CSS selector"), e))
 }
 
+/// The attribute a server-rendered prompt's container carries: the
+/// fingerprint of the session it was rendered from
+/// (`Session::render_key`).
+pub const RENDER_KEY_ATTR: &str = "data-cp-render";
+
+/// The container of a prompt a server rendered into this shadow root (a
+/// declarative shadow root), and its fingerprint.
+pub fn server_rendered(root: &ShadowRoot) -> Option<(Element, String)> {
+    let container = root
+        .query_selector(&format!("div[{RENDER_KEY_ATTR}]"))
+        .ok()??;
+    let key = container.get_attribute(RENDER_KEY_ATTR)?;
+    Some((container, key))
+}
+
+/// An input a patron set in server-rendered HTML before the wasm arrived.
+pub struct EarlyInput {
+    /// The input's `id` (`cp-q0-yes`, `cp-q0-heard`).
+    pub id: String,
+    /// When it was set, if the entry script saw it (`data-cp-at`, in
+    /// milliseconds since the epoch).
+    pub at: Option<Timestamp>,
+}
+
+/// The inputs checked in a server-rendered container.
+pub fn early_inputs(container: &Element) -> Vec<EarlyInput> {
+    let Ok(list) = container.query_selector_all("input:checked") else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<Element>().ok())
+        .map(|el| EarlyInput {
+            id: el.id(),
+            at: el
+                .get_attribute("data-cp-at")
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(Timestamp::from_unix_millis),
+        })
+        .collect()
+}
+
+/// When the page began to load (`performance.timeOrigin`): a
+/// server-rendered question has been on screen since about then.
+pub fn page_start() -> Option<Timestamp> {
+    let performance = Reflect::get(&js_sys::global(), &"performance".into()).ok()?;
+    let origin = Reflect::get(&performance, &"timeOrigin".into())
+        .ok()?
+        .as_f64()?;
+    (origin.is_finite() && origin > 0.0).then(|| Timestamp::from_unix_millis(origin as i64))
+}
+
 /// Dispatches a `CustomEvent` that bubbles out of the shadow root.
 pub fn dispatch(target: &Element, name: &str, detail: &JsValue) -> Result<()> {
     let init = web_sys::CustomEventInit::new();
@@ -381,6 +444,9 @@ pub fn call1(f: &Function, arg: &JsValue) -> Result<JsValue> {
 /// ("2 June 2026", "2 Mehefin 2026"). Falls back to `YYYY-MM-DD`.
 pub fn format_date(t: Timestamp, locale: &str) -> String {
     let fallback = || t.to_rfc3339().chars().take(10).collect::<String>();
+    if !on_browser() {
+        return fallback();
+    }
     let formatted = (|| -> Option<String> {
         let intl = Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
         let ctor: Function = Reflect::get(&intl, &"DateTimeFormat".into())

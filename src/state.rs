@@ -143,6 +143,45 @@ impl Session {
     pub fn is_busy(&self) -> bool {
         self.phase == Phase::Saving
     }
+
+    /// A fingerprint of everything the prompt's first render depends on:
+    /// the config as shown (not its token, endpoint, headers or ids, which
+    /// never appear on screen), the plan, the locale, the answers and,
+    /// when its note is shown, Global Privacy Control. A server writes it
+    /// beside the HTML it rendered; the browser takes that HTML over only
+    /// when its own session has the same fingerprint, and otherwise renders
+    /// afresh, so hydration never meets a DOM it did not expect.
+    pub fn render_key(&self) -> String {
+        let mut shown = (*self.config).clone();
+        shown.endpoint.clear();
+        shown.token = None;
+        shown.headers.clear();
+        shown.credentials = Default::default();
+        shown.customer_id.clear();
+        shown.basket_ref = None;
+        shown.operator_id = None;
+        // Previous decisions matter through the plan, except in the
+        // preference centre, which also quotes the words agreed to.
+        if !matches!(shown.policy.mode, consent_core::domain::Mode::Account) {
+            shown.preferences.clear();
+        }
+        let gpc = if shown.show_gpc_note { self.gpc } else { None };
+        let inputs = format!(
+            "{}|{:?}|{:?}|{}|{:?}|{:?}",
+            env!("CARGO_PKG_VERSION"),
+            shown,
+            self.plan,
+            self.locale,
+            self.answers,
+            gpc
+        );
+        // FNV-1a: a mismatch detector between two builds of this same code,
+        // not a security boundary.
+        let hash = inputs.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        format!("{hash:016x}")
+    }
 }
 
 impl Reducible for Session {

@@ -95,9 +95,62 @@ pub fn negotiate<'a>(requested: &str, supported: &[&'a str], default_locale: &'a
         .unwrap_or(default_locale)
 }
 
+/// The languages of an `Accept-Language` header, most wanted first (by
+/// `q`, then by order), as `navigator.languages` would list them: `*`,
+/// `q=0` and tags that are not language tags are left out. At most 16 are
+/// read, so a long header costs nothing.
+pub fn accept_language(header: &str) -> Vec<String> {
+    let mut weighted: Vec<(u16, usize, String)> = header
+        .split(',')
+        .take(16)
+        .enumerate()
+        .filter_map(|(i, item)| {
+            let mut parts = item.split(';');
+            let tag = canonical_tag(parts.next()?.trim());
+            if !is_valid_tag(&tag) {
+                return None;
+            }
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .next()
+                .map_or(Some(1000), |q| {
+                    q.trim()
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|q| (0.0..=1.0).contains(q))
+                        .map(|q| (q * 1000.0).round() as u16)
+                })?;
+            (q > 0).then_some((q, i, tag))
+        })
+        .collect();
+    weighted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    weighted.into_iter().map(|(_, _, tag)| tag).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_language_lists_languages_as_a_browser_would() {
+        let cases: &[(&str, &[&str])] = &[
+            ("", &[]),
+            ("cy", &["cy"]),
+            (
+                "fr-FR,fr;q=0.9,en-GB;q=0.8,en;q=0.7",
+                &["fr-FR", "fr", "en-GB", "en"],
+            ),
+            ("en;q=0.5, cy-gb", &["cy-GB", "en"]),
+            ("de;q=0, *;q=0.1, en", &["en"]),
+            ("x;q=1, 12, cy;q=2, fr;q=abc, de", &["de"]),
+            ("en;q=0.8, cy;q=0.8", &["en", "cy"]),
+        ];
+        for (header, want) in cases {
+            assert_eq!(accept_language(header), *want, "{header:?}");
+        }
+        let long = vec!["en"; 100].join(",") + ",cy";
+        assert!(!accept_language(&long).contains(&"cy".to_owned()));
+    }
 
     #[test]
     fn canonicalises_tags() {

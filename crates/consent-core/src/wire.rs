@@ -391,3 +391,44 @@ pub struct ReceiptV1 {
     pub generated_at: Timestamp,
     pub records: Vec<ConsentRecordV1>,
 }
+
+/// `POST /api/v1/prompt/render`: the config a venue's server would give
+/// the widget on its checkout page, and what it knows of the patron's
+/// browser. The host answers with the prompt's first render
+/// ([`PromptRenderV1`]) to inline into that page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PromptRenderRequestV1 {
+    pub config: ConfigV1,
+    /// The patron's `Accept-Language` header, passed on as it came; a
+    /// `locale` in the config wins over it, as it does in the browser.
+    #[serde(default)]
+    pub accept_language: Option<String>,
+    /// The patron's Global Privacy Control signal (`Sec-GPC: 1`), if sent.
+    #[serde(default)]
+    pub gpc: Option<bool>,
+    /// Where the widget's files are served for the patron's browser: an
+    /// absolute `https://` URL or a path from `/`, ending in `/`. The
+    /// fragment links `consent-prompt.css` from there. Defaults to this
+    /// host's versioned `/consent-prompt/<version>/`.
+    #[serde(default)]
+    pub asset_base: Option<String>,
+}
+
+/// A server-rendered prompt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PromptRenderV1 {
+    /// `<template shadowrootmode="open">…</template>`: place it as the
+    /// first child of the element the widget will mount on.
+    pub fragment: String,
+    /// The locale the prompt was rendered in.
+    pub locale: String,
+    /// The fingerprint of the session rendered; the widget takes the
+    /// fragment over only when its own session has the same one.
+    pub render_key: String,
+    /// How many questions the prompt asks (0: it says there is nothing to ask).
+    pub questions: usize,
+    /// The stylesheet the fragment links.
+    pub stylesheet: String,
+}
