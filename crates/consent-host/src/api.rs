@@ -113,7 +113,7 @@ impl IntoResponse for ApiError {
 }
 
 /// A JSON answer that no cache keeps (it holds personal data).
-fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
+pub(crate) fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
@@ -122,7 +122,7 @@ fn storage(what: &'static str) -> impl FnOnce(DbError) -> ApiError {
     move |e| ApiError::internal(what, &e)
 }
 
-fn is_json_content_type(headers: &HeaderMap) -> bool {
+pub(crate) fn is_json_content_type(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -130,20 +130,25 @@ fn is_json_content_type(headers: &HeaderMap) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// Parses the body; syntax errors are 400, shape errors 422 with a JSON path.
+/// Parses a batch of records.
 fn parse_batch(bytes: &[u8]) -> Result<RecordBatchV1, ApiError> {
+    parse_strictly(bytes, "invalid_record")
+}
+
+/// Parses a JSON body into a wire type; syntax errors are 400, shape errors
+/// 422 (`code`) with a JSON path.
+pub(crate) fn parse_strictly<T: serde::de::DeserializeOwned + Serialize>(
+    bytes: &[u8],
+    code: &'static str,
+) -> Result<T, ApiError> {
     use serde_json::error::Category;
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let batch: RecordBatchV1 = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let batch: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
             Category::Data => {
-                let err = ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_record",
-                    inner.to_string(),
-                );
+                let err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, inner.to_string());
                 if path == "." {
                     err
                 } else {
@@ -172,7 +177,7 @@ fn parse_batch(bytes: &[u8]) -> Result<RecordBatchV1, ApiError> {
     let read =
         serde_json::to_value(&batch).map_err(|e| ApiError::internal("re-reading a batch", &e))?;
     if let Some((path, message)) = first_unread(&sent, &read, String::new()) {
-        let err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record", message);
+        let err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message);
         return Err(if path.is_empty() { err } else { err.at(path) });
     }
     Ok(batch)

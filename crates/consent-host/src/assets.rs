@@ -101,7 +101,8 @@ pub async fn asset_headers(
         .as_ref()
         .and_then(|m| m.files.get(file))
         .map(|e| format!("W/\"{}\"", &e.sha256[..e.sha256.len().min(32)]));
-    if versioned.is_none() {
+    let renders = req.uri().query().is_some_and(|q| q.contains("config="));
+    if versioned.is_none() && !renders {
         if let Some(tag) = &etag {
             let matches = req
                 .headers()
@@ -116,7 +117,13 @@ pub async fn asset_headers(
         }
     }
     let mut res = next.run(req).await;
-    if res.status().is_success() {
+    // A page rendered for one request (`frame.html?config=`) says
+    // `no-store` itself: it is no asset, and has no manifest ETag.
+    let rendered = res
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .is_some_and(|v| v.as_bytes() == b"no-store");
+    if res.status().is_success() && !rendered {
         set_common(&mut res, versioned.is_some(), etag.as_deref());
     }
     res

@@ -144,6 +144,42 @@ impl Caller {
         Ok(())
     }
 
+    /// Whether this caller may have the prompt rendered for a config: the
+    /// checkout token that page will carry (the config's venue and
+    /// customer, any write scope), or an admin key.
+    pub fn may_render(&self, venue_id: &str, customer_id: &str) -> Result<(), Forbidden> {
+        let claims = match self {
+            Caller::Key(key) if key.role == Role::Admin => return Ok(()),
+            Caller::Key(_) => {
+                return Err(Forbidden::new(
+                    None,
+                    "a partner key cannot render the checkout prompt",
+                ))
+            }
+            Caller::Checkout { claims, .. } => claims,
+        };
+        let venue_wide = claims.has_scope(SCOPE_WRITE_VENUE);
+        if !venue_wide && !claims.has_scope(SCOPE_WRITE) {
+            return Err(Forbidden::new(
+                None,
+                format!("the token's scope does not include {SCOPE_WRITE}"),
+            ));
+        }
+        if venue_id != claims.iss {
+            return Err(Forbidden::new(
+                Some("config.venue.id".into()),
+                "the config is for another venue than the token's issuer",
+            ));
+        }
+        if !venue_wide && customer_id != claims.sub {
+            return Err(Forbidden::new(
+                Some("config.customerId".into()),
+                "the config is for another customer than the token's subject",
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether this caller may read one customer's records and preferences.
     pub fn may_read_customer(&self, customer_id: &str) -> Result<(), Forbidden> {
         match self {

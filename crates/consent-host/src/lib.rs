@@ -18,6 +18,7 @@ pub mod keys;
 pub mod ledger;
 pub mod limits;
 pub mod pg;
+pub mod prompt;
 pub mod serve;
 pub mod store;
 
@@ -150,6 +151,8 @@ pub struct AppState {
     /// Signs the demo's own tokens; `Some` only with `--demo`.
     pub demo_signer: Option<Arc<TokenSigner>>,
     pub limits: Arc<WriteLimits>,
+    /// Renders the prompt on the server.
+    pub prompt: Arc<prompt::PromptRenderer>,
 }
 
 impl AppState {
@@ -190,6 +193,7 @@ impl AppState {
                 config.write_rate_per_token,
                 config.write_rate_per_address,
             )),
+            prompt: prompt::renderer_for(&config.dist),
             config: Arc::new(config),
             tokens: Arc::new(tokens),
             demo_signer,
@@ -238,6 +242,7 @@ pub fn router(state: AppState) -> Router {
             get(api::get_partner_summary),
         )
         .route("/v1/ledger/head", get(api::get_ledger_head))
+        .route("/v1/prompt/render", post(prompt::post_render))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
@@ -334,7 +339,25 @@ fn static_routes(config: &Config, manifest: Option<assets::AssetManifest>) -> Ro
         )
         .route("/partners/", get(partner_page::index))
         .route("/partners/partners.js", get(partner_page::script))
-        .route("/partners/partners.css", get(partner_page::style))
+        .route("/partners/partners.css", get(partner_page::style));
+    // The iframe page, server-rendered when given `?config=`.
+    let versioned_frame_html = manifest
+        .as_ref()
+        .map(|m| format!("{}/frame.html", m.prefix()));
+    for path in FRAME_HTML_PATHS
+        .iter()
+        .copied()
+        .chain(versioned_frame_html.as_deref())
+    {
+        routes = routes.route(path, get(prompt::frame_page));
+    }
+    // The demo checkout, its first question rendered on the server.
+    if config.demo {
+        routes = routes
+            .route("/", get(prompt::demo_checkout))
+            .route("/index.html", get(prompt::demo_checkout));
+    }
+    routes = routes
         .nest_service(
             "/consent-prompt",
             precompressed(&config.dist).redirect_path_prefix("/consent-prompt"),

@@ -1,0 +1,476 @@
+//! The prompt rendered on the server, so a patron's first question arrives
+//! as HTML instead of waiting for the wasm:
+//!
+//! - `POST /api/v1/prompt/render` answers a venue's server with the
+//!   fragment for a config, to inline into its checkout page;
+//! - the demo checkout (`/`, with `--demo`) is served with its first
+//!   question already in the page;
+//! - `frame.html?config=<path>` is served with the first question for a
+//!   config file the host itself serves.
+//!
+//! The rendering is the widget's own (`consent_prompt::ssr`): the same
+//! components, so the browser hydrates what it receives.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use consent_core::config::{validate, Config as WidgetConfig, ConfigErrors};
+use consent_core::locale::accept_language;
+use consent_core::wire::{ConfigV1, PromptRenderRequestV1, PromptRenderV1};
+use consent_core::Timestamp;
+use consent_prompt::ssr::{self, RenderInput, Rendered};
+use serde::Deserialize;
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+use crate::api::{is_json_content_type, no_store, parse_strictly, ApiError};
+use crate::auth::Caller;
+use crate::limits::ClientAddr;
+use crate::AppState;
+
+/// Renders at once at most; more wait their turn (each is a few
+/// milliseconds of CPU on Yew's own threads).
+pub const MAX_CONCURRENT_RENDERS: usize = 8;
+
+/// Where the widget's files are, and a bound on renders in flight.
+pub struct PromptRenderer {
+    /// `/consent-prompt/<version>/` when the build wrote a manifest,
+    /// else `/consent-prompt/`.
+    pub asset_base: String,
+    permits: Semaphore,
+}
+
+impl PromptRenderer {
+    pub fn new(asset_base: String) -> Self {
+        PromptRenderer {
+            asset_base,
+            permits: Semaphore::new(MAX_CONCURRENT_RENDERS),
+        }
+    }
+
+    /// Renders the prompt for a checked config.
+    pub async fn render(
+        &self,
+        config: WidgetConfig,
+        languages: Vec<String>,
+        gpc: Option<bool>,
+        now: Timestamp,
+        asset_base: Option<&str>,
+    ) -> Result<Rendered, ApiError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal("waiting to render", &e))?;
+        let stylesheet = format!(
+            "{}consent-prompt.css",
+            asset_base.unwrap_or(&self.asset_base)
+        );
+        Ok(ssr::render(RenderInput {
+            config,
+            languages,
+            gpc,
+            now,
+            stylesheet,
+        })
+        .await)
+    }
+}
+
+/// `Sec-GPC: 1`, as the browser sends it.
+fn gpc_header(headers: &HeaderMap) -> Option<bool> {
+    headers
+        .get("sec-gpc")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim() == "1")
+}
+
+/// A config's first error as a 422 naming its field under `config.`.
+fn config_error(errors: ConfigErrors) -> ApiError {
+    let count = errors.errors.len();
+    let Some(first) = errors.errors.into_iter().next() else {
+        return ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_config",
+            "the config is not valid",
+        );
+    };
+    let more = match count {
+        1 => String::new(),
+        n => format!(
+            " (and {} more problem{})",
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ),
+    };
+    let err = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_config",
+        format!("{}{more}", first.message),
+    );
+    if first.path.is_empty() {
+        err.at("config")
+    } else {
+        err.at(format!("config.{}", first.path))
+    }
+}
+
+/// An `assetBase`: an `https://` (or loopback `http://`) URL or a path
+/// from `/`, ending in `/`, with nothing that could leave the attribute.
+fn check_asset_base(base: &str) -> Result<(), ApiError> {
+    let plain = base.len() <= 512
+        && base.ends_with('/')
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'\\' | b'`'));
+    let scheme_ok = base.starts_with("https://")
+        || base.starts_with("http://127.0.0.1")
+        || base.starts_with("http://localhost")
+        || (base.starts_with('/') && !base.starts_with("//"));
+    if plain && scheme_ok {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "must be an https:// URL or a path from /, ending in /, of at most 512 plain characters",
+        )
+        .at("assetBase"))
+    }
+}
+
+/// `POST /api/v1/prompt/render`.
+pub async fn post_render(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Result<Caller, ApiError>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    state.limits.check_address(addr)?;
+    let caller = caller?;
+    if let Caller::Checkout { token_tag, .. } = &caller {
+        state.limits.check_token(token_tag)?;
+    }
+    if !is_json_content_type(&headers) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "the body must be JSON sent as Content-Type: application/json",
+        ));
+    }
+    let bytes = body.map_err(|rejection| {
+        ApiError::new(
+            rejection.status(),
+            "invalid_request",
+            "the request body could not be read (at most 1 MiB)",
+        )
+    })?;
+    let req: PromptRenderRequestV1 = parse_strictly(&bytes, "invalid_request")?;
+    if let Some(base) = &req.asset_base {
+        check_asset_base(base)?;
+    }
+    let config = validate(&req.config).map_err(config_error)?.config;
+    caller.may_render(&config.venue.id, &config.customer_id)?;
+    let languages = req
+        .accept_language
+        .as_deref()
+        .map(accept_language)
+        .unwrap_or_default();
+    let rendered = state
+        .prompt
+        .render(
+            config,
+            languages,
+            req.gpc,
+            (state.clock)(),
+            req.asset_base.as_deref(),
+        )
+        .await?;
+    let stylesheet = format!(
+        "{}consent-prompt.css",
+        req.asset_base
+            .as_deref()
+            .unwrap_or(&state.prompt.asset_base)
+    );
+    tracing::debug!(
+        questions = rendered.questions,
+        locale = %rendered.locale,
+        "prompt rendered"
+    );
+    Ok(no_store(
+        StatusCode::OK,
+        PromptRenderV1 {
+            fragment: rendered.fragment,
+            locale: rendered.locale,
+            render_key: rendered.key,
+            questions: rendered.questions,
+            stylesheet,
+        },
+    ))
+}
+
+/// The element a page's prompt mounts on, empty, as the demo and the
+/// frame write it.
+const MOUNT_POINT: &str = "<div id=\"consent\"></div>";
+
+/// `page` with `fragment` inside its mount point (unchanged if it has none).
+fn inline(page: &str, fragment: &str) -> String {
+    page.replacen(
+        MOUNT_POINT,
+        &format!("<div id=\"consent\">{fragment}</div>"),
+        1,
+    )
+}
+
+/// A server-rendered HTML page: never cached, for it holds one patron's
+/// questions.
+fn page(html: String) -> Response {
+    let mut res = Html(html).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+#[derive(Deserialize)]
+pub struct DemoQuery {
+    customer: Option<String>,
+}
+
+/// The demo checkout's config for a patron, built from `demo-config.json`
+/// exactly as `static/demo.js` builds it with its controls untouched
+/// (individual questions, English, light theme, online, answers optional),
+/// with the patron's stored preferences added as the page adds them.
+fn demo_config(
+    dist: &Path,
+    customer_id: &str,
+    saved: Vec<consent_core::wire::PreferenceV1>,
+) -> Option<WidgetConfig> {
+    let text = std::fs::read_to_string(dist.join("demo-config.json")).ok()?;
+    let mut v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let o = v.as_object_mut()?;
+    o.insert("customerId".into(), customer_id.into());
+    o.insert("mode".into(), "individual".into());
+    o.insert("locale".into(), "en-GB".into());
+    o.insert("requireAnswer".into(), false.into());
+    o.insert("theme".into(), serde_json::json!({ "preset": "light" }));
+    o.remove("generalNotice");
+    o.insert("channel".into(), "web".into());
+    let saved = serde_json::to_value(saved).ok()?;
+    if let (Some(list), Some(more)) = (
+        o.get_mut("preferences").and_then(|p| p.as_array_mut()),
+        saved.as_array(),
+    ) {
+        list.extend(more.iter().cloned());
+    }
+    let raw: ConfigV1 = serde_json::from_value(v).ok()?;
+    validate(&raw).ok().map(|v| v.config)
+}
+
+/// `GET /` in demo mode: the demo checkout with its first question in the
+/// HTML. Anything missing (no build, an unreadable config) falls back to
+/// the page as built, which renders the prompt in the browser.
+pub async fn demo_checkout(
+    State(state): State<AppState>,
+    Query(q): Query<DemoQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let dist = state.config.dist.clone();
+    let Ok(html) = tokio::fs::read_to_string(dist.join("index.html")).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let customer = q
+        .customer
+        .filter(|c| !c.trim().is_empty() && c.len() <= consent_core::record::MAX_CUSTOMER_ID_BYTES)
+        .unwrap_or_else(|| "C-1001".to_owned());
+    let saved = match state.db.preferences(&customer).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "demo checkout: could not read preferences; rendering in the browser");
+            return page(html);
+        }
+    };
+    let Some(config) = demo_config(&dist, &customer, saved) else {
+        return page(html);
+    };
+    match state
+        .prompt
+        .render(
+            config,
+            Vec::new(),
+            gpc_header(&headers),
+            (state.clock)(),
+            None,
+        )
+        .await
+    {
+        Ok(r) => page(inline(&html, &r.fragment)),
+        Err(_) => page(html),
+    }
+}
+
+#[derive(Deserialize)]
+struct FrameQuery {
+    config: Option<String>,
+}
+
+/// A `?config=` path of the frame: a `.json` file the host serves from its
+/// build directory, as `/…` or relative to the frame. Nothing else is read:
+/// no other directory and no network.
+fn frame_config_path(dist: &Path, url: &str) -> Option<PathBuf> {
+    let path = url.split(['?', '#']).next()?;
+    let rel = path
+        .strip_prefix("/consent-prompt/")
+        .or_else(|| path.strip_prefix('/'))
+        .unwrap_or(path);
+    let rel = Path::new(rel);
+    let plain = !path.contains(':')
+        && rel.extension().is_some_and(|e| e == "json")
+        && rel.components().all(|c| matches!(c, Component::Normal(_)));
+    plain.then(|| dist.join(rel))
+}
+
+/// `frame.html?config=<path>`: the iframe page with its first question,
+/// for a config file the host serves (see [`frame_config_path`]). Without
+/// `config` it is the file as built (cached like every asset), and the
+/// parent's `init` brings the config.
+pub async fn frame_page(State(state): State<AppState>, req: Request<Body>) -> Response {
+    let dist = state.config.dist.clone();
+    let wanted = Query::<FrameQuery>::try_from_uri(req.uri())
+        .ok()
+        .and_then(|q| q.0.config);
+    let Some(path) = wanted.as_deref().and_then(|c| frame_config_path(&dist, c)) else {
+        return serve_file(&dist, "/frame.html", req).await;
+    };
+    let Ok(html) = tokio::fs::read_to_string(dist.join("frame.html")).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let config = tokio::fs::read(&path)
+        .await
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<ConfigV1>(&bytes).ok())
+        .and_then(|raw| validate(&raw).ok());
+    let Some(config) = config else {
+        tracing::debug!(path = %path.display(), "frame config unreadable; rendering in the browser");
+        return page(html);
+    };
+    let headers = req.headers();
+    let languages = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(accept_language)
+        .unwrap_or_default();
+    match state
+        .prompt
+        .render(
+            config.config,
+            languages,
+            gpc_header(headers),
+            (state.clock)(),
+            None,
+        )
+        .await
+    {
+        Ok(r) => page(inline(&html, &r.fragment)),
+        Err(_) => page(html),
+    }
+}
+
+/// One file of the build, served as the static routes serve it
+/// (precompressed, by `Accept-Encoding`).
+async fn serve_file(dist: &Path, file: &str, req: Request<Body>) -> Response {
+    let (mut parts, body) = req.into_parts();
+    parts.uri = match file.parse() {
+        Ok(uri) => uri,
+        Err(_) => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let req = Request::from_parts(parts, body);
+    match ServeDir::new(dist)
+        .precompressed_br()
+        .precompressed_gzip()
+        .oneshot(req)
+        .await
+    {
+        Ok(res) => res.map(Body::new),
+        Err(never) => match never {},
+    }
+}
+
+/// The renderer for a build directory: versioned asset paths when the
+/// build wrote a manifest.
+pub fn renderer_for(dist: &Path) -> Arc<PromptRenderer> {
+    let base = crate::assets::AssetManifest::load(dist)
+        .map(|m| format!("{}/", m.prefix()))
+        .unwrap_or_else(|| "/consent-prompt/".to_owned());
+    Arc::new(PromptRenderer::new(base))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_bases_are_urls_or_paths_that_stay_in_their_attribute() {
+        for good in [
+            "/consent-prompt/0.1.0/",
+            "https://cdn.example/cp/0.1.0/",
+            "http://127.0.0.1:8080/consent-prompt/",
+        ] {
+            assert!(check_asset_base(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "/consent-prompt",
+            "//evil.example/",
+            "javascript:alert(1)/",
+            "http://cdn.example/",
+            "/a\"><script>/",
+            "/a b/",
+        ] {
+            assert!(check_asset_base(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_frame_config_is_a_json_file_inside_the_build() {
+        let dist = Path::new("/srv/dist");
+        assert_eq!(
+            frame_config_path(dist, "/demo-config.json"),
+            Some(dist.join("demo-config.json"))
+        );
+        assert_eq!(
+            frame_config_path(dist, "/consent-prompt/configs/a.json?v=2"),
+            Some(dist.join("configs/a.json"))
+        );
+        assert_eq!(
+            frame_config_path(dist, "demo-config.json"),
+            Some(dist.join("demo-config.json"))
+        );
+        for bad in [
+            "/../secret.json",
+            "/a/../../b.json",
+            "/etc/passwd",
+            "https://evil.example/c.json",
+            "//evil.example/c.json",
+            "/index.html",
+        ] {
+            assert_eq!(frame_config_path(dist, bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_fragment_goes_inside_the_mount_point_once() {
+        let page = "<main><div id=\"consent\"></div><div id=\"consent\"></div></main>";
+        assert_eq!(
+            inline(page, "<template>x</template>"),
+            "<main><div id=\"consent\"><template>x</template></div><div id=\"consent\"></div></main>"
+        );
+        assert_eq!(inline("<main></main>", "x"), "<main></main>");
+    }
+}

@@ -1,0 +1,304 @@
+//! The prompt rendered on the server: `POST /api/v1/prompt/render` (who
+//! may ask, what a bad config gets, what the fragment holds), the demo
+//! checkout and `frame.html?config=` with their first question in the HTML.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use common::*;
+use serde_json::{json, Value};
+
+/// A venue config for `lyric` and `customer`: two partners behind two shows.
+fn config(customer: &str) -> Value {
+    let partner = |id: &str, name: &str, text: &str| {
+        json!({
+            "id": id,
+            "name": name,
+            "privacyUrl": format!("https://{id}.example/privacy"),
+            "notice": {
+                "id": format!("{id}-news"),
+                "version": 1,
+                "text": { "en-GB": text, "cy": format!("{text} (cy)") },
+                "channels": ["email", "post"]
+            }
+        })
+    };
+    json!({
+        "endpoint": "/api/v1/consent-records",
+        "customerId": customer,
+        "venue": { "id": "lyric", "name": "Lyric Hall" },
+        "partners": [
+            partner("north", "North & Co", "North & Co would like to send you news <by email>."),
+            partner("south", "South Players", "South Players would like to write to you."),
+        ],
+        "basket": { "lines": [
+            { "eventId": "e1", "title": "Hamlet", "partnerIds": ["north"] },
+            { "eventId": "e2", "title": "Swan Lake", "partnerIds": ["south"] }
+        ] }
+    })
+}
+
+async fn render(
+    t: &TestApp,
+    body: &Value,
+    credential: Option<&str>,
+) -> (StatusCode, HeaderMap, Value) {
+    let mut req =
+        Request::post("/api/v1/prompt/render").header(header::CONTENT_TYPE, "application/json");
+    if let Some(c) = credential {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {c}"));
+    }
+    let (status, headers, bytes) = t
+        .send(req.body(Body::from(body.to_string())).unwrap())
+        .await;
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("non-JSON answer ({e}): {bytes:?}"));
+    (status, headers, value)
+}
+
+fn token(customer: &str) -> String {
+    sign(&claims(customer, "consent:write"))
+}
+
+#[tokio::test]
+async fn the_fragment_is_a_declarative_shadow_root_with_the_first_questions() {
+    let t = TestApp::new().await;
+    let (status, headers, body) =
+        render(&t, &json!({ "config": config("C-1") }), Some(&token("C-1"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let fragment = body["fragment"].as_str().unwrap();
+    assert!(fragment.starts_with("<template shadowrootmode=\"open\"><link rel=\"stylesheet\" href=\"/consent-prompt/consent-prompt.css\">"), "{fragment}");
+    assert!(fragment.ends_with("</div></template>"), "{fragment}");
+    assert_eq!(body["questions"], 2);
+    assert_eq!(body["locale"], "en-GB");
+    assert_eq!(body["stylesheet"], "/consent-prompt/consent-prompt.css");
+    let key = body["renderKey"].as_str().unwrap();
+    assert_eq!(key.len(), 16);
+    assert!(fragment.contains(&format!("data-cp-render=\"{key}\"")));
+    // Both questions, each with a yes and a no, nothing pre-selected.
+    for q in ["cp-q0", "cp-q1"] {
+        assert!(fragment.contains(&format!("id=\"{q}-yes\"")), "{q}");
+        assert!(fragment.contains(&format!("id=\"{q}-no\"")), "{q}");
+    }
+    assert!(!fragment.contains("checked"), "nothing is pre-ticked");
+    // The venue's words, escaped: they can never become markup.
+    assert!(fragment.contains("North &amp; Co would like to send you news &lt;by email&gt;."));
+    assert!(!fragment.contains("<by email>"));
+    // No inline style or script: the strict CSP holds.
+    assert!(
+        !fragment.contains("<style")
+            && !fragment.contains("style=")
+            && !fragment.contains("<script")
+    );
+}
+
+#[tokio::test]
+async fn the_patrons_language_and_the_same_config_give_the_same_render() {
+    let t = TestApp::new().await;
+    let ask = |lang: &str| json!({ "config": config("C-1"), "acceptLanguage": lang });
+    let (_, _, welsh) = render(&t, &ask("cy-GB,cy;q=0.9,en;q=0.5"), Some(&token("C-1"))).await;
+    assert_eq!(welsh["locale"], "cy-GB");
+    assert!(welsh["fragment"]
+        .as_str()
+        .unwrap()
+        .contains("South Players would like to write to you. (cy)"));
+    let (_, _, again) = render(&t, &ask("cy-GB,cy;q=0.9,en;q=0.5"), Some(&token("C-1"))).await;
+    assert_eq!(welsh["renderKey"], again["renderKey"]);
+    // A config locale wins over the header, as in the browser.
+    let mut c = config("C-1");
+    c["locale"] = json!("en-GB");
+    let (_, _, english) = render(
+        &t,
+        &json!({ "config": c, "acceptLanguage": "cy" }),
+        Some(&token("C-1")),
+    )
+    .await;
+    assert_eq!(english["locale"], "en-GB");
+    assert_ne!(english["renderKey"], welsh["renderKey"]);
+}
+
+#[tokio::test]
+async fn the_token_is_not_part_of_what_is_rendered() {
+    let t = TestApp::new().await;
+    let mut with_token = config("C-1");
+    with_token["token"] = json!("something-else");
+    let (_, _, a) = render(&t, &json!({ "config": config("C-1") }), Some(&token("C-1"))).await;
+    let (_, _, b) = render(&t, &json!({ "config": with_token }), Some(&token("C-1"))).await;
+    assert_eq!(a["renderKey"], b["renderKey"]);
+    assert_eq!(a["fragment"], b["fragment"]);
+}
+
+#[tokio::test]
+async fn a_partner_already_answered_is_not_asked_again() {
+    let t = TestApp::new().await;
+    let mut c = config("C-1");
+    c["preferences"] = json!([{
+        "partnerId": "north",
+        "state": "given",
+        "channels": ["email"],
+        "noticeId": "north-news",
+        "noticeVersion": 1,
+        "decidedAt": "2026-03-01T10:00:00.000Z"
+    }]);
+    let (status, _, body) = render(&t, &json!({ "config": c }), Some(&token("C-1"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["questions"], 1);
+    let fragment = body["fragment"].as_str().unwrap();
+    assert!(fragment.contains("South Players would like"));
+    assert!(!fragment.contains("North &amp; Co would like"));
+}
+
+#[tokio::test]
+async fn rendering_needs_the_checkout_token_for_that_venue_and_patron() {
+    let t = TestApp::new().await;
+    let body = json!({ "config": config("C-1") });
+    let (status, headers, err) = render(&t, &body, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
+    assert!(headers.contains_key(header::WWW_AUTHENTICATE));
+    let (status, _, err) = render(&t, &body, Some("not-a-token")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
+    let (status, _, err) = render(&t, &body, Some(&token("C-2"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(err["error"]["field"], "config.customerId");
+    let mut other_venue = claims("C-1", "consent:write");
+    other_venue.iss = "elsewhere".into();
+    let (status, _, err) = render(&t, &body, Some(&sign(&other_venue))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(err["error"]["field"], "config.venue.id");
+    let (status, _, err) = render(&t, &body, Some(&sign(&claims("C-1", "consent:read")))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
+    // The venue's own server may render with an admin key.
+    let (status, _, _) = render(&t, &body, Some(&t.admin_key)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_bad_config_is_refused_naming_its_field() {
+    let t = TestApp::new().await;
+    let tok = token("C-1");
+    let mut c = config("C-1");
+    c["partners"][1]["notice"]["version"] = json!("two");
+    let (status, _, err) = render(&t, &json!({ "config": c }), Some(&tok)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["field"], "config.partners[1].notice.version");
+
+    let mut c = config("C-1");
+    c["partners"][0]["privacyUrl"] = json!("javascript:alert(1)");
+    let (status, _, err) = render(&t, &json!({ "config": c }), Some(&tok)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["code"], "invalid_config");
+    assert!(
+        err["error"]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("config.partners[0]"),
+        "{err}"
+    );
+
+    let (status, _, err) = render(
+        &t,
+        &json!({ "config": config("C-1"), "extra": 1 }),
+        Some(&tok),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["field"], "extra");
+
+    let (status, _, err) = render(
+        &t,
+        &json!({ "config": config("C-1"), "assetBase": "//evil.example/" }),
+        Some(&tok),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["field"], "assetBase");
+}
+
+#[tokio::test]
+async fn an_asset_base_moves_the_stylesheet() {
+    let t = TestApp::new().await;
+    let body = json!({ "config": config("C-1"), "assetBase": "https://cdn.example/cp/0.1.0/" });
+    let (status, _, r) = render(&t, &body, Some(&token("C-1"))).await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(
+        r["stylesheet"],
+        "https://cdn.example/cp/0.1.0/consent-prompt.css"
+    );
+    assert!(r["fragment"].as_str().unwrap().contains(
+        "<link rel=\"stylesheet\" href=\"https://cdn.example/cp/0.1.0/consent-prompt.css\">"
+    ));
+}
+
+/// A build directory with the demo's pages and config.
+fn demo_dist(dir: &std::path::Path) {
+    let dist = dir.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(
+        dist.join("index.html"),
+        "<!doctype html><title>demo</title><div id=\"consent\"></div>",
+    )
+    .unwrap();
+    std::fs::write(
+        dist.join("frame.html"),
+        "<!doctype html><title>frame</title><div id=\"consent\"></div>",
+    )
+    .unwrap();
+    let mut c = config("C-1001");
+    c["venue"] = json!({ "id": "riverside", "name": "Riverside Playhouse" });
+    std::fs::write(dist.join("demo-config.json"), c.to_string()).unwrap();
+    std::fs::write(dist.join("secret.txt"), "not a config").unwrap();
+}
+
+async fn get_page(t: &TestApp, uri: &str) -> (StatusCode, HeaderMap, String) {
+    let (status, headers, body) = t.send(Request::get(uri).body(Body::empty()).unwrap()).await;
+    (status, headers, String::from_utf8(body).unwrap())
+}
+
+#[tokio::test]
+async fn the_demo_checkout_arrives_with_its_first_question() {
+    let t = TestApp::with_config(|c, dir| {
+        demo_dist(dir);
+        c.demo = true;
+    })
+    .await;
+    let (status, headers, html) = get_page(&t, "/?customer=P-9").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert!(headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("style-src 'self'"));
+    assert!(
+        html.contains("<div id=\"consent\"><template shadowrootmode=\"open\">"),
+        "{html}"
+    );
+    assert!(html.contains("North &amp; Co would like"));
+}
+
+#[tokio::test]
+async fn the_frame_renders_a_config_it_serves_and_nothing_else() {
+    let t = TestApp::with_config(|_, dir| demo_dist(dir)).await;
+    let (status, headers, html) =
+        get_page(&t, "/consent-prompt/frame.html?config=/demo-config.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert!(!headers.contains_key(header::ETAG));
+    assert!(
+        html.contains("<template shadowrootmode=\"open\">"),
+        "{html}"
+    );
+    for uri in [
+        "/consent-prompt/frame.html",
+        "/consent-prompt/frame.html?config=/../secret.json",
+        "/consent-prompt/frame.html?config=/secret.txt",
+        "/consent-prompt/frame.html?config=https://evil.example/c.json",
+        "/consent-prompt/frame.html?config=/missing.json",
+    ] {
+        let (status, _, html) = get_page(&t, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert!(!html.contains("<template"), "{uri}: {html}");
+        assert!(html.contains("<div id=\"consent\"></div>"), "{uri}");
+    }
+}
