@@ -403,16 +403,24 @@ function mobileSection() {
   for (const run of [cold, warm]) {
     if (!run) continue;
     const ours = run.widgets.ours;
-    for (const [n, x] of Object.entries(run.widgets)) {
-      rows.push([run.cache, x.label, dur(x.median), dur(x.min), dur(x.max), n === "ours" ? "—" : `${(ours.median / x.median).toFixed(2)}×`, kb(x.gzipBytes), x.clsMax.toFixed(3)]);
-    }
     const cc = run.widgets.cookieconsent;
-    if (cc) {
+    for (const [n, x] of Object.entries(run.widgets)) {
+      rows.push([run.cache, x.label, dur(x.median), dur(x.min), dur(x.max), cc && n !== "cookieconsent" ? `${(x.median / cc.median).toFixed(2)}×` : "—", kb(x.gzipBytes), x.clsMax.toFixed(3)]);
+    }
+    if (cc && ours) {
       const ratio = ours.median / cc.median;
       const limit = run.cache === "cold" ? 1.5 : 1.0;
       targets.push({ what: `Script-tag mode on a phone, ${run.cache} cache: at most ${limit.toFixed(1)}× vanilla-cookieconsent's modal`, figure: `${dur(ours.median)} vs ${dur(cc.median)} (${ratio.toFixed(2)}×)`, ok: ratio <= limit });
     }
-    targets.push({ what: `Cumulative layout shift 0 while the prompt loads (${run.cache})`, figure: ours.clsMax.toFixed(3), ok: ours.clsMax === 0 });
+    const ssr = run.widgets.ssr;
+    if (cc && ssr && run.cache === "cold") {
+      const ratio = ssr.median / cc.median;
+      targets.push({ what: "Server-rendered checkout on a phone, cold cache: at most 1.0× vanilla-cookieconsent's modal", figure: `${dur(ssr.median)} vs ${dur(cc.median)} (${ratio.toFixed(2)}×)`, ok: ratio <= 1.0 });
+    }
+    for (const [n, x] of Object.entries(run.widgets)) {
+      if (n !== "ours" && n !== "ssr") continue;
+      targets.push({ what: `Cumulative layout shift 0 while the prompt loads (${x.label}, ${run.cache})`, figure: x.clsMax.toFixed(3), ok: x.clsMax === 0 });
+    }
   }
   const t = (cold ?? warm).throttling;
   return `## Time to first question on a phone
@@ -426,10 +434,14 @@ served precompressed (brotli, as a CDN serves it). Cold: the HTTP cache is
 disabled. Warm: a first visit fills the cache (assets served as versioned,
 immutable files), the second is measured. Runs interleaved; medians.
 
-${table(["cache", "widget", "median", "min", "max", "ours ÷ this", "bytes on the wire", "CLS (max)"], rows, ["---", "---", "---:", "---:", "---:", "---:", "---:", "---:"])}
+${table(["cache", "widget", "median", "min", "max", "÷ vanilla-cookieconsent", "bytes on the wire", "CLS (max)"], rows, ["---", "---", "---:", "---:", "---:", "---:", "---:", "---:"])}
 
-The server-rendered first question (Yew SSR hydrated by the wasm) is not
-built yet, so its target (at most 1.0× cold) is not measured.
+The server-rendered page is the same shell with the fragment the reference
+host returned from ${code("POST /api/v1/prompt/render")} for the same config
+(${code("bench/render-fragment.mjs")}) inside the mount point, and the same
+script tag, which hydrates it. Its first question counts as visible once the
+stylesheet its shadow root links has loaded. Its bytes on the wire include
+the wasm, which arrives after the question is shown.
 `;
 }
 

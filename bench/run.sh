@@ -68,7 +68,7 @@ else
 fi
 # Everything below measures one snapshot, even if dist/ is rebuilt meanwhile.
 mkdir -p "$OUT/dist"
-for f in embed.js consent-prompt.js consent_prompt.js consent_prompt_bg.wasm; do
+for f in embed.js consent-prompt.js consent_prompt.js consent_prompt_bg.wasm consent-prompt.css; do
   cp "dist/$f" "$OUT/dist/$f"
 done
 {
@@ -126,9 +126,15 @@ timeout 900 node bench/ttfq.mjs --runs "$TTFQ_RUNS" --widgets "$PEER_WIDGETS" --
 
 step "time to first question on a phone (Lighthouse mobile throttling), cold and warm cache"
 stamp ttfq-mobile
+# The server-rendered checkout: the reference host renders the bench's
+# config as a venue's server would ask it to.
+node bench/ttfq.mjs --write-config "$OUT/ours-config.json"
+timeout 120 node bench/render-fragment.mjs --host-bin target/host/consent-host --dist dist \
+  --config "$OUT/ours-config.json" --out "$OUT/ssr-fragment.html"
 for cache in cold warm; do
-  timeout 1200 node bench/ttfq.mjs --profile mobile --cache "$cache" --runs "$TTFQ_MOBILE_RUNS" \
-    --widgets "$PEER_WIDGETS" --dist "$OUT/dist" --out "$OUT/ttfq-mobile-$cache.json"
+  timeout 1500 node bench/ttfq.mjs --profile mobile --cache "$cache" --runs "$TTFQ_MOBILE_RUNS" \
+    --widgets "ssr,$PEER_WIDGETS" --ssr-fragment "$OUT/ssr-fragment.html" \
+    --dist "$OUT/dist" --out "$OUT/ttfq-mobile-$cache.json"
 done
 
 step "planner in wasm, in Chromium ($PLAN_SAMPLES samples per size)"

@@ -27,6 +27,10 @@ const DIST = opt("--dist", path.join(ROOT, "dist"));
 const PEERS = path.join(ROOT, "bench/peers/node_modules");
 const ONLY = opt("--widgets", "ours,cookieconsent,klaro").split(",").filter(Boolean);
 const SHOTS = opt("--screenshots", null); // a directory: one PNG per widget, taken once
+// The fragment the reference host rendered for OURS_CONFIG
+// (bench/render-fragment.mjs); with it, the "ssr" page can be measured.
+const SSR_FRAGMENT = opt("--ssr-fragment", null);
+const CONFIG_OUT = opt("--write-config", null); // writes OURS_CONFIG and exits
 const PROFILE = opt("--profile", "desktop");
 const CACHE = opt("--cache", "cold");
 if (!["desktop", "mobile"].includes(PROFILE)) throw new Error(`--profile is desktop or mobile, not ${PROFILE}`);
@@ -150,6 +154,19 @@ ${PARTNERS.map((p) => `    { name: ${JSON.stringify(p.id)}, title: ${JSON.string
 `;
 
 const WIDGETS = {
+  ssr: {
+    label: "Consent Prompt (server-rendered, then hydrated)",
+    // The checkout page as a venue's server sends it: the fragment from
+    // POST /api/v1/prompt/render inside the mount point, and the same
+    // script tag, which hydrates it.
+    page: shell({
+      body: `  <script src="/consent-prompt/embed.js" data-target="#consent" data-config="/consent-config.json" async></script>`,
+    }).replace('<div id="consent"></div>', () => `<div id="consent">${SSR_FRAGMENT ? readFileSync(SSR_FRAGMENT, "utf8") : ""}</div>`),
+    // Visible and styled: the first question, once its linked stylesheet
+    // has loaded (before that it would show unstyled, which does not count).
+    find: `() => { const h = document.getElementById("consent"); const r = h && h.shadowRoot; const l = r && r.querySelector("link[rel=stylesheet]"); return l && l.sheet ? r.querySelector("fieldset.q") : null; }`,
+    what: "first `fieldset.q` in the server-rendered shadow root, its stylesheet loaded",
+  },
   ours: {
     label: "Consent Prompt (script tag)",
     page: shell({
@@ -226,6 +243,8 @@ function files() {
   return {
     "/shell.css": { body: SHELL_CSS, type: "text/css; charset=utf-8" },
     "/ours.html": { body: WIDGETS.ours.page, type: "text/html; charset=utf-8" },
+    "/ssr.html": { body: WIDGETS.ssr.page, type: "text/html; charset=utf-8" },
+    "/consent-prompt/consent-prompt.css": dist("consent-prompt.css"),
     "/cookieconsent.html": { body: WIDGETS.cookieconsent.page, type: "text/html; charset=utf-8" },
     "/klaro.html": { body: WIDGETS.klaro.page, type: "text/html; charset=utf-8" },
     "/consent-config.json": { body: JSON.stringify(OURS_CONFIG), type: "application/json" },
@@ -301,6 +320,11 @@ async function once(browser, server, name) {
 }
 
 async function main() {
+  if (CONFIG_OUT) {
+    writeFileSync(CONFIG_OUT, JSON.stringify(OURS_CONFIG, null, 2));
+    return;
+  }
+  if (ONLY.includes("ssr") && !SSR_FRAGMENT) throw new Error("the ssr page needs --ssr-fragment (bench/render-fragment.mjs writes it)");
   const needs = { cookieconsent: "vanilla-cookieconsent", klaro: "klaro" };
   const peerVersions = {};
   for (const key of ONLY) {

@@ -21,6 +21,8 @@ step "format and lints"
 cargo fmt --all --check
 cargo clippy -q -p consent-core -p consent-host --all-targets -- -D warnings
 cargo clippy -q -p consent-prompt --target wasm32-unknown-unknown --all-targets -- -D warnings
+# The widget's server rendering compiles natively (the host uses it).
+cargo clippy -q -p consent-prompt --features ssr --lib -- -D warnings
 
 step "host tests: consent-core and consent-host (SQLite)"
 # CONSENT_TEST_DATABASE_URL unset: the SQLite run is exactly as before (the

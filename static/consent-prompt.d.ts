@@ -239,7 +239,12 @@ export interface ConsentHandle {
 export interface MountOptions { embed?: Embed }
 
 export function load(): Promise<unknown>;
-/** Mounts the prompt into `target` (an Element or a CSS selector). `config` may be a URL to JSON. */
+/**
+ * Mounts the prompt into `target` (an Element or a CSS selector). `config` may be a URL to JSON.
+ * When `target` holds a server-rendered prompt (the `fragment` of `POST /api/v1/prompt/render`)
+ * for the same session, the prompt takes that DOM over, keeping answers given before; otherwise
+ * it renders afresh.
+ */
 export function mount(target: Element | string, config: ConsentConfig | string, options?: MountOptions): Promise<ConsentHandle>;
 export const version: string;
 

@@ -9,6 +9,20 @@ import init, { mountPrompt } from "./consent_prompt.js";
 
 let loading = null;
 
+// A server-rendered prompt can be answered before the wasm arrives. Note
+// when each of its inputs changed (`input` events cross the shadow root),
+// so the record states when the patron decided, not when the prompt woke.
+document.addEventListener(
+  "input",
+  (event) => {
+    const input = event.composedPath()[0];
+    if (input instanceof HTMLInputElement && input.closest("[data-cp-render]")) {
+      input.setAttribute("data-cp-at", String(Date.now()));
+    }
+  },
+  true
+);
+
 /** Loads the WebAssembly once; later calls share the same promise. */
 export function load() {
   if (!loading) {

@@ -13,6 +13,22 @@ const PREFIX = "consent-prompt:";
 const VERSION = 1;
 const target = document.getElementById("consent");
 
+// frame.html?config=<path>: the host served this page with the first
+// question already rendered for that config; the prompt takes it over at
+// once, while the handshake with the parent goes on. The parent's init
+// then updates it (its patron, token and basket).
+const configParam = new URLSearchParams(location.search).get("config");
+let handle = null;
+const early = configParam
+  ? mount(target, new URL(configParam, location.href).href, { embed: "iframe" }).then(
+      (h) => (handle = h),
+      (error) => {
+        console.error("[consent-prompt frame] could not start from ?config=", error);
+        return null;
+      }
+    )
+  : null;
+
 let allowed = [];
 try {
   const response = await fetch(new URL("./frame.json", import.meta.url), { cache: "no-store" });
@@ -23,7 +39,6 @@ try {
 if (!allowed.length) console.error("[consent-prompt frame] no allowed parent origins (frame.json): the prompt will not start");
 
 let parentOrigin = null; // fixed by the first valid init
-let handle = null;
 const logged = new Set();
 
 function ignore(key, message) {
@@ -42,6 +57,15 @@ function plain(value) {
 }
 
 async function init(config) {
+  if (early && (await early) && handle) {
+    try {
+      handle.update(config);
+      post("mounted", { detail: { state: handle.state(), warnings: [] } });
+    } catch (error) {
+      post("error", { detail: plain(error) });
+    }
+    return;
+  }
   if (handle) handle.destroy();
   handle = null;
   try {

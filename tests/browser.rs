@@ -716,3 +716,28 @@ async fn the_prompts_own_button_and_the_page_share_one_commit() {
     assert_eq!(new.len(), 2, "one set of records: {new:?}");
     handle.destroy();
 }
+
+#[wasm_bindgen_test]
+async fn a_server_render_for_another_session_is_replaced_not_taken_over() {
+    let host = platform::create_element("div").unwrap();
+    web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .body()
+        .unwrap()
+        .append_child(&host)
+        .unwrap();
+    // What a declarative shadow root from a server leaves behind, rendered
+    // for some other basket: its fingerprint is not this session's.
+    let shadow = platform::shadow_root(&host).unwrap();
+    shadow.set_inner_html(
+        r#"<div data-cp-render="0000000000000000"><section part="root"><p id="stale">Stale question</p></section></div>"#,
+    );
+    let _handle = mount_prompt(host.clone().into(), config(""), None).expect("mounts");
+    let root: DocumentFragment = shadow.unchecked_into();
+    until("a fresh render", || present(&root, "fieldset.q")).await;
+    assert!(!present(&root, "#stale"), "the stale render is gone");
+    assert!(!present(&root, "[data-cp-render]"));
+    assert_eq!(all(&root, "fieldset.q").len(), 2);
+}

@@ -105,10 +105,15 @@ export function newCustomer() {
   return `E2E-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6)}`;
 }
 
-/** Opens the demo checkout for a patron and waits for the prompt. */
+/**
+ * Opens the demo checkout for a patron and waits for the prompt to be
+ * live: its first question arrives in the HTML, and the page's handle
+ * exists once the wasm has taken it over.
+ */
 export async function openDemo(page, url, customer) {
   await page.goto(`${url}?customer=${encodeURIComponent(customer)}`);
   await page.locator("#consent [part=root]").waitFor();
+  await page.waitForFunction(() => window.consentPrompt);
   return page;
 }
 
