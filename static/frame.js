@@ -61,6 +61,7 @@ async function init(config) {
     try {
       handle.update(config);
       post("mounted", { detail: { state: handle.state(), warnings: [] } });
+      reportHeight();
     } catch (error) {
       post("error", { detail: plain(error) });
     }
@@ -128,14 +129,17 @@ for (const [event, name] of [
 }
 
 // Keep the parent's frame exactly as tall as the content: no scrollbar.
+// A height measured before the parent is known (a server-rendered frame)
+// is sent once init fixes the parent.
 let lastHeight = 0;
-new ResizeObserver(() => {
+function reportHeight() {
   const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
-  if (height !== lastHeight) {
+  if (parentOrigin && height !== lastHeight) {
     lastHeight = height;
     post("resize", { height });
   }
-}).observe(document.documentElement);
+}
+new ResizeObserver(reportHeight).observe(document.documentElement);
 
 // The handshake: say ready to each allowed origin; only the real parent's
 // origin receives it (postMessage drops a message whose target origin differs).

@@ -188,3 +188,34 @@ test("the iframe page given its config by URL arrives with its first question", 
   assert.equal(await page.locator("#consent fieldset.q").count(), 3);
   await context.close();
 });
+
+test("a frame served with its first question hydrates it, then takes the parent's patron and token", async () => {
+  const { startHost, launch } = await import("./harness.mjs");
+  const path = await import("node:path");
+  const { ROOT } = await import("./harness.mjs");
+  const host = await startHost({ examples: path.join(ROOT, "tests/e2e/fixtures/ssr-frame") });
+  const browser = await launch();
+  try {
+    const customer = newCustomer();
+    const page = await browser.newPage();
+    await page.goto(`http://localhost:${host.port}/examples/index.html?customer=${customer}`);
+    const frame = page.frameLocator("#consent iframe");
+    await frame.locator("fieldset.q").first().waitFor();
+    await page.waitForFunction(() => window.consentPrompt);
+    const child = page.frames().find((f) => f.url().includes("/consent-prompt/frame.html"));
+    assert.ok(child.url().includes("?config="), child.url());
+    // The frame's prompt is the server's DOM, taken over.
+    assert.equal(await child.evaluate(() => !!document.getElementById("consent").shadowRoot.querySelector("[data-cp-render]")), true);
+    for (const q of ["cp-q0", "cp-q1", "cp-q2"]) await frame.locator(`#${q}-no`).check();
+    await waitFor(() => page.evaluate(() => window.consentPrompt.state()?.complete));
+    await page.evaluate(() => window.consentPrompt.commit());
+    const records = await waitFor(() => {
+      const r = recordsFor(host.db, customer);
+      return r.length === 3 && r;
+    });
+    assert.deepEqual([...new Set(records.map((r) => [r.state, r.collection.embed, r.customerId].join(" ")))], [`refused iframe ${customer}`]);
+  } finally {
+    await browser.close();
+    await host.stop();
+  }
+});

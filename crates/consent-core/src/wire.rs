@@ -400,8 +400,12 @@ pub struct ReceiptV1 {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PromptRenderRequestV1 {
     pub config: ConfigV1,
-    /// The patron's `Accept-Language` header, passed on as it came; a
-    /// `locale` in the config wins over it, as it does in the browser.
+    /// The `lang` of the page the prompt will be in (`<html lang>`). As in
+    /// the browser, a `locale` in the config wins over it, and it wins over
+    /// the patron's languages.
+    #[serde(default)]
+    pub page_lang: Option<String>,
+    /// The patron's `Accept-Language` header, passed on as it came.
     #[serde(default)]
     pub accept_language: Option<String>,
     /// The patron's Global Privacy Control signal (`Sec-GPC: 1`), if sent.

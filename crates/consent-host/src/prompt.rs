@@ -178,11 +178,19 @@ pub async fn post_render(
     }
     let config = validate(&req.config).map_err(config_error)?.config;
     caller.may_render(&config.venue.id, &config.customer_id)?;
-    let languages = req
-        .accept_language
-        .as_deref()
-        .map(accept_language)
-        .unwrap_or_default();
+    // The browser's order: the config's locale (in the session), then the
+    // page's `lang`, then the patron's languages.
+    let languages: Vec<String> = req
+        .page_lang
+        .iter()
+        .cloned()
+        .chain(
+            req.accept_language
+                .as_deref()
+                .map(accept_language)
+                .unwrap_or_default(),
+        )
+        .collect();
     let rendered = state
         .prompt
         .render(
@@ -361,11 +369,18 @@ pub async fn frame_page(State(state): State<AppState>, req: Request<Body>) -> Re
         return page(html);
     };
     let headers = req.headers();
-    let languages = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .map(accept_language)
-        .unwrap_or_default();
+    // As the browser picks: the config's locale, the frame page's own
+    // `<html lang>`, then the patron's languages.
+    let languages: Vec<String> = html_lang(&html)
+        .into_iter()
+        .chain(
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map(accept_language)
+                .unwrap_or_default(),
+        )
+        .collect();
     match state
         .prompt
         .render(
@@ -380,6 +395,14 @@ pub async fn frame_page(State(state): State<AppState>, req: Request<Body>) -> Re
         Ok(r) => page(inline(&html, &r.fragment)),
         Err(_) => page(html),
     }
+}
+
+/// The `lang` of a page's `<html>` element, if it has one.
+fn html_lang(page: &str) -> Option<String> {
+    let start = page.find("<html")?;
+    let tag = &page[start..start + page[start..].find('>')?];
+    let value = tag.split("lang=\"").nth(1)?.split('"').next()?;
+    (!value.is_empty()).then(|| value.to_owned())
 }
 
 /// One file of the build, served as the static routes serve it
@@ -462,6 +485,16 @@ mod tests {
         ] {
             assert_eq!(frame_config_path(dist, bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_pages_lang_is_read_from_its_html_element() {
+        assert_eq!(
+            html_lang("<!doctype html>\n<html lang=\"cy\">\n<head>").as_deref(),
+            Some("cy")
+        );
+        assert_eq!(html_lang("<html><body lang=\"fr\">"), None);
+        assert_eq!(html_lang("<p>no html element</p>"), None);
     }
 
     #[test]

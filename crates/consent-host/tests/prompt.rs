@@ -106,7 +106,15 @@ async fn the_patrons_language_and_the_same_config_give_the_same_render() {
         .contains("South Players would like to write to you. (cy)"));
     let (_, _, again) = render(&t, &ask("cy-GB,cy;q=0.9,en;q=0.5"), Some(&token("C-1"))).await;
     assert_eq!(welsh["renderKey"], again["renderKey"]);
-    // A config locale wins over the header, as in the browser.
+    // The page's own lang wins over the patron's languages, as in the browser.
+    let (_, _, page) = render(
+        &t,
+        &json!({ "config": config("C-1"), "pageLang": "en-GB", "acceptLanguage": "cy" }),
+        Some(&token("C-1")),
+    )
+    .await;
+    assert_eq!(page["locale"], "en-GB");
+    // A config locale wins over both.
     let mut c = config("C-1");
     c["locale"] = json!("en-GB");
     let (_, _, english) = render(
