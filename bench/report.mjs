@@ -30,7 +30,7 @@ const ns = (ms) => `${(ms * 1e6).toFixed(0)} ns`;
 const int = (n) => Math.round(n).toLocaleString("en-GB");
 const kb = (bytes) => `${(bytes / 1000).toFixed(1)} KB`;
 const pct = (x) => `${(x * 100).toFixed(0)} %`;
-const verdict = (ok) => (ok ? "**met**" : "**MISSED**");
+const verdict = (ok) => (ok === null ? "withdrawn" : ok ? "**met**" : "**MISSED**");
 const code = (s) => "`" + s + "`";
 
 function table(head, rows, align) {
@@ -164,8 +164,9 @@ Command: ${code(`node bench/ttfq.mjs --runs ${ttfq.runs}`)} (from ${code("bench/
 Our prompt in script-tag mode against two consent widgets, each on the same
 page shell (the same HTML, the same 3-line stylesheet, the same two
 partners' wording) with that widget's own documented tags: ours
-${code('<script src="/consent-prompt/embed.js" data-target data-config async>')} which
-fetches a JSON config; vanilla-cookieconsent's stylesheet and a module
+${code('<script src="/consent-prompt/embed.js" data-target data-config="#consent-config" async>')}
+with the patron's config written into the page as a JSON data block (as a
+checkout page made per patron has it; nothing to fetch); vanilla-cookieconsent's stylesheet and a module
 that imports ${code("cookieconsent.umd.js")} and calls ${code("CookieConsent.run()")}
 (with ${code("hideFromBots: false")}, or it hides itself from a WebDriver-driven
 browser; the consent modal shows on load by default); klaro's config script
@@ -486,7 +487,8 @@ function sizeSection() {
     } else rows.push([names[m[1]] ?? code(m[1]), m[2], m[3], m[4]]);
   }
   const target = 69;
-  if (total) targets.push({ what: "Download size (script-tag mode): 69 KB gzip", figure: `${total.gzip.toFixed(1)} KB gzip`, ok: total.gzip <= target });
+  // The 69 KB target is withdrawn (Yew stays); the ratchet holds the bytes.
+  if (total) targets.push({ what: `Download size (script-tag mode): 69 KB gzip — withdrawn; a ratchet holds the bytes${budgetKb ? ` (${budgetKb} KB budget)` : ""}`, figure: `${total.gzip.toFixed(1)} KB gzip, ${total.brotli.toFixed(1)} KB brotli`, ok: null });
   const floor = 57.7;
   const budget = budgetKb
     ? total.gzip <= budgetKb
@@ -501,9 +503,10 @@ brotli quality 11, per file; ${code("bash scripts/size.sh")} runs the same with 
 ${table(["file", "raw KB", "gzip KB", "brotli KB"], rows, ["---", "---:", "---:", "---:"])}
 
 The prompt's CSS is compiled into the wasm and adopted into its shadow root,
-so there is no CSS file to download.
+so a script-tag page downloads no CSS file; a server-rendered prompt links
+the same sheet as ${code("consent-prompt.css")} (1.6 KB brotli).
 
-Target: ${target} KB gzip — ${verdict(total.gzip <= target)}${total.gzip > target ? ` by ${(total.gzip - target).toFixed(1)} KB` : ""}. The hello-world floor for Yew 0.23
+Target: ${target} KB gzip — withdrawn (a Yew hello-world alone is over half of it); this build is ${(total.gzip - target).toFixed(1)} KB over it. The hello-world floor for Yew 0.23
 is ${floor} KB (51.8 KB wasm + 5.9 KB JS), so the prompt's own code costs about
 ${int(total.gzip - floor)} KB over it. ${budget}
 

@@ -162,7 +162,7 @@ cat "$OUT/divan.txt"
 step "size (node scripts/size.mjs on the dist snapshot)"
 stamp size
 node scripts/size.mjs "$OUT/dist" | tee "$OUT/size.txt"
-grep -o 'BUDGET_KB="${SIZE_BUDGET_KB:-[0-9]*' scripts/size.sh | grep -o '[0-9]*$' > "$OUT/size-budget.txt" || true
+grep -o 'BUDGET_KB="${SIZE_BUDGET_KB:-[0-9.]*' scripts/size.sh | grep -o '[0-9.]*$' > "$OUT/size-budget.txt" || true
 
 # ---------------------------------------------------------------- report
 stamp end

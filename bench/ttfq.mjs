@@ -96,6 +96,9 @@ const OURS_CONFIG = {
   },
 };
 
+/** The config as a JSON data block in the page (`data-config="#consent-config"`). */
+const INLINE_CONFIG = `  <script type="application/json" id="consent-config">${JSON.stringify(OURS_CONFIG).replace(/</g, "\\u003c")}</script>`;
+
 // vanilla-cookieconsent 3: its stylesheet, and a module that imports the
 // library and calls run() (the library's documented set-up).
 // hideFromBots: false, or it hides itself from a browser driven by WebDriver.
@@ -160,7 +163,7 @@ const WIDGETS = {
     // POST /api/v1/prompt/render inside the mount point, and the same
     // script tag, which hydrates it.
     page: shell({
-      body: `  <script src="/consent-prompt/embed.js" data-target="#consent" data-config="/consent-config.json" async></script>`,
+      body: `${INLINE_CONFIG}\n  <script src="/consent-prompt/embed.js" data-target="#consent" data-config="#consent-config" async></script>`,
     }).replace('<div id="consent"></div>', () => `<div id="consent">${SSR_FRAGMENT ? readFileSync(SSR_FRAGMENT, "utf8") : ""}</div>`),
     // Visible and styled: the first question, once its linked stylesheet
     // has loaded (before that it would show unstyled, which does not count).
@@ -169,8 +172,10 @@ const WIDGETS = {
   },
   ours: {
     label: "Consent Prompt (script tag)",
+    // The README's script tag, with the patron's config written into the
+    // page (as a checkout page made per patron has it).
     page: shell({
-      body: `  <script src="/consent-prompt/embed.js" data-target="#consent" data-config="/consent-config.json" async></script>`,
+      body: `${INLINE_CONFIG}\n  <script src="/consent-prompt/embed.js" data-target="#consent" data-config="#consent-config" async></script>`,
     }),
     // The first question: a fieldset.q in the prompt's open shadow root.
     find: `() => { const h = document.getElementById("consent"); return h && h.shadowRoot ? h.shadowRoot.querySelector("fieldset.q") : null; }`,
@@ -291,6 +296,9 @@ async function once(browser, server, name) {
       // The first visit fills the cache; it is not measured.
       await page.goto(`${server.url}/${name}.html`, { waitUntil: "commit" });
       await page.waitForFunction(() => window.__ttfq, null, { polling: 50, timeout: RUN_TIMEOUT_MS });
+      // Everything the page asked for is in the cache before it is left
+      // (a server-rendered question shows long before the wasm arrives).
+      await page.waitForLoadState("networkidle", { timeout: RUN_TIMEOUT_MS });
       await page.waitForTimeout(300);
       await page.goto("about:blank");
     }

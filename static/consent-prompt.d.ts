@@ -208,7 +208,7 @@ export interface ErrorDetail {
   recordIds: string[];
 }
 /** What `mount()` rejects with on a bad config. */
-export interface MountError { code: "invalid-config" | "browser" | "config-fetch"; message: string; errors: Issue[]; warnings?: Issue[] }
+export interface MountError { code: "invalid-config" | "browser" | "config-fetch" | "config-inline"; message: string; errors: Issue[]; warnings?: Issue[] }
 
 export interface ConsentEventMap {
   "consent:ready": CustomEvent<ReadyDetail>;
@@ -240,7 +240,8 @@ export interface MountOptions { embed?: Embed }
 
 export function load(): Promise<unknown>;
 /**
- * Mounts the prompt into `target` (an Element or a CSS selector). `config` may be a URL to JSON.
+ * Mounts the prompt into `target` (an Element or a CSS selector). `config` may be a URL to JSON,
+ * or `#id` of a `<script type="application/json">` in the page that holds it.
  * When `target` holds a server-rendered prompt (the `fragment` of `POST /api/v1/prompt/render`)
  * for the same session, the prompt takes that DOM over, keeping answers given before; otherwise
  * it renders afresh.

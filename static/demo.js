@@ -100,6 +100,10 @@ function options() {
   };
 }
 
+// With --demo the reference host sends this page with the first question
+// already rendered for the controls' defaults (crates/consent-host/src/
+// prompt.rs, demo_config builds the same config); the first mount takes
+// that DOM over. Keep the two in step, or the page renders afresh.
 async function remount() {
   const o = options();
   const config = structuredClone(baseConfig);

@@ -3,6 +3,9 @@
 //   <script src="/consent-prompt/embed.js" data-target="#consent"
 //           data-config="/consent-config.json" async></script>
 //
+// data-config is a URL to the JSON config, or "#id" of a
+// <script type="application/json" id="id"> holding it in the page.
+//
 // mounts the prompt automatically, and window.ConsentPrompt.mount(target, config)
 // is there for pages that mount it themselves.
 (function () {
@@ -55,8 +58,8 @@
       }
     );
   }
-  var configUrl = new URL(config, document.baseURI).href;
-  hint("preload", configUrl, { as: "fetch", crossorigin: "anonymous" });
+  // data-config="#id": the config is in the page already; nothing to fetch.
+  if (config.charAt(0) !== "#") hint("preload", new URL(config, document.baseURI).href, { as: "fetch", crossorigin: "anonymous" });
   module();
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });
   else start();

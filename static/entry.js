@@ -33,15 +33,34 @@ export function load() {
 
 /**
  * Mounts the prompt into `target` (an Element or a CSS selector).
- * `config` is the config object, or a URL to fetch it from as JSON.
+ * `config` is the config object; or `#id` of a
+ * `<script type="application/json">` in the page that holds it (no request
+ * at all); or a URL to fetch it from as JSON.
  * Resolves with a handle: { commit(), update(config), state(), destroy() }.
  * Rejects with { code, message, errors: [{ path, message }] } on a bad config.
  */
 export async function mount(target, config, options = {}) {
   // The wasm (streamed and compiled as it arrives) and the config load at
   // the same time, never one after the other.
-  const [, resolved] = await Promise.all([load(), typeof config === "string" ? fetchConfig(config) : config]);
+  const [, resolved] = await Promise.all([load(), typeof config === "string" ? configFrom(config) : config]);
   return mountPrompt(target, resolved, options.embed ?? "module");
+}
+
+function configFrom(source) {
+  return source.startsWith("#") ? inlineConfig(source) : fetchConfig(source);
+}
+
+/** The config written into the page, as `<script type="application/json" id="…">`. */
+function inlineConfig(selector) {
+  const element = document.querySelector(selector);
+  if (!element) {
+    throw { code: "config-inline", message: `no element matches ${selector} (the config's <script type="application/json">)`, errors: [] };
+  }
+  try {
+    return JSON.parse(element.textContent);
+  } catch (error) {
+    throw { code: "config-inline", message: `the config in ${selector} is not JSON: ${error.message}`, errors: [] };
+  }
 }
 
 async function fetchConfig(url) {

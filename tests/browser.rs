@@ -40,8 +40,8 @@ fn config(extra: &str) -> JsValue {
     js_sys::JSON::parse(&v.to_string()).expect("test config is JSON")
 }
 
-/// Mounts into a fresh host element and waits for the first render.
-async fn mount(extra: &str) -> (Handle, DocumentFragment) {
+/// A fresh host element at the end of the page's body.
+fn fresh_host() -> Element {
     let host = platform::create_element("div").unwrap();
     web_sys::window()
         .unwrap()
@@ -51,6 +51,12 @@ async fn mount(extra: &str) -> (Handle, DocumentFragment) {
         .unwrap()
         .append_child(&host)
         .unwrap();
+    host
+}
+
+/// Mounts into a fresh host element and waits for the first render.
+async fn mount(extra: &str) -> (Handle, DocumentFragment) {
+    let host = fresh_host();
     let handle = mount_prompt(host.clone().into(), config(extra), None).expect("mounts");
     let shadow: DocumentFragment = host.shadow_root().expect("shadow root").unchecked_into();
     // A parked app brings the last mount's view along until it re-renders;
@@ -719,15 +725,7 @@ async fn the_prompts_own_button_and_the_page_share_one_commit() {
 
 #[wasm_bindgen_test]
 async fn a_server_render_for_another_session_is_replaced_not_taken_over() {
-    let host = platform::create_element("div").unwrap();
-    web_sys::window()
-        .unwrap()
-        .document()
-        .unwrap()
-        .body()
-        .unwrap()
-        .append_child(&host)
-        .unwrap();
+    let host = fresh_host();
     // What a declarative shadow root from a server leaves behind, rendered
     // for some other basket: its fingerprint is not this session's.
     let shadow = platform::shadow_root(&host).unwrap();

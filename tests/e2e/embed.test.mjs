@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
+import { readFileSync } from "node:fs";
 import { startHost, launch, recordsFor, newCustomer, waitFor, ROOT } from "./harness.mjs";
 
 const STRICT = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'";
@@ -209,5 +210,48 @@ test("update(config) with a changed basket adds and removes questions and keeps 
   const legends = await page.locator("#consent fieldset.q > legend").allTextContents();
   assert.deepEqual(legends, ["Northern Lights Theatre Company", "Oakwell Music Promotions", "Lantern Two"]);
   assert.equal(await page.locator("#consent #cp-q0-no").isChecked(), true, "the answer is still shown");
+  await context.close();
+});
+
+test("script tag with the config written into the page: no config request, records stored; a broken one is named", async () => {
+  const { mintToken } = await import("./harness.mjs");
+  const customer = newCustomer();
+  const config = JSON.parse(readFileSync(path.join(ROOT, "examples/consent-config.json"), "utf8"));
+  config.customerId = customer;
+  config.token = (await mintToken(host.url, { venueId: config.venue.id, customerId: customer })).token;
+  config.venue.name = "</script><p id=injected>Riverside</p>"; // must stay text
+  const page = (json) => `<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Inline config</title></head><body>
+<script type="application/json" id="consent-config">${json.replace(/</g, "\\u003c")}</script>
+<div id="consent"></div>
+<script src="/consent-prompt/embed.js" data-target="#consent" data-config="#consent-config" async></script>
+</body></html>`;
+  const context = await strictContext();
+  const tab = await context.newPage();
+  const requests = [];
+  tab.on("request", (r) => requests.push(new URL(r.url()).pathname));
+  const errors = [];
+  tab.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  let body = page(JSON.stringify(config));
+  await tab.route("**/examples/inline.html*", (route) =>
+    route.fulfill({ body, contentType: "text/html; charset=utf-8", headers: { "Content-Security-Policy": STRICT } })
+  );
+  await tab.goto(`${host.url}examples/inline.html`);
+  await tab.waitForFunction(() => window.ConsentPrompt?.handle);
+  assert.equal(await tab.locator("#injected").count(), 0);
+  await tab.locator("#consent #cp-q0-no").check();
+  await tab.locator("#consent #cp-q1-no").check();
+  await tab.evaluate(() => window.ConsentPrompt.handle.commit());
+  const records = await waitFor(() => {
+    const r = recordsFor(host.db, customer);
+    return r.length === 2 && r;
+  });
+  assert.deepEqual(records.map((r) => [r.state, r.collection.embed]), [["refused", "script"], ["refused", "script"]]);
+  assert.deepEqual(requests.filter((p) => p.endsWith(".json")), [], "no config request");
+  assert.deepEqual(await violations(tab), []);
+
+  body = page("{ not json");
+  await tab.goto(`${host.url}examples/inline.html?broken`);
+  await waitFor(() => errors.some((e) => e.includes("could not mount")));
+  assert.ok(errors.some((e) => e.includes("#consent-config is not JSON")), errors.join("\n"));
   await context.close();
 });

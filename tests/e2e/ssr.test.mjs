@@ -14,6 +14,14 @@ async function violations(page) {
   return result.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`);
 }
 
+/** The patron's records once the three questions' records are stored. */
+function threeRecords(db, customer) {
+  return waitFor(() => {
+    const r = recordsFor(db, customer);
+    return r.length === 3 && r;
+  });
+}
+
 /** Holds the wasm back until `release()`, so a test can act before hydration. */
 async function holdWasm(page) {
   let release;
@@ -91,10 +99,7 @@ test("the wasm hydrates the server's DOM; an answer given before then is kept wi
   await page.locator("#consent #cp-q1-no").check();
   await page.locator("#consent #cp-q2-no").check();
   await page.evaluate(() => window.consentPrompt.commit());
-  const records = await waitFor(() => {
-    const r = recordsFor(env.host.db, customer);
-    return r.length === 3 && r;
-  });
+  const records = await threeRecords(env.host.db, customer);
   const north = records.find((r) => r.partner.id === "northern-lights");
   assert.equal(north.state, "given");
   assert.deepEqual(north.channels, ["email"]);
@@ -125,10 +130,7 @@ test("a yes given before hydration and never touched again is dated when it was 
   await page.locator("#consent #cp-q0-no").check();
   await page.locator("#consent #cp-q2-no").check();
   await page.evaluate(() => window.consentPrompt.commit());
-  const records = await waitFor(() => {
-    const r = recordsFor(env.host.db, customer);
-    return r.length === 3 && r;
-  });
+  const records = await threeRecords(env.host.db, customer);
   const lantern = records.find((r) => r.partner.id === "paper-lantern");
   assert.equal(lantern.state, "refused");
   const decided = Date.parse(lantern.decidedAt);
@@ -209,10 +211,7 @@ test("a frame served with its first question hydrates it, then takes the parent'
     for (const q of ["cp-q0", "cp-q1", "cp-q2"]) await frame.locator(`#${q}-no`).check();
     await waitFor(() => page.evaluate(() => window.consentPrompt.state()?.complete));
     await page.evaluate(() => window.consentPrompt.commit());
-    const records = await waitFor(() => {
-      const r = recordsFor(host.db, customer);
-      return r.length === 3 && r;
-    });
+    const records = await threeRecords(host.db, customer);
     assert.deepEqual([...new Set(records.map((r) => [r.state, r.collection.embed, r.customerId].join(" ")))], [`refused iframe ${customer}`]);
   } finally {
     await browser.close();

@@ -260,21 +260,24 @@ fn prepare(
         .collect()
 }
 
-/// `POST /api/v1/consent-records`.
-pub async fn post_records(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
+/// What every limited JSON `POST` checks first, in this order: the
+/// client address's limit (so a flood of bad tokens is limited too), the
+/// credential, the token's limit, the content type, then the body (at most
+/// [`MAX_BODY_BYTES`]; `advice` ends the 413's message).
+pub(crate) fn limited_json_body(
+    state: &AppState,
+    addr: Option<std::net::IpAddr>,
     caller: Result<Caller, ApiError>,
-    headers: HeaderMap,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    // The address limit comes first, so a flood of bad tokens is limited too.
+    advice: &str,
+) -> Result<(Caller, Bytes), ApiError> {
     state.limits.check_address(addr)?;
     let caller = caller?;
     if let Caller::Checkout { token_tag, .. } = &caller {
         state.limits.check_token(token_tag)?;
     }
-    if !is_json_content_type(&headers) {
+    if !is_json_content_type(headers) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
@@ -286,9 +289,7 @@ pub async fn post_records(
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!(
-                    "the body is larger than {MAX_BODY_BYTES} bytes; send fewer records per batch"
-                ),
+                format!("the body is larger than {MAX_BODY_BYTES} bytes; {advice}"),
             )
         } else {
             tracing::debug!(error = %rejection, "could not read a request body");
@@ -299,6 +300,25 @@ pub async fn post_records(
             )
         }
     })?;
+    Ok((caller, bytes))
+}
+
+/// `POST /api/v1/consent-records`.
+pub async fn post_records(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    caller: Result<Caller, ApiError>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let (caller, bytes) = limited_json_body(
+        &state,
+        addr,
+        caller,
+        &headers,
+        body,
+        "send fewer records per batch",
+    )?;
     if let Some(key) = headers.get("idempotency-key") {
         // Accepted for clients that always send one; record ids are what
         // make a retry safe, so the key is neither stored nor required.

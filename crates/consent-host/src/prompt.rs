@@ -29,7 +29,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
-use crate::api::{is_json_content_type, no_store, parse_strictly, ApiError};
+use crate::api::{limited_json_body, no_store, parse_strictly, ApiError};
 use crate::auth::Caller;
 use crate::limits::ClientAddr;
 use crate::AppState;
@@ -153,25 +153,14 @@ pub async fn post_render(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    state.limits.check_address(addr)?;
-    let caller = caller?;
-    if let Caller::Checkout { token_tag, .. } = &caller {
-        state.limits.check_token(token_tag)?;
-    }
-    if !is_json_content_type(&headers) {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            "the body must be JSON sent as Content-Type: application/json",
-        ));
-    }
-    let bytes = body.map_err(|rejection| {
-        ApiError::new(
-            rejection.status(),
-            "invalid_request",
-            "the request body could not be read (at most 1 MiB)",
-        )
-    })?;
+    let (caller, bytes) = limited_json_body(
+        &state,
+        addr,
+        caller,
+        &headers,
+        body,
+        "send a smaller config",
+    )?;
     let req: PromptRenderRequestV1 = parse_strictly(&bytes, "invalid_request")?;
     if let Some(base) = &req.asset_base {
         check_asset_base(base)?;
