@@ -13,8 +13,10 @@
 # narrow component props and a context for the config and locale: +2.8 KB →
 # 229.9 KB; hydrating a server-rendered first question: +28.1 KB → 258.0
 # KB; the entry reading a config written into the page: +0.3 KB → 258.4
-# KB), and is lowered whenever a change makes the widget smaller.
+# KB; the render fingerprint mostly by Hash instead of Debug: -1.8 KB →
+# 256.6 KB),
+# and is lowered whenever a change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-258.4}"
+BUDGET_KB="${SIZE_BUDGET_KB:-256.6}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"

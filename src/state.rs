@@ -1,6 +1,7 @@
 //! The reducer: the one place the prompt's state changes. Actions in, state
 //! out; every rule it applies comes from `consent-core`.
 
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use gloo_file::ObjectUrl;
@@ -68,6 +69,38 @@ impl std::fmt::Debug for ReceiptLinks {
             .field("page", &&*self.page)
             .field("file_name", &self.file_name)
             .finish()
+    }
+}
+
+/// FNV-1a over what `Hash` feeds it: a mismatch detector between two
+/// builds of this same code, not a security boundary. Lengths and enum
+/// discriminants are written as 64-bit values, so a 64-bit server and the
+/// browser's wasm32 agree (both are little-endian).
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Self {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_isize(&mut self, i: isize) {
+        self.write_i64(i as i64);
     }
 }
 
@@ -144,7 +177,7 @@ impl Session {
         self.phase == Phase::Saving
     }
 
-    /// A fingerprint of everything the prompt's first render depends on:
+    /// A fingerprint (a hash) of everything the prompt's first render depends on:
     /// the config as shown (not its token, endpoint, headers or ids, which
     /// never appear on screen), the plan, the locale, the answers and,
     /// when its note is shown, Global Privacy Control. A server writes it
@@ -166,20 +199,20 @@ impl Session {
             shown.preferences.clear();
         }
         let gpc = if shown.show_gpc_note { self.gpc } else { None };
-        let inputs = format!(
-            "{}|{:?}|{:?}|{}|{:?}|{:?}",
+        let mut hasher = Fnv1a::default();
+        // The plan goes in as its `Debug` text: it holds `Vec<usize>`s, and
+        // `Hash` writes a slice of `usize` as raw memory, 8 bytes a number
+        // on the host and 4 in wasm32. Nothing else hashed holds one.
+        (
             env!("CARGO_PKG_VERSION"),
-            shown,
-            self.plan,
-            self.locale,
-            self.answers,
-            gpc
-        );
-        // FNV-1a: a mismatch detector between two builds of this same code,
-        // not a security boundary.
-        let hash = inputs.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
+            &shown,
+            format!("{:?}", self.plan),
+            &self.locale,
+            &self.answers,
+            gpc,
+        )
+            .hash(&mut hasher);
+        let hash = hasher.finish();
         format!("{hash:016x}")
     }
 }

@@ -17,7 +17,7 @@ use crate::locale::{canonical_tag, is_valid_tag, DEFAULT_LOCALE};
 use crate::wire::{ConfigV1, NoticeConfigV1, PresentationMode};
 
 /// One problem in a config, at a JSON path.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Issue {
     pub path: String,
     pub message: String,
@@ -34,7 +34,7 @@ impl fmt::Display for Issue {
 }
 
 /// A config that cannot be used, with everything wrong with it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ConfigErrors {
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
@@ -58,7 +58,7 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 /// `fetch` credentials mode for delivery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Credentials {
     Omit,
     #[default]
@@ -77,7 +77,7 @@ impl Credentials {
 }
 
 /// Colour scheme presets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum ThemePreset {
     Light,
     Dark,
@@ -126,7 +126,7 @@ pub const THEME_TOKENS: &[(&str, &str)] = &[
 ];
 
 /// The venue's look.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Theme {
     pub preset: ThemePreset,
     /// Validated `(token, value)` pairs, token without the `--cp-` prefix.
@@ -134,7 +134,7 @@ pub struct Theme {
 }
 
 /// A checked config, ready to plan and render.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Config {
     pub endpoint: String,
     pub customer_id: String,
@@ -163,7 +163,7 @@ pub struct Config {
 }
 
 /// A valid config and the warnings found on the way.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Validated {
     pub config: Config,
     pub warnings: Vec<Issue>,

@@ -185,7 +185,7 @@ pub type LocalizedText = VecMap<String, String>;
 
 /// The wording a patron is shown, versioned so that a change of wording can
 /// be detected and consent renewed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Notice {
     pub id: String,
     /// Increases whenever the wording changes in any language.
@@ -201,7 +201,7 @@ pub struct Notice {
 }
 
 /// A producer or promoter behind one or more events.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Partner {
     pub id: PartnerId,
     pub name: String,
@@ -212,7 +212,7 @@ pub struct Partner {
 }
 
 /// One event in the basket, and the partners behind it (possibly none).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct BasketLine {
     pub event_id: EventId,
     pub title: String,
@@ -220,7 +220,7 @@ pub struct BasketLine {
 }
 
 /// What the patron decided earlier about one partner.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Preference {
     pub partner_id: PartnerId,
     pub state: DecisionState,
@@ -239,7 +239,7 @@ pub struct Preference {
 }
 
 /// How the questions are put to the patron.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub enum Mode {
     /// One question per partner company.
     #[default]
@@ -263,7 +263,7 @@ impl Mode {
 }
 
 /// The venue's rules for asking.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Policy {
     pub mode: Mode,
     /// Ask again when the notice version differs from the one answered.
@@ -285,7 +285,7 @@ impl Default for Policy {
 }
 
 /// The venue collecting consent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Venue {
     pub id: String,
     pub name: String,

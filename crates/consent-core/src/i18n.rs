@@ -79,7 +79,7 @@ pub const KEYS: &[&str] = &[
 /// A string the prompt shows, typed: one variant per entry of [`KEYS`], in
 /// the same order, so a misspelt key does not compile. Venues still name
 /// them by [`Key::name`] in `strings`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Key {
     Title,
     Intro,
@@ -427,7 +427,7 @@ fn built_in(locale: &str) -> Option<&'static [&'static str]> {
 }
 
 /// A resolved string, and where it came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Text {
     pub text: String,
     /// The locale that supplied the text.

@@ -21,7 +21,7 @@ use crate::domain::{
 use crate::time::Timestamp;
 
 /// Which notice, at which version.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NoticeRef {
     pub id: String,
     pub version: u32,
@@ -37,7 +37,7 @@ impl From<&Notice> for NoticeRef {
 }
 
 /// The answer a patron gave before, when a question is asked again.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PreviousAnswer {
     pub state: DecisionState,
     pub notice_version: u32,
@@ -46,7 +46,7 @@ pub struct PreviousAnswer {
 }
 
 /// Why a partner is asked.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum AskReason {
     /// The patron has never answered for this partner.
     NoAnswer,
@@ -64,7 +64,7 @@ pub enum AskReason {
 }
 
 /// Why a partner in the basket is not asked.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum SkipReason {
     /// A basket line names a partner the venue did not configure.
     UnknownPartner,
@@ -82,7 +82,7 @@ pub enum SkipReason {
 }
 
 /// One partner inside a question.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Ask {
     pub partner_id: PartnerId,
     /// Index into the `partners` slice given to [`plan`].
@@ -97,7 +97,7 @@ pub struct Ask {
 }
 
 /// One question put to the patron.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Question {
     /// Stable key: the partner id in individual mode, `general` in general mode.
     pub key: String,
@@ -129,7 +129,7 @@ impl Question {
 }
 
 /// A partner in the basket that is not asked, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Skipped {
     pub partner_id: PartnerId,
     pub reason: SkipReason,
@@ -137,7 +137,7 @@ pub struct Skipped {
 }
 
 /// The outcome of planning.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Plan {
     /// In order of each partner's first appearance in the basket.
     pub questions: Vec<Question>,

@@ -18,7 +18,7 @@ pub enum Choice {
 }
 
 /// The patron's answer to one question, as it stands.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Answer {
     pub choice: Option<Choice>,
     /// Channels ticked; only read when the choice is Yes and the notice offers several.
@@ -33,7 +33,7 @@ pub struct Answer {
 pub type Answers = VecMap<String, Answer>;
 
 /// What is wrong with an answer at commit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Problem {
     /// No choice, and the venue requires an answer.
     Unanswered,
@@ -43,7 +43,7 @@ pub enum Problem {
     NotHeard,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AnswerError {
     pub question: String,
     pub problem: Problem,

@@ -17,7 +17,7 @@ const MS_PER_DAY: i64 = 86_400_000;
 pub struct Timestamp(i64);
 
 /// Why a date-time string was rejected.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct TimeError(&'static str);
 
 impl fmt::Display for TimeError {
