@@ -55,6 +55,8 @@ pub struct Rendered {
     pub key: String,
     /// How many questions it asks.
     pub questions: usize,
+    /// The stylesheet URL the fragment links.
+    pub stylesheet: String,
 }
 
 /// The session a browser would start for this config, languages and GPC
@@ -76,9 +78,11 @@ pub async fn render(input: RenderInput) -> Rendered {
         let key = session.render_key();
         (key, session.locale.clone(), session.plan.questions.len())
     };
-    let stylesheet = escape_attr(&input.stylesheet);
+    let stylesheet = input.stylesheet.clone();
+    let linked = consent_core::html::escape(&stylesheet);
     // Yew renders on its own runtime; the props are made there, from what
-    // can be sent to it.
+    // can be sent to it. So the session is made twice: above for its
+    // fingerprint, and there, since its `Rc`s cannot be sent across.
     let body = ServerRenderer::<Root>::with_props(move || RootProps {
         active: Some(PromptProps {
             initial: Rc::new(session_for(&input)),
@@ -89,27 +93,13 @@ pub async fn render(input: RenderInput) -> Rendered {
     .render()
     .await;
     let fragment = format!(
-        "<template shadowrootmode=\"open\"><link rel=\"stylesheet\" href=\"{stylesheet}\"><div {RENDER_KEY_ATTR}=\"{key}\">{body}</div></template>"
+        "<template shadowrootmode=\"open\"><link rel=\"stylesheet\" href=\"{linked}\"><div {RENDER_KEY_ATTR}=\"{key}\">{body}</div></template>"
     );
     Rendered {
         fragment,
         locale,
         key,
         questions,
+        stylesheet,
     }
-}
-
-/// Escapes a value for a double-quoted HTML attribute.
-fn escape_attr(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

@@ -17,6 +17,7 @@ pub mod delivery;
 pub mod domain;
 #[doc(hidden)]
 pub mod fixtures;
+pub mod html;
 pub mod i18n;
 pub mod locale;
 pub mod outbox;

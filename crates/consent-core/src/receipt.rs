@@ -6,6 +6,7 @@
 //! given, the venue and partner, and the record ids. The host serves the
 //! same JSON shape at `GET /api/v1/customers/{id}/receipt`.
 
+use crate::html::escape_into;
 use crate::i18n::{self, Key, Overrides};
 use crate::time::Timestamp;
 use crate::wire::{Action, ConsentRecordV1, ReceiptV1, RECEIPT_SCHEMA_V1};
@@ -112,21 +113,6 @@ fn term(out: &mut String, name: &str, value: &str) {
     out.push_str("</dt>\n<dd>");
     escape_into(out, value);
     out.push_str("</dd>\n");
-}
-
-/// Text as HTML: `& < > " '` escaped, so a notice or a partner name is
-/// shown, never run.
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -190,12 +190,6 @@ pub async fn post_render(
             req.asset_base.as_deref(),
         )
         .await?;
-    let stylesheet = format!(
-        "{}consent-prompt.css",
-        req.asset_base
-            .as_deref()
-            .unwrap_or(&state.prompt.asset_base)
-    );
     tracing::debug!(
         questions = rendered.questions,
         locale = %rendered.locale,
@@ -208,7 +202,7 @@ pub async fn post_render(
             locale: rendered.locale,
             render_key: rendered.key,
             questions: rendered.questions,
-            stylesheet,
+            stylesheet: rendered.stylesheet,
         },
     ))
 }
@@ -233,6 +227,25 @@ fn page(html: String) -> Response {
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
+}
+
+/// `html` with the prompt rendered for `config` in its mount point; the
+/// page as it is should the render fail.
+async fn rendered_page(
+    state: &AppState,
+    html: String,
+    config: WidgetConfig,
+    languages: Vec<String>,
+    gpc: Option<bool>,
+) -> Response {
+    match state
+        .prompt
+        .render(config, languages, gpc, (state.clock)(), None)
+        .await
+    {
+        Ok(r) => page(inline(&html, &r.fragment)),
+        Err(_) => page(html),
+    }
 }
 
 #[derive(Deserialize)]
@@ -296,20 +309,7 @@ pub async fn demo_checkout(
     let Some(config) = demo_config(&dist, &customer, saved) else {
         return page(html);
     };
-    match state
-        .prompt
-        .render(
-            config,
-            Vec::new(),
-            gpc_header(&headers),
-            (state.clock)(),
-            None,
-        )
-        .await
-    {
-        Ok(r) => page(inline(&html, &r.fragment)),
-        Err(_) => page(html),
-    }
+    rendered_page(&state, html, config, Vec::new(), gpc_header(&headers)).await
 }
 
 #[derive(Deserialize)]
@@ -370,20 +370,8 @@ pub async fn frame_page(State(state): State<AppState>, req: Request<Body>) -> Re
                 .unwrap_or_default(),
         )
         .collect();
-    match state
-        .prompt
-        .render(
-            config.config,
-            languages,
-            gpc_header(headers),
-            (state.clock)(),
-            None,
-        )
-        .await
-    {
-        Ok(r) => page(inline(&html, &r.fragment)),
-        Err(_) => page(html),
-    }
+    let gpc = gpc_header(headers);
+    rendered_page(&state, html, config.config, languages, gpc).await
 }
 
 /// The `lang` of a page's `<html>` element, if it has one.
