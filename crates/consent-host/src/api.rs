@@ -1,9 +1,10 @@
 //! HTTP handlers for `/api/v1` and `/healthz`, and the JSON error type.
 
 use std::fmt;
+use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,6 @@ use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::db::{BatchOutcome, DbError, NewRecord};
-use crate::limits::ClientAddr;
 use crate::{sha256_hex, AppState};
 
 /// Largest accepted request body: 1 MiB.
@@ -260,23 +260,17 @@ fn prepare(
         .collect()
 }
 
-/// What every limited JSON `POST` checks first, in this order: the
-/// client address's limit (so a flood of bad tokens is limited too), the
-/// credential, the token's limit, the content type, then the body (at most
-/// [`MAX_BODY_BYTES`]; `advice` ends the 413's message).
-pub(crate) fn limited_json_body(
-    state: &AppState,
-    addr: Option<std::net::IpAddr>,
+/// The body of a JSON `POST`, read only now: the caller was checked by
+/// the [`Caller`] extractor (address limit, credential, its limit) before
+/// a byte of it was read. Then the content type, then at most
+/// [`MAX_BODY_BYTES`] (`advice` ends the 413's message).
+pub(crate) async fn limited_json_body(
     caller: Result<Caller, ApiError>,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
     advice: &str,
 ) -> Result<(Caller, Bytes), ApiError> {
-    state.limits.check_address(addr)?;
     let caller = caller?;
-    if let Caller::Checkout { token_tag, .. } = &caller {
-        state.limits.check_token(token_tag)?;
-    }
     if !is_json_content_type(headers) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -284,41 +278,38 @@ pub(crate) fn limited_json_body(
             "the body must be JSON sent as Content-Type: application/json",
         ));
     }
-    let bytes = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the body is larger than {MAX_BODY_BYTES} bytes; {advice}"),
-            )
-        } else {
-            tracing::debug!(error = %rejection, "could not read a request body");
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                "the request body could not be read",
-            )
-        }
-    })?;
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body is larger than {MAX_BODY_BYTES} bytes; {advice}"),
+                )
+            } else {
+                tracing::debug!(error = %e, "could not read a request body");
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    "the request body could not be read",
+                )
+            }
+        })?;
     Ok((caller, bytes))
 }
 
 /// `POST /api/v1/consent-records`.
 pub async fn post_records(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
     caller: Result<Caller, ApiError>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let (caller, bytes) = limited_json_body(
-        &state,
-        addr,
-        caller,
-        &headers,
-        body,
-        "send fewer records per batch",
-    )?;
+    let (caller, bytes) =
+        limited_json_body(caller, &headers, body, "send fewer records per batch").await?;
     if let Some(key) = headers.get("idempotency-key") {
         // Accepted for clients that always send one; record ids are what
         // make a retry safe, so the key is neither stored nor required.
@@ -560,16 +551,28 @@ impl PartnerContactV1 {
     }
 }
 
-/// One CSV cell (RFC 4180): quoted when it holds a comma, quote or line
-/// break; a leading `=`, `+`, `-`, `@`, tab or carriage return is prefixed
-/// with `'` so a spreadsheet never runs a cell as a formula.
+/// One CSV cell (RFC 4180), safe in a spreadsheet whatever its locale.
+///
+/// - A cell that a spreadsheet could read as a formula once it trims
+///   leading white space (any Unicode white space: space, tab, line feed,
+///   no-break space, …) is prefixed with `'`: one that starts, after that
+///   white space, with `=`, `+`, `-`, `@` or their full-width forms
+///   (`＝ ＋ － ＠`), or with a tab or carriage return.
+/// - Quoted when it holds a quote, a line break, a tab, or a list
+///   separator of any locale (`,` and `;`), so a `;`-locale spreadsheet
+///   cannot split it into a new cell that starts with `=`.
 pub fn csv_cell(value: &str) -> String {
-    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    const FORMULA: [char; 8] = [
+        '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    ];
+    let trimmed = value.trim_start();
+    let formula = trimmed.starts_with(FORMULA) || value.starts_with(['\t', '\r', '\n']);
+    let guarded = if formula {
         format!("'{value}")
     } else {
         value.to_owned()
     };
-    if guarded.contains([',', '"', '\n', '\r']) {
+    if guarded.contains([',', ';', '"', '\n', '\r', '\t']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {
         guarded
@@ -642,6 +645,64 @@ fn wants_csv(q: &ContactsQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
     }
 }
 
+/// Turns the records the storage sends into the export's body chunks.
+/// Owns `records`, so dropping this future (it returned, or its time ran
+/// out) drops the receiver and stops the storage's reader. `None`: the
+/// client went away. Otherwise the last, unsent part of the body and the
+/// number of contacts.
+async fn write_contacts(
+    mut records: tokio::sync::mpsc::Receiver<ConsentRecordV1>,
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    filter: ContactFilter,
+    csv: bool,
+    partner: String,
+    now: consent_core::Timestamp,
+) -> Option<(String, u64)> {
+    const CHUNK: usize = 64 * 1024;
+    let mut buf = String::with_capacity(CHUNK + 1024);
+    let mut first = true;
+    if csv {
+        buf.push_str(PartnerContactV1::CSV_HEADER);
+    } else {
+        buf.push_str(&format!(
+            "{{\"partnerId\":{},\"generatedAt\":\"{now}\",\"contacts\":[",
+            serde_json::Value::String(partner)
+        ));
+    }
+    let mut count = 0u64;
+    loop {
+        // A client gone while every record is filtered out is noticed too.
+        let record = tokio::select! {
+            next = records.recv() => match next {
+                Some(record) => record,
+                None => break,
+            },
+            () = tx.closed() => return None,
+        };
+        if !filter.keeps(&record) {
+            continue;
+        }
+        let contact = PartnerContactV1::of(record);
+        if csv {
+            contact.csv_row(&mut buf);
+        } else {
+            if !first {
+                buf.push(',');
+            }
+            first = false;
+            buf.push_str(&serde_json::to_string(&contact).ok()?);
+        }
+        count += 1;
+        if buf.len() >= CHUNK {
+            let chunk = Bytes::from(std::mem::take(&mut buf));
+            if tx.send(Ok(chunk)).await.is_err() {
+                return None;
+            }
+        }
+    }
+    Some((buf, count))
+}
+
 /// `GET /api/v1/partners/{partnerId}/contacts`: the customers whose current
 /// answer for the partner is a `given` that has not lapsed, with the proof
 /// of each, as JSON or CSV, streamed as it is read.
@@ -660,63 +721,41 @@ pub async fn get_partner_contacts(
     let csv = wants_csv(&query, &headers)?;
     let now = (state.clock)();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
-    // The storage sends current records into `records`; this task turns
-    // them into body chunks. Both stop when the client goes away.
-    let (records_tx, mut records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);
+    // The storage sends current records into `records`; the writer turns
+    // them into body chunks. The writer owns the receiving end, so the
+    // moment it stops (the client went away, or the export's time is up)
+    // the receiver is dropped and the storage stops reading and releases
+    // its connection and snapshot.
+    let (records_tx, records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);
     let db = state.db.clone();
     let partner_for_body = partner.clone();
+    let limit = Duration::from_secs(state.config.export_timeout_secs.max(1));
     tokio::spawn(async move {
         let reading = db.partner_contacts(&partner_for_body, now, records_tx);
-        let writing = async {
-            const CHUNK: usize = 64 * 1024;
-            let mut buf = String::with_capacity(CHUNK + 1024);
-            let mut first = true;
-            if csv {
-                buf.push_str(PartnerContactV1::CSV_HEADER);
-            } else {
-                buf.push_str(&format!(
-                    "{{\"partnerId\":{},\"generatedAt\":\"{now}\",\"contacts\":[",
-                    serde_json::Value::String(partner_for_body.clone())
-                ));
-            }
-            let mut count = 0u64;
-            while let Some(record) = records.recv().await {
-                if !filter.keeps(&record) {
-                    continue;
-                }
-                let contact = PartnerContactV1::of(record);
-                if csv {
-                    contact.csv_row(&mut buf);
-                } else {
-                    if !first {
-                        buf.push(',');
-                    }
-                    first = false;
-                    match serde_json::to_string(&contact) {
-                        Ok(json) => buf.push_str(&json),
-                        Err(_) => return None,
-                    }
-                }
-                count += 1;
-                if buf.len() >= CHUNK {
-                    let chunk = Bytes::from(std::mem::take(&mut buf));
-                    if tx.send(Ok(chunk)).await.is_err() {
-                        return None;
-                    }
-                }
-            }
-            Some((buf, count))
-        };
+        let body_tx = tx.clone();
+        let writing = tokio::time::timeout(
+            limit,
+            write_contacts(records, body_tx, filter, csv, partner_for_body.clone(), now),
+        );
         let (read, written) = tokio::join!(reading, writing);
         match (read, written) {
-            (Ok(()), Some((mut buf, count))) => {
+            (Ok(()), Ok(Some((mut buf, count)))) => {
                 if !csv {
                     buf.push_str("]}");
                 }
                 let _ = tx.send(Ok(Bytes::from(buf))).await;
                 tracing::info!(contacts = count, "partner export");
             }
-            (Ok(()), None) => tracing::info!("partner export: the client went away"),
+            (Ok(()), Ok(None)) => tracing::info!("partner export: the client went away"),
+            (_, Err(_elapsed)) => {
+                tracing::warn!(
+                    limit_secs = limit.as_secs(),
+                    "partner export stopped: it took longer than --export-timeout-secs"
+                );
+                let _ = tx
+                    .send(Err(std::io::Error::other("the export took too long")))
+                    .await;
+            }
             (Err(e), _) => {
                 // The status is already sent: cut the body short, so the
                 // client sees a broken transfer rather than a short list.
@@ -885,6 +924,14 @@ pub async fn post_demo_token(
             .at(field));
         }
     }
+    if req.venue_id != state.tokens.venue() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            format!("this demo host serves the venue {}", state.tokens.venue()),
+        )
+        .at("venueId"));
+    }
     let ttl = req.ttl_seconds.unwrap_or(900);
     if !(1..=86_400).contains(&ttl) {
         return Err(ApiError::new(
@@ -905,6 +952,7 @@ pub async fn post_demo_token(
         scope: req
             .scope
             .unwrap_or_else(|| "consent:write consent:read".to_owned()),
+        nbf: None,
         basket: req.basket,
         operator: req.operator,
     };

@@ -111,6 +111,14 @@ pub struct Config {
     #[arg(long, env = "CONSENT_DEMO")]
     pub demo: bool,
 
+    /// The one venue this host serves: its `venue.id`, and the `iss` of
+    /// every checkout token it accepts (a token for any other venue is
+    /// refused). Required, except with --demo, where it defaults to the
+    /// demo's venue (`riverside`). Venues never share a host: each runs
+    /// its own, with its own database and token key.
+    #[arg(long, env = "CONSENT_VENUE")]
+    pub venue: Option<String>,
+
     /// HS256 secret that verifies checkout tokens (at least 32 bytes).
     #[arg(long, env = "CONSENT_TOKEN_SECRET", hide_env_values = true)]
     pub token_secret: Option<Secret>,
@@ -123,6 +131,11 @@ pub struct Config {
     /// Seconds of clock difference allowed when checking a token's expiry.
     #[arg(long, env = "CONSENT_TOKEN_LEEWAY_SECS", default_value_t = 60)]
     pub token_leeway_secs: u64,
+
+    /// The longest lifetime a checkout token may have, from `iat` to `exp`,
+    /// in seconds (a checkout token is short-lived; at most a day).
+    #[arg(long, env = "CONSENT_TOKEN_MAX_LIFETIME_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..=86_400))]
+    pub token_max_lifetime_secs: u64,
 
     /// Record batches a checkout token may post per minute.
     #[arg(long, env = "WRITE_RATE_PER_TOKEN", default_value_t = 60)]
@@ -137,6 +150,20 @@ pub struct Config {
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
 
+    /// Open connections one client address may hold at once (behind a
+    /// reverse proxy every client shares its address: raise it there).
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    pub max_connections_per_address: usize,
+
+    /// Authenticated reads (GET) one API key or checkout token may make
+    /// per minute.
+    #[arg(long, env = "READ_RATE_PER_CREDENTIAL", default_value_t = 600)]
+    pub read_rate_per_credential: u32,
+
+    /// Authenticated reads (GET) one client address may make per minute.
+    #[arg(long, env = "READ_RATE_PER_ADDRESS", default_value_t = 1200)]
+    pub read_rate_per_address: u32,
+
     /// Seconds a client has to send its request headers.
     #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub header_read_timeout_secs: u64,
@@ -144,6 +171,12 @@ pub struct Config {
     /// Seconds a request may take, body included, before it is answered 408.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+
+    /// Seconds a partner export (JSON or CSV) may stream before it is cut
+    /// short; its database reader and snapshot are released then, or as
+    /// soon as the client goes away.
+    #[arg(long, env = "EXPORT_TIMEOUT_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub export_timeout_secs: u64,
 
     /// Seconds in-flight requests get to finish at shutdown.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
@@ -181,11 +214,17 @@ impl Default for Config {
             token_secret: None,
             token_public_key: None,
             token_leeway_secs: 60,
+            token_max_lifetime_secs: 86_400,
+            venue: None,
             write_rate_per_token: 60,
             write_rate_per_address: 600,
             max_connections: 512,
+            max_connections_per_address: 64,
+            read_rate_per_credential: 600,
+            read_rate_per_address: 1200,
             header_read_timeout_secs: 10,
             request_timeout_secs: 30,
+            export_timeout_secs: 600,
             shutdown_grace_secs: 10,
             checkpoint_interval_secs: 3600,
             bound_port: None,
@@ -193,7 +232,23 @@ impl Default for Config {
     }
 }
 
+/// The venue the demo's pages are for (`static/demo-config.json`).
+pub const DEMO_VENUE: &str = "riverside";
+
 impl Config {
+    /// The venue this host serves: `--venue`, or in demo mode the demo's.
+    pub fn venue_id(&self) -> Result<&str, String> {
+        match (self.venue.as_deref().map(str::trim), self.demo) {
+            (Some(v), _) if !v.is_empty() && v.len() <= 256 => Ok(v),
+            (Some(_), _) => Err("--venue (CONSENT_VENUE) must be 1 to 256 bytes".into()),
+            (None, true) => Ok(DEMO_VENUE),
+            (None, false) => Err(
+                "no venue: set --venue (CONSENT_VENUE) to the venue id this host serves; each venue runs its own host"
+                    .into(),
+            ),
+        }
+    }
+
     /// The allowed origins, without the empty entries an empty
     /// `ALLOWED_ORIGINS=` or a stray comma leaves.
     pub fn origins(&self) -> impl Iterator<Item = &str> {
