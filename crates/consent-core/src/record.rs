@@ -396,6 +396,19 @@ pub fn check_record(
             "collection.expressedBy",
             "must be customer on the web channel".into(),
         );
+    } else if c.operator_id.is_some() {
+        return err(
+            "collection.operatorId",
+            "must be absent on the web channel: the patron answered, not an operator".into(),
+        );
+    }
+    if c.page_path.contains(['?', '#']) {
+        // A query string or fragment can carry personal data (an email in
+        // a tracking link) into a record that outlives the patron's erasure.
+        return err(
+            "collection.pagePath",
+            "must be the page's path only, without a query string or fragment".into(),
+        );
     }
     Ok(())
 }

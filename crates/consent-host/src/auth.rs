@@ -12,13 +12,13 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use consent_core::domain::CollectionChannel;
 use consent_core::wire::ConsentRecordV1;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::api::ApiError;
 use crate::keys::{ApiKey, Role};
+use crate::limits::{Access, ClientAddr};
 use crate::AppState;
 
 /// The `aud` every checkout token must carry.
@@ -44,6 +44,9 @@ pub struct Claims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
+    /// Not before: a token is refused until then (less the leeway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// Space-separated scopes.
     pub scope: String,
     /// The basket this checkout is for; records must carry it as
@@ -121,16 +124,28 @@ impl Caller {
                 "the record is for another customer than the token's subject",
             ));
         }
-        let assisted = matches!(
-            record.collection.channel,
-            CollectionChannel::BoxOffice | CollectionChannel::Phone
-        );
-        if assisted
-            && (claims.operator.is_none() || record.collection.operator_id != claims.operator)
-        {
+        let assisted = record.collection.channel.is_assisted();
+        if venue_wide {
+            // A venue-wide token speaks for an operator at the box office
+            // or on the phone, never for a patron at the web checkout.
+            if !assisted {
+                return Err(Forbidden::new(
+                    at("collection.channel"),
+                    "a venue-wide token writes box-office and phone records only; a patron's own answers need a token for that patron",
+                ));
+            }
+            if claims.operator.is_none() || record.collection.operator_id != claims.operator {
+                return Err(Forbidden::new(
+                    at("collection.operatorId"),
+                    "box-office and phone records need a token whose operator is the record's operatorId",
+                ));
+            }
+        } else if assisted || record.collection.operator_id.is_some() {
+            // A patron's token writes what the patron expressed, with no
+            // operator named.
             return Err(Forbidden::new(
                 at("collection.operatorId"),
-                "box-office and phone records need a token whose operator is the record's operatorId",
+                "a patron's token writes the patron's own web answers only, with no operator",
             ));
         }
         if let Some(basket) = &claims.basket {
@@ -238,6 +253,55 @@ pub struct TokenVerifier {
     hs256: Option<DecodingKey>,
     eddsa: Option<DecodingKey>,
     leeway: Duration,
+    /// The one venue this host serves: every token's `iss`.
+    venue: String,
+    /// The longest `exp - iat` accepted.
+    max_lifetime: Duration,
+}
+
+/// Why a checkout token was refused: a 401 naming the claim at fault
+/// (`token.exp`, `token.iss`, …) where there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRejection {
+    pub message: String,
+    pub field: Option<&'static str>,
+}
+
+impl TokenRejection {
+    fn new(message: impl Into<String>) -> Self {
+        TokenRejection {
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    fn at(field: &'static str, message: impl Into<String>) -> Self {
+        TokenRejection {
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+}
+
+impl From<TokenRejection> for ApiError {
+    fn from(r: TokenRejection) -> Self {
+        let err = ApiError::unauthorized(r.message);
+        match r.field {
+            Some(field) => err.at(field),
+            None => err,
+        }
+    }
+}
+
+/// The settings a [`TokenVerifier`] checks claims against.
+#[derive(Clone, Debug)]
+pub struct TokenRules {
+    /// The venue this host serves; a token issued for another is refused.
+    pub venue: String,
+    /// Clock difference allowed on `exp`, `nbf` and `iat`.
+    pub leeway: Duration,
+    /// The longest lifetime (`exp - iat`) a token may have.
+    pub max_lifetime: Duration,
 }
 
 impl fmt::Debug for TokenVerifier {
@@ -246,6 +310,8 @@ impl fmt::Debug for TokenVerifier {
             .field("hs256", &self.hs256.is_some())
             .field("eddsa", &self.eddsa.is_some())
             .field("leeway", &self.leeway)
+            .field("venue", &self.venue)
+            .field("max_lifetime", &self.max_lifetime)
             .finish()
     }
 }
@@ -261,12 +327,17 @@ impl fmt::Display for KeyError {
 }
 
 impl TokenVerifier {
+    /// The venue this host serves (every token's `iss`).
+    pub fn venue(&self) -> &str {
+        &self.venue
+    }
+
     /// `secret` for HS256, `public_key_pem` (an Ed25519 `PUBLIC KEY` PEM)
     /// for EdDSA. At least one is needed.
     pub fn new(
         secret: Option<&[u8]>,
         public_key_pem: Option<&str>,
-        leeway: Duration,
+        rules: TokenRules,
     ) -> Result<Self, KeyError> {
         let hs256 = match secret {
             Some(s) if s.len() < MIN_SECRET_BYTES => {
@@ -294,47 +365,134 @@ impl TokenVerifier {
         Ok(TokenVerifier {
             hs256,
             eddsa,
-            leeway,
+            leeway: rules.leeway,
+            venue: rules.venue,
+            max_lifetime: rules.max_lifetime,
         })
     }
 
-    /// Verifies signature, algorithm, audience, expiry against `now` (with
-    /// the leeway) and the presence of the claims this host relies on.
-    pub fn verify(&self, token: &str, now: consent_core::Timestamp) -> Result<Claims, String> {
+    /// Verifies signature, algorithm, audience and the claims this host
+    /// relies on, against `now` with the leeway: `exp`, `nbf`, an `iat` not
+    /// in the future, a lifetime of at most the maximum, the issuer being
+    /// this host's venue, and no `crit` header (no extension is understood
+    /// here, so none may be required).
+    pub fn verify(
+        &self,
+        token: &str,
+        now: consent_core::Timestamp,
+    ) -> Result<Claims, TokenRejection> {
         let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| "the token is not a well-formed JWT".to_owned())?;
+            .map_err(|_| TokenRejection::new("the token is not a well-formed JWT"))?;
+        if has_crit_header(token) {
+            return Err(TokenRejection::at(
+                "token.crit",
+                "the token's header lists critical extensions (crit); this host understands none",
+            ));
+        }
         let key = match header.alg {
             Algorithm::HS256 => self.hs256.as_ref(),
             Algorithm::EdDSA => self.eddsa.as_ref(),
             _ => None,
         }
-        .ok_or_else(|| format!("tokens signed with {:?} are not accepted here", header.alg))?;
+        .ok_or_else(|| {
+            TokenRejection::at(
+                "token.alg",
+                format!("tokens signed with {:?} are not accepted here", header.alg),
+            )
+        })?;
         let mut validation = Validation::new(header.alg);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
-        // Expiry is checked below against the host's clock (injected in
+        // Times are checked below against the host's clock (injected in
         // tests), not the library's own reading of the system clock.
         validation.validate_exp = false;
+        validation.validate_nbf = false;
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
-                ErrorKind::ExpiredSignature => "the token has expired".to_owned(),
-                ErrorKind::InvalidAudience => format!("the token's audience is not {AUDIENCE}"),
-                ErrorKind::InvalidSignature => "the token's signature does not verify".to_owned(),
-                ErrorKind::MissingRequiredClaim(c) => format!("the token has no {c} claim"),
-                _ => "the token could not be verified".to_owned(),
+                ErrorKind::InvalidAudience => TokenRejection::at(
+                    "token.aud",
+                    format!("the token's audience is not {AUDIENCE}"),
+                ),
+                ErrorKind::InvalidSignature => {
+                    TokenRejection::new("the token's signature does not verify")
+                }
+                ErrorKind::MissingRequiredClaim(c) => {
+                    TokenRejection::new(format!("the token has no {c} claim"))
+                }
+                _ => TokenRejection::new("the token could not be verified"),
             }
         })?;
         let claims = data.claims;
-        let now_secs = now.unix_millis().div_euclid(1000);
-        if claims.exp.saturating_add(self.leeway.as_secs() as i64) < now_secs {
-            return Err("the token has expired".to_owned());
-        }
-        if claims.iss.trim().is_empty() || claims.sub.trim().is_empty() {
-            return Err("the token's iss and sub must not be empty".to_owned());
-        }
+        check_claims(&claims, now, self.leeway, self.max_lifetime, &self.venue)?;
         Ok(claims)
     }
+}
+
+/// The time, lifetime and issuer rules of [`TokenVerifier::verify`], on
+/// claims whose signature has been checked.
+pub fn check_claims(
+    claims: &Claims,
+    now: consent_core::Timestamp,
+    leeway: Duration,
+    max_lifetime: Duration,
+    venue: &str,
+) -> Result<(), TokenRejection> {
+    let now = now.unix_millis().div_euclid(1000);
+    let leeway = i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX);
+    if claims.exp.saturating_add(leeway) < now {
+        return Err(TokenRejection::at("token.exp", "the token has expired"));
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+    {
+        return Err(TokenRejection::at(
+            "token.nbf",
+            "the token is not valid yet (nbf is in the future)",
+        ));
+    }
+    if claims.iat > now.saturating_add(leeway) {
+        return Err(TokenRejection::at(
+            "token.iat",
+            "the token says it was issued in the future (iat): check the venue server's clock",
+        ));
+    }
+    let max = i64::try_from(max_lifetime.as_secs()).unwrap_or(i64::MAX);
+    if claims.exp.saturating_sub(claims.iat) > max {
+        return Err(TokenRejection::at(
+            "token.exp",
+            format!(
+                "the token lives longer than this host allows ({} s from iat to exp at most); mint short-lived checkout tokens",
+                max
+            ),
+        ));
+    }
+    if claims.iss.trim().is_empty() || claims.sub.trim().is_empty() {
+        return Err(TokenRejection::new(
+            "the token's iss and sub must not be empty",
+        ));
+    }
+    if claims.iss != venue {
+        return Err(TokenRejection::at(
+            "token.iss",
+            "the token was issued for another venue than the one this host serves",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a JWT's protected header carries `crit` (RFC 7515 §4.1.11).
+fn has_crit_header(token: &str) -> bool {
+    use base64::Engine;
+    let Some(encoded) = token.split('.').next() else {
+        return false;
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|h| h.get("crit").is_some())
 }
 
 /// Signs checkout tokens with an HS256 secret: the demo's own pages, and
@@ -390,26 +548,38 @@ pub fn credential_tag(credential: &str) -> String {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// In this order: the client address's limit for this kind of request
+    /// (so a flood of bad credentials is limited too), the credential,
+    /// then the credential's own limit. Nothing of the body has been read.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let access = Access::of(&parts.method);
+        let ClientAddr(addr) = ClientAddr::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientAddr(None));
+        state.limits.check_address_for(access, addr)?;
         let credential = bearer(parts)?.to_owned();
-        if crate::keys::looks_like_key(&credential) {
+        let caller = if crate::keys::looks_like_key(&credential) {
             let found = state
                 .db
                 .find_key(&credential)
                 .await
                 .map_err(|e| ApiError::internal("checking an API key", &e))?;
-            return found
+            found
                 .map(Caller::Key)
-                .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"));
-        }
-        let claims = state
-            .tokens
-            .verify(&credential, (state.clock)())
-            .map_err(ApiError::unauthorized)?;
-        Ok(Caller::Checkout {
-            claims,
-            token_tag: credential_tag(&credential),
-        })
+                .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))?
+        } else {
+            let claims = state.tokens.verify(&credential, (state.clock)())?;
+            Caller::Checkout {
+                claims,
+                token_tag: credential_tag(&credential),
+            }
+        };
+        let tag = match &caller {
+            Caller::Key(key) => format!("key:{}", key.id),
+            Caller::Checkout { token_tag, .. } => token_tag.clone(),
+        };
+        state.limits.check_credential_for(access, &tag)?;
+        Ok(caller)
     }
 }
 

@@ -177,10 +177,15 @@ impl AppState {
                 })?),
                 None => None,
             };
+        let venue = config.venue_id().map_err(auth::KeyError)?.to_owned();
         let tokens = TokenVerifier::new(
             secret.as_deref(),
             public_key.as_deref(),
-            std::time::Duration::from_secs(config.token_leeway_secs),
+            auth::TokenRules {
+                venue,
+                leeway: Duration::from_secs(config.token_leeway_secs),
+                max_lifetime: Duration::from_secs(config.token_max_lifetime_secs),
+            },
         )?;
         let demo_signer = match (&secret, config.demo) {
             (Some(s), true) => Some(Arc::new(TokenSigner::hs256(s))),
@@ -189,10 +194,12 @@ impl AppState {
         Ok(AppState {
             db: db.into(),
             clock: system_clock(),
-            limits: Arc::new(WriteLimits::new(
-                config.write_rate_per_token,
-                config.write_rate_per_address,
-            )),
+            limits: Arc::new(WriteLimits::with(limits::RateSettings {
+                writes_per_token: config.write_rate_per_token,
+                writes_per_address: config.write_rate_per_address,
+                reads_per_credential: config.read_rate_per_credential,
+                reads_per_address: config.read_rate_per_address,
+            })),
             prompt: prompt::renderer_for(&config.dist),
             config: Arc::new(config),
             tokens: Arc::new(tokens),
@@ -296,11 +303,15 @@ fn route_for_logs<B>(req: &Request<B>) -> String {
     if let Some(matched) = req.extensions().get::<MatchedPath>() {
         return matched.as_str().to_owned();
     }
+    // An unmatched path is whatever a client sent (a customer id, an
+    // email in a probe): logged by its kind only.
     let path = req.uri().path();
     if path.starts_with("/api/") {
         "/api/(unmatched)".to_owned()
+    } else if path.starts_with("/consent-prompt/") {
+        "/consent-prompt/(asset)".to_owned()
     } else {
-        path.to_owned()
+        "(static)".to_owned()
     }
 }
 
