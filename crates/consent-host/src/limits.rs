@@ -1,4 +1,6 @@
-//! Write limits: per client address and per checkout token, each a GCRA
+//! Rate limits on every authenticated request: writes and reads apart,
+//! each per client address (checked before the credential is looked at)
+//! and per credential (a checkout token, or an API key), each a GCRA
 //! (generic cell rate) limiter from `governor`, answered with 429 and
 //! `Retry-After` when exceeded.
 
@@ -30,10 +32,59 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
-/// The write limiters.
-pub struct WriteLimits {
-    per_token: DefaultKeyedRateLimiter<String>,
+/// Whether a request reads or writes, for the limit it counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    /// `GET` and `HEAD` read; every other method writes.
+    pub fn of(method: &axum::http::Method) -> Self {
+        if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+            Access::Read
+        } else {
+            Access::Write
+        }
+    }
+}
+
+/// One pair of limiters: per credential and per address.
+struct Pair {
+    per_credential: DefaultKeyedRateLimiter<String>,
     per_address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Pair {
+    fn new(per_credential: u32, per_address: u32) -> Self {
+        Pair {
+            per_credential: RateLimiter::keyed(per_minute(per_credential)),
+            per_address: RateLimiter::keyed(per_minute(per_address)),
+        }
+    }
+
+    fn forget_idle(&self) {
+        self.per_credential.retain_recent();
+        self.per_credential.shrink_to_fit();
+        self.per_address.retain_recent();
+        self.per_address.shrink_to_fit();
+    }
+}
+
+/// Requests per minute, by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateSettings {
+    pub writes_per_token: u32,
+    pub writes_per_address: u32,
+    pub reads_per_credential: u32,
+    pub reads_per_address: u32,
+}
+
+/// The request limiters.
+pub struct WriteLimits {
+    writes: Pair,
+    reads: Pair,
     clock: DefaultClock,
 }
 
@@ -48,41 +99,74 @@ fn per_minute(n: u32) -> Quota {
 }
 
 impl WriteLimits {
-    /// Batches per minute per checkout token and per client address; each
-    /// allows a burst of its whole minute's worth.
+    /// Write batches per minute per checkout token and per client
+    /// address, with reads at generous defaults; each allows a burst of
+    /// its whole minute's worth.
     pub fn new(per_token_per_minute: u32, per_address_per_minute: u32) -> Self {
+        Self::with(RateSettings {
+            writes_per_token: per_token_per_minute,
+            writes_per_address: per_address_per_minute,
+            reads_per_credential: 600,
+            reads_per_address: 1200,
+        })
+    }
+
+    pub fn with(settings: RateSettings) -> Self {
         WriteLimits {
-            per_token: RateLimiter::keyed(per_minute(per_token_per_minute)),
-            per_address: RateLimiter::keyed(per_minute(per_address_per_minute)),
+            writes: Pair::new(settings.writes_per_token, settings.writes_per_address),
+            reads: Pair::new(settings.reads_per_credential, settings.reads_per_address),
             clock: DefaultClock::default(),
         }
     }
 
-    pub fn check_address(&self, addr: Option<IpAddr>) -> Result<(), ApiError> {
+    fn pair(&self, access: Access) -> &Pair {
+        match access {
+            Access::Read => &self.reads,
+            Access::Write => &self.writes,
+        }
+    }
+
+    /// The address's limit for this kind of request.
+    pub fn check_address_for(&self, access: Access, addr: Option<IpAddr>) -> Result<(), ApiError> {
         let Some(addr) = addr else { return Ok(()) };
-        self.per_address.check_key(&addr).map_err(|until| {
-            ApiError::rate_limited(
-                "address",
-                retry_secs(until.wait_time_from(self.clock.now())),
-            )
-        })
+        self.pair(access)
+            .per_address
+            .check_key(&addr)
+            .map_err(|until| {
+                ApiError::rate_limited(
+                    "address",
+                    retry_secs(until.wait_time_from(self.clock.now())),
+                )
+            })
+    }
+
+    /// The credential's limit (`tag`: a token's tag or a key's id).
+    pub fn check_credential_for(&self, access: Access, tag: &str) -> Result<(), ApiError> {
+        let what = match access {
+            Access::Read => "credential",
+            Access::Write => "token",
+        };
+        self.pair(access)
+            .per_credential
+            .check_key(&tag.to_owned())
+            .map_err(|until| {
+                ApiError::rate_limited(what, retry_secs(until.wait_time_from(self.clock.now())))
+            })
+    }
+
+    pub fn check_address(&self, addr: Option<IpAddr>) -> Result<(), ApiError> {
+        self.check_address_for(Access::Write, addr)
     }
 
     pub fn check_token(&self, token_tag: &str) -> Result<(), ApiError> {
-        self.per_token
-            .check_key(&token_tag.to_owned())
-            .map_err(|until| {
-                ApiError::rate_limited("token", retry_secs(until.wait_time_from(self.clock.now())))
-            })
+        self.check_credential_for(Access::Write, token_tag)
     }
 
     /// Forgets keys whose limits have fully recovered (call now and then,
     /// so the maps do not grow with every token ever seen).
     pub fn forget_idle(&self) {
-        self.per_token.retain_recent();
-        self.per_token.shrink_to_fit();
-        self.per_address.retain_recent();
-        self.per_address.shrink_to_fit();
+        self.writes.forget_idle();
+        self.reads.forget_idle();
     }
 }
 
@@ -116,5 +200,25 @@ mod tests {
         assert!(limits.check_address(a).is_err());
         assert!(limits.check_address(b).is_ok());
         assert!(limits.check_address(None).is_ok());
+    }
+
+    #[test]
+    fn reads_and_writes_are_limited_apart() {
+        let limits = WriteLimits::with(RateSettings {
+            writes_per_token: 1,
+            writes_per_address: 1,
+            reads_per_credential: 2,
+            reads_per_address: 1000,
+        });
+        let a = Some(IpAddr::from([127, 0, 0, 1]));
+        assert!(limits.check_credential_for(Access::Read, "k").is_ok());
+        assert!(limits.check_credential_for(Access::Read, "k").is_ok());
+        assert!(limits.check_credential_for(Access::Read, "k").is_err());
+        assert!(limits.check_credential_for(Access::Write, "k").is_ok());
+        assert!(limits.check_address_for(Access::Write, a).is_ok());
+        assert!(limits.check_address_for(Access::Write, a).is_err());
+        assert!(limits.check_address_for(Access::Read, a).is_ok());
+        assert_eq!(Access::of(&axum::http::Method::GET), Access::Read);
+        assert_eq!(Access::of(&axum::http::Method::DELETE), Access::Write);
     }
 }

@@ -241,12 +241,21 @@ async fn retention(backend: Backend, months: u32, dry_run: bool) -> Result<(), S
             .retention_plan(cutoff)
             .await
             .map_err(|e| e.to_string())?,
-        (_, false) => backend
-            .open()
-            .await?
-            .run_retention(cutoff, "cli:retention", now)
-            .await
-            .map_err(|e| format!("running retention: {e}"))?,
+        (_, false) => {
+            let store = backend.open().await?;
+            let plan = store
+                .run_retention(cutoff, "cli:retention", now)
+                .await
+                .map_err(|e| format!("running retention: {e}"))?;
+            let scrubbed = store
+                .scrub(Duration::from_secs(60))
+                .await
+                .map_err(|e| format!("scrubbing after retention: {e}"))?;
+            if !scrubbed {
+                eprintln!("consent-host: the anonymised ids may still be in the WAL (a reader held it for 60 s); the host scrubs them at its next start");
+            }
+            plan
+        }
     };
     let verb = if dry_run {
         "would anonymise"
@@ -335,6 +344,7 @@ async fn run(mut config: Config) -> Result<(), String> {
     config.bound_port = Some(local.port());
     let limits = ServeLimits {
         max_connections: config.max_connections,
+        max_connections_per_address: config.max_connections_per_address,
         header_read_timeout: Duration::from_secs(config.header_read_timeout_secs.max(1)),
         shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
     };

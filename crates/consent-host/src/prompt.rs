@@ -14,8 +14,7 @@
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -31,7 +30,6 @@ use tower_http::services::ServeDir;
 
 use crate::api::{limited_json_body, no_store, parse_strictly, ApiError};
 use crate::auth::Caller;
-use crate::limits::ClientAddr;
 use crate::AppState;
 
 /// Renders at once at most; more wait their turn (each is a few
@@ -124,48 +122,70 @@ fn config_error(errors: ConfigErrors) -> ApiError {
 /// An `assetBase`: an `https://` (or loopback `http://`) URL or a path
 /// from `/`, ending in `/`, with nothing that could leave the attribute.
 fn check_asset_base(base: &str) -> Result<(), ApiError> {
-    let plain = base.len() <= 512
-        && base.ends_with('/')
-        && base
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'\\' | b'`'));
-    let scheme_ok = base.starts_with("https://")
-        || base.starts_with("http://127.0.0.1")
-        || base.starts_with("http://localhost")
-        || (base.starts_with('/') && !base.starts_with("//"));
-    if plain && scheme_ok {
+    if asset_base_ok(base) {
         Ok(())
     } else {
         Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_request",
-            "must be an https:// URL or a path from /, ending in /, of at most 512 plain characters",
+            "must be an https:// URL (http:// only on 127.0.0.1, localhost or [::1]) or a path from /, ending in /, with no user name, query or fragment, of at most 512 plain characters",
         )
         .at("assetBase"))
+    }
+}
+
+/// [`check_asset_base`]'s rule. A URL is parsed, never matched by prefix
+/// (`http://localhost.evil.example/` is not loopback).
+fn asset_base_ok(base: &str) -> bool {
+    let plain = base.len() <= 512
+        && base.ends_with('/')
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b'\\' | b'`'));
+    if !plain || base.contains(['?', '#']) {
+        return false;
+    }
+    if base.starts_with('/') {
+        return !base.starts_with("//");
+    }
+    let Ok(uri) = base.parse::<axum::http::Uri>() else {
+        return false;
+    };
+    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        return false;
+    };
+    if authority.as_str().contains('@') || authority.host().is_empty() {
+        return false;
+    }
+    match scheme {
+        "https" => true,
+        "http" => matches!(authority.host(), "127.0.0.1" | "localhost" | "[::1]"),
+        _ => false,
     }
 }
 
 /// `POST /api/v1/prompt/render`.
 pub async fn post_render(
     State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
     caller: Result<Caller, ApiError>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let (caller, bytes) = limited_json_body(
-        &state,
-        addr,
-        caller,
-        &headers,
-        body,
-        "send a smaller config",
-    )?;
+    let (caller, bytes) =
+        limited_json_body(caller, &headers, body, "send a smaller config").await?;
     let req: PromptRenderRequestV1 = parse_strictly(&bytes, "invalid_request")?;
     if let Some(base) = &req.asset_base {
         check_asset_base(base)?;
     }
     let config = validate(&req.config).map_err(config_error)?.config;
+    if config.venue.id != state.tokens.venue() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the config is for another venue than the one this host serves",
+        )
+        .at("config.venue.id"));
+    }
     caller.may_render(&config.venue.id, &config.customer_id)?;
     // The browser's order: the config's locale (in the session), then the
     // page's `lang`, then the patron's languages.
@@ -333,6 +353,15 @@ fn frame_config_path(dist: &Path, url: &str) -> Option<PathBuf> {
     plain.then(|| dist.join(rel))
 }
 
+/// `path` resolved (symlinks followed), if it is a file inside `dir`'s own
+/// resolved path.
+async fn inside_canonical(dir: &Path, path: &Path) -> Option<PathBuf> {
+    let root = tokio::fs::canonicalize(dir).await.ok()?;
+    let real = tokio::fs::canonicalize(path).await.ok()?;
+    let is_file = tokio::fs::metadata(&real).await.ok()?.is_file();
+    (is_file && real.starts_with(&root)).then_some(real)
+}
+
 /// `frame.html?config=<path>`: the iframe page with its first question,
 /// for a config file the host serves (see [`frame_config_path`]). Without
 /// `config` it is the file as built (cached like every asset), and the
@@ -343,6 +372,12 @@ pub async fn frame_page(State(state): State<AppState>, req: Request<Body>) -> Re
         .ok()
         .and_then(|q| q.0.config);
     let Some(path) = wanted.as_deref().and_then(|c| frame_config_path(&dist, c)) else {
+        return serve_file(&dist, "/frame.html", req).await;
+    };
+    // Plain path components can still name a symlink that leads out of
+    // the build: the file read is the canonical one, and only inside it.
+    let Some(path) = inside_canonical(&dist, &path).await else {
+        tracing::debug!("frame config outside the build directory; rendering in the browser");
         return serve_file(&dist, "/frame.html", req).await;
     };
     let Ok(html) = tokio::fs::read_to_string(dist.join("frame.html")).await else {
@@ -421,6 +456,8 @@ mod tests {
             "/consent-prompt/0.1.0/",
             "https://cdn.example/cp/0.1.0/",
             "http://127.0.0.1:8080/consent-prompt/",
+            "http://localhost:9000/",
+            "http://[::1]:8080/cp/",
         ] {
             assert!(check_asset_base(good).is_ok(), "{good}");
         }
@@ -432,6 +469,13 @@ mod tests {
             "http://cdn.example/",
             "/a\"><script>/",
             "/a b/",
+            "http://localhost.evil.example/",
+            "http://127.0.0.1.evil.example/",
+            "http://localhost@evil.example/",
+            "https://user:pw@cdn.example/",
+            "http://evil.example/localhost/",
+            "https://cdn.example/cp/?x=/",
+            "ftp://cdn.example/",
         ] {
             assert!(check_asset_base(bad).is_err(), "{bad}");
         }

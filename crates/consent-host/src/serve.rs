@@ -3,7 +3,9 @@
 //! connections could exhaust the host's file descriptors. This loop uses
 //! hyper's HTTP/1 connection directly with:
 //!
-//! - a bound on open connections (further ones are closed at once),
+//! - a bound on open connections (further ones are closed at once), and a
+//!   smaller bound per client address, so one address cannot take every
+//!   slot,
 //! - a header-read timeout (a client that does not finish its request
 //!   headers in time is disconnected, idle keep-alive connections too),
 //! - a graceful shutdown with a deadline: in-flight requests may finish,
@@ -12,9 +14,10 @@
 //! Request handling time and body reads are bounded by layers in
 //! [`crate::router`].
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -32,8 +35,48 @@ use tower::ServiceExt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServeLimits {
     pub max_connections: usize,
+    /// Open connections one client address may hold at once.
+    pub max_connections_per_address: usize,
     pub header_read_timeout: Duration,
     pub shutdown_grace: Duration,
+}
+
+/// Open connections per client address.
+#[derive(Default)]
+struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
+
+/// One address's connection, counted until dropped.
+struct AddressSlot {
+    table: Arc<PerAddress>,
+    addr: IpAddr,
+}
+
+impl PerAddress {
+    /// A slot for `addr`, unless it already holds `max` connections.
+    fn take(self: &Arc<Self>, addr: IpAddr, max: usize) -> Option<AddressSlot> {
+        let mut open = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(addr).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(AddressSlot {
+            table: self.clone(),
+            addr,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.addr) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.addr);
+            }
+        }
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then drains open
@@ -46,6 +89,7 @@ pub async fn serve(
 ) {
     let graceful = GracefulShutdown::new();
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_address = Arc::new(PerAddress::default());
     let mut shutdown = std::pin::pin!(shutdown);
     let mut refused_logged = false;
     loop {
@@ -73,6 +117,15 @@ pub async fn serve(
             continue;
         };
         refused_logged = false;
+        let Some(slot) = per_address.take(addr.ip(), limits.max_connections_per_address.max(1))
+        else {
+            tracing::debug!(
+                max = limits.max_connections_per_address,
+                "one address holds its share of connections; refusing another"
+            );
+            drop(stream);
+            continue;
+        };
         let router = app.clone();
         let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(addr));
@@ -89,6 +142,7 @@ pub async fn serve(
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             drop(permit);
+            drop(slot);
         });
     }
     drop(listener);
