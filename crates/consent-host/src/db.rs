@@ -74,7 +74,38 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // 2: the hash-chained ledger, subjects in place of customer ids, API keys.
     Migration::Rust(migrate_to_ledger),
+    // 3: erased subjects kept (a pseudonym whose salt is gone), so `verify`
+    // tells an erasure from a mapping deleted by hand; the scrub's progress.
+    Migration::Sql(ERASURE_LEDGER),
 ];
+
+/// Migration 3, the same in SQLite and PostgreSQL (`crate::pg`) but for
+/// the name of a 64-bit integer (SQLite's STRICT tables know `INTEGER`
+/// only). Subjects already unmapped were erased by earlier builds, which
+/// kept no list.
+macro_rules! erasure_ledger {
+    ($int:literal) => {
+        concat!(
+            "CREATE TABLE erased_subjects (
+                subject    TEXT NOT NULL PRIMARY KEY CHECK (length(subject) = 64),
+                -- the erasures row that removed the mapping (none before this migration)
+                erasure_id ",
+            $int,
+            "
+            );
+            INSERT INTO erased_subjects (subject)
+                SELECT DISTINCT r.subject FROM consent_records r
+                WHERE NOT EXISTS (SELECT 1 FROM subjects s WHERE s.subject = r.subject);
+            -- when the erased values were also gone from the WAL (SQLite) or
+            -- from dead row versions (PostgreSQL's VACUUM); NULL while pending
+            ALTER TABLE erasures ADD COLUMN scrubbed_at_ms ",
+            $int,
+            ";"
+        )
+    };
+}
+pub(crate) const ERASURE_LEDGER: &str = erasure_ledger!("INTEGER");
+pub(crate) const ERASURE_LEDGER_PG: &str = erasure_ledger!("BIGINT");
 
 /// The tables of migration 2. `seq` is the rowid (VACUUM keeps an INTEGER
 /// PRIMARY KEY), the ledger's order.
@@ -263,6 +294,8 @@ pub enum BatchOutcome {
 pub struct Db {
     path: std::path::PathBuf,
     writer: Mutex<Connection>,
+    /// Scrubs after erasures (checkpoints that never wait).
+    scrubber: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -291,6 +324,9 @@ fn configure(conn: &Connection) -> Result<(), DbError> {
     // them, and deleted bytes are overwritten rather than left in free pages.
     conn.pragma_update(None, "recursive_triggers", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
+    // The WAL is cut back to this size after a checkpoint, so it does not
+    // keep the pages of old transactions (erased values among them).
+    conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
     Ok(())
 }
 
@@ -472,8 +508,10 @@ fn decided_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Decided> {
     })
 }
 
-/// Drops the subject mappings of `customer_ids` inside `tx` and logs the
-/// erasure (counts only). Returns the erased customers' record count.
+/// Drops the subject mappings of `customer_ids` inside `tx`, logs the
+/// erasure (counts only, and the key that asked) and keeps each erased
+/// subject, a pseudonym nobody can link to the patron any more. Returns
+/// the erased customers' record count.
 fn erase_in(
     tx: &Transaction<'_>,
     customer_ids: &[String],
@@ -483,20 +521,18 @@ fn erase_in(
     now: Timestamp,
 ) -> Result<u64, DbError> {
     let mut records = 0u64;
-    let mut customers = 0u64;
+    let mut subjects = Vec::new();
     for id in customer_ids {
         let subject: Option<String> = tx
-            .prepare_cached("SELECT subject FROM subjects WHERE customer_id = ?1")?
+            .prepare_cached("DELETE FROM subjects WHERE customer_id = ?1 RETURNING subject")?
             .query_row([id], |r| r.get(0))
             .optional()?;
         let Some(subject) = subject else { continue };
         let n: i64 = tx
             .prepare_cached("SELECT COUNT(*) FROM consent_records WHERE subject = ?1")?
             .query_row([&subject], |r| r.get(0))?;
-        tx.prepare_cached("DELETE FROM subjects WHERE customer_id = ?1")?
-            .execute([id])?;
         records += n as u64;
-        customers += 1;
+        subjects.push(subject);
     }
     tx.execute(
         "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
@@ -505,32 +541,42 @@ fn erase_in(
             now.unix_millis(),
             kind.as_str(),
             by_whom,
-            customers as i64,
+            subjects.len() as i64,
             records as i64,
             detail.to_string()
         ],
     )?;
+    let erasure = tx.last_insert_rowid();
+    for subject in &subjects {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO erased_subjects (subject, erasure_id) VALUES (?1, ?2)",
+        )?
+        .execute(params![subject, erasure])?;
+    }
     Ok(records)
 }
 
-/// Moves the WAL's content into the main file and truncates the WAL, so
-/// erased bytes do not linger there. Retries briefly while readers finish.
-fn checkpoint_truncate(conn: &Connection) {
-    for _ in 0..50 {
-        match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            r.get::<_, i64>(0)
-        }) {
-            Ok(0) => return,
-            Ok(_) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => {
-                tracing::error!(error = %e, "WAL checkpoint after an erasure failed");
-                return;
-            }
+/// One try at moving the WAL's content into the main file and truncating
+/// the WAL, so erased bytes do not linger there. `scrubber` has no busy
+/// wait: a TRUNCATE checkpoint that waits holds new writers back, so it
+/// gives up at once while a reader's snapshot pins the WAL, and is tried
+/// again later. True when the WAL is empty.
+fn try_checkpoint_truncate(scrubber: &Connection) -> Result<bool, DbError> {
+    let result = scrubber.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    match result {
+        Ok(busy) => Ok(busy == 0),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            Ok(false)
         }
+        Err(e) => Err(e.into()),
     }
-    tracing::warn!(
-        "WAL checkpoint after an erasure stayed busy; it completes at the next checkpoint"
-    );
 }
 
 /// Why customers were erased.
@@ -649,6 +695,10 @@ impl Db {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer)?;
+        let scrubber = Connection::open(path)?;
+        configure(&scrubber)?;
+        // Never waits: a checkpoint waiting on a reader holds writers back.
+        scrubber.busy_timeout(Duration::ZERO)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = Connection::open(path)?;
@@ -659,6 +709,7 @@ impl Db {
         Ok(Db {
             path: path.to_owned(),
             writer: Mutex::new(writer),
+            scrubber: Mutex::new(scrubber),
             readers,
             next_reader: AtomicUsize::new(0),
         })
@@ -875,9 +926,10 @@ impl Db {
     }
 
     /// Erases customers: drops each one's subject mapping (their id and
-    /// salt) in one transaction and logs the erasure without any id, then
-    /// checkpoints the WAL so the id is gone from both files. Their records
-    /// stay, unlinkable, and the ledger still verifies. Returns how many
+    /// salt) in one transaction and logs the erasure without any id. Their
+    /// records stay, unlinkable, and the ledger still verifies. The erased
+    /// values can still sit in the WAL until [`Db::scrub_step`] succeeds:
+    /// the erasure is logged as pending until then. Returns how many
     /// records the erased customers had.
     pub fn erase(
         &self,
@@ -891,7 +943,6 @@ impl Db {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let records = erase_in(&tx, customer_ids, kind, by_whom, detail, now)?;
         tx.commit()?;
-        checkpoint_truncate(&conn);
         Ok(records)
     }
 
@@ -916,18 +967,45 @@ impl Db {
             now,
         )?;
         tx.commit()?;
-        checkpoint_truncate(&conn);
         Ok(plan)
+    }
+
+    /// One try at scrubbing what erasures left in the WAL: if any erasure
+    /// is pending, a TRUNCATE checkpoint that does not wait for readers
+    /// (so writers are never held back); if the WAL is then empty, the
+    /// erasures pending before it are marked scrubbed at `now`. True when
+    /// nothing is left pending.
+    pub fn scrub_step(&self, now: Timestamp) -> Result<bool, DbError> {
+        let pending: Option<i64> = self.reader().query_row(
+            "SELECT MAX(id) FROM erasures WHERE scrubbed_at_ms IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        let Some(upto) = pending else { return Ok(true) };
+        if !try_checkpoint_truncate(&lock(&self.scrubber))? {
+            return Ok(false);
+        }
+        lock(&self.writer).execute(
+            "UPDATE erasures SET scrubbed_at_ms = ?1 WHERE id <= ?2 AND scrubbed_at_ms IS NULL",
+            params![now.unix_millis(), upto],
+        )?;
+        Ok(true)
     }
 
     /// Every erasure and retention run, oldest first.
     pub fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError> {
         let conn = self.reader();
         let mut stmt = conn.prepare(
-            "SELECT at_ms, kind, by_whom, customers, records, detail FROM erasures ORDER BY id",
+            "SELECT at_ms, kind, by_whom, customers, records, detail, scrubbed_at_ms
+             FROM erasures ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
+            let scrubbed = r
+                .get::<_, Option<i64>>(6)?
+                .map(|ms| Timestamp::from_unix_millis(ms).to_string());
             Ok(serde_json::json!({
+                "scrub": if scrubbed.is_some() { "scrubbed" } else { "pending" },
+                "scrubbedAt": scrubbed,
                 "at": Timestamp::from_unix_millis(r.get(0)?).to_string(),
                 "kind": r.get::<_, String>(1)?,
                 "by": r.get::<_, String>(2)?,

@@ -144,54 +144,76 @@ impl Default for Verifier {
     }
 }
 
+/// One stored row as `verify` reads it: the hashed body and every column
+/// beside it that reads use, so each can be checked against the body.
+#[derive(Clone, Copy, Debug)]
+pub struct StoredRow<'a> {
+    pub seq: i64,
+    pub record_id: &'a str,
+    pub subject: &'a str,
+    pub partner_id: &'a str,
+    pub decided_at_ms: i64,
+    pub received_at_ms: i64,
+    pub effective_at_ms: i64,
+    pub supersedes: Option<&'a str>,
+    pub content_sha256: &'a str,
+    pub body: &'a str,
+    pub chain: &'a str,
+    /// Whether the subject has a mapping, or was erased with the erasure
+    /// logged; neither means a mapping was removed behind the log's back.
+    pub accounted: bool,
+}
+
 impl Verifier {
-    /// Checks the next record: numbering, digest, body, subject and link.
-    #[allow(clippy::too_many_arguments)]
-    pub fn record(
-        &mut self,
-        seq: i64,
-        record_id: &str,
-        subject: &str,
-        received_at_ms: i64,
-        content_sha256: &str,
-        body: &str,
-        chain: &str,
-    ) -> Result<(), Break> {
+    /// Checks the next record: numbering, digest, body, subject, the
+    /// columns derived from the body (partner, decision time, effective
+    /// time, supersession), the subject's mapping or erasure, and link.
+    pub fn record(&mut self, row: StoredRow<'_>) -> Result<(), Break> {
         let at = |reason: String| Break {
-            seq: Some(seq),
-            record_id: Some(record_id.to_owned()),
+            seq: Some(row.seq),
+            record_id: Some(row.record_id.to_owned()),
             reason,
         };
-        if seq != self.expected_seq {
+        if row.seq != self.expected_seq {
             return Err(at(format!(
                 "expected record #{} here: a record before it was deleted, or the order was changed",
                 self.expected_seq
             )));
         }
-        if sha256_hex(body) != content_sha256 {
+        if sha256_hex(row.body) != row.content_sha256 {
             return Err(at(
                 "the stored body does not match its digest: the record was changed".to_owned(),
             ));
         }
-        let parsed: serde_json::Value =
-            serde_json::from_str(body).map_err(|_| at("the stored body is not JSON".to_owned()))?;
-        if parsed.get("recordId").and_then(|v| v.as_str()) != Some(record_id) {
+        let parsed: serde_json::Value = serde_json::from_str(row.body)
+            .map_err(|_| at("the stored body is not JSON".to_owned()))?;
+        if parsed.get("recordId").and_then(|v| v.as_str()) != Some(row.record_id) {
             return Err(at(
                 "the body's recordId is not the row's record id".to_owned()
             ));
         }
         let body_subject = parsed.get("customerId").and_then(|v| v.as_str());
-        if body_subject != Some(format!("{SUBJECT_PREFIX}{subject}").as_str()) {
+        if body_subject != Some(format!("{SUBJECT_PREFIX}{}", row.subject).as_str()) {
             return Err(at(
                 "the body's subject is not the row's subject: the record was moved to another customer".to_owned(),
             ));
         }
-        if link(&self.prev, content_sha256, received_at_ms) != chain {
+        check_derived(&parsed, &row).map_err(|column| {
+            at(format!(
+                "the {column} column does not match the record's body: a column that reads use was edited"
+            ))
+        })?;
+        if !row.accounted {
+            return Err(at(
+                "the record's customer mapping is gone but no erasure was logged for it: a subjects row was deleted by hand".to_owned(),
+            ));
+        }
+        if link(&self.prev, row.content_sha256, row.received_at_ms) != row.chain {
             return Err(at(
                 "the chain does not follow from the record before it: a record was inserted, deleted, reordered or changed".to_owned(),
             ));
         }
-        chain.clone_into(&mut self.prev);
+        row.chain.clone_into(&mut self.prev);
         self.expected_seq += 1;
         self.count += 1;
         Ok(())
@@ -220,6 +242,32 @@ impl Verifier {
             head: self.prev,
         }
     }
+}
+
+/// The columns stored beside a body, recomputed from it: the name of the
+/// first that differs. `effective_at_ms` is the earlier of the decision
+/// and the arrival, as the writers store it.
+pub fn check_derived(body: &serde_json::Value, row: &StoredRow<'_>) -> Result<(), &'static str> {
+    let partner = body.pointer("/partner/id").and_then(|v| v.as_str());
+    if partner != Some(row.partner_id) {
+        return Err("partner_id");
+    }
+    let decided = body
+        .get("decidedAt")
+        .and_then(|v| v.as_str())
+        .and_then(|t| consent_core::Timestamp::parse_rfc3339(t).ok())
+        .map(|t| t.unix_millis());
+    if decided != Some(row.decided_at_ms) {
+        return Err("decided_at_ms");
+    }
+    if row.effective_at_ms != row.decided_at_ms.min(row.received_at_ms) {
+        return Err("effective_at_ms");
+    }
+    let supersedes = body.get("supersedes").and_then(|v| v.as_str());
+    if supersedes != row.supersedes {
+        return Err("supersedes");
+    }
+    Ok(())
 }
 
 /// Whether a ledger of `now` still holds the checkpoint `count`/`head`,
@@ -252,23 +300,30 @@ pub fn check_checkpoint(
 /// link, the numbering, the record ids, and every subject that still has
 /// its salt. Returns the count and head, or the first break.
 pub fn verify(conn: &Connection) -> Result<Head, VerifyError> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, record_id, subject, received_at_ms, content_sha256, body, chain
-         FROM consent_records ORDER BY seq",
-    )?;
+    let mut stmt = conn.prepare(VERIFY_ROWS_SQL)?;
     let mut rows = stmt.query([])?;
     let mut verifier = Verifier::default();
     while let Some(row) = rows.next()? {
+        let (record_id, subject, partner_id): (String, String, String) =
+            (row.get(1)?, row.get(2)?, row.get(3)?);
+        let supersedes: Option<String> = row.get(7)?;
+        let (content_sha256, body, chain): (String, String, String) =
+            (row.get(8)?, row.get(9)?, row.get(10)?);
         verifier
-            .record(
-                row.get(0)?,
-                &row.get::<_, String>(1)?,
-                &row.get::<_, String>(2)?,
-                row.get(3)?,
-                &row.get::<_, String>(4)?,
-                &row.get::<_, String>(5)?,
-                &row.get::<_, String>(6)?,
-            )
+            .record(StoredRow {
+                seq: row.get(0)?,
+                record_id: &record_id,
+                subject: &subject,
+                partner_id: &partner_id,
+                decided_at_ms: row.get(4)?,
+                received_at_ms: row.get(5)?,
+                effective_at_ms: row.get(6)?,
+                supersedes: supersedes.as_deref(),
+                content_sha256: &content_sha256,
+                body: &body,
+                chain: &chain,
+                accounted: row.get(11)?,
+            })
             .map_err(VerifyError::Broken)?;
     }
     drop(rows);
@@ -282,6 +337,15 @@ pub fn verify(conn: &Connection) -> Result<Head, VerifyError> {
     }
     Ok(verifier.finish())
 }
+
+/// Every stored row in ledger order, with whether its subject is mapped
+/// or logged as erased (the same SQL on SQLite and PostgreSQL).
+pub const VERIFY_ROWS_SQL: &str =
+    "SELECT r.seq, r.record_id, r.subject, r.partner_id, r.decided_at_ms, r.received_at_ms,
+            r.effective_at_ms, r.supersedes, r.content_sha256, r.body, r.chain,
+            (EXISTS (SELECT 1 FROM subjects s WHERE s.subject = r.subject)
+             OR EXISTS (SELECT 1 FROM erased_subjects e WHERE e.subject = r.subject)) AS accounted
+     FROM consent_records r ORDER BY r.seq";
 
 /// [`verify`], and that the ledger still holds an earlier checkpoint: the
 /// record at `count` carries `head`. This is what catches a rewrite of the

@@ -46,7 +46,7 @@ use crate::db::{
     NewRecord, RetentionPlan,
 };
 use crate::keys::{self, ApiKey, Role};
-use crate::ledger::{self, Head, Verifier, VerifyError, GENESIS};
+use crate::ledger::{self, Head, StoredRow, Verifier, VerifyError, GENESIS};
 use crate::sha256_hex;
 use crate::store::Storage;
 
@@ -134,6 +134,8 @@ const MIGRATIONS: &[&str] = &[
         CHECK ((role = 'partner') = (partner_id IS NOT NULL))
     );
     "#,
+    // 2: erased subjects and the scrub's progress, as SQLite's migration 3.
+    crate::db::ERASURE_LEDGER_PG,
 ];
 
 /// The schema version this build writes.
@@ -142,6 +144,8 @@ pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 /// The PostgreSQL backend: a pool of connections to one database.
 pub struct PgStore {
     pool: Pool,
+    /// Whether a background scrub loop is running (one at a time).
+    scrubbing: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Batches waiting for the group-commit writer (see [`write_groups`]).
     writer: mpsc::Sender<Job>,
 }
@@ -237,7 +241,11 @@ impl PgStore {
             .map_err(|e| format!("--database-url: cannot make a connection pool: {e}"))?;
         let (writer, jobs) = mpsc::channel(1024);
         tokio::spawn(write_groups(pool.clone(), jobs));
-        let store = PgStore { pool, writer };
+        let store = PgStore {
+            pool,
+            writer,
+            scrubbing: Default::default(),
+        };
         let connect_error = |e: DbError| format!("--database-url: cannot use {shown}: {e}");
         let mut client = store.client().await.map_err(connect_error)?;
         if migrate {
@@ -365,7 +373,7 @@ impl PgStore {
         now: Timestamp,
     ) -> Result<u64, DbError> {
         let mut records = 0i64;
-        let mut customers = 0i64;
+        let mut subjects: Vec<String> = Vec::new();
         for id in customer_ids {
             let Some(row) = tx
                 .query_opt(
@@ -385,31 +393,91 @@ impl PgStore {
                 .await?
                 .try_get(0)?;
             records += n;
-            customers += 1;
+            subjects.push(subject);
         }
+        let erasure: i64 = tx
+            .query_one(
+                "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[
+                    &now.unix_millis(),
+                    &kind.as_str(),
+                    &by_whom,
+                    &(subjects.len() as i64),
+                    &records,
+                    &detail.to_string(),
+                ],
+            )
+            .await?
+            .try_get(0)?;
         tx.execute(
-            "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &now.unix_millis(),
-                &kind.as_str(),
-                &by_whom,
-                &customers,
-                &records,
-                &detail.to_string(),
-            ],
+            "INSERT INTO erased_subjects (subject, erasure_id)
+             SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+            &[&subjects, &erasure],
         )
         .await?;
         Ok(records as u64)
     }
 
-    /// Removes the dead versions of erased rows from `subjects` (MVCC keeps
-    /// them until a VACUUM). A failure is logged: the erasure itself has
-    /// committed, and autovacuum or the venue's own VACUUM finishes it.
-    async fn vacuum_subjects(client: &Object) {
-        if let Err(e) = client.batch_execute("VACUUM subjects").await {
-            tracing::warn!(error = %DbError::Postgres(e), "VACUUM subjects after an erasure failed; run VACUUM subjects");
+    /// One try at scrubbing what erasures left behind: MVCC keeps the dead
+    /// versions of erased `subjects` rows until a VACUUM, and a VACUUM
+    /// cannot remove a version an older snapshot may still see. So: if any
+    /// erasure is pending and no other session holds a snapshot from
+    /// before now, VACUUM `subjects` and `erased_subjects` and mark the
+    /// erasures pending before it scrubbed. Never inside a transaction,
+    /// never under a lock a writer needs. True when nothing is pending.
+    async fn scrub_step(pool: Pool) -> Result<bool, DbError> {
+        let now = (crate::system_clock())();
+        let client = pool.get().await.map_err(pool_error)?;
+        let Some(upto) = client
+            .query_one(
+                "SELECT MAX(id) FROM erasures WHERE scrubbed_at_ms IS NULL",
+                &[],
+            )
+            .await?
+            .try_get::<_, Option<i64>>(0)?
+        else {
+            return Ok(true);
+        };
+        // A transaction that started after the erasure cannot see the
+        // erased versions; one that started before it may.
+        let older: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE pid <> pg_backend_pid() AND datname = current_database()
+                   AND backend_xmin IS NOT NULL
+                   AND xact_start <= (SELECT to_timestamp(at_ms / 1000.0) + interval '1 second'
+                                      FROM erasures WHERE id = $1)",
+                &[&upto],
+            )
+            .await?
+            .try_get(0)?;
+        if older > 0 {
+            return Ok(false);
         }
+        client.batch_execute("VACUUM subjects").await?;
+        client
+            .execute(
+                "UPDATE erasures SET scrubbed_at_ms = $1 WHERE id <= $2 AND scrubbed_at_ms IS NULL",
+                &[&now.unix_millis(), &upto],
+            )
+            .await?;
+        Ok(true)
+    }
+
+    /// Starts the background scrub after an erasure, unless one is running.
+    fn schedule_scrub(&self) {
+        use std::sync::atomic::Ordering;
+        if self.scrubbing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = self.pool.clone();
+        let scrubbing = self.scrubbing.clone();
+        tokio::spawn(async move {
+            crate::store::scrub_until(|| Self::scrub_step(pool.clone()), crate::store::SCRUB_WAIT)
+                .await;
+            scrubbing.store(false, Ordering::Release);
+        });
     }
 
     async fn plan(
@@ -923,7 +991,8 @@ impl Storage for PgStore {
             .await?;
         let records = Self::erase_in(&tx, &customer_ids, kind, by_whom, &detail, now).await?;
         tx.commit().await?;
-        Self::vacuum_subjects(&client).await;
+        drop(client);
+        self.schedule_scrub();
         Ok(records)
     }
 
@@ -955,21 +1024,32 @@ impl Storage for PgStore {
         )
         .await?;
         tx.commit().await?;
-        Self::vacuum_subjects(&client).await;
+        drop(client);
+        self.schedule_scrub();
         Ok(plan)
+    }
+
+    async fn scrub(&self, wait: Duration) -> Result<bool, DbError> {
+        Ok(crate::store::scrub_until(|| Self::scrub_step(self.pool.clone()), wait).await)
     }
 
     async fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError> {
         let client = self.client().await?;
         client
             .query(
-                "SELECT at_ms, kind, by_whom, customers, records, detail FROM erasures ORDER BY id",
+                "SELECT at_ms, kind, by_whom, customers, records, detail, scrubbed_at_ms
+                 FROM erasures ORDER BY id",
                 &[],
             )
             .await?
             .iter()
             .map(|r| {
+                let scrubbed = r
+                    .try_get::<_, Option<i64>>(6)?
+                    .map(|ms| Timestamp::from_unix_millis(ms).to_string());
                 Ok(serde_json::json!({
+                    "scrub": if scrubbed.is_some() { "scrubbed" } else { "pending" },
+                    "scrubbedAt": scrubbed,
                     "at": Timestamp::from_unix_millis(r.try_get(0)?).to_string(),
                     "kind": r.try_get::<_, String>(1)?,
                     "by": r.try_get::<_, String>(2)?,
@@ -1028,26 +1108,29 @@ impl Storage for PgStore {
             .await
             .map_err(storage)?;
         let rows = tx
-            .query_raw(
-                "SELECT seq, record_id, subject, received_at_ms, content_sha256, body, chain
-                 FROM consent_records ORDER BY seq",
-                std::iter::empty::<&str>(),
-            )
+            .query_raw(ledger::VERIFY_ROWS_SQL, std::iter::empty::<&str>())
             .await
             .map_err(storage)?;
         let mut rows = std::pin::pin!(rows);
         let mut verifier = Verifier::default();
         while let Some(row) = rows.try_next().await.map_err(storage)? {
+            let row = &row;
+            let get_str = |i: usize| row.try_get::<_, &str>(i).map_err(storage);
             verifier
-                .record(
-                    row.try_get(0).map_err(storage)?,
-                    row.try_get(1).map_err(storage)?,
-                    row.try_get(2).map_err(storage)?,
-                    row.try_get(3).map_err(storage)?,
-                    row.try_get(4).map_err(storage)?,
-                    row.try_get(5).map_err(storage)?,
-                    row.try_get(6).map_err(storage)?,
-                )
+                .record(StoredRow {
+                    seq: row.try_get(0).map_err(storage)?,
+                    record_id: get_str(1)?,
+                    subject: get_str(2)?,
+                    partner_id: get_str(3)?,
+                    decided_at_ms: row.try_get(4).map_err(storage)?,
+                    received_at_ms: row.try_get(5).map_err(storage)?,
+                    effective_at_ms: row.try_get(6).map_err(storage)?,
+                    supersedes: row.try_get(7).map_err(storage)?,
+                    content_sha256: get_str(8)?,
+                    body: get_str(9)?,
+                    chain: get_str(10)?,
+                    accounted: row.try_get(11).map_err(storage)?,
+                })
                 .map_err(VerifyError::Broken)?;
         }
         let subjects = tx

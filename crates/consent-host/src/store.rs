@@ -93,8 +93,15 @@ pub trait Storage: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<RetentionPlan, DbError>;
 
-    /// Every erasure and retention run, oldest first.
+    /// Every erasure and retention run, oldest first, each scrubbed or
+    /// pending.
     async fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError>;
+
+    /// Scrubs what erasures left behind (the WAL; dead row versions), in
+    /// the foreground, trying for at most `wait`. True when nothing is
+    /// pending. The host does this in the background after each erasure;
+    /// a command that erases and exits calls it.
+    async fn scrub(&self, wait: std::time::Duration) -> Result<bool, DbError>;
 
     /// How many records are stored.
     async fn count(&self) -> Result<u64, DbError>;
@@ -129,6 +136,48 @@ pub trait Storage: Send + Sync + 'static {
 pub struct SqliteStore {
     db: Arc<Db>,
     path: PathBuf,
+    /// Whether a scrub loop is running (one at a time).
+    scrubbing: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How long the background scrub after an erasure keeps trying before it
+/// leaves the erasure pending (the next erasure, or the next start, tries
+/// again), and how often it tries.
+pub const SCRUB_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+const SCRUB_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The wall clock, for the scrub's own log entry.
+fn wall_now() -> Timestamp {
+    (crate::system_clock())()
+}
+
+/// Tries `step` every [`SCRUB_EVERY`] until it says nothing is pending, or
+/// `wait` has passed (then the erasure stays pending, and says so). True
+/// when nothing is left pending.
+pub(crate) async fn scrub_until<F, Fut>(mut step: F, wait: std::time::Duration) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, DbError>>,
+{
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match step().await {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "scrubbing after an erasure failed; trying again"),
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                "an erasure is still pending its scrub: a reader's snapshot pinned what it left; it is tried again at the next erasure or start"
+            );
+            return false;
+        }
+        tokio::time::sleep(SCRUB_EVERY).await;
+    }
+}
+
+async fn sqlite_scrub_step(db: Arc<Db>) -> Result<bool, DbError> {
+    blocking(move || db.scrub_step(wall_now())).await
 }
 
 impl SqliteStore {
@@ -141,10 +190,34 @@ impl SqliteStore {
 
     /// Wraps an open database.
     pub fn new(db: Db) -> Self {
-        SqliteStore {
+        let store = SqliteStore {
             path: db.path().to_owned(),
             db: Arc::new(db),
+            scrubbing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        };
+        // Erasures a previous run left pending are scrubbed now.
+        store.schedule_scrub();
+        store
+    }
+
+    /// Starts the background scrub, unless one is running: it tries
+    /// [`Db::scrub_step`] every [`SCRUB_EVERY`] for at most [`SCRUB_WAIT`].
+    /// Outside a runtime (a command-line tool) it does nothing: those call
+    /// [`Db::scrub_step`] themselves.
+    fn schedule_scrub(&self) {
+        use std::sync::atomic::Ordering;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.scrubbing.swap(true, Ordering::AcqRel) {
+            return;
         }
+        let db = self.db.clone();
+        let scrubbing = self.scrubbing.clone();
+        runtime.spawn(async move {
+            scrub_until(|| sqlite_scrub_step(db.clone()), SCRUB_WAIT).await;
+            scrubbing.store(false, Ordering::Release);
+        });
     }
 
     /// The blocking database underneath.
@@ -225,8 +298,11 @@ impl Storage for SqliteStore {
         now: Timestamp,
     ) -> Result<u64, DbError> {
         let by = by_whom.to_owned();
-        self.run(move |db| db.erase(&customer_ids, kind, &by, &detail, now))
-            .await
+        let records = self
+            .run(move |db| db.erase(&customer_ids, kind, &by, &detail, now))
+            .await?;
+        self.schedule_scrub();
+        Ok(records)
     }
 
     async fn retention_plan(&self, cutoff: Timestamp) -> Result<RetentionPlan, DbError> {
@@ -240,11 +316,19 @@ impl Storage for SqliteStore {
         now: Timestamp,
     ) -> Result<RetentionPlan, DbError> {
         let by = by_whom.to_owned();
-        self.run(move |db| db.run_retention(cutoff, &by, now)).await
+        let plan = self
+            .run(move |db| db.run_retention(cutoff, &by, now))
+            .await?;
+        self.schedule_scrub();
+        Ok(plan)
     }
 
     async fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError> {
         self.run(|db| db.erasures()).await
+    }
+
+    async fn scrub(&self, wait: std::time::Duration) -> Result<bool, DbError> {
+        Ok(scrub_until(|| sqlite_scrub_step(self.db.clone()), wait).await)
     }
 
     async fn count(&self) -> Result<u64, DbError> {
