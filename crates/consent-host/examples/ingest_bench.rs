@@ -176,7 +176,9 @@ fn make_records(next_id: &mut u32, count: usize) -> Vec<ConsentRecordV1> {
         .map(|n| {
             // Customer n / 4, one of eight partners, alternating yes and no.
             let state = if n % 2 == 0 { Given } else { Refused };
-            common::record(
+            // Several patrons per batch: a box office's batches, the
+            // one kind a single token may write for many patrons.
+            common::desk_record(
                 n,
                 &format!("BENCH-{}", n / 4),
                 &format!("partner-{}", n % 8),
@@ -215,7 +217,7 @@ impl Host {
         }
         let mut child = command
             .args(["--port", "0", "--bind", "127.0.0.1"])
-            .args(["--token-secret", common::SECRET])
+            .args(["--token-secret", common::SECRET, "--venue", common::VENUE])
             // The bench measures ingest, not the abuse limits.
             .args(["--write-rate-per-token", "100000000"])
             .args(["--write-rate-per-address", "100000000"])
@@ -297,14 +299,15 @@ fn temp_dir(args: &Args) -> Result<tempfile::TempDir, String> {
     .map_err(|e| format!("temporary directory: {e}"))
 }
 
-/// A venue-wide checkout token for `lyric`, valid for an hour from now.
+/// A venue-wide token for `lyric`'s box-office operator, valid for an
+/// hour from now.
 fn bench_token() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let mut claims = common::claims("BENCH", "consent:write:venue");
-    claims.iat = now;
-    claims.exp = now + 3600;
+        .map_or(0, |d| d.as_millis() as i64);
+    let mut claims = common::claims_at("BENCH", "consent:write:venue", now);
+    claims.exp = claims.iat + 3600;
+    claims.operator = Some(common::DESK.to_owned());
     common::sign(&claims)
 }
 

@@ -108,6 +108,8 @@ fn export_measurement(host_bin: &std::path::Path, contacts: u32) -> serde_json::
             "127.0.0.1",
             "--token-secret",
             common::SECRET,
+            "--venue",
+            common::VENUE,
             "--db",
         ])
         .arg(&path)

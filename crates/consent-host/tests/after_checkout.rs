@@ -164,6 +164,24 @@ fn csv_cells_are_quoted_and_never_formulas() {
     assert_eq!(csv_cell("a,b"), "\"a,b\"");
     assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
     assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+    // Read as a formula after the spreadsheet trims leading white space,
+    // or through a full-width sign; and split by a `;`-locale spreadsheet.
+    for (cell, safe) in [
+        (" =1+1", "' =1+1"),
+        ("\n=1+1", "\"'\n=1+1\""),
+        ("\u{a0}=1+1", "'\u{a0}=1+1"),
+        ("\u{3000}@SUM(A1)", "'\u{3000}@SUM(A1)"),
+        ("\u{ff1d}1+1", "'\u{ff1d}1+1"),
+        ("\u{ff0b}1", "'\u{ff0b}1"),
+        ("\u{ff0d}1", "'\u{ff0d}1"),
+        ("\u{ff20}A1", "'\u{ff20}A1"),
+        ("\t=1", "\"'\t=1\""),
+        ("a;=1+1", "\"a;=1+1\""),
+        ("notice;id", "\"notice;id\""),
+        ("2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z"),
+    ] {
+        assert_eq!(csv_cell(cell), safe, "{cell:?}");
+    }
 }
 
 #[tokio::test]
@@ -356,6 +374,9 @@ async fn erasure_leaves_no_trace_of_the_id_and_the_ledger_still_verifies() {
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["records"], 2);
 
+    // The erasure answered as soon as it committed; the scrub of the WAL
+    // follows in the background, and the log says when it is done.
+    wait_until_scrubbed(&t).await;
     for path in [&t.db_path, &wal] {
         assert!(
             !file_contains(path, id),
@@ -380,6 +401,7 @@ async fn erasure_leaves_no_trace_of_the_id_and_the_ledger_still_verifies() {
     let log = t.state.db.erasures().await.unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["records"], 2);
+    assert_eq!(log[0]["scrub"], "scrubbed");
     assert_eq!(log[0]["kind"], "request");
     assert!(log[0]["by"].as_str().unwrap().starts_with("key:"));
     assert!(!log[0].to_string().contains(id));

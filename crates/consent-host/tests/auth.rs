@@ -392,12 +392,27 @@ fn the_host_needs_a_way_to_verify_tokens_unless_in_demo_mode() {
     use consent_host::{AppState, Config, Db};
     let dir = tempfile::tempdir().unwrap();
     let db = || Db::open(&dir.path().join("c.db")).unwrap();
-    let err = AppState::new(db(), Config::default())
-        .err()
-        .expect("refused");
+    let venue = || Some("lyric".to_owned());
+    let err = AppState::new(
+        db(),
+        Config {
+            venue: venue(),
+            ..Config::default()
+        },
+    )
+    .err()
+    .expect("refused");
     assert!(err.0.contains("--token-secret"), "{err}");
+    // Every host serves one venue, named on its command line.
+    let no_venue = Config {
+        token_secret: Some(Secret(common::SECRET.into())),
+        ..Config::default()
+    };
+    let err = AppState::new(db(), no_venue).err().expect("refused");
+    assert!(err.0.contains("--venue"), "{err}");
     let short = Config {
         token_secret: Some(Secret("short".into())),
+        venue: venue(),
         ..Config::default()
     };
     let err = AppState::new(db(), short).err().expect("refused");

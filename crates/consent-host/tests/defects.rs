@@ -216,6 +216,9 @@ fn half_open_connections_are_timed_out_and_health_still_answers() {
         "2",
         "--max-connections",
         "400",
+        // All from one address here: its share is the whole limit.
+        "--max-connections-per-address",
+        "400",
     ]);
     let mut held = Vec::new();
     for i in 0..300 {

@@ -19,7 +19,8 @@ async fn app_with_records(n: u32) -> TestApp {
     let records: Vec<_> = (1..=n)
         .map(|i| {
             let state = if i % 2 == 0 { Given } else { Refused };
-            record(
+            // Several patrons per batch: a box office's batches.
+            desk_record(
                 i,
                 &format!("cust-{}", i % 3),
                 &format!("p{}", i % 5),
@@ -149,11 +150,11 @@ async fn an_inserted_row_is_named_even_when_its_own_hashes_are_right() {
          UPDATE consent_records SET seq = seq - 999 WHERE seq >= 1005;",
     )
     .unwrap();
-    let (prev_chain, subject, body): (String, String, String) = conn
-        .query_row(
-            "SELECT chain, subject, body FROM consent_records WHERE seq = 4",
+    let (prev_chain, subject, body, partner, decided): (String, String, String, String, i64) =
+        conn.query_row(
+            "SELECT chain, subject, body, partner_id, decided_at_ms FROM consent_records WHERE seq = 4",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .unwrap();
     let forged_id = uuid(777);
@@ -166,12 +167,14 @@ async fn an_inserted_row_is_named_even_when_its_own_hashes_are_right() {
         .unwrap();
     let forged = body.replace(&old_id, &forged_id);
     let digest = sha256_hex(&forged);
-    let chain = ledger::link(&prev_chain, &digest, 1);
+    // Its columns agree with its body, as a careful forger's would.
+    let received = decided + 1;
+    let chain = ledger::link(&prev_chain, &digest, received);
     conn.execute(
         "INSERT INTO consent_records (seq, record_id, subject, partner_id, decided_at_ms,
             received_at_ms, effective_at_ms, supersedes, content_sha256, body, chain)
-         VALUES (5, ?1, ?2, 'p0', 1, 1, 1, NULL, ?3, ?4, ?5)",
-        params![forged_id, subject, digest, forged, chain],
+         VALUES (5, ?1, ?2, ?3, ?4, ?5, ?4, NULL, ?6, ?7, ?8)",
+        params![forged_id, subject, partner, decided, received, digest, forged, chain],
     )
     .unwrap();
     let b = broken_at(verify(&t));

@@ -315,7 +315,7 @@ fn start_host(url: &str) -> Host {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(host_bin())
         .args(["--port", "0", "--bind", "127.0.0.1", "--database-url", url])
-        .args(["--token-secret", SECRET])
+        .args(["--token-secret", SECRET, "--venue", VENUE])
         .args(["--write-rate-per-token", "100000"])
         .args(["--write-rate-per-address", "100000"])
         .arg("--dist")
@@ -374,8 +374,9 @@ fn venue_token() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let mut c = claims_at("C-1", "consent:write:venue", now);
+    let mut c = claims_at("box-office", "consent:write:venue", now);
     c.exp = c.iat + 3600;
+    c.operator = Some(DESK.to_owned());
     sign(&c)
 }
 
@@ -385,7 +386,7 @@ fn batch(client: u32, n: u32) -> Vec<ConsentRecordV1> {
     (0..10)
         .map(|i| {
             let id = client * 100_000 + n * 10 + i;
-            record(
+            desk_record(
                 id,
                 &format!("cust-{client}-{}", i % 3),
                 &format!("p{}", i % 4),
@@ -658,7 +659,7 @@ async fn a_conflicting_batch_committed_with_others_fails_alone() {
             batch(701 + n, 0)
         };
         let app = t.app.clone();
-        let token = sign(&claims_at("C-1", "consent:write:venue", t.now_ms()));
+        let token = desk_token(t.now_ms());
         tasks.push(tokio::spawn(async move {
             let req = Request::post("/api/v1/consent-records")
                 .header(header::CONTENT_TYPE, "application/json")

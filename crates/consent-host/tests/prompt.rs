@@ -172,8 +172,20 @@ async fn rendering_needs_the_checkout_token_for_that_venue_and_patron() {
     assert_eq!(err["error"]["field"], "config.customerId");
     let mut other_venue = claims("C-1", "consent:write");
     other_venue.iss = "elsewhere".into();
+    // This host serves one venue: another venue's token is not a token here.
     let (status, _, err) = render(&t, &body, Some(&sign(&other_venue))).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{err}");
+    assert_eq!(err["error"]["field"], "token.iss");
+    // Nor does an admin key render another venue's prompt.
+    let mut elsewhere = config("C-1");
+    elsewhere["venue"]["id"] = json!("elsewhere");
+    let (status, _, err) = render(
+        &t,
+        &json!({ "config": elsewhere }),
+        Some(&t.admin_key.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
     assert_eq!(err["error"]["field"], "config.venue.id");
     let (status, _, err) = render(&t, &body, Some(&sign(&claims("C-1", "consent:read")))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{err}");
@@ -287,7 +299,16 @@ async fn the_demo_checkout_arrives_with_its_first_question() {
 
 #[tokio::test]
 async fn the_frame_renders_a_config_it_serves_and_nothing_else() {
-    let t = TestApp::with_config(|_, dir| demo_dist(dir)).await;
+    let t = TestApp::with_config(|_, dir| {
+        demo_dist(dir);
+        // A link inside the build to a config outside it.
+        let outside = dir.join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::copy(dir.join("dist/demo-config.json"), outside.join("c.json")).unwrap();
+        std::os::unix::fs::symlink(outside.join("c.json"), dir.join("dist/leak.json")).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("dist/linked")).unwrap();
+    })
+    .await;
     let (status, headers, html) =
         get_page(&t, "/consent-prompt/frame.html?config=/demo-config.json").await;
     assert_eq!(status, StatusCode::OK);
@@ -303,6 +324,8 @@ async fn the_frame_renders_a_config_it_serves_and_nothing_else() {
         "/consent-prompt/frame.html?config=/secret.txt",
         "/consent-prompt/frame.html?config=https://evil.example/c.json",
         "/consent-prompt/frame.html?config=/missing.json",
+        "/consent-prompt/frame.html?config=/leak.json",
+        "/consent-prompt/frame.html?config=/linked/c.json",
     ] {
         let (status, _, html) = get_page(&t, uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");

@@ -256,7 +256,8 @@ async fn preferences_follow_the_newest_decision_per_partner() {
     for batch in [
         vec![given, refused_late],
         vec![withdrawn, given_early, tie_a],
-        vec![tie_b, other],
+        vec![tie_b],
+        vec![other],
     ] {
         let (status, body) = t.post_records(&batch).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -405,8 +406,8 @@ async fn no_statement_can_replace_or_remove_a_stored_record() {
     // SQLite's triggers (PostgreSQL's: tests/postgres.rs).
     let t = TestApp::sqlite().await;
     let batch = [
-        record(1, "cust-1", "alpha", Given, 1),
-        record(2, "cust-2", "alpha", Refused, 1),
+        desk_record(1, "cust-1", "alpha", Given, 1),
+        desk_record(2, "cust-2", "alpha", Refused, 1),
     ];
     assert_eq!(t.post_records(&batch).await.0, StatusCode::CREATED);
     let snapshot = |conn: &rusqlite::Connection| -> Vec<(i64, String, String)> {

@@ -38,6 +38,9 @@ pub fn at(day: i64) -> Timestamp {
     Timestamp::from_unix_millis(EPOCH_2026 + day * DAY)
 }
 
+/// The venue every test app serves.
+pub const VENUE: &str = "lyric";
+
 /// The HS256 secret of every test app.
 pub const SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
 
@@ -56,6 +59,7 @@ pub fn claims_at(customer: &str, scope: &str, now_ms: i64) -> Claims {
         aud: "consent-prompt".to_owned(),
         iat: now,
         exp: now + 900,
+        nbf: None,
         scope: scope.to_owned(),
         basket: None,
         operator: None,
@@ -153,6 +157,7 @@ impl TestApp {
             dist: dir.path().join("dist"),
             examples: dir.path().join("examples"),
             token_secret: Some(Secret(SECRET.to_owned())),
+            venue: Some(VENUE.to_owned()),
             ..Config::default()
         };
         tweak(&mut config, dir.path());
@@ -194,29 +199,40 @@ impl TestApp {
     }
 
     /// POSTs `{"records": [...]}` as JSON, with a checkout token that
-    /// covers them: the first record's venue, customer and operator, and
-    /// the venue-wide scope when the batch is for several customers.
+    /// covers them (see [`TestApp::token_for`]).
     pub async fn post_records(&self, records: &[ConsentRecordV1]) -> (StatusCode, Value) {
-        let token = records.first().map_or_else(
-            || sign(&claims("C-1", "consent:write")),
-            |first| {
-                let several = records.iter().any(|r| r.customer_id != first.customer_id);
-                let scope = if several {
-                    "consent:write:venue"
-                } else {
-                    "consent:write"
-                };
-                let mut c = claims_at(&first.customer_id, scope, self.now_ms());
-                c.iss = first.venue.id.clone();
-                c.operator = first.collection.operator_id.clone();
-                sign(&c)
-            },
-        );
-        self.post_with(&json!({ "records": records }), Some(&token))
-            .await
+        let body = json!({ "records": records });
+        let token = self.token_for(&body);
+        self.post_with(&body, Some(&token)).await
     }
 
-    /// POSTs a JSON body with a venue-wide token for `lyric`.
+    /// A checkout token for a batch as its sender would hold one: the
+    /// first record's venue and customer, with the patron's own scope for
+    /// web records, or the venue-wide scope and the record's operator for
+    /// box-office and phone records. A body that is not a batch gets the
+    /// patron `C-1`'s token.
+    pub fn token_for(&self, body: &Value) -> String {
+        let first = body.pointer("/records/0");
+        let text = |p: &str| first.and_then(|r| r.pointer(p)).and_then(Value::as_str);
+        let channel = text("/collection/channel").unwrap_or("web");
+        let mut c = if channel == "web" {
+            claims_at(
+                text("/customerId").unwrap_or("C-1"),
+                "consent:write",
+                self.now_ms(),
+            )
+        } else {
+            let mut c = claims_at("box-office", "consent:write:venue", self.now_ms());
+            c.operator = text("/collection/operatorId").map(str::to_owned);
+            c
+        };
+        if let Some(venue) = text("/venue/id") {
+            c.iss = venue.to_owned();
+        }
+        sign(&c)
+    }
+
+    /// POSTs a JSON body with the token [`TestApp::token_for`] picks.
     pub async fn post_json(&self, body: &Value) -> (StatusCode, Value) {
         self.post_raw(serde_json::to_vec(body).unwrap(), "application/json")
             .await
@@ -231,7 +247,7 @@ impl TestApp {
     }
 
     pub async fn post_raw(&self, body: Vec<u8>, content_type: &str) -> (StatusCode, Value) {
-        let token = sign(&claims_at("C-1", "consent:write:venue", self.now_ms()));
+        let token = self.token_for(&serde_json::from_slice(&body).unwrap_or(Value::Null));
         let (status, _, body) = self.post_bytes(body, content_type, Some(&token)).await;
         (status, body)
     }
@@ -335,6 +351,54 @@ pub fn record(
     state: DecisionState,
     decided_day: i64,
 ) -> ConsentRecordV1 {
+    record_on(
+        CollectionChannel::Web,
+        n,
+        customer,
+        partner_id,
+        state,
+        decided_day,
+    )
+}
+
+/// The operator of [`desk_record`]s.
+pub const DESK: &str = "desk-1";
+
+/// A valid box-office record, entered by the operator [`DESK`]: what a
+/// venue-wide token may write, for any patron.
+pub fn desk_record(
+    n: u32,
+    customer: &str,
+    partner_id: &str,
+    state: DecisionState,
+    decided_day: i64,
+) -> ConsentRecordV1 {
+    record_on(
+        CollectionChannel::BoxOffice,
+        n,
+        customer,
+        partner_id,
+        state,
+        decided_day,
+    )
+}
+
+/// A venue-wide token for the operator [`DESK`], issued at `now_ms`.
+pub fn desk_token(now_ms: i64) -> String {
+    let mut c = claims_at("box-office", "consent:write:venue", now_ms);
+    c.operator = Some(DESK.to_owned());
+    sign(&c)
+}
+
+fn record_on(
+    channel: CollectionChannel,
+    n: u32,
+    customer: &str,
+    partner_id: &str,
+    state: DecisionState,
+    decided_day: i64,
+) -> ConsentRecordV1 {
+    let assisted = channel.is_assisted();
     let p = partner(partner_id);
     let ctx = RecordContext {
         venue: Venue {
@@ -343,13 +407,13 @@ pub fn record(
         },
         customer_id: customer.to_owned(),
         jurisdiction: "GB".to_owned(),
-        channel: CollectionChannel::Web,
+        channel,
         embed: Embed::Module,
         page_origin: "https://tickets.lyric.example".to_owned(),
         page_path: "/checkout".to_owned(),
         widget_version: "0.1.0".to_owned(),
         basket_ref: Some("B-1".to_owned()),
-        operator_id: None,
+        operator_id: assisted.then(|| DESK.to_owned()),
         gpc: None,
         validity_days: Some(365),
     };
@@ -369,7 +433,11 @@ pub fn record(
             vec![]
         },
         mode: PresentationMode::Individual,
-        control: Control::Radio,
+        control: if assisted {
+            Control::OperatorEntry
+        } else {
+            Control::Radio
+        },
         notice: ShownNotice {
             id: p.notice.id.clone(),
             version: p.notice.version,
@@ -399,4 +467,20 @@ pub fn startup_port(child: &mut std::process::Child) -> u16 {
         .next()
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("start-up line {line:?}"))
+}
+
+/// Waits (at most 20 s) until every erasure in the log is scrubbed.
+pub async fn wait_until_scrubbed(t: &TestApp) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let log = t.state.db.erasures().await.expect("the erasure log");
+        if log.iter().all(|e| e["scrub"] == "scrubbed") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an erasure stayed pending: {log:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
