@@ -1,8 +1,17 @@
-// Time to first question: our prompt (script-tag mode) against
-// vanilla-cookieconsent's consent modal and klaro's notice, each on the same
-// page shell, served by one static server on 127.0.0.1, precompressed
+// Time to first question: our prompt (script-tag mode, and server-rendered)
+// against vanilla-cookieconsent's consent modal and klaro's notice, each on
+// the same page shell, served by one server on 127.0.0.1, precompressed
 // (brotli q11 or gzip -9 by Accept-Encoding, as a CDN serves them), a fresh
 // browser context per run, runs interleaved.
+//
+// Every page has the same shape: the widget's config written into the page
+// (each peer's documented inline set-up; ours as a JSON data block), its
+// files requested by the page itself, so no side pays a round trip the
+// others do not (SHAPES below states each page's serial requests, and the
+// run measures the chain from CDP's request initiators). The server-rendered
+// page is made per request: the bench's page server asks the reference host
+// (started here, on 127.0.0.1) for the render, server to server, before it
+// answers, so the render is inside the measured navigation.
 //   node bench/ttfq.mjs --out bench/out/ttfq.json [--runs 20]
 //     [--profile desktop|mobile] [--cache cold|warm]
 // mobile: Lighthouse's phone conditions through CDP — 150 ms round trip,
@@ -14,6 +23,7 @@
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { ROOT, launch, serveStatic, summary, withTimeout } from "./lib/common.mjs";
+import { startRenderHost } from "./lib/host.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -27,9 +37,8 @@ const DIST = opt("--dist", path.join(ROOT, "dist"));
 const PEERS = path.join(ROOT, "bench/peers/node_modules");
 const ONLY = opt("--widgets", "ours,cookieconsent,klaro").split(",").filter(Boolean);
 const SHOTS = opt("--screenshots", null); // a directory: one PNG per widget, taken once
-// The fragment the reference host rendered for OURS_CONFIG
-// (bench/render-fragment.mjs); with it, the "ssr" page can be measured.
-const SSR_FRAGMENT = opt("--ssr-fragment", null);
+// The reference host that renders the "ssr" page per request.
+const HOST_BIN = opt("--host-bin", path.join(ROOT, "target/host/consent-host"));
 const CONFIG_OUT = opt("--write-config", null); // writes OURS_CONFIG and exits
 const PROFILE = opt("--profile", "desktop");
 const CACHE = opt("--cache", "cold");
@@ -99,11 +108,13 @@ const OURS_CONFIG = {
 /** The config as a JSON data block in the page (`data-config="#consent-config"`). */
 const INLINE_CONFIG = `  <script type="application/json" id="consent-config">${JSON.stringify(OURS_CONFIG).replace(/</g, "\\u003c")}</script>`;
 
-// vanilla-cookieconsent 3: its stylesheet, and a module that imports the
-// library and calls run() (the library's documented set-up).
+// vanilla-cookieconsent 3: its stylesheet, its UMD build (defer), and the
+// config inline as a module calling CookieConsent.run() (the documented
+// UMD set-up; a module runs after the deferred script before it, in order).
+// The library, stylesheet and config load in parallel: no module that
+// imports the library, which would add a serial round trip.
 // hideFromBots: false, or it hides itself from a browser driven by WebDriver.
-const CC_CONFIG_JS = `import "/peers/vanilla-cookieconsent/cookieconsent.umd.js";
-window.CookieConsent.run({
+const CC_CONFIG_JS = `window.CookieConsent.run({
   hideFromBots: false,
   categories: { necessary: { enabled: true, readOnly: true }, marketing: {} },
   language: {
@@ -133,8 +144,9 @@ window.CookieConsent.run({
 });
 `;
 
-// klaro 0.7: a config script, then klaro.js (CSS included), both deferred,
-// config first, as klaro's README shows. The default is the notice.
+// klaro 0.7: the config as an inline script (a global klaroConfig, which
+// klaro reads by the name in data-config), then klaro.js (CSS included),
+// deferred. The default is the notice.
 const KLARO_CONFIG_JS = `var klaroConfig = {
   version: 1,
   elementID: "klaro",
@@ -156,19 +168,24 @@ ${PARTNERS.map((p) => `    { name: ${JSON.stringify(p.id)}, title: ${JSON.string
 };
 `;
 
+/** Inline script text, safe inside a <script> element. */
+const inline = (js) => js.replace(/<\/script/gi, "<\\/script");
+
 const WIDGETS = {
   ssr: {
     label: "Consent Prompt (server-rendered, then hydrated)",
-    // The checkout page as a venue's server sends it: the fragment from
-    // POST /api/v1/prompt/render inside the mount point, and the same
-    // script tag, which hydrates it.
-    page: shell({
-      body: `${INLINE_CONFIG}\n  <script src="/consent-prompt/embed.js" data-target="#consent" data-config="#consent-config" async></script>`,
-    }).replace('<div id="consent"></div>', () => `<div id="consent">${SSR_FRAGMENT ? readFileSync(SSR_FRAGMENT, "utf8") : ""}</div>`),
+    // The checkout page as a venue's server makes it, per request: it asks
+    // the reference host for the render (POST /api/v1/prompt/render, server
+    // to server on 127.0.0.1) and puts the fragment inside the mount point,
+    // with the config written in and the same script tag, which hydrates it.
+    page: null, // made per request by ssrPage()
     // Visible and styled: the first question, once its linked stylesheet
     // has loaded (before that it would show unstyled, which does not count).
     find: `() => { const h = document.getElementById("consent"); const r = h && h.shadowRoot; const l = r && r.querySelector("link[rel=stylesheet]"); return l && l.sheet ? r.querySelector("fieldset.q") : null; }`,
     what: "first `fieldset.q` in the server-rendered shadow root, its stylesheet loaded",
+    shape: "made per request by the venue's server, which first calls `POST /api/v1/prompt/render` on the reference host (server to server, timed inside the page's response); the question is in the HTML; its shadow root links `consent-prompt.css`; the config is in the page; `embed.js` (async) hydrates later",
+    serial: 2,
+    serialWhat: "page (with the render call) → stylesheet",
   },
   ours: {
     label: "Consent Prompt (script tag)",
@@ -180,25 +197,45 @@ const WIDGETS = {
     // The first question: a fieldset.q in the prompt's open shadow root.
     find: `() => { const h = document.getElementById("consent"); return h && h.shadowRoot ? h.shadowRoot.querySelector("fieldset.q") : null; }`,
     what: "first `fieldset.q` in the prompt's shadow root",
+    shape: "config in the page (a JSON data block); `embed.js` (async), which starts the entry module, the glue and the wasm at once; the stylesheet is inside the wasm",
+    serial: 3,
+    serialWhat: "page → `embed.js` → entry, glue and wasm (in parallel)",
   },
   cookieconsent: {
     label: "vanilla-cookieconsent 3.1.0 (consent modal)",
     page: shell({
-      head: `  <link rel="stylesheet" href="/peers/vanilla-cookieconsent/cookieconsent.css">`,
-      body: `  <script type="module" src="/cookieconsent-config.js"></script>`,
+      head: `  <link rel="stylesheet" href="/peers/vanilla-cookieconsent/cookieconsent.css">\n  <script defer src="/peers/vanilla-cookieconsent/cookieconsent.umd.js"></script>`,
+      body: `  <script type="module">\n${inline(CC_CONFIG_JS)}</script>`,
     }),
     find: `() => document.querySelector("#cc-main .cm")`,
     what: "`#cc-main .cm` (the consent modal)",
+    shape: "stylesheet link and `cookieconsent.umd.js` (defer) in the head; the config inline, a module calling `CookieConsent.run()`",
+    serial: 2,
+    serialWhat: "page → stylesheet and library (in parallel)",
   },
   klaro: {
     label: "klaro 0.7.22 (notice)",
     page: shell({
-      head: `  <script defer src="/klaro-config.js"></script>\n  <script defer data-config="klaroConfig" src="/peers/klaro/klaro.js"></script>`,
+      head: `  <script>\n${inline(KLARO_CONFIG_JS)}</script>\n  <script defer data-config="klaroConfig" src="/peers/klaro/klaro.js"></script>`,
     }),
     find: `() => document.getElementById("klaro-cookie-notice")`,
     what: "`#klaro-cookie-notice` (the notice)",
+    shape: "the config inline (a global `klaroConfig`); `klaro.js` (defer, its CSS included)",
+    serial: 2,
+    serialWhat: "page → library",
   },
 };
+
+/** The rendering host, when the ssr page is measured (set in main). */
+let renderHost = null;
+
+/** The ssr page for one request: the render asked for now, server to server. */
+async function ssrPage() {
+  const rendered = await renderHost.render(OURS_CONFIG, "/consent-prompt/");
+  return shell({
+    body: `${INLINE_CONFIG}\n  <script src="/consent-prompt/embed.js" data-target="#consent" data-config="#consent-config" async></script>`,
+  }).replace('<div id="consent"></div>', () => `<div id="consent">${rendered.fragment}</div>`);
+}
 
 // ------------------------------------------------------------ measurement
 
@@ -248,19 +285,16 @@ function files() {
   return {
     "/shell.css": { body: SHELL_CSS, type: "text/css; charset=utf-8" },
     "/ours.html": { body: WIDGETS.ours.page, type: "text/html; charset=utf-8" },
-    "/ssr.html": { body: WIDGETS.ssr.page, type: "text/html; charset=utf-8" },
+    "/ssr.html": { dynamic: ssrPage, type: "text/html; charset=utf-8" },
     "/consent-prompt/consent-prompt.css": dist("consent-prompt.css"),
     "/cookieconsent.html": { body: WIDGETS.cookieconsent.page, type: "text/html; charset=utf-8" },
     "/klaro.html": { body: WIDGETS.klaro.page, type: "text/html; charset=utf-8" },
-    "/consent-config.json": { body: JSON.stringify(OURS_CONFIG), type: "application/json" },
     "/consent-prompt/embed.js": dist("embed.js"),
     "/consent-prompt/consent-prompt.js": dist("consent-prompt.js"),
     "/consent-prompt/consent_prompt.js": dist("consent_prompt.js"),
     "/consent-prompt/consent_prompt_bg.wasm": dist("consent_prompt_bg.wasm"),
-    "/cookieconsent-config.js": { body: CC_CONFIG_JS, type: "text/javascript; charset=utf-8" },
     "/peers/vanilla-cookieconsent/cookieconsent.css": cc("cookieconsent.css"),
     "/peers/vanilla-cookieconsent/cookieconsent.umd.js": cc("cookieconsent.umd.js"),
-    "/klaro-config.js": { body: KLARO_CONFIG_JS, type: "text/javascript; charset=utf-8" },
     "/peers/klaro/klaro.js": klaro("klaro.js"),
   };
 }
@@ -280,6 +314,9 @@ async function once(browser, server, name) {
       if (!r.url().startsWith(server.url) && !r.url().startsWith("data:")) errors.push(`request off loopback refused: ${r.url()}`);
     });
     const cdp = await context.newCDPSession(page);
+    // Each request's initiator, for the chain of serial requests.
+    let sent = [];
+    cdp.on("Network.requestWillBeSent", (e) => sent.push({ url: e.request.url, type: e.type, initiator: e.initiator, documentURL: e.documentURL }));
     await cdp.send("Network.enable");
     await cdp.send("Network.setCacheDisabled", { cacheDisabled: CACHE === "cold" });
     if (PROFILE === "mobile") {
@@ -303,6 +340,7 @@ async function once(browser, server, name) {
       await page.goto("about:blank");
     }
     server.log.length = 0;
+    sent = [];
     await page.goto(`${server.url}/${name}.html`, { waitUntil: "commit" });
     const handle = await withTimeout(
       page.waitForFunction(() => window.__ttfq, null, { polling: 50, timeout: RUN_TIMEOUT_MS }),
@@ -321,10 +359,41 @@ async function once(browser, server, name) {
       await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
     }
     const requests = server.log.map((r) => ({ ...r }));
-    return { ms, cls, requests, errors };
+    return { ms, cls, requests, errors, chain: chainDepth(sent) };
   } finally {
     await context.close();
   }
+}
+
+/**
+ * The longest chain of requests one after another: the page is 1, a file
+ * the page's HTML asks for is 2, a file a script of that file asks for is
+ * 3, and so on (CDP's initiator: the parser's document, or the script on
+ * top of the initiating stack).
+ */
+function chainDepth(sent) {
+  const depth = new Map();
+  const base = (u) => (u ?? "").split("#")[0];
+  const parentOf = (r) => {
+    const i = r.initiator ?? {};
+    if (i.url) return base(i.url);
+    let stack = i.stack;
+    while (stack) {
+      const frame = stack.callFrames?.find((f) => f.url);
+      if (frame) return base(frame.url);
+      stack = stack.parent;
+    }
+    return base(r.documentURL);
+  };
+  let max = 0;
+  for (const r of sent) {
+    if (r.url.startsWith("data:")) continue;
+    const url = base(r.url);
+    const d = r.type === "Document" ? 1 : (depth.get(parentOf(r)) ?? 1) + 1;
+    if (!depth.has(url)) depth.set(url, d);
+    max = Math.max(max, d);
+  }
+  return max;
 }
 
 async function main() {
@@ -332,7 +401,10 @@ async function main() {
     writeFileSync(CONFIG_OUT, JSON.stringify(OURS_CONFIG, null, 2));
     return;
   }
-  if (ONLY.includes("ssr") && !SSR_FRAGMENT) throw new Error("the ssr page needs --ssr-fragment (bench/render-fragment.mjs writes it)");
+  if (ONLY.includes("ssr")) {
+    if (!existsSync(HOST_BIN)) throw new Error(`the ssr page needs the host: ${HOST_BIN} (cargo build -p consent-host --profile host)`);
+    renderHost = await startRenderHost({ hostBin: HOST_BIN, dist: DIST, venueId: OURS_CONFIG.venue.id, customerId: OURS_CONFIG.customerId });
+  }
   const needs = { cookieconsent: "vanilla-cookieconsent", klaro: "klaro" };
   const peerVersions = {};
   for (const key of ONLY) {
@@ -348,7 +420,7 @@ async function main() {
   const browser = await launch();
   const chromiumVersion = browser.version();
   const names = ONLY;
-  const results = Object.fromEntries(names.map((n) => [n, { times: [], cls: [], requests: null, errors: [] }]));
+  const results = Object.fromEntries(names.map((n) => [n, { times: [], cls: [], requests: null, errors: [], chains: [] }]));
   try {
     for (let round = -WARMUP; round < RUNS; round++) {
       for (const name of names) {
@@ -357,6 +429,7 @@ async function main() {
         results[name].times.push(r.ms);
         results[name].cls.push(r.cls);
         results[name].requests ??= r.requests;
+        results[name].chains.push(r.chain);
         results[name].errors.push(...r.errors);
       }
       if (round >= 0) process.stderr.write(`\r  ttfq: round ${round + 1}/${RUNS}`);
@@ -365,6 +438,7 @@ async function main() {
   } finally {
     await browser.close();
     await server.close();
+    await renderHost?.stop();
   }
   const out = {
     profile: PROFILE,
@@ -383,6 +457,12 @@ async function main() {
           {
             label: WIDGETS[n].label,
             what: WIDGETS[n].what,
+            shape: WIDGETS[n].shape,
+            serialToQuestion: WIDGETS[n].serial,
+            serialWhat: WIDGETS[n].serialWhat,
+            // Measured: the longest chain of requests over the whole visit.
+            chainMax: Math.max(...r.chains),
+            renderCall: n === "ssr" ? renderHost?.timings() : undefined,
             ...summary(r.times),
             times: r.times,
             clsMax: Math.max(...r.cls),

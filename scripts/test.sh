@@ -7,66 +7,136 @@
 #   4. browser tests: the Yew components in headless Chromium (wasm-bindgen-test)
 #   5. release build of the widget, and the size report
 #   6. end-to-end: Playwright + system Chromium against the real host on 127.0.0.1
+#   7. figures: README's benchmark figures are the latest run's (docs/benchmarks.json)
+#
+#   ./scripts/test.sh [tier ...]
+# With no argument every tier runs; otherwise only those named (toolchain
+# always): lints host postgres invariant browser size package types e2e figures.
+# Every check fails closed: a tool's output is captured and its exit status
+# checked before the output is inspected.
+#
+# The PostgreSQL tier runs on a throwaway cluster, or on the server named by
+# CONSENT_TEST_DATABASE_URL when it is set. It sets CONSENT_TEST_EXPECT_POSTGRES=1:
+# then no host test may quietly fall back to SQLite, and the PostgreSQL-only
+# tests (ignored in a plain `cargo test`, so never counted as passed there)
+# run and fail without a reachable server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+TIERS=(lints host postgres invariant browser size package types e2e figures)
+if [ "$#" -gt 0 ]; then
+  for t in "$@"; do
+    [[ " ${TIERS[*]} " == *" $t "* ]] || { echo "unknown tier: $t (tiers: ${TIERS[*]})" >&2; exit 2; }
+  done
+  WANT=" $* "
+else
+  WANT=" ${TIERS[*]} "
+fi
+want() { [[ "$WANT" == *" $1 "* ]]; }
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 step "toolchain"
 bash scripts/setup.sh
 
-step "format and lints"
-cargo fmt --all --check
-cargo clippy -q -p consent-core -p consent-host --all-targets -- -D warnings
-cargo clippy -q -p consent-prompt --target wasm32-unknown-unknown --all-targets -- -D warnings
-# The widget's server rendering compiles natively (the host uses it).
-cargo clippy -q -p consent-prompt --features ssr --lib -- -D warnings
-
-step "host tests: consent-core and consent-host (SQLite)"
-# CONSENT_TEST_DATABASE_URL unset: the SQLite run is exactly as before (the
-# PostgreSQL-only tests print that they are skipped).
-env -u CONSENT_TEST_DATABASE_URL cargo test -p consent-core -p consent-host
-
-step "host tests: consent-host on PostgreSQL"
-# A throwaway cluster in a temporary directory on a free loopback port,
-# stopped by an EXIT trap even when a test fails; every test makes its own
-# database on it.
-source scripts/pg-throwaway.sh
-pg_throwaway_start
-CONSENT_TEST_DATABASE_URL="$PG_THROWAWAY_URL" cargo test -p consent-host
-pg_throwaway_stop
-
-step "invariant: consent-core does no IO and depends on no web crate"
-if cargo tree -p consent-core -e normal --prefix none | grep -E '^(yew|web-sys|gloo[a-z-]*|wasm-bindgen|js-sys) '; then
-  echo "consent-core must not depend on the crates above" >&2
-  exit 1
+if want lints; then
+  step "format and lints"
+  cargo fmt --all --check
+  cargo clippy -q -p consent-core -p consent-host --all-targets -- -D warnings
+  cargo clippy -q -p consent-prompt --target wasm32-unknown-unknown --all-targets -- -D warnings
+  # The widget's server rendering compiles natively (the host uses it).
+  cargo clippy -q -p consent-prompt --features ssr --lib -- -D warnings
 fi
-cargo build -q -p consent-core --target wasm32-unknown-unknown
-echo "ok: consent-core is pure and builds for wasm32"
 
-step "browser tests: components in headless Chromium"
-CHROMEDRIVER=/usr/bin/chromedriver \
-CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test -p consent-prompt --target wasm32-unknown-unknown
+if want host; then
+  step "host tests: consent-core and consent-host (SQLite)"
+  # No PostgreSQL: the PostgreSQL-only tests are #[ignore]d and reported as
+  # ignored, never as passed.
+  env -u CONSENT_TEST_DATABASE_URL -u CONSENT_TEST_EXPECT_POSTGRES cargo test -p consent-core -p consent-host
+fi
 
-step "release build and size"
-trunk build --release --offline
-bash scripts/size.sh
+if want postgres; then
+  step "host tests: consent-host on PostgreSQL"
+  # A throwaway cluster in a temporary directory on a free loopback port,
+  # stopped by an EXIT trap even when a test fails; every test makes its own
+  # database on it. CONSENT_TEST_DATABASE_URL already set names a server to
+  # use instead.
+  if [ -z "${CONSENT_TEST_DATABASE_URL:-}" ]; then
+    source scripts/pg-throwaway.sh
+    pg_throwaway_start
+    pg_url="$PG_THROWAWAY_URL"
+  else
+    pg_url="$CONSENT_TEST_DATABASE_URL"
+  fi
+  # Expected: a test without a reachable server fails; --include-ignored
+  # runs the PostgreSQL-only tests.
+  CONSENT_TEST_EXPECT_POSTGRES=1 CONSENT_TEST_DATABASE_URL="$pg_url" \
+    cargo test -p consent-host -- --include-ignored
+  if [ -n "${PG_THROWAWAY_DIR:-}" ]; then pg_throwaway_stop; fi
+fi
 
-step "npm package (from dist/) and the React example that installs it"
-node scripts/package.mjs
-(cd examples/react && npm ci --no-audit --no-fund && npm run build)
-tests/e2e/node_modules/.bin/tsc -p examples/react/tsconfig.json
-echo "ok: the React example type-checks against consent-prompt.d.ts"
+if want invariant; then
+  step "invariant: consent-core does no IO and depends on no web crate"
+  # Captured first: a failing `cargo tree` fails the tier, and so does an
+  # output that does not even list consent-core itself.
+  if ! tree=$(cargo tree -p consent-core -e normal --prefix none); then
+    echo "cargo tree failed: the invariant could not be checked" >&2
+    exit 1
+  fi
+  if ! grep -q '^consent-core ' <<<"$tree"; then
+    echo "cargo tree did not list consent-core: the invariant could not be checked" >&2
+    exit 1
+  fi
+  if web=$(grep -E '^(yew|web-sys|gloo[a-z-]*|wasm-bindgen|js-sys) ' <<<"$tree"); then
+    printf '%s\n' "$web" >&2
+    echo "consent-core must not depend on the crates above" >&2
+    exit 1
+  fi
+  cargo build -q -p consent-core --target wasm32-unknown-unknown
+  echo "ok: consent-core is pure and builds for wasm32 ($(wc -l <<<"$tree") crates checked)"
+fi
 
-step "types: consent-prompt.d.ts against the examples (tsc --noEmit)"
-tests/e2e/node_modules/.bin/tsc -p examples/tsconfig.json
-echo "ok: the examples type-check against consent-prompt.d.ts"
+if want browser; then
+  step "browser tests: components in headless Chromium"
+  CHROMEDRIVER=/usr/bin/chromedriver \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test -p consent-prompt --target wasm32-unknown-unknown
+fi
 
-step "end-to-end: the demo checkout and the reference host"
-cargo build -q -p consent-host --profile host
-(cd tests/e2e && node --test --test-concurrency=1 --test-timeout=180000 ./*.test.mjs)
+if want size; then
+  step "release build and size"
+  trunk build --release --offline
+  bash scripts/size.sh
+fi
 
-step "all tiers passed"
+if want package; then
+  step "npm package (from dist/) and the React example that installs it"
+  node scripts/package.mjs
+  (cd examples/react && npm ci --no-audit --no-fund && npm run build)
+  tests/e2e/node_modules/.bin/tsc -p examples/react/tsconfig.json
+  echo "ok: the React example type-checks against consent-prompt.d.ts"
+fi
+
+if want types; then
+  step "types: consent-prompt.d.ts against the examples (tsc --noEmit)"
+  tests/e2e/node_modules/.bin/tsc -p examples/tsconfig.json
+  echo "ok: the examples type-check against consent-prompt.d.ts"
+fi
+
+if want e2e; then
+  step "end-to-end: the demo checkout and the reference host"
+  cargo build -q -p consent-host --profile host
+  (cd tests/e2e && node --test --test-concurrency=1 --test-timeout=180000 ./*.test.mjs)
+fi
+
+if want figures; then
+  step "figures: README's benchmark block is the latest run's"
+  # No figure is typed: bench/report.mjs writes docs/benchmarks.md,
+  # docs/benchmarks.json and README's block from one run of bench/run.sh;
+  # this fails if the block differs from what that JSON gives.
+  node bench/report.mjs --check
+fi
+
+step "passed: $(echo $WANT)"

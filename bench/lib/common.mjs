@@ -9,12 +9,13 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
-// playwright-core is installed for the end-to-end tests; reuse it.
+// playwright-core is installed for the end-to-end tests; reuse it (loaded
+// when a browser is launched, so the report needs no browser).
 const requireE2e = createRequire(path.join(ROOT, "tests/e2e/package.json"));
-const { chromium } = requireE2e("playwright-core");
 
 /** The system Chromium, headless. Never a downloaded browser. */
 export function launch() {
+  const { chromium } = requireE2e("playwright-core");
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: [
@@ -44,13 +45,20 @@ const TYPES = {
 /**
  * Serves a fixed set of files on 127.0.0.1 (a free port), gzip -9
  * compressed ahead of time when the browser accepts gzip, never cacheable.
- * `files` maps a URL path to `{ file }` (a path on disk) or `{ body, type }`.
+ * `files` maps a URL path to `{ file }` (a path on disk), `{ body, type }`,
+ * or `{ dynamic, type }`: an async function making the body for each
+ * request (a page a server makes per request), compressed as it is sent
+ * (brotli quality 5 or gzip -6, as a web server compresses dynamic pages).
  * `log` lists what each response sent: `{ path, status, encoding, bytes }`
  * (bytes = the body as sent on the wire, i.e. compressed).
  */
 export async function serveStatic(files, { headers = {}, cache = "no-store" } = {}) {
   const table = new Map();
   for (const [urlPath, spec] of Object.entries(files)) {
+    if (spec.dynamic) {
+      table.set(urlPath, { dynamic: spec.dynamic, type: spec.type ?? TYPES[path.extname(urlPath)], cacheControl: cache === "immutable" ? "no-cache" : "no-store" });
+      continue;
+    }
     const raw = spec.file ? readFileSync(spec.file) : Buffer.from(spec.body);
     const type = spec.type ?? TYPES[path.extname(spec.file ?? urlPath)] ?? "application/octet-stream";
     // Compressed once, before serving, as a CDN or the reference host's
@@ -62,9 +70,21 @@ export async function serveStatic(files, { headers = {}, cache = "no-store" } = 
     table.set(urlPath, { raw, gzip: gzipSync(raw, { level: 9 }), br, type, cacheControl });
   }
   const log = [];
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, "http://127.0.0.1").pathname);
-    const entry = table.get(urlPath);
+    let entry = table.get(urlPath);
+    if (entry?.dynamic && (req.method === "GET" || req.method === "HEAD")) {
+      try {
+        const raw = Buffer.from(await entry.dynamic());
+        const br = brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5 } });
+        entry = { ...entry, raw, br, gzip: gzipSync(raw, { level: 6 }) };
+      } catch (e) {
+        res.writeHead(500, { "Content-Type": "text/plain", "Cache-Control": "no-store" });
+        res.end(String(e));
+        log.push({ path: urlPath, status: 500, encoding: "identity", bytes: 0, error: String(e) });
+        return;
+      }
+    }
     const common = { "Cache-Control": entry?.cacheControl ?? "no-store", ...headers };
     if (!entry || (req.method !== "GET" && req.method !== "HEAD")) {
       res.writeHead(404, { ...common, "Content-Type": "text/plain" });

@@ -154,3 +154,55 @@ export function hostAndBrowser(options) {
   });
   return env;
 }
+
+/**
+ * Sets one of the demo's controls and waits until the prompt shows it:
+ * the page has remounted with that value in its config, the root in the
+ * shadow root is a new one (the old one is marked before the change), and
+ * the state the control implies is on screen: the preference centre's
+ * current answers, the operator's keys, one general question, the theme's
+ * class, the locale's `lang`. Never a fixed sleep: an axe scan after this
+ * sees the new DOM, not the old one. (The page's CSP allows no eval, so
+ * the conditions are named, not passed as code.)
+ */
+export async function setControl(page, name, value) {
+  const checkbox = name === "require";
+  const input = page.locator(checkbox ? `#controls input[name=${name}]` : `#controls input[name=${name}][value="${value}"]`);
+  const want = checkbox ? value !== "no" : true;
+  if ((await input.isChecked()) === want) return;
+  await page.evaluate(() => {
+    const root = document.getElementById("consent").shadowRoot?.querySelector("[part=root]");
+    root?.setAttribute("data-e2e-replaced", "");
+  });
+  await input.setChecked(want);
+  await page.waitForFunction(
+    ({ name, value, want }) => {
+      const c = window.consentConfig;
+      if (!c || !window.consentPrompt) return false;
+      const set = { mode: c.mode, theme: c.theme?.preset, locale: c.locale, channel: c.channel, require: c.requireAnswer === true }[name];
+      if (set !== (name === "require" ? want : value)) return false;
+      const root = document.getElementById("consent").shadowRoot?.querySelector("[part=root]");
+      if (!root || root.hasAttribute("data-e2e-replaced")) return false;
+      const questions = root.querySelectorAll("fieldset.q").length;
+      const keys = root.querySelector("[part=keys]") !== null;
+      switch (`${name}:${value}`) {
+        case "mode:account":
+          return root.querySelector("[part=current]") !== null;
+        case "mode:general":
+          return questions === 1;
+        case "mode:individual":
+          return questions > 1;
+        case "channel:box-office":
+        case "channel:phone":
+          return keys;
+        case "channel:web":
+          return !keys;
+      }
+      if (name === "theme") return root.classList.contains(value);
+      if (name === "locale") return root.lang === value;
+      return true;
+    },
+    { name, value, want },
+    { polling: 50, timeout: 10000 }
+  );
+}

@@ -3,15 +3,9 @@
 // single-page app that mounts and destroys the prompt many times.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { hostAndBrowser, openDemo, recordsFor, newCustomer, waitFor, focusedInPrompt, mintToken } from "./harness.mjs";
+import { hostAndBrowser, openDemo, recordsFor, newCustomer, waitFor, focusedInPrompt, mintToken, setControl } from "./harness.mjs";
 
 const env = hostAndBrowser();
-
-async function setControl(page, name, value) {
-  await page.locator(`#controls input[name=${name}][value="${value}"]`).check();
-  await page.waitForTimeout(300);
-  await page.locator("#consent [part=root]").waitFor();
-}
 
 test("preference centre: withdrawing supersedes the yes, and the backend then says withdrawn", async () => {
   const customer = newCustomer();

@@ -194,6 +194,22 @@ fn healthz(port: u16) -> String {
     out
 }
 
+/// [`healthz`], with every IO error read as "no answer" (a refused
+/// connection may be reset before the request is even written).
+fn healthz_if_served(port: u16) -> String {
+    let mut out = String::new();
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return out;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .is_ok()
+    {
+        let _ = s.read_to_string(&mut out);
+    }
+    out
+}
+
 /// Whether the server has closed this connection (read sees EOF or a reset).
 fn closed_by_server(s: &mut TcpStream) -> bool {
     s.set_read_timeout(Some(Duration::from_millis(200)))
@@ -251,13 +267,34 @@ fn half_open_connections_are_timed_out_and_health_still_answers() {
 
 #[test]
 fn connections_over_the_limit_are_refused_without_harming_the_host() {
-    let host = start_host(&["--header-read-timeout-secs", "5", "--max-connections", "20"]);
-    let held: Vec<TcpStream> = (0..40)
-        .map(|_| TcpStream::connect(("127.0.0.1", host.port)).unwrap())
-        .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    // Some of these were closed at once; once they are gone, the host
-    // answers again.
+    let host = start_host(&[
+        "--header-read-timeout-secs",
+        "30",
+        "--max-connections",
+        "20",
+    ]);
+    // One at a time, so the host has accepted each before the next: the
+    // first 20 hold its permits, the next 20 are over the limit.
+    let mut held: Vec<TcpStream> = Vec::new();
+    for _ in 0..40 {
+        held.push(TcpStream::connect(("127.0.0.1", host.port)).unwrap());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Within the limit: still open (nothing sent, the header timeout is
+    // 30 s). Over it: closed by the host at once, without an answer.
+    let (within, over) = held.split_at_mut(20);
+    let refused = over.iter_mut().map(closed_by_server).filter(|c| *c).count();
+    assert_eq!(refused, 20, "every connection over the limit is refused");
+    let open = within
+        .iter_mut()
+        .map(closed_by_server)
+        .filter(|c| !*c)
+        .count();
+    assert_eq!(open, 20, "the connections within the limit stay open");
+    // While the limit is reached, a request gets no answer at all.
+    let answer = healthz_if_served(host.port);
+    assert_eq!(answer, "", "a connection over the limit was served");
+    // Once the held ones are gone, the host answers again.
     drop(held);
     let deadline = Instant::now() + Duration::from_secs(8);
     loop {

@@ -6,6 +6,11 @@
 //! (`postgres://user@127.0.0.1:port/postgres`), a fresh database of its
 //! own on that server for every test, so tests stay independent and run
 //! in parallel. Tests about the SQLite file itself use [`TestApp::sqlite`].
+//!
+//! `CONSENT_TEST_EXPECT_POSTGRES=1` (the PostgreSQL tier of
+//! `scripts/test.sh` sets it) says the run is on PostgreSQL: then a missing
+//! `CONSENT_TEST_DATABASE_URL` fails the test instead of quietly running it
+//! on SQLite, and an unreachable server fails it too.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -71,11 +76,34 @@ pub fn sign(claims: &Claims) -> String {
     TokenSigner::hs256(SECRET.as_bytes()).sign(claims)
 }
 
-/// The PostgreSQL server the tests may use, if any.
+/// Whether the run says PostgreSQL is expected (`CONSENT_TEST_EXPECT_POSTGRES=1`).
+pub fn postgres_expected() -> bool {
+    std::env::var("CONSENT_TEST_EXPECT_POSTGRES").is_ok_and(|v| v.trim() == "1")
+}
+
+/// The PostgreSQL server the tests may use, if any. Panics when
+/// PostgreSQL is expected and none is named.
 pub fn test_database_url() -> Option<String> {
-    std::env::var("CONSENT_TEST_DATABASE_URL")
+    let url = std::env::var("CONSENT_TEST_DATABASE_URL")
         .ok()
-        .filter(|u| !u.trim().is_empty())
+        .filter(|u| !u.trim().is_empty());
+    assert!(
+        url.is_some() || !postgres_expected(),
+        "CONSENT_TEST_EXPECT_POSTGRES=1 but CONSENT_TEST_DATABASE_URL is not set: \
+         this run must be on PostgreSQL"
+    );
+    url
+}
+
+/// The PostgreSQL server for a test that only means something on
+/// PostgreSQL (those are `#[ignore]`d by default, so a plain `cargo test`
+/// lists them as ignored rather than passed). Panics without one: a test
+/// that runs must test.
+pub fn required_database_url() -> String {
+    test_database_url().expect(
+        "this test needs PostgreSQL: set CONSENT_TEST_DATABASE_URL \
+         (scripts/test.sh starts a throwaway server and sets it)",
+    )
 }
 
 /// A fresh, empty database on the test server; returns its URL.
