@@ -38,7 +38,7 @@ use clap::Parser;
 
 // The host tests' builders: valid records made by consent-core's own
 // record builder, as the widget makes them.
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 use consent_core::domain::DecisionState::{Given, Refused};
 use consent_core::wire::ConsentRecordV1;

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 use consent_core::domain::DecisionState::{Given, Refused, Withdrawn};
 use consent_core::Timestamp;

@@ -4,17 +4,18 @@ use std::fmt;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use consent_core::record::{check_record, check_timing};
-use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, ErrorV1, PreferencesV1, RecordBatchV1};
+use consent_core::wire::{ConsentRecordV1, PreferencesV1, RecordBatchV1};
 use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::db::{BatchOutcome, DbError, NewRecord};
+pub use crate::error::ApiError;
+use crate::extract::{CustomerId, PartnerId};
 use crate::{sha256_hex, AppState};
 
 /// Largest accepted request body: 1 MiB.
@@ -23,94 +24,6 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_BATCH_RECORDS: usize = 500;
 /// Longest accepted customer id, in a path or in a record.
 use consent_core::record::MAX_CUSTOMER_ID_BYTES as MAX_CUSTOMER_ID_LEN;
-
-/// An error answer: `{"error": {"code", "message", "field"}}`.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub field: Option<String>,
-    /// Seconds for `Retry-After` (429).
-    pub retry_after: Option<u64>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            field: None,
-            retry_after: None,
-        }
-    }
-
-    pub fn at(mut self, field: impl Into<String>) -> Self {
-        self.field = Some(field.into());
-        self
-    }
-
-    /// 401: no credential, or one that does not verify. Answered with
-    /// `WWW-Authenticate: Bearer error="invalid_token"`.
-    pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-    }
-
-    /// 429 with `Retry-After`.
-    pub fn rate_limited(what: &str, retry_after_secs: u64) -> Self {
-        let mut e = Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many writes from this {what}; try again in {retry_after_secs} s"),
-        );
-        e.retry_after = Some(retry_after_secs);
-        e
-    }
-
-    fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record", message).at(field)
-    }
-
-    /// Logs the cause and answers a bare 500: no internals reach the client.
-    pub fn internal(context: &str, cause: &dyn fmt::Display) -> Self {
-        tracing::error!(error = %cause, "{context}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; the request was not completed",
-        )
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBodyV1 {
-            error: ErrorV1 {
-                code: self.code.to_owned(),
-                message: self.message,
-                field: self.field,
-            },
-        };
-        let mut res = (
-            self.status,
-            [(header::CACHE_CONTROL, "no-store")],
-            Json(body),
-        )
-            .into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-        }
-        if let Some(secs) = self.retry_after {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        res
-    }
-}
 
 /// A JSON answer that no cache keeps (it holds personal data).
 pub(crate) fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
@@ -354,42 +267,12 @@ pub async fn post_records(
     }
 }
 
-/// An id from the path: valid UTF-8, not blank, at most
-/// [`MAX_CUSTOMER_ID_LEN`] bytes (the limit records are held to). `what`
-/// names it in the message, `code` is the error code.
-fn path_id(
-    path: Result<Path<String>, PathRejection>,
-    what: &str,
-    code: &'static str,
-) -> Result<String, ApiError> {
-    let Path(id) = path.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            code,
-            format!("the {what} id is not valid UTF-8"),
-        )
-    })?;
-    if id.trim().is_empty() || id.len() > MAX_CUSTOMER_ID_LEN {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            code,
-            format!("the {what} id must be 1 to {MAX_CUSTOMER_ID_LEN} bytes"),
-        ));
-    }
-    Ok(id)
-}
-
-fn customer_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    path_id(path, "customer", "invalid_customer_id")
-}
-
 /// `GET /api/v1/customers/{customerId}/preferences`.
 pub async fn get_preferences(
     State(state): State<AppState>,
     caller: Caller,
-    path: Result<Path<String>, PathRejection>,
+    CustomerId(customer_id): CustomerId,
 ) -> Result<Response, ApiError> {
-    let customer_id = customer_id(path)?;
     caller.may_read_customer(&customer_id)?;
     let preferences = state
         .db
@@ -416,9 +299,8 @@ pub struct CustomerRecordsV1 {
 pub async fn get_records(
     State(state): State<AppState>,
     caller: Caller,
-    path: Result<Path<String>, PathRejection>,
+    CustomerId(customer_id): CustomerId,
 ) -> Result<Response, ApiError> {
-    let customer_id = customer_id(path)?;
     caller.may_read_customer(&customer_id)?;
     let records = state
         .db
@@ -439,9 +321,8 @@ pub async fn get_records(
 pub async fn get_receipt(
     State(state): State<AppState>,
     caller: Caller,
-    path: Result<Path<String>, PathRejection>,
+    CustomerId(customer_id): CustomerId,
 ) -> Result<Response, ApiError> {
-    let customer_id = customer_id(path)?;
     caller.may_read_customer(&customer_id)?;
     let records = state
         .db
@@ -472,9 +353,8 @@ pub struct ErasedV1 {
 pub async fn delete_customer(
     State(state): State<AppState>,
     caller: Caller,
-    path: Result<Path<String>, PathRejection>,
+    CustomerId(customer_id): CustomerId,
 ) -> Result<Response, ApiError> {
-    let customer_id = customer_id(path)?;
     caller.require_admin()?;
     let at = (state.clock)();
     let by = caller.audit_name();
@@ -591,10 +471,6 @@ pub struct ContactsQuery {
     pub format: Option<String>,
 }
 
-fn partner_id(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    path_id(path, "partner", "invalid_partner_id")
-}
-
 /// What a contacts export keeps.
 struct ContactFilter {
     channel: Option<consent_core::domain::Channel>,
@@ -709,18 +585,17 @@ async fn write_contacts(
 pub async fn get_partner_contacts(
     State(state): State<AppState>,
     caller: Caller,
-    path: Result<Path<String>, PathRejection>,
+    PartnerId(partner): PartnerId,
     query: Result<axum::extract::Query<ContactsQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let partner = partner_id(path)?;
     caller.may_read_partner(&partner)?;
     let axum::extract::Query(query) = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let filter = ContactFilter::from_query(&query)?;
     let csv = wants_csv(&query, &headers)?;
     let now = (state.clock)();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     // The storage sends current records into `records`; the writer turns
     // them into body chunks. The writer owns the receiving end, so the
     // moment it stops (the client went away, or the export's time is up)
@@ -766,8 +641,9 @@ pub async fn get_partner_contacts(
             }
         }
     });
-    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    let mut res = Response::new(axum::body::Body::from_stream(stream));
+    let mut res = Response::new(axum::body::Body::from_stream(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+    ));
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if csv {
@@ -812,9 +688,8 @@ pub struct PartnerSummaryV1 {
 pub async fn get_partner_summary(
     State(state): State<AppState>,
     caller: Caller,
-    path: Result<Path<String>, PathRejection>,
+    PartnerId(partner): PartnerId,
 ) -> Result<Response, ApiError> {
-    let partner = partner_id(path)?;
     caller.may_read_partner(&partner)?;
     let now = (state.clock)();
     let (records_tx, mut records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);

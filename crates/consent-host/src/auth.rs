@@ -16,7 +16,7 @@ use consent_core::wire::ConsentRecordV1;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::api::ApiError;
+use crate::error::ApiError;
 use crate::keys::{ApiKey, Role};
 use crate::limits::{Access, ClientAddr};
 use crate::AppState;
@@ -317,14 +317,9 @@ impl fmt::Debug for TokenVerifier {
 }
 
 /// A configuration problem found at start-up.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct KeyError(pub String);
-
-impl fmt::Display for KeyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 impl TokenVerifier {
     /// The venue this host serves (every token's `iss`).

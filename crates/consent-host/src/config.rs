@@ -26,13 +26,47 @@ impl std::str::FromStr for Secret {
     }
 }
 
-impl Config {
+/// The SQLite file the host and its commands use unless told otherwise.
+pub const DEFAULT_DB: &str = "./data/consent.db";
+
+/// Which database: the serving host and every command take these two
+/// flags, declared once here.
+#[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
+pub struct StorageArgs {
+    /// SQLite database file; its parent directory is created if missing.
+    #[arg(long = "db", env = "DATABASE_PATH", default_value = DEFAULT_DB)]
+    pub db: PathBuf,
+
+    /// PostgreSQL instead of the SQLite file, e.g.
+    /// `postgres://consent@db.internal/consent`: several host instances may
+    /// share one database. Never logged (it may hold a password).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
+}
+
+impl Default for StorageArgs {
+    fn default() -> Self {
+        StorageArgs {
+            db: PathBuf::from(DEFAULT_DB),
+            database_url: None,
+        }
+    }
+}
+
+impl StorageArgs {
     /// The database to open: `--database-url` if given, else the `--db` file.
     pub fn backend(&self) -> crate::store::Backend {
         crate::store::Backend::choose(
             self.db.clone(),
             self.database_url.as_ref().map(|s| s.0.clone()),
         )
+    }
+}
+
+impl Config {
+    /// The database to open: `--database-url` if given, else the `--db` file.
+    pub fn backend(&self) -> crate::store::Backend {
+        self.storage.backend()
     }
 }
 
@@ -52,19 +86,8 @@ pub struct Config {
     #[arg(long, env = "BIND", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     pub bind: IpAddr,
 
-    /// SQLite database file; its parent directory is created if missing.
-    #[arg(
-        long = "db",
-        env = "DATABASE_PATH",
-        default_value = "./data/consent.db"
-    )]
-    pub db: PathBuf,
-
-    /// PostgreSQL instead of the SQLite file, e.g.
-    /// `postgres://consent@db.internal/consent`: several host instances may
-    /// share one database. Never logged (it may hold a password).
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<Secret>,
+    #[command(flatten)]
+    pub storage: StorageArgs,
 
     /// Comma-separated origins allowed to call the API cross-origin, e.g.
     /// `https://tickets.example,https://boxoffice.example`. Exact matches only; no wildcard.
@@ -200,8 +223,7 @@ impl Default for Config {
         Config {
             port: 8080,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            db: PathBuf::from("./data/consent.db"),
-            database_url: None,
+            storage: StorageArgs::default(),
             allowed_origins: Vec::new(),
             allowed_headers: ["x-csrf-token", "x-xsrf-token", "x-requested-with"]
                 .map(String::from)
@@ -385,7 +407,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.port, 0);
         assert_eq!(c.bind, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        assert_eq!(c.db, PathBuf::from("/tmp/x.db"));
+        assert_eq!(c.storage.db, PathBuf::from("/tmp/x.db"));
         assert_eq!(
             c.allowed_origins,
             ["https://tickets.example", "http://localhost:3000"]

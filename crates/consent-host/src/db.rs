@@ -213,64 +213,35 @@ fn migrate_to_ledger(tx: &Transaction<'_>) -> Result<(), DbError> {
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// A storage failure. Its text is for logs, never for HTTP responses.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    Sqlite(rusqlite::Error),
-    Io(std::io::Error),
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
     /// A stored body that no longer parses: corruption or a bad migration.
+    #[error("corrupt row: {0}")]
     Corrupt(String),
     /// The file was written by a newer build.
-    TooNew {
-        found: i64,
-        known: usize,
-    },
+    #[error("database schema version {found} is newer than this build's {known}")]
+    TooNew { found: i64, known: usize },
     /// A PostgreSQL query or connection failed.
-    Postgres(tokio_postgres::Error),
+    #[error("postgres: {}", postgres_text(.0))]
+    Postgres(#[from] tokio_postgres::Error),
     /// No PostgreSQL connection within the pool's timeouts.
+    #[error("postgres pool: {0}")]
     Pool(String),
     /// A blocking task panicked or was cancelled.
+    #[error("a storage task failed: {0}")]
     Task(String),
 }
 
-impl fmt::Display for DbError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DbError::Sqlite(e) => write!(f, "sqlite: {e}"),
-            DbError::Io(e) => write!(f, "io: {e}"),
-            DbError::Corrupt(what) => write!(f, "corrupt row: {what}"),
-            DbError::Postgres(e) => match e.as_db_error() {
-                Some(db) => write!(f, "postgres: {}: {}", db.code().code(), db.message()),
-                None => write!(f, "postgres: {e}"),
-            },
-            DbError::Pool(e) => write!(f, "postgres pool: {e}"),
-            DbError::Task(e) => write!(f, "a storage task failed: {e}"),
-            DbError::TooNew { found, known } => {
-                write!(
-                    f,
-                    "database schema version {found} is newer than this build's {known}"
-                )
-            }
-        }
-    }
-}
-
-impl std::error::Error for DbError {}
-
-impl From<rusqlite::Error> for DbError {
-    fn from(e: rusqlite::Error) -> Self {
-        DbError::Sqlite(e)
-    }
-}
-
-impl From<tokio_postgres::Error> for DbError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        DbError::Postgres(e)
-    }
-}
-
-impl From<std::io::Error> for DbError {
-    fn from(e: std::io::Error) -> Self {
-        DbError::Io(e)
+/// PostgreSQL's own code and message when the server answered, else the
+/// driver's text.
+fn postgres_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
     }
 }
 
@@ -352,24 +323,51 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     Ok(())
 }
 
-/// A stored body read back for the customer it belongs to.
+/// A stored body read back for the customer it belongs to, its sealed
+/// values opened with the customer's salt. (A body stored before values
+/// were sealed holds them as sent, and is read as it is.)
 pub(crate) fn read_record(
     body: &str,
     received_at_ms: i64,
     customer_id: &str,
+    salt: &[u8],
 ) -> Result<ConsentRecordV1, DbError> {
     let mut record: ConsentRecordV1 = serde_json::from_str(body)
         .map_err(|e| DbError::Corrupt(format!("stored body does not parse: {e}")))?;
     record.customer_id = customer_id.to_owned();
     record.received_at = Some(Timestamp::from_unix_millis(received_at_ms));
+    if let Some(sealed) = record
+        .collection
+        .basket_ref
+        .as_mut()
+        .filter(|b| b.starts_with(ledger::SEALED_PREFIX))
+    {
+        *sealed = ledger::unseal(salt, sealed).ok_or_else(|| {
+            DbError::Corrupt(format!(
+                "record {}: its basketRef does not open under its customer's salt",
+                record.record_id
+            ))
+        })?;
+    }
     Ok(record)
 }
 
 /// The body as stored: the record's canonical JSON without `receivedAt`,
-/// its `customerId` replaced by the subject.
-pub(crate) fn stored_body(record: &ConsentRecordV1, subject: &str) -> Result<String, DbError> {
+/// its `customerId` replaced by the subject and its `basketRef` (the
+/// venue's order reference, which points at the patron) sealed under the
+/// patron's salt, so an erasure leaves neither readable.
+pub(crate) fn stored_body(
+    record: &ConsentRecordV1,
+    subject: &str,
+    salt: &[u8],
+) -> Result<String, DbError> {
     let mut stored = record.clone();
     stored.customer_id = format!("{SUBJECT_PREFIX}{subject}");
+    stored.collection.basket_ref = record
+        .collection
+        .basket_ref
+        .as_deref()
+        .map(|b| ledger::seal(salt, b));
     stored.received_at = None;
     serde_json::to_string(&stored)
         .map_err(|e| DbError::Corrupt(format!("a record does not serialise: {e}")))
@@ -394,7 +392,8 @@ pub(crate) fn preference_of(r: ConsentRecordV1) -> PreferenceV1 {
 /// Appends records to the chain inside a write transaction.
 struct LedgerWriter {
     head: String,
-    subjects: HashMap<String, String>,
+    /// customer id → (subject, salt)
+    subjects: HashMap<String, (String, Vec<u8>)>,
 }
 
 impl LedgerWriter {
@@ -405,17 +404,21 @@ impl LedgerWriter {
         })
     }
 
-    /// The customer's subject, made (with a fresh salt) on first sight.
-    fn subject(&mut self, tx: &Transaction<'_>, customer_id: &str) -> Result<String, DbError> {
-        if let Some(s) = self.subjects.get(customer_id) {
-            return Ok(s.clone());
+    /// The customer's subject and salt, made (with a fresh salt) on first sight.
+    fn subject(
+        &mut self,
+        tx: &Transaction<'_>,
+        customer_id: &str,
+    ) -> Result<(String, Vec<u8>), DbError> {
+        if let Some(found) = self.subjects.get(customer_id) {
+            return Ok(found.clone());
         }
-        let found: Option<String> = tx
-            .prepare_cached("SELECT subject FROM subjects WHERE customer_id = ?1")?
-            .query_row([customer_id], |r| r.get(0))
+        let found: Option<(String, Vec<u8>)> = tx
+            .prepare_cached("SELECT subject, salt FROM subjects WHERE customer_id = ?1")?
+            .query_row([customer_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let subject = match found {
-            Some(s) => s,
+        let found = match found {
+            Some(found) => found,
             None => {
                 let mut salt = [0u8; 32];
                 getrandom::fill(&mut salt)
@@ -425,12 +428,11 @@ impl LedgerWriter {
                     "INSERT INTO subjects (customer_id, subject, salt) VALUES (?1, ?2, ?3)",
                 )?
                 .execute(params![customer_id, subject, &salt[..]])?;
-                subject
+                (subject, salt.to_vec())
             }
         };
-        self.subjects
-            .insert(customer_id.to_owned(), subject.clone());
-        Ok(subject)
+        self.subjects.insert(customer_id.to_owned(), found.clone());
+        Ok(found)
     }
 
     /// The stored body and its digest for a record, as it would be stored now.
@@ -439,8 +441,8 @@ impl LedgerWriter {
         tx: &Transaction<'_>,
         record: &ConsentRecordV1,
     ) -> Result<(String, String, String), DbError> {
-        let subject = self.subject(tx, &record.customer_id)?;
-        let body = stored_body(record, &subject)?;
+        let (subject, salt) = self.subject(tx, &record.customer_id)?;
+        let body = stored_body(record, &subject, &salt)?;
         let digest = sha256_hex(&body);
         Ok((subject, body, digest))
     }
@@ -793,18 +795,22 @@ impl Db {
         Ok(BatchOutcome::Stored(StoredV1 { stored, duplicates }))
     }
 
-    /// The subject of a customer, if any record of theirs was ever stored.
-    fn subject_of(conn: &Connection, customer_id: &str) -> Result<Option<String>, DbError> {
+    /// The subject and salt of a customer, if any record of theirs was
+    /// ever stored (and they were not erased).
+    fn subject_of(
+        conn: &Connection,
+        customer_id: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, DbError> {
         Ok(conn
-            .prepare_cached("SELECT subject FROM subjects WHERE customer_id = ?1")?
-            .query_row([customer_id], |r| r.get(0))
+            .prepare_cached("SELECT subject, salt FROM subjects WHERE customer_id = ?1")?
+            .query_row([customer_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 
     /// Every record of a customer, oldest first (by insertion), with `receivedAt`.
     pub fn records_for(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
         let conn = self.reader();
-        let Some(subject) = Self::subject_of(&conn, customer_id)? else {
+        let Some((subject, salt)) = Self::subject_of(&conn, customer_id)? else {
             return Ok(Vec::new());
         };
         let mut stmt = conn.prepare_cached(
@@ -816,7 +822,7 @@ impl Db {
         let mut out = Vec::new();
         for row in rows {
             let (body, received_at_ms) = row?;
-            out.push(read_record(&body, received_at_ms, customer_id)?);
+            out.push(read_record(&body, received_at_ms, customer_id, &salt)?);
         }
         Ok(out)
     }
@@ -830,7 +836,7 @@ impl Db {
     /// narrow row per record and one body per partner.
     pub fn current_records(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
         let conn = self.reader();
-        let Some(subject) = Self::subject_of(&conn, customer_id)? else {
+        let Some((subject, salt)) = Self::subject_of(&conn, customer_id)? else {
             return Ok(Vec::new());
         };
         let rows: Vec<Decided> = {
@@ -848,7 +854,7 @@ impl Db {
             .map(|seq| {
                 let (body, received_at_ms): (String, i64) =
                     body_of.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                read_record(&body, received_at_ms, customer_id)
+                read_record(&body, received_at_ms, customer_id, &salt)
             })
             .collect()
     }
@@ -882,7 +888,7 @@ impl Db {
         let conn = self.reader();
         let mut rows_stmt = conn.prepare_cached(
             "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes,
-                    r.subject, s.customer_id
+                    r.subject, s.customer_id, s.salt
              FROM consent_records r JOIN subjects s ON s.subject = r.subject
              WHERE r.partner_id = ?1
              ORDER BY r.subject, r.seq",
@@ -892,35 +898,41 @@ impl Db {
         let mut rows = rows_stmt.query([partner_id])?;
         let mut group: Vec<Decided> = Vec::new();
         let mut group_customer = String::new();
+        let mut group_salt: Vec<u8> = Vec::new();
         let mut group_subject = String::new();
-        let mut flush = |group: &mut Vec<Decided>, customer: &str| -> Result<bool, DbError> {
-            let Some(&seq) = current_per_partner(group).first() else {
-                return Ok(true);
+        let mut flush =
+            |group: &mut Vec<Decided>, customer: &str, salt: &[u8]| -> Result<bool, DbError> {
+                let Some(&seq) = current_per_partner(group).first() else {
+                    return Ok(true);
+                };
+                group.clear();
+                let (body, received_at_ms): (String, i64) =
+                    body_of.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let record = read_record(&body, received_at_ms, customer, salt)?;
+                let lapsed = record.valid_until.is_some_and(|v| v <= now);
+                if record.state == consent_core::domain::DecisionState::Given && !lapsed {
+                    return Ok(emit(record));
+                }
+                Ok(true)
             };
-            group.clear();
-            let (body, received_at_ms): (String, i64) =
-                body_of.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let record = read_record(&body, received_at_ms, customer)?;
-            let lapsed = record.valid_until.is_some_and(|v| v <= now);
-            if record.state == consent_core::domain::DecisionState::Given && !lapsed {
-                return Ok(emit(record));
-            }
-            Ok(true)
-        };
         while let Some(row) = rows.next()? {
             let subject: String = row.get(5)?;
             let next_customer = subject != group_subject;
-            if next_customer && !group.is_empty() && !flush(&mut group, &group_customer)? {
+            if next_customer
+                && !group.is_empty()
+                && !flush(&mut group, &group_customer, &group_salt)?
+            {
                 return Ok(());
             }
             if next_customer {
                 group_customer = row.get(6)?;
+                group_salt = row.get(7)?;
                 group_subject = subject;
             }
             group.push(decided_row(row)?);
         }
         if !group.is_empty() {
-            flush(&mut group, &group_customer)?;
+            flush(&mut group, &group_customer, &group_salt)?;
         }
         Ok(())
     }

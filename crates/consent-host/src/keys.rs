@@ -15,7 +15,7 @@ use serde::Serialize;
 pub const KEY_PREFIX: &str = "cpk_";
 
 /// What a key may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The venue's staff: read any customer, the ledger head.
@@ -97,20 +97,17 @@ pub fn fresh() -> Result<FreshKey, getrandom::Error> {
 pub fn generate() -> Result<(String, String), getrandom::Error> {
     let mut bytes = [0u8; 38];
     getrandom::fill(&mut bytes)?;
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let id = hex(&bytes[..6]);
-    let secret = hex(&bytes[6..]);
+    let id = hex::encode(&bytes[..6]);
+    let secret = hex::encode(&bytes[6..]);
     let key = format!("{KEY_PREFIX}{id}_{secret}");
     Ok((id, key))
 }
 
-/// Compares two equal-length strings without an early exit.
+/// Compares two strings without an early exit on their contents (only
+/// their lengths, which are public, may differ in time).
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 #[cfg(test)]

@@ -47,14 +47,59 @@ pub fn link(prev: &str, content_sha256: &str, received_at_ms: i64) -> String {
 
 /// A customer's subject: lowercase hex HMAC-SHA256 of the id under the salt.
 pub fn subject(salt: &[u8], customer_id: &str) -> String {
+    hex::encode(hmac_sha256(salt, &[customer_id.as_bytes()]))
+}
+
+/// HMAC-SHA256 of the concatenated `parts` under `key`.
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     // HMAC takes a key of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(salt).expect("HMAC accepts any key length");
-    mac.update(customer_id.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// The prefix of a sealed value in a stored body.
+pub const SEALED_PREFIX: &str = "sealed:v1:";
+
+/// Seals a personal value of a stored body (a basket reference) under the
+/// patron's salt: AES-256-GCM-SIV with a key derived from the salt. Erasing
+/// the salt erases the value, while the body's bytes, and so every hash,
+/// stay as they are. Deterministic (the nonce is a keyed digest of the
+/// value), so a record sent again is stored as the same bytes; GCM-SIV is
+/// made for exactly that use of nonces.
+pub fn seal(salt: &[u8], value: &str) -> String {
+    use aes_gcm_siv::aead::{Aead, KeyInit};
+    let key = hmac_sha256(salt, &[b"consent-ledger/seal-key"]);
+    let nonce_bytes = hmac_sha256(salt, &[b"consent-ledger/seal-nonce\n", value.as_bytes()]);
+    let nonce = aes_gcm_siv::Nonce::try_from(&nonce_bytes[..12]).expect("12 bytes");
+    let cipher = aes_gcm_siv::Aes256GcmSiv::new_from_slice(&key).expect("a 32-byte key");
+    // Encryption into a growable buffer cannot fail.
+    let sealed = cipher.encrypt(&nonce, value.as_bytes()).unwrap_or_default();
+    format!(
+        "{SEALED_PREFIX}{}{}",
+        hex::encode(&nonce_bytes[..12]),
+        hex::encode(sealed)
+    )
+}
+
+/// The value [`seal`] sealed under this salt; `None` if `sealed` is not a
+/// sealed value, or does not open under this salt (altered, or another
+/// patron's).
+pub fn unseal(salt: &[u8], sealed: &str) -> Option<String> {
+    use aes_gcm_siv::aead::{Aead, KeyInit};
+    let rest = sealed.strip_prefix(SEALED_PREFIX)?;
+    let bytes = hex::decode(rest).ok()?;
+    if bytes.len() < 12 {
+        return None;
+    }
+    let (nonce, sealed) = bytes.split_at(12);
+    let nonce = aes_gcm_siv::Nonce::try_from(nonce).ok()?;
+    let key = hmac_sha256(salt, &[b"consent-ledger/seal-key"]);
+    let cipher = aes_gcm_siv::Aes256GcmSiv::new_from_slice(&key).ok()?;
+    let plain = cipher.decrypt(&nonce, sealed).ok()?;
+    String::from_utf8(plain).ok()
 }
 
 /// Count and head of the ledger.
@@ -84,28 +129,15 @@ impl fmt::Display for Break {
 }
 
 /// What `verify` found.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
+    #[error("the ledger does not verify at {0}")]
     Broken(Break),
-    Sqlite(rusqlite::Error),
+    #[error("reading the database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// Reading a PostgreSQL ledger failed (connecting or a query).
+    #[error("reading the database: {0}")]
     Storage(String),
-}
-
-impl From<rusqlite::Error> for VerifyError {
-    fn from(e: rusqlite::Error) -> Self {
-        VerifyError::Sqlite(e)
-    }
-}
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VerifyError::Broken(b) => write!(f, "the ledger does not verify at {b}"),
-            VerifyError::Sqlite(e) => write!(f, "reading the database: {e}"),
-            VerifyError::Storage(e) => write!(f, "reading the database: {e}"),
-        }
-    }
 }
 
 /// The head as stored (the last record's chain hash), without verifying.
@@ -367,10 +399,7 @@ pub fn verify_extends(conn: &Connection, count: u64, head: &str) -> Result<Head,
 
 /// SHA-256 of arbitrary bytes, lowercase hex (for file digests in tests and tools).
 pub fn sha256_bytes_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 #[cfg(test)]
@@ -385,6 +414,22 @@ mod tests {
         assert_ne!(a, link(&"1".repeat(64), &"a".repeat(64), 1));
         assert_ne!(a, link(GENESIS, &"b".repeat(64), 1));
         assert_eq!(a, link(GENESIS, &"a".repeat(64), 1));
+    }
+
+    #[test]
+    fn sealed_values_open_under_their_salt_only() {
+        let sealed = seal(b"salt-one", "B-1001");
+        assert!(sealed.starts_with(SEALED_PREFIX));
+        assert!(!sealed.contains("B-1001"));
+        assert_eq!(sealed, seal(b"salt-one", "B-1001"), "deterministic");
+        assert_ne!(sealed, seal(b"salt-one", "B-1002"));
+        assert_ne!(sealed, seal(b"salt-two", "B-1001"));
+        assert_eq!(unseal(b"salt-one", &sealed).as_deref(), Some("B-1001"));
+        assert_eq!(unseal(b"salt-two", &sealed), None);
+        assert_eq!(unseal(b"salt-one", "B-1001"), None);
+        let mut altered = sealed.clone();
+        altered.replace_range(sealed.len() - 2.., "00");
+        assert_eq!(unseal(b"salt-one", &altered), None);
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod assets;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod error;
+pub mod extract;
 pub mod keys;
 pub mod ledger;
 pub mod limits;
@@ -216,13 +218,7 @@ impl AppState {
 
 /// Lowercase hex SHA-256 of a string's UTF-8 bytes.
 pub fn sha256_hex(text: &str) -> String {
-    use std::fmt::Write;
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// The whole app: the API, `/healthz` and the static demo.

@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::api::ApiError;
+use crate::error::ApiError;
 
 /// The client's address, when the server loop recorded it (tests driving
 /// the router directly have none, and are not limited by address).

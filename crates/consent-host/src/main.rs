@@ -2,12 +2,11 @@
 //! commands (`keys`, `verify`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use consent_host::config::Secret;
+use consent_host::config::StorageArgs;
 use consent_host::keys::Role;
 use consent_host::ledger::{self, VerifyError};
 use consent_host::pg::PgStore;
@@ -36,32 +35,16 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: KeysAction,
-        /// SQLite database file.
-        #[arg(
-            long = "db",
-            env = "DATABASE_PATH",
-            default_value = "./data/consent.db",
-            global = true
-        )]
-        db: PathBuf,
-        /// PostgreSQL URL, instead of the SQLite file.
-        #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
-        database_url: Option<Secret>,
+        #[command(flatten)]
+        storage: StorageArgs,
     },
     /// Recompute the ledger from a database file; exits 0 with the count and
     /// head, or 1 naming the first record where it breaks.
     Verify {
-        /// SQLite database file (opened read-only).
-        #[arg(
-            long = "db",
-            env = "DATABASE_PATH",
-            default_value = "./data/consent.db"
-        )]
-        db: PathBuf,
-        /// PostgreSQL URL, instead of the SQLite file (read in one snapshot,
-        /// nothing written).
-        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-        database_url: Option<Secret>,
+        /// The database (a SQLite file is opened read-only; PostgreSQL is
+        /// read in one snapshot; nothing is written).
+        #[command(flatten)]
+        storage: StorageArgs,
         /// A head copied from an earlier checkpoint: the ledger must still
         /// contain it at the checkpoint's count (only appended to since).
         #[arg(long, requires = "expect_count")]
@@ -73,16 +56,8 @@ enum Command {
     /// Anonymise customers with no activity (no record received) for N
     /// months, as erasure does; with --dry-run, only report what would be.
     Retention {
-        /// SQLite database file.
-        #[arg(
-            long = "db",
-            env = "DATABASE_PATH",
-            default_value = "./data/consent.db"
-        )]
-        db: PathBuf,
-        /// PostgreSQL URL, instead of the SQLite file.
-        #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-        database_url: Option<Secret>,
+        #[command(flatten)]
+        storage: StorageArgs,
         /// Months without a record received before a customer is anonymised.
         #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=1200))]
         inactive_months: u32,
@@ -97,8 +72,8 @@ enum KeysAction {
     /// Make a key and print it once.
     Add {
         /// `admin` (the venue's staff) or `partner` (one partner company).
-        #[arg(long, value_parser = ["admin", "partner"])]
-        role: String,
+        #[arg(long, value_enum)]
+        role: Role,
         /// The partner a `partner` key speaks for.
         #[arg(long, required_if_eq("role", "partner"))]
         partner: Option<String>,
@@ -126,37 +101,17 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => run(cli.serve).await,
-        Some(Command::Keys {
-            action,
-            db,
-            database_url,
-        }) => keys(action, Backend::choose(db, database_url.map(|s| s.0))).await,
+        Some(Command::Keys { action, storage }) => keys(action, storage.backend()).await,
         Some(Command::Retention {
-            db,
-            database_url,
+            storage,
             inactive_months,
             dry_run,
-        }) => {
-            retention(
-                Backend::choose(db, database_url.map(|s| s.0)),
-                inactive_months,
-                dry_run,
-            )
-            .await
-        }
+        }) => retention(storage.backend(), inactive_months, dry_run).await,
         Some(Command::Verify {
-            db,
-            database_url,
+            storage,
             expect_head,
             expect_count,
-        }) => {
-            return verify(
-                Backend::choose(db, database_url.map(|s| s.0)),
-                expect_head,
-                expect_count,
-            )
-            .await
-        }
+        }) => return verify(storage.backend(), expect_head, expect_count).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -177,7 +132,6 @@ async fn keys(action: KeysAction, backend: Backend) -> Result<(), String> {
             partner,
             label,
         } => {
-            let role = Role::parse(&role).ok_or("unknown role")?;
             if role == Role::Admin && partner.is_some() {
                 return Err("--partner goes with --role partner only".into());
             }

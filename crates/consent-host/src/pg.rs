@@ -563,8 +563,8 @@ async fn write_groups(pool: Pool, mut jobs: mpsc::Receiver<Job>) {
 struct Ledger {
     seq: i64,
     head: String,
-    /// customer id → subject
-    subjects: HashMap<String, String>,
+    /// customer id → (subject, salt)
+    subjects: HashMap<String, (String, Vec<u8>)>,
     /// record id → content digest
     known: HashMap<String, String>,
 }
@@ -592,27 +592,27 @@ fn plan_batch(
 ) -> Result<BatchOutcome, DbError> {
     let received_ms = received_at.unix_millis();
     let (mut seq, mut head) = (ledger.seq, ledger.head.clone());
-    let mut new_subjects: HashMap<String, (String, [u8; 32])> = HashMap::new();
+    let mut new_subjects: HashMap<String, (String, Vec<u8>)> = HashMap::new();
     let mut new_known: HashMap<String, String> = HashMap::new();
     let mut rows = NewRows::default();
     let mut stored = Vec::new();
     let mut duplicates = Vec::new();
     for (index, NewRecord { record }) in records.iter().enumerate() {
         let customer = &record.customer_id;
-        let subject = match ledger
+        let (subject, customer_salt) = match ledger
             .subjects
             .get(customer)
-            .or_else(|| new_subjects.get(customer).map(|(s, _)| s))
+            .or_else(|| new_subjects.get(customer))
         {
-            Some(s) => s.clone(),
+            Some(found) => found.clone(),
             None => {
-                let salt = salt()?;
+                let salt = salt()?.to_vec();
                 let s = ledger::subject(&salt, customer);
-                new_subjects.insert(customer.clone(), (s.clone(), salt));
-                s
+                new_subjects.insert(customer.clone(), (s.clone(), salt.clone()));
+                (s, salt)
             }
         };
-        let body = stored_body(record, &subject)?;
+        let body = stored_body(record, &subject, &customer_salt)?;
         let digest = sha256_hex(&body);
         match ledger
             .known
@@ -637,8 +637,8 @@ fn plan_batch(
     for (customer, (subject, salt)) in new_subjects {
         writes.customers.push(customer.clone());
         writes.subjects.push(subject.clone());
-        writes.salts.push(salt.to_vec());
-        ledger.subjects.insert(customer, subject);
+        writes.salts.push(salt.clone());
+        ledger.subjects.insert(customer, (subject, salt));
     }
     ledger.known.extend(new_known);
     writes.rows.append(rows);
@@ -684,13 +684,15 @@ async fn store_group(
     customers.sort_unstable();
     customers.dedup();
     let ids: Vec<&str> = records().map(|r| r.record.record_id.as_str()).collect();
-    let subjects = pairs(
-        &tx.query(
-            "SELECT customer_id, subject FROM subjects WHERE customer_id = ANY($1)",
+    let subjects = tx
+        .query(
+            "SELECT customer_id, subject, salt FROM subjects WHERE customer_id = ANY($1)",
             &[&customers],
         )
-        .await?,
-    )?;
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
+        .collect::<Result<HashMap<String, (String, Vec<u8>)>, DbError>>()?;
     let known = pairs(
         &tx.query(
             "SELECT record_id, content_sha256 FROM consent_records WHERE record_id = ANY($1)",
@@ -857,19 +859,37 @@ impl Storage for PgStore {
         let client = self.client().await?;
         client
             .query(
-                "SELECT r.body, r.received_at_ms
+                "SELECT r.body, r.received_at_ms, s.salt
                  FROM consent_records r JOIN subjects s ON s.subject = r.subject
                  WHERE s.customer_id = $1 ORDER BY r.seq",
                 &[&customer_id],
             )
             .await?
             .iter()
-            .map(|row| read_record(row.try_get(0)?, row.try_get(1)?, customer_id))
+            .map(|row| {
+                read_record(
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    customer_id,
+                    row.try_get(2)?,
+                )
+            })
             .collect()
     }
 
     async fn current_records(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
         let client = self.client().await?;
+        let Some(salt) = client
+            .query_opt(
+                "SELECT salt FROM subjects WHERE customer_id = $1",
+                &[&customer_id],
+            )
+            .await?
+            .map(|r| r.try_get::<_, Vec<u8>>(0))
+            .transpose()?
+        else {
+            return Ok(Vec::new());
+        };
         let rows: Vec<Decided> = client
             .query(
                 "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes
@@ -900,7 +920,7 @@ impl Storage for PgStore {
                 let (body, received_at_ms) = bodies
                     .get(seq)
                     .ok_or_else(|| DbError::Corrupt(format!("record #{seq} vanished")))?;
-                read_record(body, *received_at_ms, customer_id)
+                read_record(body, *received_at_ms, customer_id, &salt)
             })
             .collect()
     }
@@ -920,7 +940,7 @@ impl Storage for PgStore {
         let rows = tx
             .query_raw(
                 "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes,
-                        r.subject, s.customer_id, r.body, r.received_at_ms
+                        r.subject, s.customer_id, r.body, r.received_at_ms, s.salt
                  FROM consent_records r JOIN subjects s ON s.subject = r.subject
                  WHERE r.partner_id = $1
                  ORDER BY r.subject, r.seq",
@@ -932,9 +952,11 @@ impl Storage for PgStore {
         let mut bodies: HashMap<i64, (String, i64)> = HashMap::new();
         let mut group_subject = String::new();
         let mut group_customer = String::new();
+        let mut group_salt: Vec<u8> = Vec::new();
         let flush = |group: &mut Vec<Decided>,
                      bodies: &mut HashMap<i64, (String, i64)>,
-                     customer: &str|
+                     customer: &str,
+                     salt: &[u8]|
          -> Result<Option<ConsentRecordV1>, DbError> {
             let winner = current_per_partner(group).first().copied();
             group.clear();
@@ -943,7 +965,7 @@ impl Storage for PgStore {
             let Some((body, received_at_ms)) = found else {
                 return Ok(None);
             };
-            let record = read_record(&body, received_at_ms, customer)?;
+            let record = read_record(&body, received_at_ms, customer, salt)?;
             let lapsed = record.valid_until.is_some_and(|v| v <= now);
             Ok(
                 (record.state == consent_core::domain::DecisionState::Given && !lapsed)
@@ -954,13 +976,16 @@ impl Storage for PgStore {
             let subject: String = row.try_get(5)?;
             if subject != group_subject {
                 if !group.is_empty() {
-                    if let Some(record) = flush(&mut group, &mut bodies, &group_customer)? {
+                    if let Some(record) =
+                        flush(&mut group, &mut bodies, &group_customer, &group_salt)?
+                    {
                         if out.send(record).await.is_err() {
                             return Ok(());
                         }
                     }
                 }
                 group_customer = row.try_get(6)?;
+                group_salt = row.try_get(9)?;
                 group_subject = subject;
             }
             let d = decided(&row)?;
@@ -968,7 +993,7 @@ impl Storage for PgStore {
             group.push(d);
         }
         if !group.is_empty() {
-            if let Some(record) = flush(&mut group, &mut bodies, &group_customer)? {
+            if let Some(record) = flush(&mut group, &mut bodies, &group_customer, &group_salt)? {
                 let _ = out.send(record).await;
             }
         }

@@ -28,8 +28,9 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
-use crate::api::{limited_json_body, no_store, parse_strictly, ApiError};
+use crate::api::{limited_json_body, no_store, parse_strictly};
 use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::AppState;
 
 /// Renders at once at most; more wait their turn (each is a few

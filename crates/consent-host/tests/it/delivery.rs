@@ -3,14 +3,12 @@
 //! match what is served. The build directory is made by the real build
 //! step, `scripts/compress.mjs`.
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use base64::Engine;
-use common::*;
 use serde_json::Value;
 use sha2::{Digest, Sha384};
 

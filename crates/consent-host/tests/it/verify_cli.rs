@@ -2,13 +2,11 @@
 //! without a checkpoint (`--expect-count`, `--expect-head`): the exit
 //! status and the line a venue's monitoring reads.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::*;
 use axum::http::StatusCode;
-use common::*;
 use consent_core::domain::DecisionState::{Given, Refused};
 
 /// Runs `consent-host verify --db <file>` with `extra`; returns the exit

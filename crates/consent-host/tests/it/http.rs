@@ -1,10 +1,8 @@
 //! HTTP edges: malformed bodies, size limits, CORS, static files, health.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use common::*;
 use consent_core::domain::DecisionState::Given;
 use serde_json::{json, Value};
 

@@ -3,17 +3,15 @@
 //! where the fault lives in the server loop or in SQLite's files, against
 //! the router on the run's backend (SQLite or PostgreSQL) otherwise.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::*;
 use consent_core::domain::DecisionState::{Given, Withdrawn};
 use consent_host::db::NewRecord;
 use consent_host::keys::Role;
@@ -123,13 +121,15 @@ fn start_export(host: &Host) -> TcpStream {
     s
 }
 
-/// Asserts that `f` answers 200 in under a second.
+/// Asserts that `f` answers 200 at once: within 3 s, on a debug build
+/// sharing two cores with the other tests (a reader held by an abandoned
+/// export made every read wait for the 30 s request timeout, then 408).
 fn answers_quickly(what: &str, f: impl FnOnce() -> (u16, String)) {
     let started = Instant::now();
     let (status, body) = f();
     assert_eq!(status, 200, "{what}: {body}");
     assert!(
-        started.elapsed() < Duration::from_secs(1),
+        started.elapsed() < Duration::from_secs(3),
         "{what} took {:?}",
         started.elapsed()
     );

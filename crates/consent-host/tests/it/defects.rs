@@ -1,15 +1,13 @@
 //! Regressions from the attack review: each test is named after the
 //! behaviour it protects.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use axum::http::StatusCode;
-use common::*;
 use consent_core::domain::DecisionState::{Given, Withdrawn};
 use consent_core::Timestamp;
 use serde_json::{json, Value};

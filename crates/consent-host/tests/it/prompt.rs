@@ -2,11 +2,9 @@
 //! may ask, what a bad config gets, what the fragment holds), the demo
 //! checkout and `frame.html?config=` with their first question in the HTML.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
-use common::*;
 use serde_json::{json, Value};
 
 /// A venue config for `lyric` and `customer`: two partners behind two shows.

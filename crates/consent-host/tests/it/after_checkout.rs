@@ -1,12 +1,10 @@
 //! After the checkout: the partner export, the receipt, erasure and retention.
 
-mod common;
-
 use std::process::Command;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::*;
 use consent_core::domain::Channel;
 use consent_core::domain::DecisionState::{Given, Refused, Withdrawn};
 use consent_host::keys::Role;
@@ -347,16 +345,30 @@ async fn erasure_leaves_no_trace_of_the_id_and_the_ledger_still_verifies() {
     // The SQLite file and its WAL, byte by byte (PostgreSQL: tests/postgres.rs).
     let t = TestApp::sqlite().await;
     let id = "ERASE-ME-7f3a91";
+    // The patron's order reference points at them as surely as their id.
+    let basket = "ORDER-5c1e7d";
     for (n, customer, partner) in [(1, id, "alpha"), (2, id, "beta"), (3, "cust-keep", "alpha")] {
-        let (status, body) = t
-            .post_records(&[record(n, customer, partner, Given, 10)])
-            .await;
+        let mut r = record(n, customer, partner, Given, 10);
+        if customer == id {
+            r.collection.basket_ref = Some(basket.to_owned());
+        }
+        let (status, body) = t.post_records(&[r]).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let wal = t.db_path.with_extension("db-wal");
     assert!(
         file_contains(&t.db_path, id) || file_contains(&wal, id),
         "the id is stored before erasure"
+    );
+    // The basket reference is sealed under the patron's salt: never in
+    // the files as sent, yet read back as sent while the patron exists.
+    assert!(!file_contains(&t.db_path, basket) && !file_contains(&wal, basket));
+    let (_, trail) = t
+        .get_json(&format!("/api/v1/customers/{id}/consent-records"))
+        .await;
+    assert_eq!(
+        trail["records"][0]["collection"]["basketRef"], basket,
+        "{trail}"
     );
 
     // Only an admin may erase.
@@ -378,11 +390,13 @@ async fn erasure_leaves_no_trace_of_the_id_and_the_ledger_still_verifies() {
     // follows in the background, and the log says when it is done.
     wait_until_scrubbed(&t).await;
     for path in [&t.db_path, &wal] {
-        assert!(
-            !file_contains(path, id),
-            "{} still holds the id",
-            path.display()
-        );
+        for value in [id, basket] {
+            assert!(
+                !file_contains(path, value),
+                "{} still holds {value}",
+                path.display()
+            );
+        }
     }
     for endpoint in ["consent-records", "preferences", "receipt"] {
         let (status, body) = t

@@ -181,7 +181,10 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_path = dir.path().join("data/consent.db");
         let mut config = Config {
-            db: db_path.clone(),
+            storage: consent_host::config::StorageArgs {
+                db: db_path.clone(),
+                database_url: None,
+            },
             dist: dir.path().join("dist"),
             examples: dir.path().join("examples"),
             token_secret: Some(Secret(SECRET.to_owned())),

@@ -2,10 +2,8 @@
 //! `verify` names the first record where someone with the file (and the
 //! triggers dropped) changed, deleted, reordered or inserted a record.
 
-mod common;
-
+use crate::common::*;
 use axum::http::StatusCode;
-use common::*;
 use consent_core::domain::DecisionState::{Given, Refused};
 use consent_host::ledger::{self, Break, Head, VerifyError};
 use consent_host::{sha256_hex, Db};

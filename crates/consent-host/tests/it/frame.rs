@@ -1,17 +1,15 @@
 //! The iframe mode: `frame.json`, the frame parents, and the
 //! `frame-src`/`frame-ancestors` of static responses.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use clap::Parser;
-use common::*;
 use consent_host::{Config, STATIC_CSP};
 use serde_json::{json, Value};
 

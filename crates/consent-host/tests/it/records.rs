@@ -1,10 +1,8 @@
 //! The record API: storing, idempotency, conflicts, validation, derived
 //! preferences, the audit trail and the append-only table.
 
-mod common;
-
+use crate::common::*;
 use axum::http::StatusCode;
-use common::*;
 use consent_core::domain::DecisionState::{Given, Refused, Withdrawn};
 use consent_core::Timestamp;
 use serde_json::{json, Value};

@@ -9,16 +9,14 @@
 //! PostgreSQL tier runs them with `--include-ignored`, and a test that runs
 //! without a server fails.
 
-mod common;
-
 use std::collections::{BTreeSet, HashMap};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::*;
 use consent_core::domain::DecisionState::{Given, Refused};
 use consent_core::wire::ConsentRecordV1;
 use serde_json::{json, Value};
@@ -233,7 +231,7 @@ async fn keys_and_retention_commands_work_with_a_database_url() {
         assert_eq!(status, StatusCode::CREATED);
     }
     // Recent activity: the retention command uses the wall clock.
-    t.set_now(common::EPOCH_2026 + 300 * DAY);
+    t.set_now(crate::common::EPOCH_2026 + 300 * DAY);
     let (status, _) = t
         .post_records(&[record(4, "recent", "alpha", Given, 290)])
         .await;
@@ -646,7 +644,7 @@ async fn a_changed_body_raced_to_two_instances_is_stored_once_and_the_other_is_4
 async fn a_conflicting_batch_committed_with_others_fails_alone() {
     required_database_url();
     let t = TestApp::new().await;
-    t.set_now(common::EPOCH_2026 + 300 * DAY); // after the fixtures' day 200
+    t.set_now(crate::common::EPOCH_2026 + 300 * DAY); // after the fixtures' day 200
     let stored = batch(700, 0);
     let (status, body) = t.post_records(&stored).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

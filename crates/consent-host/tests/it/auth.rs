@@ -1,10 +1,8 @@
 //! Who may write and who may read: checkout tokens, API keys, rate limits.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::*;
 use consent_core::domain::CollectionChannel;
 use consent_core::domain::DecisionState::{Given, Refused};
 use consent_host::config::Secret;
@@ -405,7 +403,7 @@ fn the_host_needs_a_way_to_verify_tokens_unless_in_demo_mode() {
     assert!(err.0.contains("--token-secret"), "{err}");
     // Every host serves one venue, named on its command line.
     let no_venue = Config {
-        token_secret: Some(Secret(common::SECRET.into())),
+        token_secret: Some(Secret(crate::common::SECRET.into())),
         ..Config::default()
     };
     let err = AppState::new(db(), no_venue).err().expect("refused");
