@@ -493,8 +493,10 @@ Command: ${code("node bench/ttfq.mjs --profile mobile --cache cold|warm")} (from
 Lighthouse's mobile conditions through CDP: ${t.latency} ms round trip,
 ${((t.downloadThroughput * 8) / 1e6).toFixed(1)} Mbps down, ${((t.uploadThroughput * 8) / 1e3).toFixed(0)} kbps up
 (${code("Network.emulateNetworkConditions")}), CPU ${t.cpuRate}× slower
-(${code("Emulation.setCPUThrottlingRate")}), a 390×844 viewport. Every widget is
-served precompressed (brotli, as a CDN serves it). Cold: the HTTP cache is
+(${code("Emulation.setCPUThrottlingRate")}), a 390×844 viewport. Every file is
+served precompressed (brotli, as a CDN serves it), except the
+server-rendered page, which is made per request and compressed as it is
+sent (brotli quality 5, as a web server compresses a dynamic page). Cold: the HTTP cache is
 disabled. Warm: a first visit fills the cache (assets served as versioned,
 immutable files), the second is measured. Runs interleaved; medians.
 
@@ -694,8 +696,9 @@ writes on one advisory lock (the head), while the raw baseline's 16
 connections commit side by side and share WAL flushes. The host gets its
 rate back by group commit: each instance's writer task stores the batches
 waiting (up to 64) in one transaction. With two instances the two writers
-take turns on the lock, so a second instance buys availability (the kill -9
-test), not write throughput.
+take turns on the lock: the records still go through one lock, so a second
+instance is there for availability (the kill -9 test); the two rows above
+show what it does to throughput on this machine.
 `);
   }
   if (ledgerPg) {
