@@ -350,13 +350,13 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         );
     }
     c.non_empty("customerId", &raw.customer_id);
-    if raw.customer_id.trim().len() > crate::record::MAX_CUSTOMER_ID_BYTES {
+    if raw.customer_id.trim().len() > crate::domain::MAX_CUSTOMER_ID_BYTES {
         c.error(
             "customerId",
             format!(
                 "is {} bytes long; at most {} (the backend stores and reads back no longer id)",
                 raw.customer_id.trim().len(),
-                crate::record::MAX_CUSTOMER_ID_BYTES
+                crate::domain::MAX_CUSTOMER_ID_BYTES
             ),
         );
     }

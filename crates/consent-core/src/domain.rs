@@ -12,6 +12,11 @@ use crate::compact::VecMap;
 
 use crate::time::Timestamp;
 
+/// The longest customer id, in UTF-8 bytes, anywhere: the widget's config,
+/// a stored record, and a path that reads records back. One limit, so a
+/// record that can be stored can always be read.
+pub const MAX_CUSTOMER_ID_BYTES: usize = 256;
+
 macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*

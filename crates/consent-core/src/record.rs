@@ -236,10 +236,7 @@ pub fn is_sha256_hex(s: &str) -> bool {
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
-/// The longest customer id, in UTF-8 bytes, anywhere: the widget's config,
-/// a stored record, and a path that reads records back. One limit, so a
-/// record that can be stored can always be read.
-pub const MAX_CUSTOMER_ID_BYTES: usize = 256;
+pub use crate::domain::MAX_CUSTOMER_ID_BYTES;
 
 /// A problem with a received record, named by its JSON path within the record.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -55,8 +55,8 @@ impl Default for StorageArgs {
 
 impl StorageArgs {
     /// The database to open: `--database-url` if given, else the `--db` file.
-    pub fn backend(&self) -> crate::store::Backend {
-        crate::store::Backend::choose(
+    pub fn backend(&self) -> crate::backend::Backend {
+        crate::backend::Backend::choose(
             self.db.clone(),
             self.database_url.as_ref().map(|s| s.0.clone()),
         )
@@ -65,7 +65,7 @@ impl StorageArgs {
 
 impl Config {
     /// The database to open: `--database-url` if given, else the `--db` file.
-    pub fn backend(&self) -> crate::store::Backend {
+    pub fn backend(&self) -> crate::backend::Backend {
         self.storage.backend()
     }
 }

@@ -1,13 +1,18 @@
 //! Extractors for what handlers take from a request besides the caller
-//! (`auth::Caller`): ids from the path, checked once, with the API's own
-//! error as their rejection, so handlers receive valid values only.
+//! (`auth::Caller`): ids from the path, and a JSON body together with its
+//! caller, each checked once, with the API's own error as their
+//! rejection, so handlers receive valid values only.
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use consent_core::record::MAX_CUSTOMER_ID_BYTES;
+use consent_core::wire::{PromptRenderRequestV1, RecordBatchV1};
 
+use crate::api::{is_json_content_type, parse_strictly, MAX_BODY_BYTES};
+use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::AppState;
 
 /// `{customer_id}` from the path: valid UTF-8, not blank, at most
 /// [`MAX_CUSTOMER_ID_BYTES`] (the limit records are held to).
@@ -54,5 +59,74 @@ impl<S: Send + Sync> FromRequestParts<S> for PartnerId {
         path_id(parts, state, "partner", "invalid_partner_id")
             .await
             .map(PartnerId)
+    }
+}
+
+/// A JSON body a caller may send: how a failure to read it is named.
+pub trait JsonRequest: serde::de::DeserializeOwned + serde::Serialize {
+    /// The error code of a body whose shape is wrong (422).
+    const INVALID: &'static str;
+    /// How to fit under [`MAX_BODY_BYTES`], for the 413's message.
+    const SMALLER: &'static str;
+}
+
+impl JsonRequest for RecordBatchV1 {
+    const INVALID: &'static str = "invalid_record";
+    const SMALLER: &'static str = "send fewer records per batch";
+}
+
+impl JsonRequest for PromptRenderRequestV1 {
+    const INVALID: &'static str = "invalid_request";
+    const SMALLER: &'static str = "send a smaller config";
+}
+
+/// A JSON body and the caller who sent it. In this order: the caller (the
+/// [`Caller`] extractor: the address's limit, the credential, its limit),
+/// before a byte of the body is read; the content type; the body, at most
+/// [`MAX_BODY_BYTES`]; then a strict parse (unknown fields, arrays for
+/// objects and duplicate keys refused, every problem with its JSON path).
+pub struct Authorized<T> {
+    pub caller: Caller,
+    pub body: T,
+}
+
+impl<T: JsonRequest> FromRequest<AppState> for Authorized<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = req.into_parts();
+        let caller = Caller::from_request_parts(&mut parts, state).await?;
+        if !is_json_content_type(&parts.headers) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "the body must be JSON sent as Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|e| {
+                let too_large = std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+                if too_large {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        format!(
+                            "the body is larger than {MAX_BODY_BYTES} bytes; {}",
+                            T::SMALLER
+                        ),
+                    )
+                } else {
+                    tracing::debug!(error = %e, "could not read a request body");
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "malformed_json",
+                        "the request body could not be read",
+                    )
+                }
+            })?;
+        let body = parse_strictly(&bytes, T::INVALID)?;
+        Ok(Authorized { caller, body })
     }
 }

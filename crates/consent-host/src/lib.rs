@@ -12,6 +12,7 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod backend;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod ledger;
 pub mod limits;
 pub mod pg;
 pub mod prompt;
+pub mod routes;
 pub mod serve;
 pub mod store;
 
@@ -44,10 +46,11 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use auth::{Caller, Claims, TokenSigner, TokenVerifier};
+pub use backend::Backend;
 pub use config::Config;
 pub use db::Db;
 pub use limits::WriteLimits;
-pub use store::{Backend, Storage};
+pub use store::Storage;
 
 /// The directives every static response's `Content-Security-Policy`
 /// starts with; [`StaticCsp`] appends `frame-src` and `frame-ancestors`.
@@ -225,26 +228,32 @@ pub fn sha256_hex(text: &str) -> String {
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let api = Router::new()
-        .route("/v1/consent-records", post(api::post_records))
+        .route("/v1/consent-records", post(routes::records::post_records))
         .route(
             "/v1/customers/{customer_id}/preferences",
-            get(api::get_preferences),
+            get(routes::customers::get_preferences),
         )
         .route(
             "/v1/customers/{customer_id}/consent-records",
-            get(api::get_records),
+            get(routes::customers::get_records),
         )
-        .route("/v1/customers/{customer_id}", delete(api::delete_customer))
-        .route("/v1/customers/{customer_id}/receipt", get(api::get_receipt))
+        .route(
+            "/v1/customers/{customer_id}",
+            delete(routes::customers::delete_customer),
+        )
+        .route(
+            "/v1/customers/{customer_id}/receipt",
+            get(routes::customers::get_receipt),
+        )
         .route(
             "/v1/partners/{partner_id}/contacts",
-            get(api::get_partner_contacts),
+            get(routes::partners::get_partner_contacts),
         )
         .route(
             "/v1/partners/{partner_id}/summary",
-            get(api::get_partner_summary),
+            get(routes::partners::get_partner_summary),
         )
-        .route("/v1/ledger/head", get(api::get_ledger_head))
+        .route("/v1/ledger/head", get(routes::ledger::get_ledger_head))
         .route("/v1/prompt/render", post(prompt::post_render))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
@@ -253,7 +262,7 @@ pub fn router(state: AppState) -> Router {
 
     let mut app = Router::new()
         .route("/healthz", get(api::healthz))
-        .route("/demo/token", post(api::post_demo_token));
+        .route("/demo/token", post(routes::demo::post_demo_token));
     let manifest = assets::AssetManifest::load(&config.dist);
     let versioned_frame_json = manifest
         .as_ref()

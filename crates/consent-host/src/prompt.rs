@@ -28,9 +28,9 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
-use crate::api::{limited_json_body, no_store, parse_strictly};
-use crate::auth::Caller;
+use crate::api::no_store;
 use crate::error::ApiError;
+use crate::extract::Authorized;
 use crate::AppState;
 
 /// Renders at once at most; more wait their turn (each is a few
@@ -168,13 +168,8 @@ fn asset_base_ok(base: &str) -> bool {
 /// `POST /api/v1/prompt/render`.
 pub async fn post_render(
     State(state): State<AppState>,
-    caller: Result<Caller, ApiError>,
-    headers: HeaderMap,
-    body: Body,
+    Authorized { caller, body: req }: Authorized<PromptRenderRequestV1>,
 ) -> Result<Response, ApiError> {
-    let (caller, bytes) =
-        limited_json_body(caller, &headers, body, "send a smaller config").await?;
-    let req: PromptRenderRequestV1 = parse_strictly(&bytes, "invalid_request")?;
     if let Some(base) = &req.asset_base {
         check_asset_base(base)?;
     }

@@ -2,7 +2,7 @@
 //!
 //! - [`SqliteStore`]: the default, a single file ([`crate::db::Db`]); its
 //!   blocking connections run on `spawn_blocking`.
-//! - [`crate::pg::PgStore`]: PostgreSQL, for several host instances on one
+//! - `pg::PgStore`: PostgreSQL, for several host instances on one
 //!   database (`--database-url`).
 //!
 //! Both take the same checked records and apply the same pure rules
@@ -378,46 +378,5 @@ impl Storage for SqliteStore {
     async fn find_key(&self, credential: &str) -> Result<Option<ApiKey>, DbError> {
         let credential = credential.to_owned();
         self.run(move |db| db.find_key(&credential)).await
-    }
-}
-
-/// Which database to open, from the command line.
-#[derive(Clone, Debug)]
-pub enum Backend {
-    /// A SQLite file (`--db`).
-    Sqlite(PathBuf),
-    /// A PostgreSQL URL (`--database-url`); never printed (it may hold a password).
-    Postgres(String),
-}
-
-impl Backend {
-    /// `--database-url` wins over `--db` when given.
-    pub fn choose(db: PathBuf, database_url: Option<String>) -> Self {
-        match database_url.filter(|u| !u.trim().is_empty()) {
-            Some(url) => Backend::Postgres(url),
-            None => Backend::Sqlite(db),
-        }
-    }
-
-    /// Opens and migrates the database. Errors name the flag and the cause.
-    pub async fn open(&self) -> Result<Arc<dyn Storage>, String> {
-        match self {
-            Backend::Sqlite(path) => SqliteStore::open(path.clone())
-                .await
-                .map(|s| Arc::new(s) as Arc<dyn Storage>)
-                .map_err(|e| format!("opening the database {} (--db): {e}", path.display())),
-            Backend::Postgres(url) => crate::pg::PgStore::connect(url, true)
-                .await
-                .map(|s| Arc::new(s) as Arc<dyn Storage>),
-        }
-    }
-
-    /// What to show in logs: the file, or the server and database without
-    /// credentials.
-    pub fn describe(&self) -> String {
-        match self {
-            Backend::Sqlite(path) => format!("sqlite:{}", path.display()),
-            Backend::Postgres(url) => crate::pg::describe_url(url),
-        }
     }
 }

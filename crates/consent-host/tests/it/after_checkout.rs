@@ -155,7 +155,7 @@ async fn csv_and_json_exports_agree() {
 
 #[test]
 fn csv_cells_are_quoted_and_never_formulas() {
-    use consent_host::api::csv_cell;
+    use consent_host::routes::partners::csv_cell;
     assert_eq!(csv_cell("C-1"), "C-1");
     assert_eq!(csv_cell("-1+1"), "'-1+1"); // a leading minus would be a formula
     assert_eq!(csv_cell("plain"), "plain");

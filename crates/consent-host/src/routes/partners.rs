@@ -1,0 +1,360 @@
+//! What a partner company reads: its contacts (JSON or CSV, streamed) and
+//! a summary by channel.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use consent_core::wire::ConsentRecordV1;
+use serde::Serialize;
+
+use crate::api::{no_store, storage};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::PartnerId;
+use crate::AppState;
+
+/// One contact in a partner export: who agreed, and the proof.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerContactV1 {
+    pub customer_id: String,
+    pub record_id: String,
+    pub decided_at: consent_core::Timestamp,
+    pub received_at: Option<consent_core::Timestamp>,
+    pub channels: Vec<consent_core::domain::Channel>,
+    pub notice_id: String,
+    pub notice_version: u32,
+    pub notice_language: String,
+    pub notice_sha256: String,
+}
+
+impl PartnerContactV1 {
+    fn of(r: ConsentRecordV1) -> Self {
+        PartnerContactV1 {
+            customer_id: r.customer_id,
+            record_id: r.record_id,
+            decided_at: r.decided_at,
+            received_at: r.received_at,
+            channels: r.channels,
+            notice_id: r.notice.id,
+            notice_version: r.notice.version,
+            notice_language: r.notice.language,
+            notice_sha256: r.notice.sha256,
+        }
+    }
+
+    /// The CSV columns, in order.
+    const CSV_HEADER: &'static str = "customerId,recordId,decidedAt,receivedAt,channels,noticeId,noticeVersion,noticeLanguage,noticeSha256\r\n";
+
+    fn csv_row(&self, out: &mut String) {
+        let channels: Vec<&str> = self.channels.iter().map(|c| c.as_str()).collect();
+        let cells = [
+            csv_cell(&self.customer_id),
+            csv_cell(&self.record_id),
+            self.decided_at.to_string(),
+            self.received_at.map(|t| t.to_string()).unwrap_or_default(),
+            csv_cell(&channels.join(" ")),
+            csv_cell(&self.notice_id),
+            self.notice_version.to_string(),
+            csv_cell(&self.notice_language),
+            self.notice_sha256.clone(),
+        ];
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+}
+
+/// One CSV cell (RFC 4180), safe in a spreadsheet whatever its locale.
+///
+/// - A cell that a spreadsheet could read as a formula once it trims
+///   leading white space (any Unicode white space: space, tab, line feed,
+///   no-break space, …) is prefixed with `'`: one that starts, after that
+///   white space, with `=`, `+`, `-`, `@` or their full-width forms
+///   (`＝ ＋ － ＠`), or with a tab or carriage return.
+/// - Quoted when it holds a quote, a line break, a tab, or a list
+///   separator of any locale (`,` and `;`), so a `;`-locale spreadsheet
+///   cannot split it into a new cell that starts with `=`.
+pub fn csv_cell(value: &str) -> String {
+    const FORMULA: [char; 8] = [
+        '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    ];
+    let trimmed = value.trim_start();
+    let formula = trimmed.starts_with(FORMULA) || value.starts_with(['\t', '\r', '\n']);
+    let guarded = if formula {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if guarded.contains([',', ';', '"', '\n', '\r', '\t']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// Query of `GET /api/v1/partners/{partnerId}/contacts`.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ContactsQuery {
+    /// Only contacts whose answer covers this channel.
+    pub channel: Option<consent_core::domain::Channel>,
+    /// Only answers the host received at or after this time.
+    pub since: Option<String>,
+    /// `csv` or `json` (else by `Accept`).
+    pub format: Option<String>,
+}
+
+/// What a contacts export keeps.
+struct ContactFilter {
+    channel: Option<consent_core::domain::Channel>,
+    since: Option<consent_core::Timestamp>,
+}
+
+impl ContactFilter {
+    fn from_query(q: &ContactsQuery) -> Result<Self, ApiError> {
+        let since = match &q.since {
+            Some(s) => Some(consent_core::Timestamp::parse_rfc3339(s).map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "since must be an RFC 3339 time, e.g. 2026-11-01T00:00:00.000Z",
+                )
+                .at("since")
+            })?),
+            None => None,
+        };
+        Ok(ContactFilter {
+            channel: q.channel,
+            since,
+        })
+    }
+
+    fn keeps(&self, r: &ConsentRecordV1) -> bool {
+        self.channel.is_none_or(|c| r.channels.contains(&c))
+            && self
+                .since
+                .is_none_or(|since| r.received_at.is_some_and(|t| t >= since))
+    }
+}
+
+fn wants_csv(q: &ContactsQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
+    match q.format.as_deref() {
+        Some("csv") => Ok(true),
+        Some("json") => Ok(false),
+        Some(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "format must be csv or json",
+        )
+        .at("format")),
+        None => Ok(headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/csv"))),
+    }
+}
+
+/// Turns the records the storage sends into the export's body chunks.
+/// Owns `records`, so dropping this future (it returned, or its time ran
+/// out) drops the receiver and stops the storage's reader. `None`: the
+/// client went away. Otherwise the last, unsent part of the body and the
+/// number of contacts.
+async fn write_contacts(
+    mut records: tokio::sync::mpsc::Receiver<ConsentRecordV1>,
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    filter: ContactFilter,
+    csv: bool,
+    partner: String,
+    now: consent_core::Timestamp,
+) -> Option<(String, u64)> {
+    const CHUNK: usize = 64 * 1024;
+    let mut buf = String::with_capacity(CHUNK + 1024);
+    let mut first = true;
+    if csv {
+        buf.push_str(PartnerContactV1::CSV_HEADER);
+    } else {
+        buf.push_str(&format!(
+            "{{\"partnerId\":{},\"generatedAt\":\"{now}\",\"contacts\":[",
+            serde_json::Value::String(partner)
+        ));
+    }
+    let mut count = 0u64;
+    loop {
+        // A client gone while every record is filtered out is noticed too.
+        let record = tokio::select! {
+            next = records.recv() => match next {
+                Some(record) => record,
+                None => break,
+            },
+            () = tx.closed() => return None,
+        };
+        if !filter.keeps(&record) {
+            continue;
+        }
+        let contact = PartnerContactV1::of(record);
+        if csv {
+            contact.csv_row(&mut buf);
+        } else {
+            if !first {
+                buf.push(',');
+            }
+            first = false;
+            buf.push_str(&serde_json::to_string(&contact).ok()?);
+        }
+        count += 1;
+        if buf.len() >= CHUNK {
+            let chunk = Bytes::from(std::mem::take(&mut buf));
+            if tx.send(Ok(chunk)).await.is_err() {
+                return None;
+            }
+        }
+    }
+    Some((buf, count))
+}
+
+/// `GET /api/v1/partners/{partnerId}/contacts`: the customers whose current
+/// answer for the partner is a `given` that has not lapsed, with the proof
+/// of each, as JSON or CSV, streamed as it is read.
+pub async fn get_partner_contacts(
+    State(state): State<AppState>,
+    caller: Caller,
+    PartnerId(partner): PartnerId,
+    query: Result<axum::extract::Query<ContactsQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller.may_read_partner(&partner)?;
+    let axum::extract::Query(query) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let filter = ContactFilter::from_query(&query)?;
+    let csv = wants_csv(&query, &headers)?;
+    let now = (state.clock)();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    // The storage sends current records into `records`; the writer turns
+    // them into body chunks. The writer owns the receiving end, so the
+    // moment it stops (the client went away, or the export's time is up)
+    // the receiver is dropped and the storage stops reading and releases
+    // its connection and snapshot.
+    let (records_tx, records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);
+    let db = state.db.clone();
+    let partner_for_body = partner.clone();
+    let limit = Duration::from_secs(state.config.export_timeout_secs.max(1));
+    tokio::spawn(async move {
+        let reading = db.partner_contacts(&partner_for_body, now, records_tx);
+        let body_tx = tx.clone();
+        let writing = tokio::time::timeout(
+            limit,
+            write_contacts(records, body_tx, filter, csv, partner_for_body.clone(), now),
+        );
+        let (read, written) = tokio::join!(reading, writing);
+        match (read, written) {
+            (Ok(()), Ok(Some((mut buf, count)))) => {
+                if !csv {
+                    buf.push_str("]}");
+                }
+                let _ = tx.send(Ok(Bytes::from(buf))).await;
+                tracing::info!(contacts = count, "partner export");
+            }
+            (Ok(()), Ok(None)) => tracing::info!("partner export: the client went away"),
+            (_, Err(_elapsed)) => {
+                tracing::warn!(
+                    limit_secs = limit.as_secs(),
+                    "partner export stopped: it took longer than --export-timeout-secs"
+                );
+                let _ = tx
+                    .send(Err(std::io::Error::other("the export took too long")))
+                    .await;
+            }
+            (Err(e), _) => {
+                // The status is already sent: cut the body short, so the
+                // client sees a broken transfer rather than a short list.
+                tracing::error!(error = %e, "partner export failed");
+                let _ = tx
+                    .send(Err(std::io::Error::other("the export failed")))
+                    .await;
+            }
+        }
+    });
+    let mut res = Response::new(axum::body::Body::from_stream(
+        tokio_stream::wrappers::ReceiverStream::new(rx),
+    ));
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if csv {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        let filename: String = partner
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("attachment; filename=\"{filename}-contacts.csv\""))
+        {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    } else {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    Ok(res)
+}
+
+/// `GET /api/v1/partners/{partnerId}/summary`: how many contacts, by channel.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerSummaryV1 {
+    pub partner_id: String,
+    pub contacts: u64,
+    pub by_channel: std::collections::BTreeMap<String, u64>,
+    pub generated_at: consent_core::Timestamp,
+}
+
+pub async fn get_partner_summary(
+    State(state): State<AppState>,
+    caller: Caller,
+    PartnerId(partner): PartnerId,
+) -> Result<Response, ApiError> {
+    caller.may_read_partner(&partner)?;
+    let now = (state.clock)();
+    let (records_tx, mut records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);
+    let counting = async {
+        let mut contacts = 0u64;
+        let mut by_channel = std::collections::BTreeMap::new();
+        for c in consent_core::domain::Channel::ALL {
+            by_channel.insert(c.as_str().to_owned(), 0u64);
+        }
+        while let Some(r) = records.recv().await {
+            contacts += 1;
+            for c in &r.channels {
+                *by_channel.entry(c.as_str().to_owned()).or_default() += 1;
+            }
+        }
+        (contacts, by_channel)
+    };
+    let (read, (contacts, by_channel)) = tokio::join!(
+        state.db.partner_contacts(&partner, now, records_tx),
+        counting
+    );
+    read.map_err(storage("summarising a partner's contacts"))?;
+    Ok(no_store(
+        StatusCode::OK,
+        PartnerSummaryV1 {
+            partner_id: partner,
+            contacts,
+            by_channel,
+            generated_at: now,
+        },
+    ))
+}
