@@ -19,8 +19,6 @@ use crate::AppState;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Most records in one batch.
 pub const MAX_BATCH_RECORDS: usize = 500;
-/// Longest accepted customer id, in a path or in a record.
-
 /// A JSON answer that no cache keeps (it holds personal data).
 pub(crate) fn no_store<T: Serialize>(status: StatusCode, body: T) -> Response {
     (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
