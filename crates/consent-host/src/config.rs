@@ -30,17 +30,18 @@ impl std::str::FromStr for Secret {
 pub const DEFAULT_DB: &str = "./data/consent.db";
 
 /// Which database: the serving host and every command take these two
-/// flags, declared once here.
+/// flags, declared once here and global, so they may stand before or
+/// after a command (`consent-host keys add --db FILE …`).
 #[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
 pub struct StorageArgs {
     /// SQLite database file; its parent directory is created if missing.
-    #[arg(long = "db", env = "DATABASE_PATH", default_value = DEFAULT_DB)]
+    #[arg(long = "db", env = "DATABASE_PATH", default_value = DEFAULT_DB, global = true)]
     pub db: PathBuf,
 
     /// PostgreSQL instead of the SQLite file, e.g.
     /// `postgres://consent@db.internal/consent`: several host instances may
     /// share one database. Never logged (it may hold a password).
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<Secret>,
 }
 

@@ -10,21 +10,18 @@
 //!   command-line settings.
 
 pub mod api;
+// The storage, from its own crate; re-exported under the paths the host
+// and its tests have always used.
+pub use consent_store::{backend, db, keys, ledger, pg, store};
 pub mod assets;
 pub mod auth;
-pub mod backend;
 pub mod config;
-pub mod db;
 pub mod error;
 pub mod extract;
-pub mod keys;
-pub mod ledger;
 pub mod limits;
-pub mod pg;
 pub mod prompt;
 pub mod routes;
 pub mod serve;
-pub mod store;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -36,7 +33,6 @@ use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use consent_core::Timestamp;
-use sha2::{Digest, Sha256};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
@@ -221,7 +217,7 @@ impl AppState {
 
 /// Lowercase hex SHA-256 of a string's UTF-8 bytes.
 pub fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
+    consent_store::sha256_hex(text)
 }
 
 /// The whole app: the API, `/healthz` and the static demo.

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use consent_host::config::StorageArgs;
 use consent_host::keys::Role;
 use consent_host::ledger::{self, VerifyError};
 use consent_host::pg::PgStore;
@@ -35,16 +34,10 @@ enum Command {
     Keys {
         #[command(subcommand)]
         action: KeysAction,
-        #[command(flatten)]
-        storage: StorageArgs,
     },
     /// Recompute the ledger from a database file; exits 0 with the count and
     /// head, or 1 naming the first record where it breaks.
     Verify {
-        /// The database (a SQLite file is opened read-only; PostgreSQL is
-        /// read in one snapshot; nothing is written).
-        #[command(flatten)]
-        storage: StorageArgs,
         /// A head copied from an earlier checkpoint: the ledger must still
         /// contain it at the checkpoint's count (only appended to since).
         #[arg(long, requires = "expect_count")]
@@ -56,8 +49,6 @@ enum Command {
     /// Anonymise customers with no activity (no record received) for N
     /// months, as erasure does; with --dry-run, only report what would be.
     Retention {
-        #[command(flatten)]
-        storage: StorageArgs,
         /// Months without a record received before a customer is anonymised.
         #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=1200))]
         inactive_months: u32,
@@ -101,17 +92,16 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         None => run(cli.serve).await,
-        Some(Command::Keys { action, storage }) => keys(action, storage.backend()).await,
+        // The storage flags are global: a command reads them from here.
+        Some(Command::Keys { action }) => keys(action, cli.serve.backend()).await,
         Some(Command::Retention {
-            storage,
             inactive_months,
             dry_run,
-        }) => retention(storage.backend(), inactive_months, dry_run).await,
+        }) => retention(cli.serve.backend(), inactive_months, dry_run).await,
         Some(Command::Verify {
-            storage,
             expect_head,
             expect_count,
-        }) => return verify(storage.backend(), expect_head, expect_count).await,
+        }) => return verify(cli.serve.backend(), expect_head, expect_count).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

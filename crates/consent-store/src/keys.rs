@@ -15,7 +15,8 @@ use serde::Serialize;
 pub const KEY_PREFIX: &str = "cpk_";
 
 /// What a key may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The venue's staff: read any customer, the ledger head.

@@ -13,21 +13,25 @@
 //! key hashes. The view `customer_records` shows records with their
 //! customer id, for people inspecting the file.
 
-use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use consent_core::wire::{ConsentRecordV1, PreferenceV1, StoredRecordV1, StoredV1};
+use consent_core::wire::{ConsentRecordV1, PreferenceV1};
 use consent_core::Timestamp;
 use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 
 use crate::keys::{self, ApiKey, Role};
-use crate::ledger::{self, Head, SUBJECT_PREFIX};
+use crate::ledger::{self, Head};
+use crate::rules::{self, ContactGroups, ContactRow, LedgerState, Planned};
+pub use crate::rules::{
+    current_per_partner, preference_of, read_record, stored_body, BatchOutcome, Decided,
+    ErasureKind, NewRecord, RetentionPlan,
+};
 use crate::sha256_hex;
 
 /// Reader connections in the pool.
@@ -198,12 +202,21 @@ fn migrate_to_ledger(tx: &Transaction<'_>) -> Result<(), DbError> {
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         rows.collect::<Result<_, _>>()?
     };
-    let mut writer = LedgerWriter::start(tx)?;
+    let mut state = LedgerState {
+        head: ledger::GENESIS.to_owned(),
+        ..LedgerState::default()
+    };
     for (customer_id, body, received_at_ms) in old {
         let record: ConsentRecordV1 = serde_json::from_str(&body)
             .map_err(|e| DbError::Corrupt(format!("a version 1 body does not parse: {e}")))?;
         debug_assert_eq!(record.customer_id, customer_id);
-        writer.append(tx, &record, Timestamp::from_unix_millis(received_at_ms))?;
+        let planned = rules::plan_batch(
+            &mut state,
+            &[NewRecord { record }],
+            Timestamp::from_unix_millis(received_at_ms),
+            &mut rules::random_salt,
+        )?;
+        write_planned(tx, &planned)?;
     }
     tx.execute_batch("DROP TABLE consent_records_v1;")?;
     Ok(())
@@ -243,22 +256,6 @@ fn postgres_text(e: &tokio_postgres::Error) -> String {
         Some(db) => format!("{}: {}", db.code().code(), db.message()),
         None => e.to_string(),
     }
-}
-
-/// A checked record, ready to store.
-#[derive(Clone, Debug)]
-pub struct NewRecord {
-    pub record: ConsentRecordV1,
-}
-
-/// What became of a batch.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BatchOutcome {
-    /// Committed: new records stored, identical repeats listed as duplicates.
-    Stored(StoredV1),
-    /// Rolled back: record `index` reuses a stored (or earlier in the batch)
-    /// record id with different content.
-    Conflict { index: usize },
 }
 
 /// The database: one writer and a pool of readers.
@@ -323,181 +320,75 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     Ok(())
 }
 
-/// A stored body read back for the customer it belongs to, its sealed
-/// values opened with the customer's salt. (A body stored before values
-/// were sealed holds them as sent, and is read as it is.)
-pub(crate) fn read_record(
-    body: &str,
-    received_at_ms: i64,
-    customer_id: &str,
-    salt: &[u8],
-) -> Result<ConsentRecordV1, DbError> {
-    let mut record: ConsentRecordV1 = serde_json::from_str(body)
-        .map_err(|e| DbError::Corrupt(format!("stored body does not parse: {e}")))?;
-    record.customer_id = customer_id.to_owned();
-    record.received_at = Some(Timestamp::from_unix_millis(received_at_ms));
-    if let Some(sealed) = record
-        .collection
-        .basket_ref
-        .as_mut()
-        .filter(|b| b.starts_with(ledger::SEALED_PREFIX))
-    {
-        *sealed = ledger::unseal(salt, sealed).ok_or_else(|| {
-            DbError::Corrupt(format!(
-                "record {}: its basketRef does not open under its customer's salt",
-                record.record_id
-            ))
-        })?;
-    }
-    Ok(record)
-}
-
-/// The body as stored: the record's canonical JSON without `receivedAt`,
-/// its `customerId` replaced by the subject and its `basketRef` (the
-/// venue's order reference, which points at the patron) sealed under the
-/// patron's salt, so an erasure leaves neither readable.
-pub(crate) fn stored_body(
-    record: &ConsentRecordV1,
-    subject: &str,
-    salt: &[u8],
-) -> Result<String, DbError> {
-    let mut stored = record.clone();
-    stored.customer_id = format!("{SUBJECT_PREFIX}{subject}");
-    stored.collection.basket_ref = record
-        .collection
-        .basket_ref
-        .as_deref()
-        .map(|b| ledger::seal(salt, b));
-    stored.received_at = None;
-    serde_json::to_string(&stored)
-        .map_err(|e| DbError::Corrupt(format!("a record does not serialise: {e}")))
-}
-
-/// A current record as a preference (both backends answer with this).
-pub(crate) fn preference_of(r: ConsentRecordV1) -> PreferenceV1 {
-    PreferenceV1 {
-        partner_id: r.partner.id,
-        state: r.state,
-        notice_id: Some(r.notice.id),
-        notice_version: r.notice.version,
-        decided_at: r.decided_at,
-        valid_until: r.valid_until,
-        record_id: Some(r.record_id),
-        channels: r.channels,
-        notice_text: Some(r.notice.text),
-        notice_language: Some(r.notice.language),
-    }
-}
-
-/// Appends records to the chain inside a write transaction.
-struct LedgerWriter {
-    head: String,
-    /// customer id → (subject, salt)
-    subjects: HashMap<String, (String, Vec<u8>)>,
-}
-
-impl LedgerWriter {
-    fn start(tx: &Transaction<'_>) -> Result<Self, DbError> {
-        Ok(LedgerWriter {
-            head: ledger::stored_head(tx)?.head,
-            subjects: HashMap::new(),
-        })
-    }
-
-    /// The customer's subject and salt, made (with a fresh salt) on first sight.
-    fn subject(
-        &mut self,
-        tx: &Transaction<'_>,
-        customer_id: &str,
-    ) -> Result<(String, Vec<u8>), DbError> {
-        if let Some(found) = self.subjects.get(customer_id) {
-            return Ok(found.clone());
-        }
-        let found: Option<(String, Vec<u8>)> = tx
-            .prepare_cached("SELECT subject, salt FROM subjects WHERE customer_id = ?1")?
-            .query_row([customer_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let found = match found {
-            Some(found) => found,
-            None => {
-                let mut salt = [0u8; 32];
-                getrandom::fill(&mut salt)
-                    .map_err(|e| DbError::Corrupt(format!("no randomness for a salt: {e}")))?;
-                let subject = ledger::subject(&salt, customer_id);
-                tx.prepare_cached(
-                    "INSERT INTO subjects (customer_id, subject, salt) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![customer_id, subject, &salt[..]])?;
-                (subject, salt.to_vec())
+/// The ledger as a batch is decided against it, read inside `tx`: the
+/// last `seq` and head, the subjects of `records`' customers, and the
+/// digests of their ids already stored.
+fn ledger_state(tx: &Transaction<'_>, records: &[NewRecord]) -> Result<LedgerState, DbError> {
+    let (seq, head): (i64, String) = tx
+        .query_row(
+            "SELECT seq, chain FROM consent_records ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or_else(|| (0, ledger::GENESIS.to_owned()));
+    let mut state = LedgerState {
+        seq,
+        head,
+        ..LedgerState::default()
+    };
+    let mut subject_of =
+        tx.prepare_cached("SELECT subject, salt FROM subjects WHERE customer_id = ?1")?;
+    let mut digest_of =
+        tx.prepare_cached("SELECT content_sha256 FROM consent_records WHERE record_id = ?1")?;
+    for NewRecord { record } in records {
+        if !state.subjects.contains_key(&record.customer_id) {
+            if let Some(found) = subject_of
+                .query_row([&record.customer_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+            {
+                state.subjects.insert(record.customer_id.clone(), found);
             }
-        };
-        self.subjects.insert(customer_id.to_owned(), found.clone());
-        Ok(found)
+        }
+        if let Some(digest) = digest_of
+            .query_row([&record.record_id], |r| r.get(0))
+            .optional()?
+        {
+            state.known.insert(record.record_id.clone(), digest);
+        }
     }
-
-    /// The stored body and its digest for a record, as it would be stored now.
-    fn prepare(
-        &mut self,
-        tx: &Transaction<'_>,
-        record: &ConsentRecordV1,
-    ) -> Result<(String, String, String), DbError> {
-        let (subject, salt) = self.subject(tx, &record.customer_id)?;
-        let body = stored_body(record, &subject, &salt)?;
-        let digest = sha256_hex(&body);
-        Ok((subject, body, digest))
-    }
-
-    fn append(
-        &mut self,
-        tx: &Transaction<'_>,
-        record: &ConsentRecordV1,
-        received_at: Timestamp,
-    ) -> Result<(), DbError> {
-        let (subject, body, digest) = self.prepare(tx, record)?;
-        self.insert(tx, record, received_at, &subject, &body, &digest)
-    }
-
-    fn insert(
-        &mut self,
-        tx: &Transaction<'_>,
-        record: &ConsentRecordV1,
-        received_at: Timestamp,
-        subject: &str,
-        body: &str,
-        digest: &str,
-    ) -> Result<(), DbError> {
-        let received_ms = received_at.unix_millis();
-        let chain = ledger::link(&self.head, digest, received_ms);
-        tx.prepare_cached(
-            "INSERT INTO consent_records
-                (record_id, subject, partner_id, decided_at_ms, received_at_ms,
-                 effective_at_ms, supersedes, content_sha256, body, chain)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![
-            record.record_id,
-            subject,
-            record.partner.id,
-            record.decided_at.unix_millis(),
-            received_ms,
-            record.decided_at.unix_millis().min(received_ms),
-            record.supersedes,
-            digest,
-            body,
-            chain,
-        ])?;
-        self.head = chain;
-        Ok(())
-    }
+    Ok(state)
 }
 
-/// One row of a customer's history, enough to pick the current answers.
-pub(crate) struct Decided {
-    pub(crate) seq: i64,
-    pub(crate) record_id: String,
-    pub(crate) partner_id: String,
-    pub(crate) effective_at_ms: i64,
-    pub(crate) supersedes: Option<String>,
+/// Writes what [`rules::plan_batch`] decided, inside `tx`.
+fn write_planned(tx: &Transaction<'_>, planned: &Planned) -> Result<(), DbError> {
+    let mut subject =
+        tx.prepare_cached("INSERT INTO subjects (customer_id, subject, salt) VALUES (?1, ?2, ?3)")?;
+    for s in &planned.subjects {
+        subject.execute(params![s.customer_id, s.subject, s.salt])?;
+    }
+    let mut row = tx.prepare_cached(
+        "INSERT INTO consent_records
+            (seq, record_id, subject, partner_id, decided_at_ms, received_at_ms,
+             effective_at_ms, supersedes, content_sha256, body, chain)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for r in &planned.rows {
+        row.execute(params![
+            r.seq,
+            r.record_id,
+            r.subject,
+            r.partner_id,
+            r.decided_at_ms,
+            r.received_at_ms,
+            r.effective_at_ms,
+            r.supersedes,
+            r.content_sha256,
+            r.body,
+            r.chain,
+        ])?;
+    }
+    Ok(())
 }
 
 fn decided_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Decided> {
@@ -581,50 +472,6 @@ fn try_checkpoint_truncate(scrubber: &Connection) -> Result<bool, DbError> {
     }
 }
 
-/// Why customers were erased.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErasureKind {
-    /// A patron's request, through `DELETE /api/v1/customers/{id}`.
-    Request,
-    /// `consent-host retention`.
-    Retention,
-}
-
-impl ErasureKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErasureKind::Request => "request",
-            ErasureKind::Retention => "retention",
-        }
-    }
-}
-
-/// What a retention run would anonymise: customers with no record
-/// received since the cutoff.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RetentionPlan {
-    pub cutoff: Option<Timestamp>,
-    /// Their ids (to erase; never printed or logged).
-    pub customers: Vec<String>,
-    pub records: u64,
-    /// Records per partner.
-    pub per_partner: std::collections::BTreeMap<String, u64>,
-    pub oldest_activity: Option<Timestamp>,
-    pub newest_activity: Option<Timestamp>,
-}
-
-impl RetentionPlan {
-    /// What the run log keeps: counts and times, never an id.
-    pub fn detail(&self) -> serde_json::Value {
-        serde_json::json!({
-            "cutoff": self.cutoff.map(|t| t.to_string()),
-            "perPartner": self.per_partner,
-            "oldestActivity": self.oldest_activity.map(|t| t.to_string()),
-            "newestActivity": self.newest_activity.map(|t| t.to_string()),
-        })
-    }
-}
-
 /// Customers whose latest record was received before `cutoff`, and what
 /// they hold. Reads only; works on a read-only connection.
 pub fn retention_plan(conn: &Connection, cutoff: Timestamp) -> Result<RetentionPlan, DbError> {
@@ -641,19 +488,23 @@ pub fn retention_plan(conn: &Connection, cutoff: Timestamp) -> Result<RetentionP
         )?;
         let mut rows = stmt.query([cutoff.unix_millis()])?;
         while let Some(row) = rows.next()? {
-            let last = Timestamp::from_unix_millis(row.get(2)?);
-            plan.customers.push(row.get(0)?);
+            plan.push_customer(
+                row.get(0)?,
+                Timestamp::from_unix_millis(row.get(2)?),
+                row.get::<_, i64>(3)? as u64,
+            );
             subjects.push(row.get::<_, String>(1)?);
-            plan.records += row.get::<_, i64>(3)? as u64;
-            plan.oldest_activity = Some(plan.oldest_activity.map_or(last, |t| t.min(last)));
-            plan.newest_activity = Some(plan.newest_activity.map_or(last, |t| t.max(last)));
         }
     }
-    let mut per_partner = conn.prepare_cached(
-        "SELECT partner_id, COUNT(*) FROM consent_records WHERE subject = ?1 GROUP BY partner_id",
-    )?;
-    for subject in &subjects {
-        let rows = per_partner.query_map([subject], |r| {
+    if !subjects.is_empty() {
+        // One query for them all, as PostgreSQL's `= ANY($1)`.
+        let list = serde_json::to_string(&subjects)
+            .map_err(|e| DbError::Corrupt(format!("a subject list: {e}")))?;
+        let mut stmt = conn.prepare(
+            "SELECT partner_id, COUNT(*) FROM consent_records
+             WHERE subject IN (SELECT value FROM json_each(?1)) GROUP BY partner_id",
+        )?;
+        let rows = stmt.query_map([list], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
         })?;
         for row in rows {
@@ -664,28 +515,13 @@ pub fn retention_plan(conn: &Connection, cutoff: Timestamp) -> Result<RetentionP
     Ok(plan)
 }
 
-/// The current answer per partner, by the rules in [`Db::current_records`]:
-/// the `seq` of each winning record, sorted by partner id. Linear in the
-/// number of rows.
-pub(crate) fn current_per_partner(rows: &[Decided]) -> Vec<i64> {
-    let superseded: HashSet<&str> = rows
-        .iter()
-        .filter_map(|r| r.supersedes.as_deref())
-        .collect();
-    let mut best: HashMap<&str, &Decided> = HashMap::new();
-    for r in rows
-        .iter()
-        .filter(|r| !superseded.contains(r.record_id.as_str()))
-    {
-        let slot = best.entry(r.partner_id.as_str()).or_insert(r);
-        if (r.effective_at_ms, r.seq) > (slot.effective_at_ms, slot.seq) {
-            *slot = r;
-        }
-    }
-    let mut winners: Vec<(&str, i64)> = best.into_iter().map(|(p, r)| (p, r.seq)).collect();
-    winners.sort_unstable();
-    winners.into_iter().map(|(_, seq)| seq).collect()
-}
+/// A partner export's rows, in subject order, for [`ContactGroups`].
+pub(crate) const CONTACT_ROWS_SQL: &str =
+    "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes,
+            r.subject, s.customer_id, r.body, r.received_at_ms, s.salt
+     FROM consent_records r JOIN subjects s ON s.subject = r.subject
+     WHERE r.partner_id = ?1
+     ORDER BY r.subject, r.seq";
 
 impl Db {
     /// Opens (creating if needed) the database file and its parent directory,
@@ -767,32 +603,13 @@ impl Db {
     ) -> Result<BatchOutcome, DbError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut stored = Vec::new();
-        let mut duplicates = Vec::new();
-        let mut writer = LedgerWriter::start(&tx)?;
-        for (index, NewRecord { record }) in records.iter().enumerate() {
-            let (subject, body, digest) = writer.prepare(&tx, record)?;
-            // Also sees rows inserted earlier in this transaction, so a
-            // record repeated within the batch is a duplicate too.
-            let existing: Option<String> = tx
-                .prepare_cached("SELECT content_sha256 FROM consent_records WHERE record_id = ?1")?
-                .query_row([&record.record_id], |row| row.get(0))
-                .optional()?;
-            match existing {
-                Some(sha) if sha == digest => duplicates.push(record.record_id.clone()),
-                // Dropping `tx` without commit rolls the batch back.
-                Some(_) => return Ok(BatchOutcome::Conflict { index }),
-                None => {
-                    writer.insert(&tx, record, received_at, &subject, &body, &digest)?;
-                    stored.push(StoredRecordV1 {
-                        record_id: record.record_id.clone(),
-                        received_at,
-                    });
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(BatchOutcome::Stored(StoredV1 { stored, duplicates }))
+        let mut state = ledger_state(&tx, records)?;
+        let planned = rules::plan_batch(&mut state, records, received_at, &mut rules::random_salt)?;
+        if matches!(planned.outcome, BatchOutcome::Stored(_)) {
+            write_planned(&tx, &planned)?;
+            tx.commit()?;
+        } // else: dropping `tx` without commit rolls the batch back.
+        Ok(planned.outcome)
     }
 
     /// The subject and salt of a customer, if any record of theirs was
@@ -886,53 +703,26 @@ impl Db {
         mut emit: impl FnMut(ConsentRecordV1) -> bool,
     ) -> Result<(), DbError> {
         let conn = self.reader();
-        let mut rows_stmt = conn.prepare_cached(
-            "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes,
-                    r.subject, s.customer_id, s.salt
-             FROM consent_records r JOIN subjects s ON s.subject = r.subject
-             WHERE r.partner_id = ?1
-             ORDER BY r.subject, r.seq",
-        )?;
-        let mut body_of =
-            conn.prepare_cached("SELECT body, received_at_ms FROM consent_records WHERE seq = ?1")?;
-        let mut rows = rows_stmt.query([partner_id])?;
-        let mut group: Vec<Decided> = Vec::new();
-        let mut group_customer = String::new();
-        let mut group_salt: Vec<u8> = Vec::new();
-        let mut group_subject = String::new();
-        let mut flush =
-            |group: &mut Vec<Decided>, customer: &str, salt: &[u8]| -> Result<bool, DbError> {
-                let Some(&seq) = current_per_partner(group).first() else {
-                    return Ok(true);
-                };
-                group.clear();
-                let (body, received_at_ms): (String, i64) =
-                    body_of.query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                let record = read_record(&body, received_at_ms, customer, salt)?;
-                let lapsed = record.valid_until.is_some_and(|v| v <= now);
-                if record.state == consent_core::domain::DecisionState::Given && !lapsed {
-                    return Ok(emit(record));
-                }
-                Ok(true)
-            };
+        let mut stmt = conn.prepare_cached(CONTACT_ROWS_SQL)?;
+        let mut rows = stmt.query([partner_id])?;
+        let mut groups = ContactGroups::new(now);
         while let Some(row) = rows.next()? {
-            let subject: String = row.get(5)?;
-            let next_customer = subject != group_subject;
-            if next_customer
-                && !group.is_empty()
-                && !flush(&mut group, &group_customer, &group_salt)?
-            {
-                return Ok(());
+            let row = ContactRow {
+                decided: decided_row(row)?,
+                subject: row.get(5)?,
+                customer_id: row.get(6)?,
+                body: row.get(7)?,
+                received_at_ms: row.get(8)?,
+                salt: row.get(9)?,
+            };
+            if let Some(contact) = groups.push(row)? {
+                if !emit(contact) {
+                    return Ok(());
+                }
             }
-            if next_customer {
-                group_customer = row.get(6)?;
-                group_salt = row.get(7)?;
-                group_subject = subject;
-            }
-            group.push(decided_row(row)?);
         }
-        if !group.is_empty() {
-            flush(&mut group, &group_customer, &group_salt)?;
+        if let Some(contact) = groups.finish()? {
+            emit(contact);
         }
         Ok(())
     }

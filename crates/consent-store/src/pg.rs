@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use consent_core::wire::{ConsentRecordV1, StoredRecordV1, StoredV1};
+use consent_core::wire::ConsentRecordV1;
 use consent_core::Timestamp;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -41,12 +41,13 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
-use crate::db::{
-    current_per_partner, read_record, stored_body, BatchOutcome, DbError, Decided, ErasureKind,
-    NewRecord, RetentionPlan,
-};
+use crate::db::{DbError, CONTACT_ROWS_SQL};
 use crate::keys::{self, ApiKey, Role};
 use crate::ledger::{self, Head, StoredRow, Verifier, VerifyError, GENESIS};
+use crate::rules::{
+    self, current_per_partner, read_record, BatchOutcome, ContactGroups, ContactRow, Decided,
+    ErasureKind, LedgerState, NewRecord, NewRow, NewSubject, RetentionPlan,
+};
 use crate::sha256_hex;
 use crate::store::Storage;
 
@@ -427,7 +428,7 @@ impl PgStore {
     /// erasures pending before it scrubbed. Never inside a transaction,
     /// never under a lock a writer needs. True when nothing is pending.
     async fn scrub_step(pool: Pool) -> Result<bool, DbError> {
-        let now = (crate::system_clock())();
+        let now = crate::wall_now();
         let client = pool.get().await.map_err(pool_error)?;
         let Some(upto) = client
             .query_one(
@@ -499,12 +500,12 @@ impl PgStore {
             .await?;
         let mut subjects: Vec<String> = Vec::with_capacity(rows.len());
         for row in &rows {
-            let last = Timestamp::from_unix_millis(row.try_get(2)?);
-            plan.customers.push(row.try_get(0)?);
+            plan.push_customer(
+                row.try_get(0)?,
+                Timestamp::from_unix_millis(row.try_get(2)?),
+                row.try_get::<_, i64>(3)? as u64,
+            );
             subjects.push(row.try_get(1)?);
-            plan.records += row.try_get::<_, i64>(3)? as u64;
-            plan.oldest_activity = Some(plan.oldest_activity.map_or(last, |t| t.min(last)));
-            plan.newest_activity = Some(plan.newest_activity.map_or(last, |t| t.max(last)));
         }
         if !subjects.is_empty() {
             for row in client
@@ -556,94 +557,6 @@ async fn write_groups(pool: Pool, mut jobs: mpsc::Receiver<Job>) {
             let _ = job.done.send(outcome);
         }
     }
-}
-
-/// The state of the ledger as a group is planned: the head, and what is
-/// stored (or will be, by an earlier batch of the group).
-struct Ledger {
-    seq: i64,
-    head: String,
-    /// customer id → (subject, salt)
-    subjects: HashMap<String, (String, Vec<u8>)>,
-    /// record id → content digest
-    known: HashMap<String, String>,
-}
-
-/// What a group writes: new subject mappings and new records.
-#[derive(Default)]
-struct GroupWrites {
-    customers: Vec<String>,
-    subjects: Vec<String>,
-    salts: Vec<Vec<u8>>,
-    rows: NewRows,
-}
-
-/// Decides one batch against `ledger` (pure but for `salt`): a conflict
-/// changes nothing; otherwise its new subjects and records are added to
-/// `writes` and `ledger` moves past them. The same rules as SQLite's
-/// `Db::insert_batch`: an id stored with the same body is a duplicate,
-/// with another body a conflict, repeats inside the batch included.
-fn plan_batch(
-    ledger: &mut Ledger,
-    writes: &mut GroupWrites,
-    records: &[NewRecord],
-    received_at: Timestamp,
-    salt: &mut dyn FnMut() -> Result<[u8; 32], DbError>,
-) -> Result<BatchOutcome, DbError> {
-    let received_ms = received_at.unix_millis();
-    let (mut seq, mut head) = (ledger.seq, ledger.head.clone());
-    let mut new_subjects: HashMap<String, (String, Vec<u8>)> = HashMap::new();
-    let mut new_known: HashMap<String, String> = HashMap::new();
-    let mut rows = NewRows::default();
-    let mut stored = Vec::new();
-    let mut duplicates = Vec::new();
-    for (index, NewRecord { record }) in records.iter().enumerate() {
-        let customer = &record.customer_id;
-        let (subject, customer_salt) = match ledger
-            .subjects
-            .get(customer)
-            .or_else(|| new_subjects.get(customer))
-        {
-            Some(found) => found.clone(),
-            None => {
-                let salt = salt()?.to_vec();
-                let s = ledger::subject(&salt, customer);
-                new_subjects.insert(customer.clone(), (s.clone(), salt.clone()));
-                (s, salt)
-            }
-        };
-        let body = stored_body(record, &subject, &customer_salt)?;
-        let digest = sha256_hex(&body);
-        match ledger
-            .known
-            .get(&record.record_id)
-            .or_else(|| new_known.get(&record.record_id))
-        {
-            Some(sha) if *sha == digest => duplicates.push(record.record_id.clone()),
-            Some(_) => return Ok(BatchOutcome::Conflict { index }),
-            None => {
-                seq += 1;
-                let chain = ledger::link(&head, &digest, received_ms);
-                new_known.insert(record.record_id.clone(), digest.clone());
-                rows.push(seq, record, &subject, received_ms, digest, body, &chain);
-                head = chain;
-                stored.push(StoredRecordV1 {
-                    record_id: record.record_id.clone(),
-                    received_at,
-                });
-            }
-        }
-    }
-    for (customer, (subject, salt)) in new_subjects {
-        writes.customers.push(customer.clone());
-        writes.subjects.push(subject.clone());
-        writes.salts.push(salt.clone());
-        ledger.subjects.insert(customer, (subject, salt));
-    }
-    ledger.known.extend(new_known);
-    writes.rows.append(rows);
-    (ledger.seq, ledger.head) = (seq, head);
-    Ok(BatchOutcome::Stored(StoredV1 { stored, duplicates }))
 }
 
 /// One transaction for a group of batches: take [`HEAD_LOCK`], add to
@@ -700,41 +613,44 @@ async fn store_group(
         )
         .await?,
     )?;
-    let mut ledger = Ledger {
+    let mut state = LedgerState {
         seq,
         head,
         subjects,
         known,
     };
-    let mut writes = GroupWrites::default();
-    let mut salt = || {
-        let mut salt = [0u8; 32];
-        getrandom::fill(&mut salt)
-            .map_err(|e| DbError::Corrupt(format!("no randomness for a salt: {e}")))?;
-        Ok(salt)
-    };
-    let outcomes: Vec<Result<BatchOutcome, DbError>> = group
-        .iter()
-        .map(|job| {
-            plan_batch(
-                &mut ledger,
-                &mut writes,
-                &job.records,
-                job.received_at,
-                &mut salt,
-            )
-        })
-        .collect();
-    if !writes.customers.is_empty() {
+    let mut subjects: Vec<NewSubject> = Vec::new();
+    let mut rows: Vec<NewRow> = Vec::new();
+    let mut outcomes = Vec::with_capacity(group.len());
+    for job in group {
+        // Each batch on its own: a conflict plans nothing and answers 409
+        // while the others commit.
+        match rules::plan_batch(
+            &mut state,
+            &job.records,
+            job.received_at,
+            &mut rules::random_salt,
+        ) {
+            Ok(planned) => {
+                subjects.extend(planned.subjects);
+                rows.extend(planned.rows);
+                outcomes.push(Ok(planned.outcome));
+            }
+            Err(e) => outcomes.push(Err(e)),
+        }
+    }
+    if !subjects.is_empty() {
+        let column = |f: fn(&NewSubject) -> &str| -> Vec<&str> { subjects.iter().map(f).collect() };
+        let salts: Vec<&[u8]> = subjects.iter().map(|s| s.salt.as_slice()).collect();
         tx.execute(
             "INSERT INTO subjects (customer_id, subject, salt)
              SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])",
-            &[&writes.customers, &writes.subjects, &writes.salts],
+            &[&column(|s| &s.customer_id), &column(|s| &s.subject), &salts],
         )
         .await?;
     }
-    if !writes.rows.seq.is_empty() {
-        writes.rows.insert(&tx).await?;
+    if !rows.is_empty() {
+        NewRows::of(&rows).insert(&tx).await?;
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -742,60 +658,36 @@ async fn store_group(
 
 /// The columns of the records a batch appends, for one `INSERT … SELECT
 /// FROM unnest(…)`.
-#[derive(Default)]
-struct NewRows {
+struct NewRows<'a> {
     seq: Vec<i64>,
-    record_id: Vec<String>,
-    subject: Vec<String>,
-    partner_id: Vec<String>,
+    record_id: Vec<&'a str>,
+    subject: Vec<&'a str>,
+    partner_id: Vec<&'a str>,
     decided_at_ms: Vec<i64>,
     received_at_ms: Vec<i64>,
     effective_at_ms: Vec<i64>,
-    supersedes: Vec<Option<String>>,
-    content_sha256: Vec<String>,
-    body: Vec<String>,
-    chain: Vec<String>,
+    supersedes: Vec<Option<&'a str>>,
+    content_sha256: Vec<&'a str>,
+    body: Vec<&'a str>,
+    chain: Vec<&'a str>,
 }
 
-impl NewRows {
-    /// Moves every row of `other` to the end of `self`.
-    fn append(&mut self, mut other: NewRows) {
-        self.seq.append(&mut other.seq);
-        self.record_id.append(&mut other.record_id);
-        self.subject.append(&mut other.subject);
-        self.partner_id.append(&mut other.partner_id);
-        self.decided_at_ms.append(&mut other.decided_at_ms);
-        self.received_at_ms.append(&mut other.received_at_ms);
-        self.effective_at_ms.append(&mut other.effective_at_ms);
-        self.supersedes.append(&mut other.supersedes);
-        self.content_sha256.append(&mut other.content_sha256);
-        self.body.append(&mut other.body);
-        self.chain.append(&mut other.chain);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        seq: i64,
-        record: &ConsentRecordV1,
-        subject: &str,
-        received_ms: i64,
-        digest: String,
-        body: String,
-        chain: &str,
-    ) {
-        let decided = record.decided_at.unix_millis();
-        self.seq.push(seq);
-        self.record_id.push(record.record_id.clone());
-        self.subject.push(subject.to_owned());
-        self.partner_id.push(record.partner.id.to_string());
-        self.decided_at_ms.push(decided);
-        self.received_at_ms.push(received_ms);
-        self.effective_at_ms.push(decided.min(received_ms));
-        self.supersedes.push(record.supersedes.clone());
-        self.content_sha256.push(digest);
-        self.body.push(body);
-        self.chain.push(chain.to_owned());
+impl<'a> NewRows<'a> {
+    /// The rows [`rules::plan_batch`] decided, as columns.
+    fn of(rows: &'a [NewRow]) -> Self {
+        NewRows {
+            seq: rows.iter().map(|r| r.seq).collect(),
+            record_id: rows.iter().map(|r| r.record_id.as_str()).collect(),
+            subject: rows.iter().map(|r| r.subject.as_str()).collect(),
+            partner_id: rows.iter().map(|r| r.partner_id.as_str()).collect(),
+            decided_at_ms: rows.iter().map(|r| r.decided_at_ms).collect(),
+            received_at_ms: rows.iter().map(|r| r.received_at_ms).collect(),
+            effective_at_ms: rows.iter().map(|r| r.effective_at_ms).collect(),
+            supersedes: rows.iter().map(|r| r.supersedes.as_deref()).collect(),
+            content_sha256: rows.iter().map(|r| r.content_sha256.as_str()).collect(),
+            body: rows.iter().map(|r| r.body.as_str()).collect(),
+            chain: rows.iter().map(|r| r.chain.as_str()).collect(),
+        }
     }
 
     async fn insert(&self, tx: &deadpool_postgres::Transaction<'_>) -> Result<(), DbError> {
@@ -938,64 +830,27 @@ impl Storage for PgStore {
         // stops reading from the server while the receiver is full, so
         // an export of any size holds one customer's rows at a time.
         let rows = tx
-            .query_raw(
-                "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes,
-                        r.subject, s.customer_id, r.body, r.received_at_ms, s.salt
-                 FROM consent_records r JOIN subjects s ON s.subject = r.subject
-                 WHERE r.partner_id = $1
-                 ORDER BY r.subject, r.seq",
-                [partner_id],
-            )
+            .query_raw(&CONTACT_ROWS_SQL.replace("?1", "$1"), [partner_id])
             .await?;
         let mut rows = std::pin::pin!(rows);
-        let mut group: Vec<Decided> = Vec::new();
-        let mut bodies: HashMap<i64, (String, i64)> = HashMap::new();
-        let mut group_subject = String::new();
-        let mut group_customer = String::new();
-        let mut group_salt: Vec<u8> = Vec::new();
-        let flush = |group: &mut Vec<Decided>,
-                     bodies: &mut HashMap<i64, (String, i64)>,
-                     customer: &str,
-                     salt: &[u8]|
-         -> Result<Option<ConsentRecordV1>, DbError> {
-            let winner = current_per_partner(group).first().copied();
-            group.clear();
-            let found = winner.and_then(|seq| bodies.remove(&seq));
-            bodies.clear();
-            let Some((body, received_at_ms)) = found else {
-                return Ok(None);
-            };
-            let record = read_record(&body, received_at_ms, customer, salt)?;
-            let lapsed = record.valid_until.is_some_and(|v| v <= now);
-            Ok(
-                (record.state == consent_core::domain::DecisionState::Given && !lapsed)
-                    .then_some(record),
-            )
-        };
+        let mut groups = ContactGroups::new(now);
         while let Some(row) = rows.try_next().await? {
-            let subject: String = row.try_get(5)?;
-            if subject != group_subject {
-                if !group.is_empty() {
-                    if let Some(record) =
-                        flush(&mut group, &mut bodies, &group_customer, &group_salt)?
-                    {
-                        if out.send(record).await.is_err() {
-                            return Ok(());
-                        }
-                    }
+            let row = ContactRow {
+                decided: decided(&row)?,
+                subject: row.try_get(5)?,
+                customer_id: row.try_get(6)?,
+                body: row.try_get(7)?,
+                received_at_ms: row.try_get(8)?,
+                salt: row.try_get(9)?,
+            };
+            if let Some(contact) = groups.push(row)? {
+                if out.send(contact).await.is_err() {
+                    return Ok(());
                 }
-                group_customer = row.try_get(6)?;
-                group_salt = row.try_get(9)?;
-                group_subject = subject;
             }
-            let d = decided(&row)?;
-            bodies.insert(d.seq, (row.try_get(7)?, row.try_get(8)?));
-            group.push(d);
         }
-        if !group.is_empty() {
-            if let Some(record) = flush(&mut group, &mut bodies, &group_customer, &group_salt)? {
-                let _ = out.send(record).await;
-            }
+        if let Some(contact) = groups.finish()? {
+            let _ = out.send(contact).await;
         }
         tx.commit().await?;
         Ok(())

@@ -146,11 +146,6 @@ pub struct SqliteStore {
 pub const SCRUB_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 const SCRUB_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// The wall clock, for the scrub's own log entry.
-fn wall_now() -> Timestamp {
-    (crate::system_clock())()
-}
-
 /// Tries `step` every [`SCRUB_EVERY`] until it says nothing is pending, or
 /// `wait` has passed (then the erasure stays pending, and says so). True
 /// when nothing is left pending.
@@ -177,7 +172,7 @@ where
 }
 
 async fn sqlite_scrub_step(db: Arc<Db>) -> Result<bool, DbError> {
-    blocking(move || db.scrub_step(wall_now())).await
+    blocking(move || db.scrub_step(crate::wall_now())).await
 }
 
 impl SqliteStore {

@@ -1,0 +1,398 @@
+//! What a backend decides, as pure functions: the stored body and what in
+//! it is sealed, the current answer per partner, the plan of a batch
+//! (duplicates, conflicts, the chain), the grouping of a partner export,
+//! the retention plan. The SQLite and PostgreSQL drivers only fetch rows,
+//! call these, and write what they return, each in its own dialect; so a
+//! rule is changed once, and tested here without a database.
+
+use std::collections::{HashMap, HashSet};
+
+use consent_core::wire::{ConsentRecordV1, PreferenceV1, StoredRecordV1, StoredV1};
+use consent_core::Timestamp;
+
+use crate::db::DbError;
+use crate::ledger::{self, SUBJECT_PREFIX};
+use crate::sha256_hex;
+
+/// A checked record, ready to store.
+#[derive(Clone, Debug)]
+pub struct NewRecord {
+    pub record: ConsentRecordV1,
+}
+
+/// What became of a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BatchOutcome {
+    /// Committed: new records stored, identical repeats listed as duplicates.
+    Stored(StoredV1),
+    /// Rolled back: record `index` reuses a stored (or earlier in the batch)
+    /// record id with different content.
+    Conflict { index: usize },
+}
+
+/// A stored body read back for the customer it belongs to, its sealed
+/// values opened with the customer's salt. (A body stored before values
+/// were sealed holds them as sent, and is read as it is.)
+pub fn read_record(
+    body: &str,
+    received_at_ms: i64,
+    customer_id: &str,
+    salt: &[u8],
+) -> Result<ConsentRecordV1, DbError> {
+    let mut record: ConsentRecordV1 = serde_json::from_str(body)
+        .map_err(|e| DbError::Corrupt(format!("stored body does not parse: {e}")))?;
+    record.customer_id = customer_id.to_owned();
+    record.received_at = Some(Timestamp::from_unix_millis(received_at_ms));
+    if let Some(sealed) = record
+        .collection
+        .basket_ref
+        .as_mut()
+        .filter(|b| b.starts_with(ledger::SEALED_PREFIX))
+    {
+        *sealed = ledger::unseal(salt, sealed).ok_or_else(|| {
+            DbError::Corrupt(format!(
+                "record {}: its basketRef does not open under its customer's salt",
+                record.record_id
+            ))
+        })?;
+    }
+    Ok(record)
+}
+
+/// The body as stored: the record's canonical JSON without `receivedAt`,
+/// its `customerId` replaced by the subject and its `basketRef` (the
+/// venue's order reference, which points at the patron) sealed under the
+/// patron's salt, so an erasure leaves neither readable.
+pub fn stored_body(
+    record: &ConsentRecordV1,
+    subject: &str,
+    salt: &[u8],
+) -> Result<String, DbError> {
+    let mut stored = record.clone();
+    stored.customer_id = format!("{SUBJECT_PREFIX}{subject}");
+    stored.collection.basket_ref = record
+        .collection
+        .basket_ref
+        .as_deref()
+        .map(|b| ledger::seal(salt, b));
+    stored.received_at = None;
+    serde_json::to_string(&stored)
+        .map_err(|e| DbError::Corrupt(format!("a record does not serialise: {e}")))
+}
+
+/// A current record as a preference (both backends answer with this).
+pub fn preference_of(r: ConsentRecordV1) -> PreferenceV1 {
+    PreferenceV1 {
+        partner_id: r.partner.id,
+        state: r.state,
+        notice_id: Some(r.notice.id),
+        notice_version: r.notice.version,
+        decided_at: r.decided_at,
+        valid_until: r.valid_until,
+        record_id: Some(r.record_id),
+        channels: r.channels,
+        notice_text: Some(r.notice.text),
+        notice_language: Some(r.notice.language),
+    }
+}
+
+/// One row of a customer's history, enough to pick the current answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decided {
+    pub seq: i64,
+    pub record_id: String,
+    pub partner_id: String,
+    pub effective_at_ms: i64,
+    pub supersedes: Option<String>,
+}
+
+/// The current answer per partner, by the host's rules (see `Storage::current_records`):
+/// the `seq` of each winning record, sorted by partner id. Linear in the
+/// number of rows.
+pub fn current_per_partner(rows: &[Decided]) -> Vec<i64> {
+    let superseded: HashSet<&str> = rows
+        .iter()
+        .filter_map(|r| r.supersedes.as_deref())
+        .collect();
+    let mut best: HashMap<&str, &Decided> = HashMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| !superseded.contains(r.record_id.as_str()))
+    {
+        let slot = best.entry(r.partner_id.as_str()).or_insert(r);
+        if (r.effective_at_ms, r.seq) > (slot.effective_at_ms, slot.seq) {
+            *slot = r;
+        }
+    }
+    let mut winners: Vec<(&str, i64)> = best.into_iter().map(|(p, r)| (p, r.seq)).collect();
+    winners.sort_unstable();
+    winners.into_iter().map(|(_, seq)| seq).collect()
+}
+
+/// Why customers were erased.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErasureKind {
+    /// A patron's request, through `DELETE /api/v1/customers/{id}`.
+    Request,
+    /// `consent-host retention`.
+    Retention,
+}
+
+impl ErasureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErasureKind::Request => "request",
+            ErasureKind::Retention => "retention",
+        }
+    }
+}
+
+/// What a retention run would anonymise: customers with no record
+/// received since the cutoff.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionPlan {
+    pub cutoff: Option<Timestamp>,
+    /// Their ids (to erase; never printed or logged).
+    pub customers: Vec<String>,
+    pub records: u64,
+    /// Records per partner.
+    pub per_partner: std::collections::BTreeMap<String, u64>,
+    pub oldest_activity: Option<Timestamp>,
+    pub newest_activity: Option<Timestamp>,
+}
+
+impl RetentionPlan {
+    /// What the run log keeps: counts and times, never an id.
+    pub fn detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            "cutoff": self.cutoff.map(|t| t.to_string()),
+            "perPartner": self.per_partner,
+            "oldestActivity": self.oldest_activity.map(|t| t.to_string()),
+            "newestActivity": self.newest_activity.map(|t| t.to_string()),
+        })
+    }
+}
+
+impl RetentionPlan {
+    /// Adds a customer whose latest activity was `last`, with `records`
+    /// records (the drivers feed each row of their query, oldest first).
+    pub fn push_customer(&mut self, customer_id: String, last: Timestamp, records: u64) {
+        self.customers.push(customer_id);
+        self.records += records;
+        self.oldest_activity = Some(self.oldest_activity.map_or(last, |t| t.min(last)));
+        self.newest_activity = Some(self.newest_activity.map_or(last, |t| t.max(last)));
+    }
+}
+
+/// What the ledger holds that a batch is decided against: its last
+/// `seq` and head, the subjects (and salts) of the batch's customers, and
+/// the digests of the record ids it names that are already stored.
+#[derive(Clone, Debug, Default)]
+pub struct LedgerState {
+    pub seq: i64,
+    pub head: String,
+    /// customer id → (subject, salt)
+    pub subjects: HashMap<String, (String, Vec<u8>)>,
+    /// record id → content digest
+    pub known: HashMap<String, String>,
+}
+
+/// A customer seen for the first time: the mapping to write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSubject {
+    pub customer_id: String,
+    pub subject: String,
+    pub salt: Vec<u8>,
+}
+
+/// A row to append, every column derived from the record here (and only
+/// here: `ledger::check_derived` recomputes the same columns).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRow {
+    pub seq: i64,
+    pub record_id: String,
+    pub subject: String,
+    pub partner_id: String,
+    pub decided_at_ms: i64,
+    pub received_at_ms: i64,
+    /// The earlier of the decision and its arrival: no client clock can
+    /// place a decision after it reached the host.
+    pub effective_at_ms: i64,
+    pub supersedes: Option<String>,
+    pub content_sha256: String,
+    pub body: String,
+    pub chain: String,
+}
+
+/// What a batch does: its outcome, and (unless it conflicts) what to write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    pub outcome: BatchOutcome,
+    pub subjects: Vec<NewSubject>,
+    pub rows: Vec<NewRow>,
+}
+
+/// Decides one batch against `state`: an id stored with the same body is a
+/// duplicate, with another body a conflict (repeats inside the batch
+/// included); a conflict writes nothing and leaves `state` as it was;
+/// otherwise the new subjects and rows are returned, chained after the
+/// head, and `state` moves past them. `salt` makes a new customer's salt.
+pub fn plan_batch(
+    state: &mut LedgerState,
+    records: &[NewRecord],
+    received_at: Timestamp,
+    salt: &mut dyn FnMut() -> Result<[u8; 32], DbError>,
+) -> Result<Planned, DbError> {
+    let received_ms = received_at.unix_millis();
+    let (mut seq, mut head) = (state.seq, state.head.clone());
+    let mut new_subjects: Vec<NewSubject> = Vec::new();
+    let mut new_known: HashMap<String, String> = HashMap::new();
+    let mut rows = Vec::new();
+    let mut stored = Vec::new();
+    let mut duplicates = Vec::new();
+    for (index, NewRecord { record }) in records.iter().enumerate() {
+        let customer = &record.customer_id;
+        let known_subject = state.subjects.get(customer).cloned().or_else(|| {
+            new_subjects
+                .iter()
+                .find(|s| &s.customer_id == customer)
+                .map(|s| (s.subject.clone(), s.salt.clone()))
+        });
+        let (subject, customer_salt) = match known_subject {
+            Some(found) => found,
+            None => {
+                let fresh = salt()?.to_vec();
+                let subject = ledger::subject(&fresh, customer);
+                new_subjects.push(NewSubject {
+                    customer_id: customer.clone(),
+                    subject: subject.clone(),
+                    salt: fresh.clone(),
+                });
+                (subject, fresh)
+            }
+        };
+        let body = stored_body(record, &subject, &customer_salt)?;
+        let digest = sha256_hex(&body);
+        match state
+            .known
+            .get(&record.record_id)
+            .or_else(|| new_known.get(&record.record_id))
+        {
+            Some(sha) if *sha == digest => duplicates.push(record.record_id.clone()),
+            Some(_) => {
+                return Ok(Planned {
+                    outcome: BatchOutcome::Conflict { index },
+                    subjects: Vec::new(),
+                    rows: Vec::new(),
+                })
+            }
+            None => {
+                seq += 1;
+                let chain = ledger::link(&head, &digest, received_ms);
+                new_known.insert(record.record_id.clone(), digest.clone());
+                let decided = record.decided_at.unix_millis();
+                rows.push(NewRow {
+                    seq,
+                    record_id: record.record_id.clone(),
+                    subject: subject.clone(),
+                    partner_id: record.partner.id.to_string(),
+                    decided_at_ms: decided,
+                    received_at_ms: received_ms,
+                    effective_at_ms: decided.min(received_ms),
+                    supersedes: record.supersedes.clone(),
+                    content_sha256: digest,
+                    body,
+                    chain: chain.clone(),
+                });
+                head = chain;
+                stored.push(StoredRecordV1 {
+                    record_id: record.record_id.clone(),
+                    received_at,
+                });
+            }
+        }
+    }
+    for s in &new_subjects {
+        state
+            .subjects
+            .insert(s.customer_id.clone(), (s.subject.clone(), s.salt.clone()));
+    }
+    state.known.extend(new_known);
+    (state.seq, state.head) = (seq, head);
+    Ok(Planned {
+        outcome: BatchOutcome::Stored(StoredV1 { stored, duplicates }),
+        subjects: new_subjects,
+        rows,
+    })
+}
+
+/// A fresh random salt for a new customer.
+pub fn random_salt() -> Result<[u8; 32], DbError> {
+    let mut salt = [0u8; 32];
+    getrandom::fill(&mut salt)
+        .map_err(|e| DbError::Corrupt(format!("no randomness for a salt: {e}")))?;
+    Ok(salt)
+}
+
+/// One row of a partner export's query: a record of a customer who is
+/// still mapped, in subject order.
+#[derive(Clone, Debug)]
+pub struct ContactRow {
+    pub decided: Decided,
+    pub subject: String,
+    pub customer_id: String,
+    pub salt: Vec<u8>,
+    pub body: String,
+    pub received_at_ms: i64,
+}
+
+/// Groups an export's rows by customer and yields, for each, the current
+/// record for the partner if it is a `given` that has not lapsed by `now`.
+/// Holds one customer's rows at a time.
+#[derive(Debug)]
+pub struct ContactGroups {
+    now: Timestamp,
+    rows: Vec<ContactRow>,
+}
+
+impl ContactGroups {
+    pub fn new(now: Timestamp) -> Self {
+        ContactGroups {
+            now,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Takes the next row; when it starts another customer, the previous
+    /// customer's contact, if any.
+    pub fn push(&mut self, row: ContactRow) -> Result<Option<ConsentRecordV1>, DbError> {
+        let done = match self.rows.first() {
+            Some(first) if first.subject != row.subject => self.flush()?,
+            _ => None,
+        };
+        self.rows.push(row);
+        Ok(done)
+    }
+
+    /// The last customer's contact, if any.
+    pub fn finish(mut self) -> Result<Option<ConsentRecordV1>, DbError> {
+        self.flush()
+    }
+
+    fn flush(&mut self) -> Result<Option<ConsentRecordV1>, DbError> {
+        let rows = std::mem::take(&mut self.rows);
+        let decided: Vec<Decided> = rows.iter().map(|r| r.decided.clone()).collect();
+        let Some(&winner) = current_per_partner(&decided).first() else {
+            return Ok(None);
+        };
+        let Some(row) = rows.into_iter().find(|r| r.decided.seq == winner) else {
+            return Ok(None);
+        };
+        let record = read_record(&row.body, row.received_at_ms, &row.customer_id, &row.salt)?;
+        let lapsed = record.valid_until.is_some_and(|v| v <= self.now);
+        Ok(
+            (record.state == consent_core::domain::DecisionState::Given && !lapsed)
+                .then_some(record),
+        )
+    }
+}
