@@ -77,9 +77,11 @@ fn export_measurement(host_bin: &std::path::Path, contacts: u32) -> serde_json::
     let db = Db::open(&path).expect("open");
     let (_, key) = db
         .add_key(
-            consent_host::keys::Role::Admin,
-            None,
-            Some("bench"),
+            &consent_host::keys::KeySpec {
+                role: consent_host::keys::Role::Admin,
+                partner_id: None,
+                label: Some("bench".to_owned()),
+            },
             Timestamp::from_unix_millis(0),
         )
         .expect("key");

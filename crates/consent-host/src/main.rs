@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use consent_host::keys::Role;
+use consent_host::keys::{KeySpec, Role};
 use consent_host::ledger::{self, VerifyError};
 use consent_host::pg::PgStore;
 use consent_host::serve::{serve, ServeLimits};
@@ -126,7 +126,14 @@ async fn keys(action: KeysAction, backend: Backend) -> Result<(), String> {
                 return Err("--partner goes with --role partner only".into());
             }
             let (key, text) = db
-                .add_key(role, partner.as_deref(), label.as_deref(), now)
+                .add_key(
+                    &KeySpec {
+                        role,
+                        partner_id: partner,
+                        label,
+                    },
+                    now,
+                )
                 .await
                 .map_err(|e| format!("adding a key: {e}"))?;
             eprintln!(

@@ -25,14 +25,13 @@ use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 
-use crate::keys::{self, ApiKey, Role};
+use crate::keys::{self, ApiKey, KeySpec, NewKey};
 use crate::ledger::{self, Head};
 use crate::rules::{self, ContactGroups, ContactRow, LedgerState, Planned};
 pub use crate::rules::{
     current_per_partner, preference_of, read_record, stored_body, BatchOutcome, Decided,
     ErasureKind, NewRecord, RetentionPlan,
 };
-use crate::sha256_hex;
 
 /// Reader connections in the pool.
 const READERS: usize = 4;
@@ -802,20 +801,15 @@ impl Db {
              FROM erasures ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
-            let scrubbed = r
-                .get::<_, Option<i64>>(6)?
-                .map(|ms| Timestamp::from_unix_millis(ms).to_string());
-            Ok(serde_json::json!({
-                "scrub": if scrubbed.is_some() { "scrubbed" } else { "pending" },
-                "scrubbedAt": scrubbed,
-                "at": Timestamp::from_unix_millis(r.get(0)?).to_string(),
-                "kind": r.get::<_, String>(1)?,
-                "by": r.get::<_, String>(2)?,
-                "customers": r.get::<_, i64>(3)?,
-                "records": r.get::<_, i64>(4)?,
-                "detail": serde_json::from_str::<serde_json::Value>(&r.get::<_, String>(5)?)
-                    .unwrap_or_default(),
-            }))
+            Ok(rules::erasure_entry(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                &r.get::<_, String>(5)?,
+                r.get(6)?,
+            ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -833,42 +827,23 @@ impl Db {
         Ok(ledger::stored_head(&self.reader())?)
     }
 
-    /// Adds an API key; returns the key text, shown once.
-    pub fn add_key(
-        &self,
-        role: Role,
-        partner_id: Option<&str>,
-        label: Option<&str>,
-        now: Timestamp,
-    ) -> Result<(ApiKey, String), DbError> {
-        let keys::FreshKey {
-            id,
-            text: key,
-            secret_sha256,
-        } = keys::fresh().map_err(|e| DbError::Corrupt(format!("no randomness for a key: {e}")))?;
+    /// Adds an API key; returns it and its text, shown once.
+    pub fn add_key(&self, spec: &KeySpec, now: Timestamp) -> Result<(ApiKey, String), DbError> {
+        let new = NewKey::make(spec, now)?;
+        let k = &new.key;
         lock(&self.writer).execute(
             "INSERT INTO api_keys (id, role, partner_id, label, secret_sha256, created_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
-                id,
-                role.as_str(),
-                partner_id,
-                label,
-                secret_sha256,
+                k.id,
+                k.role.as_str(),
+                k.partner_id,
+                k.label,
+                new.secret_sha256,
                 now.unix_millis()
             ],
         )?;
-        Ok((
-            ApiKey {
-                id,
-                role,
-                partner_id: partner_id.map(str::to_owned),
-                label: label.map(str::to_owned),
-                created_at: now,
-                revoked_at: None,
-            },
-            key,
-        ))
+        Ok((new.key, new.text))
     }
 
     /// Every key, revoked ones included, oldest first.
@@ -905,21 +880,20 @@ impl Db {
             .query_row([id], |r| Ok((key_row(r)?, r.get::<_, String>(6)?)))
             .optional()?;
         Ok(found
-            .filter(|(_, hash)| keys::constant_time_eq(hash, &sha256_hex(secret)))
+            .filter(|(_, hash)| keys::secret_matches(hash, secret))
             .map(|(key, _)| key))
     }
 }
 
 fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
-    let role: String = r.get(1)?;
-    Ok(ApiKey {
-        id: r.get(0)?,
-        role: Role::parse(&role).unwrap_or(Role::Partner),
-        partner_id: r.get(2)?,
-        label: r.get(3)?,
-        created_at: Timestamp::from_unix_millis(r.get(4)?),
-        revoked_at: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_unix_millis),
-    })
+    Ok(ApiKey::from_columns(
+        r.get(0)?,
+        &r.get::<_, String>(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 #[cfg(test)]

@@ -83,6 +83,81 @@ pub struct FreshKey {
     pub secret_sha256: String,
 }
 
+/// What a store records for a new key, and the key as its holder gets it.
+#[derive(Clone, Debug)]
+pub struct NewKey {
+    pub key: ApiKey,
+    /// The key text, shown once.
+    pub text: String,
+    /// What is stored instead of the secret.
+    pub secret_sha256: String,
+}
+
+impl NewKey {
+    /// A fresh key with this role, partner and label, made at `now`.
+    pub fn make(
+        spec: &KeySpec,
+        now: consent_core::Timestamp,
+    ) -> Result<NewKey, crate::db::DbError> {
+        let FreshKey {
+            id,
+            text,
+            secret_sha256,
+        } = fresh()
+            .map_err(|e| crate::db::DbError::Corrupt(format!("no randomness for a key: {e}")))?;
+        Ok(NewKey {
+            key: ApiKey {
+                id,
+                role: spec.role,
+                partner_id: spec.partner_id.clone(),
+                label: spec.label.clone(),
+                created_at: now,
+                revoked_at: None,
+            },
+            text,
+            secret_sha256,
+        })
+    }
+}
+
+/// What a new key is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeySpec {
+    pub role: Role,
+    /// The partner a `partner` key speaks for.
+    pub partner_id: Option<String>,
+    /// A note to tell keys apart.
+    pub label: Option<String>,
+}
+
+impl ApiKey {
+    /// A key from its stored columns (an unknown role reads as the lesser,
+    /// `partner`).
+    pub fn from_columns(
+        id: String,
+        role: &str,
+        partner_id: Option<String>,
+        label: Option<String>,
+        created_at_ms: i64,
+        revoked_at_ms: Option<i64>,
+    ) -> ApiKey {
+        ApiKey {
+            id,
+            role: Role::parse(role).unwrap_or(Role::Partner),
+            partner_id,
+            label,
+            created_at: consent_core::Timestamp::from_unix_millis(created_at_ms),
+            revoked_at: revoked_at_ms.map(consent_core::Timestamp::from_unix_millis),
+        }
+    }
+}
+
+/// Whether a presented secret is the one whose digest is stored, compared
+/// in constant time.
+pub fn secret_matches(stored_sha256: &str, secret: &str) -> bool {
+    constant_time_eq(stored_sha256, &crate::sha256_hex(secret))
+}
+
 /// Makes a key for a store to record.
 pub fn fresh() -> Result<FreshKey, getrandom::Error> {
     let (id, text) = generate()?;

@@ -42,13 +42,12 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
 use crate::db::{DbError, CONTACT_ROWS_SQL};
-use crate::keys::{self, ApiKey, Role};
+use crate::keys::{self, ApiKey, KeySpec, NewKey};
 use crate::ledger::{self, Head, StoredRow, Verifier, VerifyError, GENESIS};
 use crate::rules::{
     self, current_per_partner, read_record, BatchOutcome, ContactGroups, ContactRow, Decided,
     ErasureKind, LedgerState, NewRecord, NewRow, NewSubject, RetentionPlan,
 };
-use crate::sha256_hex;
 use crate::store::Storage;
 
 /// The advisory lock every appending transaction holds: the single writer
@@ -342,17 +341,14 @@ fn decided(row: &tokio_postgres::Row) -> Result<Decided, DbError> {
 }
 
 fn key_row(r: &tokio_postgres::Row) -> Result<ApiKey, DbError> {
-    let role: String = r.try_get(1)?;
-    Ok(ApiKey {
-        id: r.try_get(0)?,
-        role: Role::parse(&role).unwrap_or(Role::Partner),
-        partner_id: r.try_get(2)?,
-        label: r.try_get(3)?,
-        created_at: Timestamp::from_unix_millis(r.try_get(4)?),
-        revoked_at: r
-            .try_get::<_, Option<i64>>(5)?
-            .map(Timestamp::from_unix_millis),
-    })
+    Ok(ApiKey::from_columns(
+        r.try_get(0)?,
+        r.try_get(1)?,
+        r.try_get(2)?,
+        r.try_get(3)?,
+        r.try_get(4)?,
+        r.try_get(5)?,
+    ))
 }
 
 /// The first two columns of every row, as a map.
@@ -924,20 +920,15 @@ impl Storage for PgStore {
             .await?
             .iter()
             .map(|r| {
-                let scrubbed = r
-                    .try_get::<_, Option<i64>>(6)?
-                    .map(|ms| Timestamp::from_unix_millis(ms).to_string());
-                Ok(serde_json::json!({
-                    "scrub": if scrubbed.is_some() { "scrubbed" } else { "pending" },
-                    "scrubbedAt": scrubbed,
-                    "at": Timestamp::from_unix_millis(r.try_get(0)?).to_string(),
-                    "kind": r.try_get::<_, String>(1)?,
-                    "by": r.try_get::<_, String>(2)?,
-                    "customers": r.try_get::<_, i64>(3)?,
-                    "records": r.try_get::<_, i64>(4)?,
-                    "detail": serde_json::from_str::<serde_json::Value>(r.try_get(5)?)
-                        .unwrap_or_default(),
-                }))
+                Ok(rules::erasure_entry(
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                    r.try_get(6)?,
+                ))
             })
             .collect()
     }
@@ -1053,44 +1044,25 @@ impl Storage for PgStore {
         result
     }
 
-    async fn add_key(
-        &self,
-        role: Role,
-        partner_id: Option<&str>,
-        label: Option<&str>,
-        now: Timestamp,
-    ) -> Result<(ApiKey, String), DbError> {
-        let keys::FreshKey {
-            id,
-            text: key,
-            secret_sha256,
-        } = keys::fresh().map_err(|e| DbError::Corrupt(format!("no randomness for a key: {e}")))?;
-        let client = self.client().await?;
-        client
+    async fn add_key(&self, spec: &KeySpec, now: Timestamp) -> Result<(ApiKey, String), DbError> {
+        let new = NewKey::make(spec, now)?;
+        let k = &new.key;
+        self.client()
+            .await?
             .execute(
                 "INSERT INTO api_keys (id, role, partner_id, label, secret_sha256, created_at_ms)
                  VALUES ($1, $2, $3, $4, $5, $6)",
                 &[
-                    &id,
-                    &role.as_str(),
-                    &partner_id,
-                    &label,
-                    &secret_sha256,
+                    &k.id,
+                    &k.role.as_str(),
+                    &k.partner_id,
+                    &k.label,
+                    &new.secret_sha256,
                     &now.unix_millis(),
                 ],
             )
             .await?;
-        Ok((
-            ApiKey {
-                id,
-                role,
-                partner_id: partner_id.map(str::to_owned),
-                label: label.map(str::to_owned),
-                created_at: now,
-                revoked_at: None,
-            },
-            key,
-        ))
+        Ok((new.key, new.text))
     }
 
     async fn list_keys(&self) -> Result<Vec<ApiKey>, DbError> {
@@ -1134,7 +1106,7 @@ impl Storage for PgStore {
             return Ok(None);
         };
         let hash: &str = row.try_get(6)?;
-        if !keys::constant_time_eq(hash, &sha256_hex(secret)) {
+        if !keys::secret_matches(hash, secret) {
             return Ok(None);
         }
         key_row(&row).map(Some)

@@ -396,3 +396,28 @@ impl ContactGroups {
         )
     }
 }
+
+/// One row of the erasure log as it is listed: counts, times and who,
+/// never whose.
+#[allow(clippy::too_many_arguments)]
+pub fn erasure_entry(
+    at_ms: i64,
+    kind: String,
+    by: String,
+    customers: i64,
+    records: i64,
+    detail: &str,
+    scrubbed_at_ms: Option<i64>,
+) -> serde_json::Value {
+    let scrubbed = scrubbed_at_ms.map(|ms| Timestamp::from_unix_millis(ms).to_string());
+    serde_json::json!({
+        "scrub": if scrubbed.is_some() { "scrubbed" } else { "pending" },
+        "scrubbedAt": scrubbed,
+        "at": Timestamp::from_unix_millis(at_ms).to_string(),
+        "kind": kind,
+        "by": by,
+        "customers": customers,
+        "records": records,
+        "detail": serde_json::from_str::<serde_json::Value>(detail).unwrap_or_default(),
+    })
+}

@@ -20,7 +20,7 @@ use consent_core::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::db::{BatchOutcome, Db, DbError, ErasureKind, NewRecord, RetentionPlan};
-use crate::keys::{ApiKey, Role};
+use crate::keys::{ApiKey, KeySpec};
 use crate::ledger::{self, Head, VerifyError};
 
 /// What the host needs from its database. Every method is one unit of
@@ -114,13 +114,7 @@ pub trait Storage: Send + Sync + 'static {
     async fn verify(&self, expect: Option<(u64, String)>) -> Result<Head, VerifyError>;
 
     /// Adds an API key; returns it and its text, shown once.
-    async fn add_key(
-        &self,
-        role: Role,
-        partner_id: Option<&str>,
-        label: Option<&str>,
-        now: Timestamp,
-    ) -> Result<(ApiKey, String), DbError>;
+    async fn add_key(&self, spec: &KeySpec, now: Timestamp) -> Result<(ApiKey, String), DbError>;
 
     /// Every key, revoked ones included, oldest first.
     async fn list_keys(&self) -> Result<Vec<ApiKey>, DbError>;
@@ -348,17 +342,9 @@ impl Storage for SqliteStore {
         .map_err(|e| VerifyError::Storage(e.to_string()))?
     }
 
-    async fn add_key(
-        &self,
-        role: Role,
-        partner_id: Option<&str>,
-        label: Option<&str>,
-        now: Timestamp,
-    ) -> Result<(ApiKey, String), DbError> {
-        let partner = partner_id.map(str::to_owned);
-        let label = label.map(str::to_owned);
-        self.run(move |db| db.add_key(role, partner.as_deref(), label.as_deref(), now))
-            .await
+    async fn add_key(&self, spec: &KeySpec, now: Timestamp) -> Result<(ApiKey, String), DbError> {
+        let spec = spec.clone();
+        self.run(move |db| db.add_key(&spec, now)).await
     }
 
     async fn list_keys(&self) -> Result<Vec<ApiKey>, DbError> {

@@ -69,7 +69,14 @@ async fn the_export_lists_current_unlapsed_yeses_with_their_proof() {
     let (_, key) = t
         .state
         .db
-        .add_key(Role::Partner, Some("alpha"), None, at(1))
+        .add_key(
+            &consent_host::keys::KeySpec {
+                role: Role::Partner,
+                partner_id: Some("alpha".to_owned()),
+                label: None,
+            },
+            at(1),
+        )
         .await
         .unwrap();
     let (status, body) = t
@@ -259,7 +266,14 @@ async fn a_partner_key_reads_its_own_export_only() {
     let (_, beta) = t
         .state
         .db
-        .add_key(Role::Partner, Some("beta"), None, at(1))
+        .add_key(
+            &consent_host::keys::KeySpec {
+                role: Role::Partner,
+                partner_id: Some("beta".to_owned()),
+                label: None,
+            },
+            at(1),
+        )
         .await
         .unwrap();
     let token = sign(&claims("cust-a", "consent:write consent:read"));

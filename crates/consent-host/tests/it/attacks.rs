@@ -50,7 +50,16 @@ fn host_with_contacts(contacts: u32, extra: &[&str]) -> Host {
             .collect();
         db.insert_batch(&batch, at(11)).unwrap();
     }
-    let (_, admin) = db.add_key(Role::Admin, None, Some("tests"), at(0)).unwrap();
+    let (_, admin) = db
+        .add_key(
+            &consent_host::keys::KeySpec {
+                role: Role::Admin,
+                partner_id: None,
+                label: Some("tests".to_owned()),
+            },
+            at(0),
+        )
+        .unwrap();
     drop(db);
     let mut child = Command::new(env!("CARGO_BIN_EXE_consent-host"))
         .args(["--port", "0", "--bind", "127.0.0.1", "--venue", VENUE])

@@ -217,7 +217,14 @@ async fn read_endpoints_answer_the_customer_or_an_admin_only() {
     let (_, partner_key) = t
         .state
         .db
-        .add_key(Role::Partner, Some("alpha"), None, at(1))
+        .add_key(
+            &consent_host::keys::KeySpec {
+                role: Role::Partner,
+                partner_id: Some("alpha".to_owned()),
+                label: None,
+            },
+            at(1),
+        )
         .await
         .unwrap();
     let own = sign(&claims("cust-1", "consent:write consent:read"));
@@ -259,7 +266,14 @@ async fn api_keys_can_be_added_used_listed_and_revoked() {
     let t = TestApp::new().await;
     let db = &t.state.db;
     let (key, text) = db
-        .add_key(Role::Partner, Some("alpha"), Some("Alpha's CRM"), at(1))
+        .add_key(
+            &consent_host::keys::KeySpec {
+                role: Role::Partner,
+                partner_id: Some("alpha".to_owned()),
+                label: Some("Alpha's CRM".to_owned()),
+            },
+            at(1),
+        )
         .await
         .unwrap();
     assert!(text.starts_with("cpk_") && text.contains(&key.id));

@@ -198,7 +198,14 @@ impl TestApp {
         };
         let now = Arc::new(AtomicI64::new(EPOCH_2026 + 100 * DAY));
         let (_, admin_key) = db
-            .add_key(Role::Admin, None, Some("tests"), at(0))
+            .add_key(
+                &consent_host::keys::KeySpec {
+                    role: Role::Admin,
+                    partner_id: None,
+                    label: Some("tests".to_owned()),
+                },
+                at(0),
+            )
             .await
             .expect("admin key");
         let clock_now = now.clone();
