@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use consent_host::keys::{KeySpec, Role};
-use consent_host::ledger::{self, VerifyError};
-use consent_host::pg::PgStore;
+use consent_host::ledger::VerifyError;
 use consent_host::serve::{serve, ServeLimits};
-use consent_host::{router, system_clock, AppState, Backend, Config, Db, Storage};
+use consent_host::{router, system_clock, AppState, Backend, Config};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -181,32 +180,22 @@ async fn keys(action: KeysAction, backend: Backend) -> Result<(), String> {
 async fn retention(backend: Backend, months: u32, dry_run: bool) -> Result<(), String> {
     let now = (system_clock())();
     let cutoff = now.minus_months(months);
-    let plan = match (&backend, dry_run) {
-        (Backend::Sqlite(db_path), true) => {
-            let conn =
-                Db::open_read_only(db_path).map_err(|e| format!("{}: {e}", db_path.display()))?;
-            consent_host::db::retention_plan(&conn, cutoff).map_err(|e| e.to_string())?
-        }
-        (Backend::Postgres(url), true) => PgStore::connect(url, false)
-            .await?
-            .retention_plan(cutoff)
+    let plan = if dry_run {
+        backend.retention_plan(cutoff).await?
+    } else {
+        let store = backend.open().await?;
+        let plan = store
+            .run_retention(cutoff, "cli:retention", now)
             .await
-            .map_err(|e| e.to_string())?,
-        (_, false) => {
-            let store = backend.open().await?;
-            let plan = store
-                .run_retention(cutoff, "cli:retention", now)
-                .await
-                .map_err(|e| format!("running retention: {e}"))?;
-            let scrubbed = store
-                .scrub(Duration::from_secs(60))
-                .await
-                .map_err(|e| format!("scrubbing after retention: {e}"))?;
-            if !scrubbed {
-                eprintln!("consent-host: the anonymised ids may still be in the WAL (a reader held it for 60 s); the host scrubs them at its next start");
-            }
-            plan
+            .map_err(|e| format!("running retention: {e}"))?;
+        let scrubbed = store
+            .scrub(Duration::from_secs(60))
+            .await
+            .map_err(|e| format!("scrubbing after retention: {e}"))?;
+        if !scrubbed {
+            eprintln!("consent-host: the anonymised ids may still be in the WAL (a reader held it for 60 s); the host scrubs them at its next start");
         }
+        plan
     };
     let verb = if dry_run {
         "would anonymise"
@@ -236,28 +225,7 @@ async fn verify(
     expect_count: Option<u64>,
 ) -> ExitCode {
     let expect = expect_count.map(|count| (count, expect_head.unwrap_or_default()));
-    let checked = match &backend {
-        Backend::Sqlite(db_path) => {
-            let conn = match Db::open_read_only(db_path) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("consent-host verify: {}: {e}", db_path.display());
-                    return ExitCode::from(2);
-                }
-            };
-            match expect {
-                Some((count, head)) => ledger::verify_extends(&conn, count, &head),
-                None => ledger::verify(&conn),
-            }
-        }
-        Backend::Postgres(url) => match PgStore::connect(url, false).await {
-            Ok(store) => store.verify(expect).await,
-            Err(e) => {
-                eprintln!("consent-host verify: {e}");
-                return ExitCode::from(2);
-            }
-        },
-    };
+    let checked = backend.verify(expect).await;
     match checked {
         Ok(head) => {
             println!("ok: {} records, head {}", head.count, head.head);

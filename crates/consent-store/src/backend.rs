@@ -5,6 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use consent_core::Timestamp;
+
+use crate::db::{self, Db, RetentionPlan};
+use crate::ledger::{self, Head, VerifyError};
 use crate::pg::PgStore;
 use crate::store::{SqliteStore, Storage};
 
@@ -45,6 +49,46 @@ impl Backend {
         match self {
             Backend::Sqlite(path) => format!("sqlite:{}", path.display()),
             Backend::Postgres(url) => crate::pg::describe_url(url),
+        }
+    }
+
+    /// Recomputes the ledger without writing anything (a SQLite file is
+    /// opened read-only and not migrated; PostgreSQL is read in one
+    /// snapshot); with `expect`, also checks an earlier checkpoint.
+    pub async fn verify(&self, expect: Option<(u64, String)>) -> Result<Head, VerifyError> {
+        match self {
+            Backend::Sqlite(path) => {
+                let conn = Db::open_read_only(path)
+                    .map_err(|e| VerifyError::Storage(format!("{}: {e}", path.display())))?;
+                match expect {
+                    Some((count, head)) => ledger::verify_extends(&conn, count, &head),
+                    None => ledger::verify(&conn),
+                }
+            }
+            Backend::Postgres(url) => {
+                PgStore::connect(url, false)
+                    .await
+                    .map_err(VerifyError::Storage)?
+                    .verify(expect)
+                    .await
+            }
+        }
+    }
+
+    /// What a retention run with this cutoff would anonymise, without
+    /// writing anything.
+    pub async fn retention_plan(&self, cutoff: Timestamp) -> Result<RetentionPlan, String> {
+        match self {
+            Backend::Sqlite(path) => {
+                let conn =
+                    Db::open_read_only(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                db::retention_plan(&conn, cutoff).map_err(|e| e.to_string())
+            }
+            Backend::Postgres(url) => PgStore::connect(url, false)
+                .await?
+                .retention_plan(cutoff)
+                .await
+                .map_err(|e| e.to_string()),
         }
     }
 }

@@ -1,0 +1,217 @@
+//! Erasure and retention on SQLite: dropping mappings in one transaction,
+//! the log, and the scrub of what the WAL still holds.
+
+use consent_core::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::{lock, Db, DbError};
+use crate::rules::{self, ErasureKind, RetentionPlan};
+
+/// Drops the subject mappings of `customer_ids` inside `tx`, logs the
+/// erasure (counts only, and the key that asked) and keeps each erased
+/// subject, a pseudonym nobody can link to the patron any more. Returns
+/// the erased customers' record count.
+fn erase_in(
+    tx: &Transaction<'_>,
+    customer_ids: &[String],
+    kind: ErasureKind,
+    by_whom: &str,
+    detail: &serde_json::Value,
+    now: Timestamp,
+) -> Result<u64, DbError> {
+    let mut records = 0u64;
+    let mut subjects = Vec::new();
+    for id in customer_ids {
+        let subject: Option<String> = tx
+            .prepare_cached("DELETE FROM subjects WHERE customer_id = ?1 RETURNING subject")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        let Some(subject) = subject else { continue };
+        let n: i64 = tx
+            .prepare_cached("SELECT COUNT(*) FROM consent_records WHERE subject = ?1")?
+            .query_row([&subject], |r| r.get(0))?;
+        records += n as u64;
+        subjects.push(subject);
+    }
+    tx.execute(
+        "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            now.unix_millis(),
+            kind.as_str(),
+            by_whom,
+            subjects.len() as i64,
+            records as i64,
+            detail.to_string()
+        ],
+    )?;
+    let erasure = tx.last_insert_rowid();
+    for subject in &subjects {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO erased_subjects (subject, erasure_id) VALUES (?1, ?2)",
+        )?
+        .execute(params![subject, erasure])?;
+    }
+    Ok(records)
+}
+
+/// One try at moving the WAL's content into the main file and truncating
+/// the WAL, so erased bytes do not linger there. `scrubber` has no busy
+/// wait: a TRUNCATE checkpoint that waits holds new writers back, so it
+/// gives up at once while a reader's snapshot pins the WAL, and is tried
+/// again later. True when the WAL is empty.
+fn try_checkpoint_truncate(scrubber: &Connection) -> Result<bool, DbError> {
+    let result = scrubber.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    match result {
+        Ok(busy) => Ok(busy == 0),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Customers whose latest record was received before `cutoff`, and what
+/// they hold. Reads only; works on a read-only connection.
+pub fn retention_plan(conn: &Connection, cutoff: Timestamp) -> Result<RetentionPlan, DbError> {
+    let mut plan = RetentionPlan {
+        cutoff: Some(cutoff),
+        ..RetentionPlan::default()
+    };
+    let mut subjects = Vec::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT s.customer_id, s.subject, MAX(r.received_at_ms) AS last, COUNT(*)
+             FROM subjects s JOIN consent_records r ON r.subject = s.subject
+             GROUP BY s.subject HAVING last < ?1 ORDER BY last",
+        )?;
+        let mut rows = stmt.query([cutoff.unix_millis()])?;
+        while let Some(row) = rows.next()? {
+            plan.push_customer(
+                row.get(0)?,
+                Timestamp::from_unix_millis(row.get(2)?),
+                row.get::<_, i64>(3)? as u64,
+            );
+            subjects.push(row.get::<_, String>(1)?);
+        }
+    }
+    if !subjects.is_empty() {
+        // One query for them all, as PostgreSQL's `= ANY($1)`.
+        let list = serde_json::to_string(&subjects)
+            .map_err(|e| DbError::Corrupt(format!("a subject list: {e}")))?;
+        let mut stmt = conn.prepare(
+            "SELECT partner_id, COUNT(*) FROM consent_records
+             WHERE subject IN (SELECT value FROM json_each(?1)) GROUP BY partner_id",
+        )?;
+        let rows = stmt.query_map([list], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (partner, n) = row?;
+            *plan.per_partner.entry(partner).or_default() += n as u64;
+        }
+    }
+    Ok(plan)
+}
+
+impl Db {
+    /// [`retention_plan`] on a reader connection.
+    pub fn retention_plan(&self, cutoff: Timestamp) -> Result<RetentionPlan, DbError> {
+        retention_plan(&self.reader(), cutoff)
+    }
+
+    /// Erases customers: drops each one's subject mapping (their id and
+    /// salt) in one transaction and logs the erasure without any id. Their
+    /// records stay, unlinkable, and the ledger still verifies. The erased
+    /// values can still sit in the WAL until [`Db::scrub_step`] succeeds:
+    /// the erasure is logged as pending until then. Returns how many
+    /// records the erased customers had.
+    pub fn erase(
+        &self,
+        customer_ids: &[String],
+        kind: ErasureKind,
+        by_whom: &str,
+        detail: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<u64, DbError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let records = erase_in(&tx, customer_ids, kind, by_whom, detail, now)?;
+        tx.commit()?;
+        Ok(records)
+    }
+
+    /// Anonymises, in one transaction, exactly the customers with no record
+    /// received since `cutoff` (as [`retention_plan`] reports them), and
+    /// logs the run. Returns the plan that was carried out.
+    pub fn run_retention(
+        &self,
+        cutoff: Timestamp,
+        by_whom: &str,
+        now: Timestamp,
+    ) -> Result<RetentionPlan, DbError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let plan = retention_plan(&tx, cutoff)?;
+        erase_in(
+            &tx,
+            &plan.customers,
+            ErasureKind::Retention,
+            by_whom,
+            &plan.detail(),
+            now,
+        )?;
+        tx.commit()?;
+        Ok(plan)
+    }
+
+    /// One try at scrubbing what erasures left in the WAL: if any erasure
+    /// is pending, a TRUNCATE checkpoint that does not wait for readers
+    /// (so writers are never held back); if the WAL is then empty, the
+    /// erasures pending before it are marked scrubbed at `now`. True when
+    /// nothing is left pending.
+    pub fn scrub_step(&self, now: Timestamp) -> Result<bool, DbError> {
+        let pending: Option<i64> = self.reader().query_row(
+            "SELECT MAX(id) FROM erasures WHERE scrubbed_at_ms IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        let Some(upto) = pending else { return Ok(true) };
+        if !try_checkpoint_truncate(&lock(&self.scrubber))? {
+            return Ok(false);
+        }
+        lock(&self.writer).execute(
+            "UPDATE erasures SET scrubbed_at_ms = ?1 WHERE id <= ?2 AND scrubbed_at_ms IS NULL",
+            params![now.unix_millis(), upto],
+        )?;
+        Ok(true)
+    }
+
+    /// Every erasure and retention run, oldest first.
+    pub fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT at_ms, kind, by_whom, customers, records, detail, scrubbed_at_ms
+             FROM erasures ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(rules::erasure_entry(
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                &r.get::<_, String>(5)?,
+                r.get(6)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,171 @@
+//! Erasure, retention and the scrub on PostgreSQL.
+
+use consent_core::Timestamp;
+use deadpool_postgres::GenericClient;
+use deadpool_postgres::Pool;
+
+use super::*;
+use crate::db::DbError;
+use crate::rules::{ErasureKind, RetentionPlan};
+
+impl PgStore {
+    /// Drops the subject mappings of `customer_ids` inside `tx` and logs
+    /// the erasure (counts only). Returns the erased customers' records.
+    pub(super) async fn erase_in(
+        tx: &deadpool_postgres::Transaction<'_>,
+        customer_ids: &[String],
+        kind: ErasureKind,
+        by_whom: &str,
+        detail: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<u64, DbError> {
+        let mut records = 0i64;
+        let mut subjects: Vec<String> = Vec::new();
+        for id in customer_ids {
+            let Some(row) = tx
+                .query_opt(
+                    "DELETE FROM subjects WHERE customer_id = $1 RETURNING subject",
+                    &[id],
+                )
+                .await?
+            else {
+                continue;
+            };
+            let subject: String = row.try_get(0)?;
+            let n: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM consent_records WHERE subject = $1",
+                    &[&subject],
+                )
+                .await?
+                .try_get(0)?;
+            records += n;
+            subjects.push(subject);
+        }
+        let erasure: i64 = tx
+            .query_one(
+                "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[
+                    &now.unix_millis(),
+                    &kind.as_str(),
+                    &by_whom,
+                    &(subjects.len() as i64),
+                    &records,
+                    &detail.to_string(),
+                ],
+            )
+            .await?
+            .try_get(0)?;
+        tx.execute(
+            "INSERT INTO erased_subjects (subject, erasure_id)
+             SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+            &[&subjects, &erasure],
+        )
+        .await?;
+        Ok(records as u64)
+    }
+
+    /// One try at scrubbing what erasures left behind: MVCC keeps the dead
+    /// versions of erased `subjects` rows until a VACUUM, and a VACUUM
+    /// cannot remove a version an older snapshot may still see. So: if any
+    /// erasure is pending and no other session holds a snapshot from
+    /// before now, VACUUM `subjects` and `erased_subjects` and mark the
+    /// erasures pending before it scrubbed. Never inside a transaction,
+    /// never under a lock a writer needs. True when nothing is pending.
+    pub(super) async fn scrub_step(pool: Pool) -> Result<bool, DbError> {
+        let now = crate::wall_now();
+        let client = pool.get().await.map_err(pool_error)?;
+        let Some(upto) = client
+            .query_one(
+                "SELECT MAX(id) FROM erasures WHERE scrubbed_at_ms IS NULL",
+                &[],
+            )
+            .await?
+            .try_get::<_, Option<i64>>(0)?
+        else {
+            return Ok(true);
+        };
+        // A transaction that started after the erasure cannot see the
+        // erased versions; one that started before it may.
+        let older: i64 = client
+            .query_one(
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE pid <> pg_backend_pid() AND datname = current_database()
+                   AND backend_xmin IS NOT NULL
+                   AND xact_start <= (SELECT to_timestamp(at_ms / 1000.0) + interval '1 second'
+                                      FROM erasures WHERE id = $1)",
+                &[&upto],
+            )
+            .await?
+            .try_get(0)?;
+        if older > 0 {
+            return Ok(false);
+        }
+        client.batch_execute("VACUUM subjects").await?;
+        client
+            .execute(
+                "UPDATE erasures SET scrubbed_at_ms = $1 WHERE id <= $2 AND scrubbed_at_ms IS NULL",
+                &[&now.unix_millis(), &upto],
+            )
+            .await?;
+        Ok(true)
+    }
+
+    /// Starts the background scrub after an erasure, unless one is running.
+    pub(super) fn schedule_scrub(&self) {
+        use std::sync::atomic::Ordering;
+        if self.scrubbing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let pool = self.pool.clone();
+        let scrubbing = self.scrubbing.clone();
+        tokio::spawn(async move {
+            crate::store::scrub_until(|| Self::scrub_step(pool.clone()), crate::store::SCRUB_WAIT)
+                .await;
+            scrubbing.store(false, Ordering::Release);
+        });
+    }
+
+    pub(super) async fn plan(
+        client: &impl GenericClient,
+        cutoff: Timestamp,
+    ) -> Result<RetentionPlan, DbError> {
+        let mut plan = RetentionPlan {
+            cutoff: Some(cutoff),
+            ..RetentionPlan::default()
+        };
+        let rows = client
+            .query(
+                "SELECT s.customer_id, s.subject, MAX(r.received_at_ms) AS last, COUNT(*)
+                 FROM subjects s JOIN consent_records r ON r.subject = s.subject
+                 GROUP BY s.customer_id, s.subject
+                 HAVING MAX(r.received_at_ms) < $1 ORDER BY last",
+                &[&cutoff.unix_millis()],
+            )
+            .await?;
+        let mut subjects: Vec<String> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            plan.push_customer(
+                row.try_get(0)?,
+                Timestamp::from_unix_millis(row.try_get(2)?),
+                row.try_get::<_, i64>(3)? as u64,
+            );
+            subjects.push(row.try_get(1)?);
+        }
+        if !subjects.is_empty() {
+            for row in client
+                .query(
+                    "SELECT partner_id, COUNT(*) FROM consent_records
+                     WHERE subject = ANY($1) GROUP BY partner_id",
+                    &[&subjects],
+                )
+                .await?
+            {
+                *plan.per_partner.entry(row.try_get(0)?).or_default() +=
+                    row.try_get::<_, i64>(1)? as u64;
+            }
+        }
+        Ok(plan)
+    }
+}
