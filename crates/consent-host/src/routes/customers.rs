@@ -115,7 +115,7 @@ pub async fn delete_customer(
         )
         .await
         .map_err(storage("erasing a customer"))?;
-    tracing::info!(records, "customer erased on request");
+    tracing::info!(records, by = %by, "customer erased on request");
     Ok(no_store(
         StatusCode::OK,
         ErasedV1 {
