@@ -76,7 +76,7 @@ impl Config {
 #[command(
     name = "consent-host",
     version,
-    about = "Reference host backend for Consent Prompt: stores consent records in SQLite or PostgreSQL and serves the demo."
+    about = "Reference host backend for Consent Prompt: stores consent records in SQLite or PostgreSQL and serves the API (and, with --demo, the demo)."
 )]
 pub struct Config {
     /// TCP port to listen on (0 picks a free one).
@@ -112,7 +112,8 @@ pub struct Config {
     #[arg(long, env = "CORS_ALLOW_CREDENTIALS")]
     pub allow_credentials: bool,
 
-    /// The built demo checkout, served at `/` and under `/consent-prompt/`.
+    /// The built widget, served under `/consent-prompt/` (and, with
+    /// --demo, the demo checkout at `/`).
     #[arg(long, env = "DIST_DIR", default_value = "./dist")]
     pub dist: PathBuf,
 

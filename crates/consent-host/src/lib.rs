@@ -363,24 +363,35 @@ fn static_routes(config: &Config, manifest: Option<assets::AssetManifest>) -> Ro
     {
         routes = routes.route(path, get(prompt::frame_page));
     }
-    // The demo checkout, its first question rendered on the server.
+    // The demo checkout, its first question rendered on the server. A
+    // host without --demo serves none: the dist's `index.html` is the
+    // demo's page, so neither `/` nor the widget's directories serve it
+    // (they answer 404 with the API's JSON error).
     if config.demo {
         routes = routes
             .route("/", get(prompt::demo_checkout))
             .route("/index.html", get(prompt::demo_checkout));
+    } else {
+        routes = routes.route("/", get(no_page));
+        let versioned = manifest.as_ref().map(assets::AssetManifest::prefix);
+        for dir in ["", "/consent-prompt"]
+            .into_iter()
+            .chain(versioned.as_deref())
+        {
+            routes = routes.route(&format!("{dir}/index.html"), get(no_page));
+        }
     }
+    // Without --demo a directory is not answered with its `index.html`.
+    let dist = || precompressed(&config.dist).append_index_html_on_directories(config.demo);
     routes = routes
         .nest_service(
             "/consent-prompt",
-            precompressed(&config.dist).redirect_path_prefix("/consent-prompt"),
+            dist().redirect_path_prefix("/consent-prompt"),
         )
-        .fallback_service(precompressed(&config.dist));
+        .fallback_service(dist());
     if let Some(m) = &manifest {
         let prefix = m.prefix();
-        routes = routes.nest_service(
-            &prefix,
-            precompressed(&config.dist).redirect_path_prefix(&prefix),
-        );
+        routes = routes.nest_service(&prefix, dist().redirect_path_prefix(&prefix));
     }
     if config.examples.is_dir() {
         routes = routes.nest_service(
@@ -401,6 +412,16 @@ fn static_routes(config: &Config, manifest: Option<assets::AssetManifest>) -> Ro
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+}
+
+/// `/` of a host without `--demo`: 404 with the API's JSON error, saying
+/// where the API is.
+async fn no_page() -> error::ApiError {
+    error::ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "this host serves the Consent Prompt API under /api/v1/; there is no page here",
+    )
 }
 
 /// The partner page, built into the host: a partner company enters its

@@ -17,7 +17,7 @@ use tracing_subscriber::EnvFilter;
 #[command(
     name = "consent-host",
     version,
-    about = "Reference host backend for Consent Prompt: stores consent records in SQLite or PostgreSQL and serves the demo.",
+    about = "Reference host backend for Consent Prompt: stores consent records in SQLite or PostgreSQL and serves the API (and, with --demo, the demo).",
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -245,8 +245,10 @@ async fn verify(
 async fn run(mut config: Config) -> Result<(), String> {
     let backend = config.backend();
     let db = backend.open().await?;
-    if !config.dist.join("index.html").is_file() {
+    if config.demo && !config.dist.join("index.html").is_file() {
         tracing::warn!(dist = %config.dist.display(), "no index.html in the dist directory: build the demo first");
+    } else if !config.dist.join("frame.html").is_file() {
+        tracing::warn!(dist = %config.dist.display(), "no frame.html in the dist directory: build the widget first");
     }
     if config.origins().next().is_none() {
         tracing::info!("no ALLOWED_ORIGINS: the API answers same-origin requests only");
@@ -302,13 +304,17 @@ async fn run(mut config: Config) -> Result<(), String> {
     } else {
         local.ip()
     };
+    // Built before the start-up line, which says the host is ready.
+    let app = router(state.clone());
+    // Scripts and tests read the port after the last ':' of this line.
     println!(
-        "Consent Prompt demo: http://{}/",
+        "Consent Prompt {}: http://{}/",
+        if demo { "demo" } else { "host" },
         SocketAddr::new(shown, local.port())
     );
     tracing::info!(addr = %local, db = %backend.describe(), "listening");
 
-    serve(listener, router(state.clone()), limits, shutdown_signal()).await;
+    serve(listener, app, limits, shutdown_signal()).await;
     periodic.abort();
     checkpoint(&state, "shutdown").await;
     tracing::info!("shut down");

@@ -54,6 +54,11 @@ fn with_static_files(dir: &Path) {
 
 /// An app serving the fixtures, as if bound to port 4321 (configured as 8080).
 async fn app(frame_parents: &[&str]) -> TestApp {
+    app_with(frame_parents, false).await
+}
+
+/// As [`app`]; with `demo`, the host also serves the demo checkout at `/`.
+async fn app_with(frame_parents: &[&str], demo: bool) -> TestApp {
     let parents: Vec<String> = frame_parents.iter().map(|s| (*s).to_owned()).collect();
     TestApp::with_config(move |c, dir| {
         with_static_files(dir);
@@ -62,6 +67,7 @@ async fn app(frame_parents: &[&str]) -> TestApp {
         c.port = 8080;
         c.bound_port = Some(4321);
         c.frame_parents = parents;
+        c.demo = demo;
     })
     .await
 }
@@ -184,7 +190,8 @@ async fn without_a_known_port_nothing_may_frame_the_prompt() {
 
 #[tokio::test]
 async fn other_pages_may_be_framed_by_their_own_origin_only() {
-    let t = app(&[TICKETS]).await;
+    // The demo checkout at `/` is one of those pages.
+    let t = app_with(&[TICKETS], true).await;
     for uri in [
         "/",
         "/index.html",

@@ -209,6 +209,7 @@ async fn the_demo_is_served_with_a_strict_csp() {
         with_static_files(dir);
         c.dist = dir.join("dist");
         c.examples = dir.join("examples");
+        c.demo = true;
     })
     .await;
     for uri in ["/", "/consent-prompt/", "/index.html", "/examples/iframe/"] {

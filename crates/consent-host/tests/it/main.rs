@@ -9,6 +9,7 @@ mod common;
 mod after_checkout;
 mod attacks;
 mod auth;
+mod cli;
 mod defects;
 mod delivery;
 mod frame;

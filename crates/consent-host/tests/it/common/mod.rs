@@ -492,7 +492,8 @@ fn record_on(
 }
 
 /// The port a host process just started with `--port 0` is bound to, read
-/// from its start-up line (`Consent Prompt demo: http://127.0.0.1:PORT/`).
+/// from its start-up line (`Consent Prompt demo: http://127.0.0.1:PORT/`,
+/// or `Consent Prompt host: …` without `--demo`).
 pub fn startup_port(child: &mut std::process::Child) -> u16 {
     use std::io::BufRead;
     let mut line = String::new();
