@@ -34,7 +34,9 @@ pub const DEFAULT_DB: &str = "./data/consent.db";
 /// after a command (`consent-host keys add --db FILE …`).
 #[derive(Clone, Debug, PartialEq, Eq, clap::Args)]
 pub struct StorageArgs {
-    /// SQLite database file; its parent directory is created if missing.
+    /// SQLite database file. The host creates it (and its parent
+    /// directory) when missing; the commands refuse a missing file
+    /// (`keys add --create` makes one).
     #[arg(long = "db", env = "DATABASE_PATH", default_value = DEFAULT_DB, global = true)]
     pub db: PathBuf,
 

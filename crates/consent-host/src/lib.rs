@@ -42,7 +42,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use auth::{Caller, Claims, TokenSigner, TokenVerifier};
-pub use backend::Backend;
+pub use backend::{Backend, Missing};
 pub use config::Config;
 pub use db::Db;
 pub use limits::WriteLimits;

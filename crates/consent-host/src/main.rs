@@ -1,5 +1,7 @@
-//! `consent-host`: the reference backend and demo server, and its admin
-//! commands (`keys`, `verify`).
+//! `consent-host`: the reference backend (and, with `--demo`, the demo
+//! server), and its admin commands (`keys`, `verify`, `retention`,
+//! `erasures list`). Only serving creates a database; the commands refuse
+//! one that does not exist (`keys add --create` makes an empty one).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -9,7 +11,7 @@ use clap::{Parser, Subcommand};
 use consent_host::keys::{KeySpec, Role};
 use consent_host::ledger::VerifyError;
 use consent_host::serve::{serve, ServeLimits};
-use consent_host::{router, system_clock, AppState, Backend, Config};
+use consent_host::{router, system_clock, AppState, Backend, Config, Missing};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -55,12 +57,34 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// The log of erasures and retention runs (never a customer id).
+    Erasures {
+        #[command(subcommand)]
+        action: ErasuresAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ErasuresAction {
+    /// One line per erasure and retention run, oldest first: when, kind,
+    /// by whom, how many customers and records, and whether what it left
+    /// behind is scrubbed yet. Reads only.
+    List {
+        /// One JSON object per line instead.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum KeysAction {
     /// Make a key and print it once.
     Add {
+        /// Make an empty database if there is none (a new host's first
+        /// key); without it, a missing database is an error, so a key is
+        /// never made in a database the running host does not use.
+        #[arg(long)]
+        create: bool,
         /// `admin` (the venue's staff) or `partner` (one partner company).
         #[arg(long, value_enum)]
         role: Role,
@@ -93,6 +117,9 @@ async fn main() -> ExitCode {
         None => run(cli.serve).await,
         // The storage flags are global: a command reads them from here.
         Some(Command::Keys { action }) => keys(action, cli.serve.backend()).await,
+        Some(Command::Erasures {
+            action: ErasuresAction::List { json },
+        }) => erasures_list(cli.serve.backend(), json).await,
         Some(Command::Retention {
             inactive_months,
             dry_run,
@@ -113,13 +140,19 @@ async fn main() -> ExitCode {
 }
 
 async fn keys(action: KeysAction, backend: Backend) -> Result<(), String> {
-    let db = backend.open().await?;
+    let missing = match &action {
+        KeysAction::Add { create: true, .. } => Missing::Create,
+        KeysAction::Add { .. } => Missing::RefuseOfferCreate,
+        KeysAction::List | KeysAction::Revoke { .. } => Missing::Refuse,
+    };
+    let db = backend.open_existing(missing).await?;
     let now = (system_clock())();
     match action {
         KeysAction::Add {
             role,
             partner,
             label,
+            ..
         } => {
             if role == Role::Admin && partner.is_some() {
                 return Err("--partner goes with --role partner only".into());
@@ -183,7 +216,7 @@ async fn retention(backend: Backend, months: u32, dry_run: bool) -> Result<(), S
     let plan = if dry_run {
         backend.retention_plan(cutoff).await?
     } else {
-        let store = backend.open().await?;
+        let store = backend.open_existing(Missing::Refuse).await?;
         let plan = store
             .run_retention(cutoff, "cli:retention", now)
             .await
@@ -217,6 +250,46 @@ async fn retention(backend: Backend, months: u32, dry_run: bool) -> Result<(), S
         println!("dry run: nothing was changed");
     }
     Ok(())
+}
+
+/// `erasures list`: the erasure log, read only, from a database that
+/// exists. Each entry holds counts and who made it, never a customer id.
+async fn erasures_list(backend: Backend, json: bool) -> Result<(), String> {
+    let log = backend.erasures().await?;
+    if log.is_empty() {
+        eprintln!("consent-host: no erasures or retention runs yet");
+    }
+    for entry in &log {
+        if json {
+            println!("{entry}");
+        } else {
+            println!("{}", erasure_line(entry));
+        }
+    }
+    Ok(())
+}
+
+/// One entry of the erasure log as a line:
+/// `2026-03-01T10:00:00.000Z  request    by key:ab12cd34  1 customers  3 records  scrubbed 2026-03-01T10:00:00.250Z`.
+fn erasure_line(entry: &serde_json::Value) -> String {
+    let text = |field: &str| entry[field].as_str().unwrap_or("?").to_owned();
+    let count = |field: &str| {
+        entry[field]
+            .as_i64()
+            .map_or("?".to_owned(), |n| n.to_string())
+    };
+    let scrub = match entry["scrubbedAt"].as_str() {
+        Some(at) => format!("scrubbed {at}"),
+        None => "pending".to_owned(),
+    };
+    format!(
+        "{}  {:<9}  by {}  {} customers  {} records  {scrub}",
+        text("at"),
+        text("kind"),
+        text("by"),
+        count("customers"),
+        count("records"),
+    )
 }
 
 async fn verify(

@@ -16,7 +16,7 @@ pub mod pg;
 pub mod rules;
 pub mod store;
 
-pub use backend::Backend;
+pub use backend::{Backend, Missing};
 pub use db::{Db, DbError};
 pub use store::Storage;
 

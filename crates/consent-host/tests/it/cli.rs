@@ -1,13 +1,21 @@
-//! The reference host as its operators meet it, through the real binary:
-//! a host started without `--demo` says it is a host and serves no demo
-//! checkout.
+//! The commands a venue's data-protection officer runs, through the real
+//! binary: none of them creates a database by accident (`keys add
+//! --create` makes one on purpose), `erasures list` shows the erasure log
+//! without a customer id, and a host started without `--demo` says it is
+//! a host and serves no demo checkout.
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use crate::common::*;
-use serde_json::Value;
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use consent_core::domain::DecisionState::Given;
+use consent_host::db::ErasureKind;
+use consent_host::Db;
+use serde_json::{json, Value};
 
 /// The binary, with none of the environment that would choose a database
 /// or a mode for it.
@@ -29,6 +37,239 @@ fn host() -> Command {
     }
     cmd.env("RUST_LOG", "warn");
     cmd
+}
+
+/// Runs a command to its end: success, stdout, stderr.
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().expect("run consent-host");
+    (
+        status.success(),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+/// Every command that reads or changes a database, on `db`.
+fn read_commands(db: &Path) -> Vec<Vec<String>> {
+    let db = db.display().to_string();
+    [
+        &["keys", "list"][..],
+        &["keys", "revoke", "0123456789ab"],
+        &["verify"],
+        &["retention", "--dry-run"],
+        &["retention"],
+        &["erasures", "list"],
+        &["erasures", "list", "--json"],
+    ]
+    .iter()
+    .map(|args| {
+        let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        args.extend(["--db".to_owned(), db.clone()]);
+        args
+    })
+    .collect()
+}
+
+#[test]
+fn keys_add_refuses_a_missing_database_and_makes_one_only_with_create() {
+    let dir = tempfile::tempdir().unwrap();
+    // The default path, as a new venue's staff would run it by mistake in
+    // the wrong directory: no key is printed, nothing is made.
+    let (ok, out, err) = run(host()
+        .current_dir(dir.path())
+        .args(["keys", "add", "--role", "admin"]));
+    assert!(!ok, "{out}");
+    assert!(out.is_empty(), "no key printed: {out}");
+    assert!(
+        err.contains(
+            "no database at ./data/consent.db (--db): start the host on it first, or pass --create to make an empty one"
+        ),
+        "{err}"
+    );
+    assert!(!dir.path().join("data").exists(), "nothing is created");
+
+    let db = dir.path().join("new/consent.db");
+    let (ok, out, err) = run(host()
+        .args(["keys", "add", "--role", "admin", "--db"])
+        .arg(&db));
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains(&format!("no database at {}", db.display())),
+        "{err}"
+    );
+    assert!(err.contains("(--db)") && err.contains("--create"), "{err}");
+    assert!(!db.exists() && !dir.path().join("new").exists());
+
+    // With --create: an empty database, and the key in it.
+    let (ok, key, err) = run(host()
+        .args(["keys", "add", "--role", "partner", "--partner", "alpha"])
+        .args(["--label", "first key", "--create", "--db"])
+        .arg(&db));
+    assert!(ok, "{err}");
+    assert!(key.trim().starts_with("cpk_"), "{key}");
+    assert!(db.is_file());
+    let (ok, listed, err) = run(host().args(["keys", "list", "--db"]).arg(&db));
+    assert!(ok, "{err}");
+    assert!(
+        listed.contains("alpha") && listed.contains("first key"),
+        "{listed}"
+    );
+    // A database that exists needs no --create.
+    let (ok, _, err) = run(host()
+        .args(["keys", "add", "--role", "admin", "--db"])
+        .arg(&db));
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn other_commands_refuse_a_missing_database_without_creating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("data/consent.db");
+    for args in read_commands(&db) {
+        let (ok, out, err) = run(host().args(&args));
+        assert!(!ok, "{args:?}: {out}");
+        assert!(
+            err.contains(&format!(
+                "no database at {} (--db): start the host on it first",
+                db.display()
+            )),
+            "{args:?}: {err}"
+        );
+        // Only where creating makes sense is --create offered.
+        assert!(!err.contains("--create"), "{args:?}: {err}");
+        assert!(!dir.path().join("data").exists(), "{args:?} made the file");
+    }
+    for args in [
+        &["verify", "--create"][..],
+        &["erasures", "list", "--create"],
+        &["retention", "--create"],
+        &["keys", "list", "--create"],
+    ] {
+        let (ok, _, err) = run(host().args(args).arg("--db").arg(&db));
+        assert!(!ok && err.contains("--create"), "{args:?}: {err}");
+    }
+    assert!(!dir.path().join("data").exists());
+
+    // A file with no schema (an empty file; another program's) is refused
+    // too, and left as it was.
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    std::fs::write(&db, b"").unwrap();
+    let mut commands = read_commands(&db);
+    commands.push(
+        ["keys", "add", "--role", "admin", "--db"]
+            .map(String::from)
+            .into_iter()
+            .chain([db.display().to_string()])
+            .collect(),
+    );
+    for args in commands {
+        let (ok, _, err) = run(host().args(&args));
+        assert!(!ok, "{args:?}");
+        assert!(
+            err.contains(&format!("no Consent Prompt schema in {}", db.display())),
+            "{args:?}: {err}"
+        );
+        assert_eq!(std::fs::metadata(&db).unwrap().len(), 0, "{args:?}");
+    }
+}
+
+/// The admin key's id, as the erasure log names it (`key:<id>`).
+fn key_id(key: &str) -> &str {
+    key.split('_').nth(1).expect("cpk_<id>_<secret>")
+}
+
+/// Erases `customer` through the API with the admin key.
+async fn erase_by_api(t: &TestApp, customer: &str) -> Value {
+    let (status, _, body) = t
+        .send(
+            Request::delete(format!("/api/v1/customers/{customer}"))
+                .header(header::AUTHORIZATION, format!("Bearer {}", t.admin_key))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// Posts two records for `customer` and one for `other`.
+async fn two_customers(t: &TestApp, customer: &str, other: &str) {
+    for (n, who, partner) in [
+        (1, customer, "alpha"),
+        (2, customer, "beta"),
+        (3, other, "alpha"),
+    ] {
+        let (status, body) = t.post_records(&[record(n, who, partner, Given, 10)]).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn erasures_list_shows_each_erasure_and_its_scrub_without_customer_ids() {
+    let t = TestApp::sqlite().await;
+    let (erased, kept) = ("ERASE-ME-91c2", "KEEP-ME-4b7e");
+    two_customers(&t, erased, kept).await;
+
+    let (ok, out, err) = run(host().args(["erasures", "list", "--db"]).arg(&t.db_path));
+    assert!(ok, "{err}");
+    assert!(out.is_empty(), "no erasures yet: {out}");
+
+    assert_eq!(erase_by_api(&t, erased).await["records"], 2);
+    wait_until_scrubbed(&t).await;
+    // A second erasure, made by a process that does not scrub: pending.
+    let other = Db::open(&t.db_path).unwrap();
+    let at = at(200);
+    other
+        .erase(
+            &[kept.to_owned()],
+            ErasureKind::Retention,
+            "cli:retention",
+            &json!({}),
+            at,
+        )
+        .unwrap();
+    drop(other);
+
+    let (ok, out, err) = run(host().args(["erasures", "list", "--db"]).arg(&t.db_path));
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let by = format!("by key:{}", key_id(&t.admin_key));
+    assert!(lines[0].contains(" request "), "{out}");
+    assert!(lines[0].contains(&by), "{out}");
+    assert!(lines[0].contains("1 customers  2 records"), "{out}");
+    assert!(lines[0].contains("  scrubbed 20"), "{out}");
+    assert!(lines[1].starts_with(&at.to_string()), "oldest first: {out}");
+    assert!(lines[1].contains(" retention "), "{out}");
+    assert!(lines[1].contains("by cli:retention"), "{out}");
+    assert!(lines[1].contains("1 customers  1 records"), "{out}");
+    assert!(lines[1].ends_with("  pending"), "{out}");
+    assert!(!out.contains(erased) && !out.contains(kept), "{out}");
+
+    let (ok, out, err) = run(host()
+        .args(["erasures", "list", "--json", "--db"])
+        .arg(&t.db_path));
+    assert!(ok, "{err}");
+    let entries: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(entries.len(), 2, "{out}");
+    assert_eq!(entries[0]["kind"], "request");
+    assert_eq!(entries[0]["by"], format!("key:{}", key_id(&t.admin_key)));
+    assert_eq!(entries[0]["customers"], 1);
+    assert_eq!(entries[0]["records"], 2);
+    assert_eq!(entries[0]["scrub"], "scrubbed");
+    assert!(entries[0]["scrubbedAt"].is_string());
+    assert_eq!(entries[1]["kind"], "retention");
+    assert_eq!(entries[1]["at"], at.to_string());
+    assert_eq!(entries[1]["scrub"], "pending");
+    assert!(entries[1]["scrubbedAt"].is_null());
+    assert!(!out.contains(erased) && !out.contains(kept), "{out}");
 }
 
 /// Kills the host when the test ends, also by a failed assertion.
@@ -135,4 +376,95 @@ fn a_host_without_demo_says_host_and_serves_no_demo_checkout() {
         .unwrap();
     let text = format!("{line}{err}").to_lowercase();
     assert!(!text.contains("demo"), "{text}");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run scripts/test.sh"]
+async fn commands_refuse_a_postgres_database_without_a_schema() {
+    let server = required_database_url();
+    let url = fresh_database(&server).await;
+    let has_schema = || async {
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        client
+            .query_one("SELECT to_regclass('consent_schema') IS NOT NULL", &[])
+            .await
+            .unwrap()
+            .get::<_, bool>(0)
+    };
+    let with_url = |args: &[&str]| {
+        let mut cmd = host();
+        cmd.args(args).args(["--database-url", &url]);
+        run(&mut cmd)
+    };
+    for args in [
+        &["keys", "list"][..],
+        &["keys", "revoke", "0123456789ab"],
+        &["verify"],
+        &["retention", "--dry-run"],
+        &["retention"],
+        &["erasures", "list"],
+    ] {
+        let (ok, out, err) = with_url(args);
+        assert!(!ok, "{args:?}: {out}");
+        assert!(
+            err.contains("no Consent Prompt schema in postgres://"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("(--database-url)"), "{args:?}: {err}");
+        assert!(!err.contains("--create"), "{args:?}: {err}");
+        assert!(!has_schema().await, "{args:?} migrated the database");
+    }
+    let (ok, out, err) = with_url(&["keys", "add", "--role", "admin"]);
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains("(--database-url)") && err.contains("pass --create"),
+        "{err}"
+    );
+    assert!(!has_schema().await);
+
+    let (ok, key, err) = with_url(&["keys", "add", "--role", "admin", "--create"]);
+    assert!(ok, "{err}");
+    assert!(key.starts_with("cpk_"), "{key}");
+    assert!(has_schema().await);
+    let (ok, listed, err) = with_url(&["keys", "list"]);
+    assert!(ok && listed.contains(key_id(&key)), "{err}");
+    let (ok, out, err) = with_url(&["erasures", "list"]);
+    assert!(ok && out.is_empty(), "{out}{err}");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run scripts/test.sh"]
+async fn erasures_list_reads_the_postgres_log() {
+    required_database_url();
+    let t = TestApp::new().await;
+    let url = t.database_url.clone().expect("on PostgreSQL");
+    let (erased, kept) = ("ERASE-ME-pg-5d1", "KEEP-ME-pg-a07");
+    two_customers(&t, erased, kept).await;
+    assert_eq!(erase_by_api(&t, erased).await["records"], 2);
+    wait_until_scrubbed(&t).await;
+
+    let (ok, out, err) = run(host().args(["erasures", "list", "--database-url", &url]));
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(lines[0].contains(" request "), "{out}");
+    assert!(
+        lines[0].contains(&format!("by key:{}", key_id(&t.admin_key))),
+        "{out}"
+    );
+    assert!(
+        lines[0].contains("1 customers  2 records  scrubbed 20"),
+        "{out}"
+    );
+
+    let (ok, out, err) = run(host().args(["erasures", "list", "--json", "--database-url", &url]));
+    assert!(ok, "{err}");
+    let entry: Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    assert_eq!(entry["kind"], "request");
+    assert_eq!(entry["records"], 2);
+    assert_eq!(entry["scrub"], "scrubbed");
+    assert!(!out.contains(erased) && !out.contains(kept), "{out}");
 }

@@ -121,6 +121,29 @@ pub fn retention_plan(conn: &Connection, cutoff: Timestamp) -> Result<RetentionP
     Ok(plan)
 }
 
+/// Every erasure and retention run, oldest first: when, kind, by whom,
+/// how many customers and records, and the scrub's state. The log holds
+/// no customer id. Reads only; works on a read-only connection
+/// (`consent-host erasures list`).
+pub fn erasures(conn: &Connection) -> Result<Vec<serde_json::Value>, DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT at_ms, kind, by_whom, customers, records, detail, scrubbed_at_ms
+         FROM erasures ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(rules::erasure_entry(
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            &r.get::<_, String>(5)?,
+            r.get(6)?,
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 impl Db {
     /// [`retention_plan`] on a reader connection.
     pub fn retention_plan(&self, cutoff: Timestamp) -> Result<RetentionPlan, DbError> {
@@ -194,24 +217,8 @@ impl Db {
         Ok(true)
     }
 
-    /// Every erasure and retention run, oldest first.
+    /// Every erasure and retention run, oldest first (see [`erasures`]).
     pub fn erasures(&self) -> Result<Vec<serde_json::Value>, DbError> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare(
-            "SELECT at_ms, kind, by_whom, customers, records, detail, scrubbed_at_ms
-             FROM erasures ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(rules::erasure_entry(
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                &r.get::<_, String>(5)?,
-                r.get(6)?,
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        erasures(&self.reader())
     }
 }

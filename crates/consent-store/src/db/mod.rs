@@ -36,7 +36,7 @@ mod erasure;
 mod keys;
 mod schema;
 
-pub use erasure::retention_plan;
+pub use erasure::{erasures, retention_plan};
 pub(crate) use schema::ERASURE_LEDGER_PG;
 use schema::{migrate, MIGRATIONS};
 

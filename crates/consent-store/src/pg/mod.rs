@@ -45,7 +45,7 @@ mod storage;
 mod writer;
 
 pub use schema::SCHEMA_VERSION;
-use schema::{check_version, run_migrations};
+use schema::{check_version, run_migrations, schema_version};
 use writer::{write_groups, Job};
 
 /// The advisory lock every appending transaction holds: the single writer
@@ -122,6 +122,25 @@ impl PgStore {
     /// schema this build does not read. Errors name the flag and the
     /// cause, never the password.
     pub async fn connect(url: &str, migrate: bool) -> Result<Self, String> {
+        let schema = if migrate {
+            Schema::Migrate
+        } else {
+            Schema::Check
+        };
+        Self::connect_with(url, schema).await
+    }
+
+    /// Connects as [`PgStore::connect`] with `migrate`, but refuses a
+    /// database with no Consent Prompt schema at all (the wrong database,
+    /// or a typo in the URL) instead of creating one: for the commands,
+    /// which never create a database unless told to (`--create`). An
+    /// existing, older schema is brought up to date as the host would.
+    /// With `offer_create`, the refusal points at `--create`.
+    pub async fn connect_existing(url: &str, offer_create: bool) -> Result<Self, String> {
+        Self::connect_with(url, Schema::MigrateExisting { offer_create }).await
+    }
+
+    async fn connect_with(url: &str, schema: Schema) -> Result<Self, String> {
         let shown = describe_url(url);
         let mut cfg: tokio_postgres::Config = url
             .parse()
@@ -161,10 +180,20 @@ impl PgStore {
         };
         let connect_error = |e: DbError| format!("--database-url: cannot use {shown}: {e}");
         let mut client = store.client().await.map_err(connect_error)?;
-        if migrate {
-            run_migrations(&mut client).await.map_err(connect_error)?;
-        } else {
-            check_version(&client).await.map_err(connect_error)?;
+        match schema {
+            Schema::Check => {
+                if schema_version(&client).await.map_err(connect_error)? == 0 {
+                    return Err(no_schema(&shown, false));
+                }
+                check_version(&client).await.map_err(connect_error)?;
+            }
+            Schema::Migrate => run_migrations(&mut client).await.map_err(connect_error)?,
+            Schema::MigrateExisting { offer_create } => {
+                if schema_version(&client).await.map_err(connect_error)? == 0 {
+                    return Err(no_schema(&shown, offer_create));
+                }
+                run_migrations(&mut client).await.map_err(connect_error)?;
+            }
         }
         Ok(store)
     }
@@ -207,4 +236,28 @@ fn pairs(rows: &[tokio_postgres::Row]) -> Result<HashMap<String, String>, DbErro
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
+}
+
+/// What [`PgStore::connect_with`] does with the schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Schema {
+    /// Only checks that it is the version this build reads.
+    Check,
+    /// Creates it or brings it up to date (the serving host; `--create`).
+    Migrate,
+    /// Brings an existing one up to date; refuses a database without one
+    /// (pointing at `--create` when the command takes it).
+    MigrateExisting { offer_create: bool },
+}
+
+/// The refusal of a database with no Consent Prompt schema.
+fn no_schema(shown: &str, offer_create: bool) -> String {
+    let create = if offer_create {
+        ", or pass --create to make an empty one"
+    } else {
+        ""
+    };
+    format!(
+        "no Consent Prompt schema in {shown} (--database-url): check the URL, or start the host on it first{create}"
+    )
 }
