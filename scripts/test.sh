@@ -44,7 +44,7 @@ bash scripts/setup.sh
 if want lints; then
   step "format and lints"
   cargo fmt --all --check
-  cargo clippy -q -p consent-core -p consent-host --all-targets -- -D warnings
+  cargo clippy -q -p consent-core -p consent-store -p consent-host --all-targets -- -D warnings
   cargo clippy -q -p consent-prompt --target wasm32-unknown-unknown --all-targets -- -D warnings
   # The widget's server rendering compiles natively (the host uses it).
   cargo clippy -q -p consent-prompt --features ssr --lib -- -D warnings
@@ -54,7 +54,7 @@ if want host; then
   step "host tests: consent-core and consent-host (SQLite)"
   # No PostgreSQL: the PostgreSQL-only tests are #[ignore]d and reported as
   # ignored, never as passed.
-  env -u CONSENT_TEST_DATABASE_URL -u CONSENT_TEST_EXPECT_POSTGRES cargo test -p consent-core -p consent-host
+  env -u CONSENT_TEST_DATABASE_URL -u CONSENT_TEST_EXPECT_POSTGRES cargo test -p consent-core -p consent-store -p consent-host
 fi
 
 if want postgres; then
@@ -96,6 +96,23 @@ if want invariant; then
   fi
   cargo build -q -p consent-core --target wasm32-unknown-unknown
   echo "ok: consent-core is pure and builds for wasm32 ($(wc -l <<<"$tree") crates checked)"
+
+  # The storage is no web server: the HTTP layer sits on top of it, never
+  # inside it (ARCHITECTURE.md, "Crates and what each may use").
+  if ! store_tree=$(cargo tree -p consent-store -e normal --prefix none); then
+    echo "cargo tree failed: the storage's boundary could not be checked" >&2
+    exit 1
+  fi
+  if ! grep -q '^consent-store ' <<<"$store_tree"; then
+    echo "cargo tree did not list consent-store: the boundary could not be checked" >&2
+    exit 1
+  fi
+  if http=$(grep -E '^(axum|axum-core|hyper|hyper-util|tower|tower-http|yew|consent-prompt|consent-host) ' <<<"$store_tree"); then
+    printf '%s\n' "$http" >&2
+    echo "consent-store must not depend on the crates above" >&2
+    exit 1
+  fi
+  echo "ok: consent-store depends on no HTTP or web crate ($(wc -l <<<"$store_tree") crates checked)"
 fi
 
 if want browser; then

@@ -15,6 +15,8 @@ pub mod ledger;
 pub mod pg;
 pub mod rules;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use backend::{Backend, Missing};
 pub use db::{Db, DbError};
