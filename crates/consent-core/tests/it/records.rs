@@ -1,8 +1,6 @@
 //! Records: the builder, serde round-trips, the JSON Schema, and the checks a backend runs.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use consent_core::domain::*;
 use consent_core::record::*;
 use consent_core::wire::*;
@@ -62,8 +60,10 @@ fn hasher(text: &str) -> Option<String> {
 }
 
 fn schema() -> jsonschema::Validator {
-    let raw: Value =
-        serde_json::from_str(include_str!("../../../docs/schema/consent-record.v1.json")).unwrap();
+    let raw: Value = serde_json::from_str(include_str!(
+        "../../../../docs/schema/consent-record.v1.json"
+    ))
+    .unwrap();
     jsonschema::validator_for(&raw).expect("the schema compiles")
 }
 

@@ -232,7 +232,7 @@ fn a_checkout_token_is_taken_for_delivery_and_checked() {
     }
 }
 
-const DEMO_CONFIG: &str = include_str!("../../../static/demo-config.json");
+const DEMO_CONFIG: &str = include_str!("../../../../static/demo-config.json");
 
 /// Bad configs, and the field and words each error gives.
 #[test]

@@ -1,8 +1,6 @@
 //! The planner's rules, one readable case each, then properties over random inputs.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use consent_core::domain::{DecisionState::*, *};
 use consent_core::plan::{AskReason, SkipReason};
 use consent_core::{plan, Plan};

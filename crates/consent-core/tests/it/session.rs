@@ -1,8 +1,6 @@
 //! From answers to decisions: what a commit records, and what it refuses.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use consent_core::domain::{
     Channel, CollectionChannel, DecisionState, LocalizedText, Mode, Notice, Policy,
 };

@@ -1,0 +1,10 @@
+//! consent-core's integration tests, in one binary: the planner, the
+//! session, records, config and the outbox, each as tables and properties.
+
+mod common;
+
+mod config;
+mod outbox;
+mod planner;
+mod records;
+mod session;
