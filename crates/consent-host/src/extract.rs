@@ -62,6 +62,23 @@ impl<S: Send + Sync> FromRequestParts<S> for PartnerId {
     }
 }
 
+/// A customer whose data the caller may read: the id from the path, once
+/// the caller is known and allowed (the patron's own token with
+/// `consent:read`, or an admin key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadableCustomer(pub String);
+
+impl FromRequestParts<AppState> for ReadableCustomer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let CustomerId(id) = CustomerId::from_request_parts(parts, state).await?;
+        caller.may_read_customer(&id)?;
+        Ok(ReadableCustomer(id))
+    }
+}
+
 /// A JSON body a caller may send: how a failure to read it is named.
 pub trait JsonRequest: serde::de::DeserializeOwned + serde::Serialize {
     /// The error code of a body whose shape is wrong (422).

@@ -218,7 +218,11 @@ async fn retention(backend: Backend, months: u32, dry_run: bool) -> Result<(), S
     } else {
         let store = backend.open_existing(Missing::Refuse).await?;
         let plan = store
-            .run_retention(cutoff, "cli:retention", now)
+            .run_retention(consent_store::rules::Retention {
+                cutoff,
+                by: "cli:retention".to_owned(),
+                at: now,
+            })
             .await
             .map_err(|e| format!("running retention: {e}"))?;
         let scrubbed = store

@@ -334,6 +334,17 @@ pub fn random_salt() -> Result<[u8; 32], DbError> {
     Ok(salt)
 }
 
+/// What a partner export asks for: the partner, and the moment that
+/// decides which yeses have lapsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Export {
+    pub partner_id: String,
+    pub now: Timestamp,
+}
+
+/// Where a partner export's contacts go, one record at a time.
+pub type ContactSink = tokio::sync::mpsc::Sender<ConsentRecordV1>;
+
 /// One row of a partner export's query: a record of a customer who is
 /// still mapped, in subject order.
 #[derive(Clone, Debug)]
@@ -420,4 +431,102 @@ pub fn erasure_entry(
         "records": records,
         "detail": serde_json::from_str::<serde_json::Value>(detail).unwrap_or_default(),
     })
+}
+
+/// One erasure or retention run, as it is logged: why, who asked (a key's
+/// id or a command, never a customer), the run's detail (counts, never
+/// ids), and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Erasure {
+    pub kind: ErasureKind,
+    pub by: String,
+    pub detail: serde_json::Value,
+    pub at: Timestamp,
+}
+
+/// A retention run: customers with no activity since `cutoff` are
+/// anonymised, by a command (`by`), at `at`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub cutoff: Timestamp,
+    pub by: String,
+    pub at: Timestamp,
+}
+
+impl Retention {
+    /// The log entry of this run, once its plan is known: counts and
+    /// times, never an id.
+    pub fn erasure(&self, plan: &RetentionPlan) -> Erasure {
+        Erasure {
+            kind: ErasureKind::Retention,
+            by: self.by.clone(),
+            detail: plan.detail(),
+            at: self.at,
+        }
+    }
+}
+
+/// Builds the erasure log's listing entry from a row of
+/// `SELECT at_ms, kind, by_whom, customers, records, detail, scrubbed_at_ms`,
+/// with `$get` the driver's column getter (`get` or `try_get`).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! erasure_entry_of {
+    ($row:expr, $get:ident) => {
+        $crate::rules::erasure_entry(
+            $row.$get(0)?,
+            $row.$get(1)?,
+            $row.$get(2)?,
+            $row.$get(3)?,
+            $row.$get(4)?,
+            &$row.$get::<_, String>(5)?,
+            $row.$get(6)?,
+        )
+    };
+}
+
+/// A [`Decided`] from the first five columns of a row
+/// (`seq, record_id, partner_id, effective_at_ms, supersedes`), with
+/// `$get` the driver's column getter.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! decided_of {
+    ($row:expr, $get:ident) => {
+        $crate::rules::Decided {
+            seq: $row.$get(0)?,
+            record_id: $row.$get(1)?,
+            partner_id: $row.$get(2)?,
+            effective_at_ms: $row.$get(3)?,
+            supersedes: $row.$get(4)?,
+        }
+    };
+}
+
+/// A [`ContactRow`] from a row of the export's query (the columns of
+/// `db::CONTACT_ROWS_SQL`).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! contact_row_of {
+    ($row:expr, $get:ident) => {
+        $crate::rules::ContactRow {
+            decided: $crate::decided_of!($row, $get),
+            subject: $row.$get(5)?,
+            customer_id: $row.$get(6)?,
+            body: $row.$get(7)?,
+            received_at_ms: $row.$get(8)?,
+            salt: $row.$get(9)?,
+        }
+    };
+}
+
+/// The migrations still to apply to a schema at version `current`, of the
+/// `known` this build has; a schema newer than this build is refused.
+pub fn pending_migrations(current: i64, known: usize) -> Result<std::ops::Range<usize>, DbError> {
+    if current < 0 || current as usize > known {
+        return Err(DbError::TooNew {
+            found: current,
+            known,
+        });
+    }
+    Ok(current as usize..known)
 }

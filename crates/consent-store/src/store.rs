@@ -17,11 +17,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use consent_core::wire::{ConsentRecordV1, PreferenceV1};
 use consent_core::Timestamp;
-use tokio::sync::mpsc;
 
-use crate::db::{BatchOutcome, Db, DbError, ErasureKind, NewRecord, RetentionPlan};
+use crate::db::{BatchOutcome, Db, DbError, Erasure, NewRecord, RetentionPlan};
 use crate::keys::{ApiKey, KeySpec};
 use crate::ledger::{self, Head, VerifyError};
+use crate::rules::{ContactSink, Export, Retention};
 
 /// What the host needs from its database. Every method is one unit of
 /// work: a batch is stored whole or not at all.
@@ -59,39 +59,22 @@ pub trait Storage: Send + Sync + 'static {
             .collect())
     }
 
-    /// Sends, in subject order, the customers whose current answer for
-    /// `partner_id` is a `given` that has not lapsed by `now`. Stops early
-    /// (without error) when the receiver is dropped. Never holds more
-    /// than one customer's rows at a time.
-    async fn partner_contacts(
-        &self,
-        partner_id: &str,
-        now: Timestamp,
-        out: mpsc::Sender<ConsentRecordV1>,
-    ) -> Result<(), DbError>;
+    /// Sends, in subject order, the customers whose current answer for the
+    /// export's partner is a `given` that has not lapsed by its `now`.
+    /// Stops early (without error) when the receiver is dropped. Never
+    /// holds more than one customer's rows at a time.
+    async fn partner_contacts(&self, export: Export, out: ContactSink) -> Result<(), DbError>;
 
     /// Erases customers (drops their subject mapping) and logs it without
     /// ids. Returns how many records they had.
-    async fn erase(
-        &self,
-        customer_ids: Vec<String>,
-        kind: ErasureKind,
-        by_whom: &str,
-        detail: serde_json::Value,
-        now: Timestamp,
-    ) -> Result<u64, DbError>;
+    async fn erase(&self, customer_ids: Vec<String>, run: Erasure) -> Result<u64, DbError>;
 
     /// What a retention run with this cutoff would anonymise (reads only).
     async fn retention_plan(&self, cutoff: Timestamp) -> Result<RetentionPlan, DbError>;
 
     /// Anonymises the customers of [`Storage::retention_plan`] in one
     /// transaction and logs the run.
-    async fn run_retention(
-        &self,
-        cutoff: Timestamp,
-        by_whom: &str,
-        now: Timestamp,
-    ) -> Result<RetentionPlan, DbError>;
+    async fn run_retention(&self, run: Retention) -> Result<RetentionPlan, DbError>;
 
     /// Every erasure and retention run, oldest first, each scrubbed or
     /// pending.
@@ -267,29 +250,14 @@ impl Storage for SqliteStore {
         self.run(move |db| db.current_records(&id)).await
     }
 
-    async fn partner_contacts(
-        &self,
-        partner_id: &str,
-        now: Timestamp,
-        out: mpsc::Sender<ConsentRecordV1>,
-    ) -> Result<(), DbError> {
-        let id = partner_id.to_owned();
-        self.run(move |db| db.partner_contacts(&id, now, |r| out.blocking_send(r).is_ok()))
+    async fn partner_contacts(&self, export: Export, out: ContactSink) -> Result<(), DbError> {
+        let Export { partner_id, now } = export;
+        self.run(move |db| db.partner_contacts(&partner_id, now, |r| out.blocking_send(r).is_ok()))
             .await
     }
 
-    async fn erase(
-        &self,
-        customer_ids: Vec<String>,
-        kind: ErasureKind,
-        by_whom: &str,
-        detail: serde_json::Value,
-        now: Timestamp,
-    ) -> Result<u64, DbError> {
-        let by = by_whom.to_owned();
-        let records = self
-            .run(move |db| db.erase(&customer_ids, kind, &by, &detail, now))
-            .await?;
+    async fn erase(&self, customer_ids: Vec<String>, run: Erasure) -> Result<u64, DbError> {
+        let records = self.run(move |db| db.erase(&customer_ids, &run)).await?;
         self.schedule_scrub();
         Ok(records)
     }
@@ -298,16 +266,8 @@ impl Storage for SqliteStore {
         self.run(move |db| db.retention_plan(cutoff)).await
     }
 
-    async fn run_retention(
-        &self,
-        cutoff: Timestamp,
-        by_whom: &str,
-        now: Timestamp,
-    ) -> Result<RetentionPlan, DbError> {
-        let by = by_whom.to_owned();
-        let plan = self
-            .run(move |db| db.run_retention(cutoff, &by, now))
-            .await?;
+    async fn run_retention(&self, run: Retention) -> Result<RetentionPlan, DbError> {
+        let plan = self.run(move |db| db.run_retention(&run)).await?;
         self.schedule_scrub();
         Ok(plan)
     }

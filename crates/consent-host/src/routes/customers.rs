@@ -9,17 +9,16 @@ use serde::Serialize;
 
 use crate::api::{no_store, storage};
 use crate::auth::Caller;
+use crate::db::{Erasure, ErasureKind};
 use crate::error::ApiError;
-use crate::extract::CustomerId;
+use crate::extract::{CustomerId, ReadableCustomer};
 use crate::AppState;
 
 /// `GET /api/v1/customers/{customerId}/preferences`.
 pub async fn get_preferences(
     State(state): State<AppState>,
-    caller: Caller,
-    CustomerId(customer_id): CustomerId,
+    ReadableCustomer(customer_id): ReadableCustomer,
 ) -> Result<Response, ApiError> {
-    caller.may_read_customer(&customer_id)?;
     let preferences = state
         .db
         .preferences(&customer_id)
@@ -44,10 +43,8 @@ pub struct CustomerRecordsV1 {
 
 pub async fn get_records(
     State(state): State<AppState>,
-    caller: Caller,
-    CustomerId(customer_id): CustomerId,
+    ReadableCustomer(customer_id): ReadableCustomer,
 ) -> Result<Response, ApiError> {
-    caller.may_read_customer(&customer_id)?;
     let records = state
         .db
         .records_for(&customer_id)
@@ -66,10 +63,8 @@ pub async fn get_records(
 /// every current answer (`consent-receipt/1`).
 pub async fn get_receipt(
     State(state): State<AppState>,
-    caller: Caller,
-    CustomerId(customer_id): CustomerId,
+    ReadableCustomer(customer_id): ReadableCustomer,
 ) -> Result<Response, ApiError> {
-    caller.may_read_customer(&customer_id)?;
     let records = state
         .db
         .current_records(&customer_id)
@@ -108,10 +103,12 @@ pub async fn delete_customer(
         .db
         .erase(
             vec![customer_id.clone()],
-            crate::db::ErasureKind::Request,
-            &by,
-            serde_json::json!({}),
-            at,
+            Erasure {
+                kind: ErasureKind::Request,
+                by: by.clone(),
+                detail: serde_json::json!({}),
+                at,
+            },
         )
         .await
         .map_err(storage("erasing a customer"))?;

@@ -242,7 +242,11 @@ pub async fn get_partner_contacts(
     let partner_for_body = partner.clone();
     let limit = Duration::from_secs(state.config.export_timeout_secs.max(1));
     tokio::spawn(async move {
-        let reading = db.partner_contacts(&partner_for_body, now, records_tx);
+        let export = consent_store::rules::Export {
+            partner_id: partner_for_body.clone(),
+            now,
+        };
+        let reading = db.partner_contacts(export, records_tx);
         let body_tx = tx.clone();
         let writing = tokio::time::timeout(
             limit,
@@ -344,7 +348,13 @@ pub async fn get_partner_summary(
         (contacts, by_channel)
     };
     let (read, (contacts, by_channel)) = tokio::join!(
-        state.db.partner_contacts(&partner, now, records_tx),
+        state.db.partner_contacts(
+            consent_store::rules::Export {
+                partner_id: partner.clone(),
+                now,
+            },
+            records_tx,
+        ),
         counting
     );
     read.map_err(storage("summarising a partner's contacts"))?;

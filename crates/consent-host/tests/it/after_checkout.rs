@@ -464,10 +464,12 @@ async fn retention_dry_run_changes_nothing_and_the_run_anonymises_that_set() {
         .db
         .erase(
             vec![],
-            consent_host::db::ErasureKind::Retention,
-            "test",
-            serde_json::json!({}),
-            at(300),
+            consent_host::db::Erasure {
+                kind: consent_host::db::ErasureKind::Retention,
+                by: "test".into(),
+                detail: serde_json::json!({}),
+                at: at(300),
+            },
         )
         .await
         .unwrap();

@@ -607,10 +607,12 @@ fn the_erasure_log_says_whether_the_scrub_is_done() {
     .unwrap();
     db.erase(
         &["C-1".to_owned()],
-        consent_host::db::ErasureKind::Request,
-        "key:test",
-        &json!({}),
-        at(12),
+        &consent_host::db::Erasure {
+            kind: consent_host::db::ErasureKind::Request,
+            by: "key:test".into(),
+            detail: json!({}),
+            at: at(12),
+        },
     )
     .unwrap();
     assert_eq!(db.erasures().unwrap()[0]["scrub"], "pending");

@@ -226,10 +226,12 @@ async fn erasures_list_shows_each_erasure_and_its_scrub_without_customer_ids() {
     other
         .erase(
             &[kept.to_owned()],
-            ErasureKind::Retention,
-            "cli:retention",
-            &json!({}),
-            at,
+            &consent_host::db::Erasure {
+                kind: ErasureKind::Retention,
+                by: "cli:retention".into(),
+                detail: json!({}),
+                at,
+            },
         )
         .unwrap();
     drop(other);

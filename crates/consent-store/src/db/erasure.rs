@@ -5,20 +5,13 @@ use consent_core::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{lock, Db, DbError};
-use crate::rules::{self, ErasureKind, RetentionPlan};
+use crate::rules::{Erasure, Retention, RetentionPlan};
 
 /// Drops the subject mappings of `customer_ids` inside `tx`, logs the
 /// erasure (counts only, and the key that asked) and keeps each erased
 /// subject, a pseudonym nobody can link to the patron any more. Returns
 /// the erased customers' record count.
-fn erase_in(
-    tx: &Transaction<'_>,
-    customer_ids: &[String],
-    kind: ErasureKind,
-    by_whom: &str,
-    detail: &serde_json::Value,
-    now: Timestamp,
-) -> Result<u64, DbError> {
+fn erase_in(tx: &Transaction<'_>, customer_ids: &[String], run: &Erasure) -> Result<u64, DbError> {
     let mut records = 0u64;
     let mut subjects = Vec::new();
     for id in customer_ids {
@@ -37,12 +30,12 @@ fn erase_in(
         "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
-            now.unix_millis(),
-            kind.as_str(),
-            by_whom,
+            run.at.unix_millis(),
+            run.kind.as_str(),
+            run.by,
             subjects.len() as i64,
             records as i64,
-            detail.to_string()
+            run.detail.to_string()
         ],
     )?;
     let erasure = tx.last_insert_rowid();
@@ -130,17 +123,7 @@ pub fn erasures(conn: &Connection) -> Result<Vec<serde_json::Value>, DbError> {
         "SELECT at_ms, kind, by_whom, customers, records, detail, scrubbed_at_ms
          FROM erasures ORDER BY id",
     )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(rules::erasure_entry(
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            &r.get::<_, String>(5)?,
-            r.get(6)?,
-        ))
-    })?;
+    let rows = stmt.query_map([], |r| Ok(crate::erasure_entry_of!(r, get)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -156,17 +139,10 @@ impl Db {
     /// values can still sit in the WAL until [`Db::scrub_step`] succeeds:
     /// the erasure is logged as pending until then. Returns how many
     /// records the erased customers had.
-    pub fn erase(
-        &self,
-        customer_ids: &[String],
-        kind: ErasureKind,
-        by_whom: &str,
-        detail: &serde_json::Value,
-        now: Timestamp,
-    ) -> Result<u64, DbError> {
+    pub fn erase(&self, customer_ids: &[String], run: &Erasure) -> Result<u64, DbError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let records = erase_in(&tx, customer_ids, kind, by_whom, detail, now)?;
+        let records = erase_in(&tx, customer_ids, run)?;
         tx.commit()?;
         Ok(records)
     }
@@ -174,23 +150,11 @@ impl Db {
     /// Anonymises, in one transaction, exactly the customers with no record
     /// received since `cutoff` (as [`retention_plan`] reports them), and
     /// logs the run. Returns the plan that was carried out.
-    pub fn run_retention(
-        &self,
-        cutoff: Timestamp,
-        by_whom: &str,
-        now: Timestamp,
-    ) -> Result<RetentionPlan, DbError> {
+    pub fn run_retention(&self, run: &Retention) -> Result<RetentionPlan, DbError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let plan = retention_plan(&tx, cutoff)?;
-        erase_in(
-            &tx,
-            &plan.customers,
-            ErasureKind::Retention,
-            by_whom,
-            &plan.detail(),
-            now,
-        )?;
+        let plan = retention_plan(&tx, run.cutoff)?;
+        erase_in(&tx, &plan.customers, &run.erasure(&plan))?;
         tx.commit()?;
         Ok(plan)
     }

@@ -28,7 +28,7 @@ use rusqlite::{
 use crate::ledger::{self, Head};
 use crate::rules::{self, ContactGroups, ContactRow, LedgerState, Planned};
 pub use crate::rules::{
-    current_per_partner, preference_of, read_record, stored_body, BatchOutcome, Decided,
+    current_per_partner, preference_of, read_record, stored_body, BatchOutcome, Decided, Erasure,
     ErasureKind, NewRecord, RetentionPlan,
 };
 
@@ -37,7 +37,7 @@ mod keys;
 mod schema;
 
 pub use erasure::{erasures, retention_plan};
-pub(crate) use schema::ERASURE_LEDGER_PG;
+pub(crate) use schema::{api_keys_table, ERASURE_LEDGER_PG};
 use schema::{migrate, MIGRATIONS};
 
 /// Reader connections in the pool.
@@ -191,13 +191,7 @@ fn write_planned(tx: &Transaction<'_>, planned: &Planned) -> Result<(), DbError>
 }
 
 fn decided_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Decided> {
-    Ok(Decided {
-        seq: r.get(0)?,
-        record_id: r.get(1)?,
-        partner_id: r.get(2)?,
-        effective_at_ms: r.get(3)?,
-        supersedes: r.get(4)?,
-    })
+    Ok(crate::decided_of!(r, get))
 }
 
 /// A partner export's rows, in subject order, for [`ContactGroups`].
@@ -387,14 +381,7 @@ impl Db {
         let mut rows = stmt.query([partner_id])?;
         let mut groups = ContactGroups::new(now);
         while let Some(row) = rows.next()? {
-            let row = ContactRow {
-                decided: decided_row(row)?,
-                subject: row.get(5)?,
-                customer_id: row.get(6)?,
-                body: row.get(7)?,
-                received_at_ms: row.get(8)?,
-                salt: row.get(9)?,
-            };
+            let row: ContactRow = crate::contact_row_of!(row, get);
             if let Some(contact) = groups.push(row)? {
                 if !emit(contact) {
                     return Ok(());

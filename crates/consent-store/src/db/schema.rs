@@ -55,6 +55,32 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration::Sql(ERASURE_LEDGER),
 ];
 
+/// The API keys table, the same in SQLite and PostgreSQL but for the name
+/// of a 64-bit integer and SQLite's `STRICT`.
+macro_rules! api_keys_table {
+    ($int:literal, $strict:literal) => {
+        concat!(
+            "    CREATE TABLE api_keys (
+        id            TEXT   NOT NULL PRIMARY KEY CHECK (length(id) = 12),
+        role          TEXT   NOT NULL CHECK (role IN ('admin', 'partner')),
+        partner_id    TEXT,
+        label         TEXT,
+        secret_sha256 TEXT   NOT NULL CHECK (length(secret_sha256) = 64),
+        created_at_ms ",
+            $int,
+            " NOT NULL,
+        revoked_at_ms ",
+            $int,
+            ",
+        CHECK ((role = 'partner') = (partner_id IS NOT NULL))
+    )",
+            $strict,
+            ";\n"
+        )
+    };
+}
+pub(crate) use api_keys_table;
+
 /// Migration 3, the same in SQLite and PostgreSQL (`crate::pg`) but for
 /// the name of a 64-bit integer (SQLite's STRICT tables know `INTEGER`
 /// only). Subjects already unmapped were erased by earlier builds, which
@@ -85,7 +111,8 @@ pub(crate) const ERASURE_LEDGER_PG: &str = erasure_ledger!("BIGINT");
 
 /// The tables of migration 2. `seq` is the rowid (VACUUM keeps an INTEGER
 /// PRIMARY KEY), the ledger's order.
-const LEDGER_SCHEMA: &str = r#"
+const LEDGER_SCHEMA: &str = concat!(
+    r#"
     CREATE TABLE subjects (
         customer_id TEXT NOT NULL PRIMARY KEY,
         subject     TEXT NOT NULL UNIQUE CHECK (length(subject) = 64),
@@ -144,17 +171,9 @@ const LEDGER_SCHEMA: &str = r#"
         records       INTEGER NOT NULL,
         detail        TEXT    NOT NULL CHECK (json_valid(detail))
     ) STRICT;
-    CREATE TABLE api_keys (
-        id            TEXT    NOT NULL PRIMARY KEY CHECK (length(id) = 12),
-        role          TEXT    NOT NULL CHECK (role IN ('admin', 'partner')),
-        partner_id    TEXT,
-        label         TEXT,
-        secret_sha256 TEXT    NOT NULL CHECK (length(secret_sha256) = 64),
-        created_at_ms INTEGER NOT NULL,
-        revoked_at_ms INTEGER,
-        CHECK ((role = 'partner') = (partner_id IS NOT NULL))
-    ) STRICT;
-"#;
+"#,
+    api_keys_table!("INTEGER", " STRICT")
+);
 
 /// Migration 2: moves the records of migration 1 into the chained table,
 /// oldest first, giving each customer a subject.
@@ -197,14 +216,8 @@ fn migrate_to_ledger(tx: &Transaction<'_>) -> Result<(), DbError> {
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
     let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    let known = MIGRATIONS.len();
-    if current < 0 || current as usize > known {
-        return Err(DbError::TooNew {
-            found: current,
-            known,
-        });
-    }
-    for (i, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    let pending = rules::pending_migrations(current, MIGRATIONS.len())?;
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(pending.start) {
         match migration {
             Migration::Sql(sql) => tx.execute_batch(sql)?,
             Migration::Rust(step) => step(&tx)?,

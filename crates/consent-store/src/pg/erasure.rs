@@ -6,7 +6,7 @@ use deadpool_postgres::Pool;
 
 use super::*;
 use crate::db::DbError;
-use crate::rules::{ErasureKind, RetentionPlan};
+use crate::rules::{Erasure, RetentionPlan};
 
 impl PgStore {
     /// Drops the subject mappings of `customer_ids` inside `tx` and logs
@@ -14,10 +14,7 @@ impl PgStore {
     pub(super) async fn erase_in(
         tx: &deadpool_postgres::Transaction<'_>,
         customer_ids: &[String],
-        kind: ErasureKind,
-        by_whom: &str,
-        detail: &serde_json::Value,
-        now: Timestamp,
+        run: &Erasure,
     ) -> Result<u64, DbError> {
         let mut records = 0i64;
         let mut subjects: Vec<String> = Vec::new();
@@ -47,12 +44,12 @@ impl PgStore {
                 "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                 &[
-                    &now.unix_millis(),
-                    &kind.as_str(),
-                    &by_whom,
+                    &run.at.unix_millis(),
+                    &run.kind.as_str(),
+                    &run.by,
                     &(subjects.len() as i64),
                     &records,
-                    &detail.to_string(),
+                    &run.detail.to_string(),
                 ],
             )
             .await?

@@ -211,13 +211,7 @@ fn is_unique_violation(e: &DbError) -> bool {
 // `DbError` (a 500 with the cause logged), never a panic.
 
 fn decided(row: &tokio_postgres::Row) -> Result<Decided, DbError> {
-    Ok(Decided {
-        seq: row.try_get(0)?,
-        record_id: row.try_get(1)?,
-        partner_id: row.try_get(2)?,
-        effective_at_ms: row.try_get(3)?,
-        supersedes: row.try_get(4)?,
-    })
+    Ok(crate::decided_of!(row, try_get))
 }
 
 fn key_row(r: &tokio_postgres::Row) -> Result<ApiKey, DbError> {

@@ -9,15 +9,14 @@ use consent_core::wire::ConsentRecordV1;
 use consent_core::Timestamp;
 use deadpool_postgres::GenericClient;
 use futures_util::TryStreamExt;
-use tokio::sync::mpsc;
 
 use super::*;
 use crate::db::{DbError, CONTACT_ROWS_SQL};
 use crate::keys::{self, ApiKey, KeySpec, NewKey};
 use crate::ledger::{self, Head, StoredRow, Verifier, VerifyError, GENESIS};
 use crate::rules::{
-    self, current_per_partner, read_record, BatchOutcome, ContactGroups, ContactRow, Decided,
-    ErasureKind, NewRecord, RetentionPlan,
+    current_per_partner, read_record, BatchOutcome, ContactGroups, ContactRow, ContactSink,
+    Decided, Erasure, Export, NewRecord, Retention, RetentionPlan,
 };
 use crate::store::Storage;
 
@@ -120,12 +119,8 @@ impl Storage for PgStore {
             .collect()
     }
 
-    async fn partner_contacts(
-        &self,
-        partner_id: &str,
-        now: Timestamp,
-        out: mpsc::Sender<ConsentRecordV1>,
-    ) -> Result<(), DbError> {
+    async fn partner_contacts(&self, export: Export, out: ContactSink) -> Result<(), DbError> {
+        let Export { partner_id, now } = export;
         let mut client = self.client().await?;
         let tx = client.build_transaction().read_only(true).start().await?;
         tx.batch_execute(EXPORT_TIMEOUT).await?;
@@ -133,19 +128,12 @@ impl Storage for PgStore {
         // stops reading from the server while the receiver is full, so
         // an export of any size holds one customer's rows at a time.
         let rows = tx
-            .query_raw(&CONTACT_ROWS_SQL.replace("?1", "$1"), [partner_id])
+            .query_raw(&CONTACT_ROWS_SQL.replace("?1", "$1"), [&partner_id])
             .await?;
         let mut rows = std::pin::pin!(rows);
         let mut groups = ContactGroups::new(now);
         while let Some(row) = rows.try_next().await? {
-            let row = ContactRow {
-                decided: decided(&row)?,
-                subject: row.try_get(5)?,
-                customer_id: row.try_get(6)?,
-                body: row.try_get(7)?,
-                received_at_ms: row.try_get(8)?,
-                salt: row.try_get(9)?,
-            };
+            let row: ContactRow = crate::contact_row_of!(row, try_get);
             if let Some(contact) = groups.push(row)? {
                 if out.send(contact).await.is_err() {
                     return Ok(());
@@ -159,20 +147,13 @@ impl Storage for PgStore {
         Ok(())
     }
 
-    async fn erase(
-        &self,
-        customer_ids: Vec<String>,
-        kind: ErasureKind,
-        by_whom: &str,
-        detail: serde_json::Value,
-        now: Timestamp,
-    ) -> Result<u64, DbError> {
+    async fn erase(&self, customer_ids: Vec<String>, run: Erasure) -> Result<u64, DbError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         // As a writer: no batch appends for a customer while their mapping goes.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
             .await?;
-        let records = Self::erase_in(&tx, &customer_ids, kind, by_whom, &detail, now).await?;
+        let records = Self::erase_in(&tx, &customer_ids, &run).await?;
         tx.commit().await?;
         drop(client);
         self.schedule_scrub();
@@ -184,28 +165,15 @@ impl Storage for PgStore {
         Self::plan(&client, cutoff).await
     }
 
-    async fn run_retention(
-        &self,
-        cutoff: Timestamp,
-        by_whom: &str,
-        now: Timestamp,
-    ) -> Result<RetentionPlan, DbError> {
+    async fn run_retention(&self, run: Retention) -> Result<RetentionPlan, DbError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         // Under the head lock no record arrives between the plan and the
         // erasure, so exactly the planned (inactive) customers go.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
             .await?;
-        let plan = Self::plan(&tx, cutoff).await?;
-        Self::erase_in(
-            &tx,
-            &plan.customers,
-            ErasureKind::Retention,
-            by_whom,
-            &plan.detail(),
-            now,
-        )
-        .await?;
+        let plan = Self::plan(&tx, run.cutoff).await?;
+        Self::erase_in(&tx, &plan.customers, &run.erasure(&plan)).await?;
         tx.commit().await?;
         drop(client);
         self.schedule_scrub();
@@ -226,17 +194,7 @@ impl Storage for PgStore {
             )
             .await?
             .iter()
-            .map(|r| {
-                Ok(rules::erasure_entry(
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                    r.try_get(5)?,
-                    r.try_get(6)?,
-                ))
-            })
+            .map(|r| Ok(crate::erasure_entry_of!(r, try_get)))
             .collect()
     }
 
