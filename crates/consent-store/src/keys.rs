@@ -98,13 +98,13 @@ impl NewKey {
     pub fn make(
         spec: &KeySpec,
         now: consent_core::Timestamp,
-    ) -> Result<NewKey, crate::db::DbError> {
+    ) -> Result<NewKey, crate::error::DbError> {
         let FreshKey {
             id,
             text,
             secret_sha256,
         } = fresh()
-            .map_err(|e| crate::db::DbError::Corrupt(format!("no randomness for a key: {e}")))?;
+            .map_err(|e| crate::error::DbError::Corrupt(format!("no randomness for a key: {e}")))?;
         Ok(NewKey {
             key: ApiKey {
                 id,

@@ -10,6 +10,7 @@
 
 pub mod backend;
 pub mod db;
+pub mod error;
 pub mod keys;
 pub mod ledger;
 pub mod pg;

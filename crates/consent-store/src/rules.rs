@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use consent_core::wire::{ConsentRecordV1, PreferenceV1, StoredRecordV1, StoredV1};
 use consent_core::Timestamp;
 
-use crate::db::DbError;
+use crate::error::DbError;
 use crate::ledger::{self, SUBJECT_PREFIX};
 use crate::sha256_hex;
 

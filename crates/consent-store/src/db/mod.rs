@@ -21,63 +21,32 @@ use std::time::Duration;
 
 use consent_core::wire::{ConsentRecordV1, PreferenceV1};
 use consent_core::Timestamp;
-use rusqlite::{
-    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
-};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::ledger::{self, Head};
-use crate::rules::{self, ContactGroups, ContactRow, LedgerState, Planned};
+use crate::rules::{self, ContactGroups, ContactRow};
 pub use crate::rules::{
     current_per_partner, preference_of, read_record, stored_body, BatchOutcome, Decided, Erasure,
     ErasureKind, NewRecord, RetentionPlan,
 };
 
+pub use crate::error::DbError;
+
 mod erasure;
 mod keys;
 mod schema;
+mod write;
 
 pub use erasure::{erasures, retention_plan};
 pub(crate) use schema::{api_keys_table, ERASURE_LEDGER_PG};
 use schema::{migrate, MIGRATIONS};
+use write::{ledger_state, write_planned};
 
 /// Reader connections in the pool.
 const READERS: usize = 4;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
-
-/// A storage failure. Its text is for logs, never for HTTP responses.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("io: {0}")]
-    Io(#[from] std::io::Error),
-    /// A stored body that no longer parses: corruption or a bad migration.
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
-    /// The file was written by a newer build.
-    #[error("database schema version {found} is newer than this build's {known}")]
-    TooNew { found: i64, known: usize },
-    /// A PostgreSQL query or connection failed.
-    #[error("postgres: {}", postgres_text(.0))]
-    Postgres(#[from] tokio_postgres::Error),
-    /// No PostgreSQL connection within the pool's timeouts.
-    #[error("postgres pool: {0}")]
-    Pool(String),
-    /// A blocking task panicked or was cancelled.
-    #[error("a storage task failed: {0}")]
-    Task(String),
-}
-
-/// PostgreSQL's own code and message when the server answered, else the
-/// driver's text.
-fn postgres_text(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
-    }
-}
 
 /// The database: one writer and a pool of readers.
 pub struct Db {
@@ -116,77 +85,6 @@ fn configure(conn: &Connection) -> Result<(), DbError> {
     // The WAL is cut back to this size after a checkpoint, so it does not
     // keep the pages of old transactions (erased values among them).
     conn.pragma_update(None, "journal_size_limit", 16 * 1024 * 1024)?;
-    Ok(())
-}
-
-/// The ledger as a batch is decided against it, read inside `tx`: the
-/// last `seq` and head, the subjects of `records`' customers, and the
-/// digests of their ids already stored.
-fn ledger_state(tx: &Transaction<'_>, records: &[NewRecord]) -> Result<LedgerState, DbError> {
-    let (seq, head): (i64, String) = tx
-        .query_row(
-            "SELECT seq, chain FROM consent_records ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .unwrap_or_else(|| (0, ledger::GENESIS.to_owned()));
-    let mut state = LedgerState {
-        seq,
-        head,
-        ..LedgerState::default()
-    };
-    let mut subject_of =
-        tx.prepare_cached("SELECT subject, salt FROM subjects WHERE customer_id = ?1")?;
-    let mut digest_of =
-        tx.prepare_cached("SELECT content_sha256 FROM consent_records WHERE record_id = ?1")?;
-    for NewRecord { record } in records {
-        if !state.subjects.contains_key(&record.customer_id) {
-            if let Some(found) = subject_of
-                .query_row([&record.customer_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?
-            {
-                state.subjects.insert(record.customer_id.clone(), found);
-            }
-        }
-        if let Some(digest) = digest_of
-            .query_row([&record.record_id], |r| r.get(0))
-            .optional()?
-        {
-            state.known.insert(record.record_id.clone(), digest);
-        }
-    }
-    Ok(state)
-}
-
-/// Writes what [`rules::plan_batch`] decided, inside `tx`.
-fn write_planned(tx: &Transaction<'_>, planned: &Planned) -> Result<(), DbError> {
-    let mut subject =
-        tx.prepare_cached("INSERT INTO subjects (customer_id, subject, salt) VALUES (?1, ?2, ?3)")?;
-    for s in &planned.subjects {
-        subject.execute(params![s.customer_id, s.subject, s.salt])?;
-    }
-    let mut row = tx.prepare_cached(
-        "INSERT INTO consent_records
-            (seq, record_id, subject, partner_id, decided_at_ms, received_at_ms,
-             effective_at_ms, supersedes, content_sha256, body, chain)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
-    for r in &planned.rows {
-        row.execute(params![
-            r.seq,
-            r.record_id,
-            r.subject,
-            r.partner_id,
-            r.decided_at_ms,
-            r.received_at_ms,
-            r.effective_at_ms,
-            r.supersedes,
-            r.content_sha256,
-            r.body,
-            r.chain,
-        ])?;
-    }
     Ok(())
 }
 

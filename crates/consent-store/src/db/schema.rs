@@ -5,8 +5,10 @@ use consent_core::wire::ConsentRecordV1;
 use consent_core::Timestamp;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::{write_planned, DbError, NewRecord};
+use super::write::write_planned;
+use crate::error::DbError;
 use crate::ledger;
+use crate::rules::NewRecord;
 use crate::rules::{self, LedgerState};
 
 /// A schema migration: SQL, or a step that needs Rust (hashing).
