@@ -15,6 +15,8 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::PartnerId;
 use crate::AppState;
+use consent_store::rules::Export;
+use tokio_stream::wrappers::ReceiverStream;
 
 /// One contact in a partner export: who agreed, and the proof.
 #[derive(Serialize)]
@@ -228,91 +230,115 @@ pub async fn get_partner_contacts(
     caller.may_read_partner(&partner)?;
     let axum::extract::Query(query) = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
-    let filter = ContactFilter::from_query(&query)?;
-    let csv = wants_csv(&query, &headers)?;
-    let now = (state.clock)();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
-    // The storage sends current records into `records`; the writer turns
-    // them into body chunks. The writer owns the receiving end, so the
-    // moment it stops (the client went away, or the export's time is up)
-    // the receiver is dropped and the storage stops reading and releases
-    // its connection and snapshot.
-    let (records_tx, records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);
-    let db = state.db.clone();
-    let partner_for_body = partner.clone();
+    let format = Format {
+        csv: wants_csv(&query, &headers)?,
+        filter: ContactFilter::from_query(&query)?,
+    };
+    let export = Export {
+        partner_id: partner.clone(),
+        now: (state.clock)(),
+    };
     let limit = Duration::from_secs(state.config.export_timeout_secs.max(1));
+    let csv = format.csv;
+    let body = export_body(state.db.clone(), export, format, limit);
+    Ok(export_response(body, &partner, csv))
+}
+
+/// How an export is written: which contacts, as CSV or JSON.
+struct Format {
+    csv: bool,
+    filter: ContactFilter,
+}
+
+/// The export's body as a stream of chunks. A task reads from the storage
+/// into a channel and a writer turns records into chunks; the writer owns
+/// the records' receiving end, so the moment it stops (the client went
+/// away, or the export's time is up) the receiver is dropped and the
+/// storage stops reading and releases its connection and snapshot. A
+/// failure or the time limit ends the stream with an error, so the client
+/// sees a broken transfer rather than a short list.
+fn export_body(
+    db: std::sync::Arc<dyn crate::Storage>,
+    export: Export,
+    format: Format,
+    limit: Duration,
+) -> ReceiverStream<Result<Bytes, std::io::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    let (records_tx, records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);
     tokio::spawn(async move {
-        let export = consent_store::rules::Export {
-            partner_id: partner_for_body.clone(),
-            now,
-        };
-        let reading = db.partner_contacts(export, records_tx);
-        let body_tx = tx.clone();
+        let Format { csv, filter } = format;
+        let head = (export.partner_id.clone(), export.now);
         let writing = tokio::time::timeout(
             limit,
-            write_contacts(records, body_tx, filter, csv, partner_for_body.clone(), now),
+            write_contacts(records, tx.clone(), filter, csv, head.0, head.1),
         );
-        let (read, written) = tokio::join!(reading, writing);
-        match (read, written) {
+        let (read, written) = tokio::join!(db.partner_contacts(export, records_tx), writing);
+        let end = match (read, written) {
             (Ok(()), Ok(Some((mut buf, count)))) => {
                 if !csv {
                     buf.push_str("]}");
                 }
-                let _ = tx.send(Ok(Bytes::from(buf))).await;
                 tracing::info!(contacts = count, "partner export");
+                Ok(Bytes::from(buf))
             }
-            (Ok(()), Ok(None)) => tracing::info!("partner export: the client went away"),
+            (Ok(()), Ok(None)) => {
+                tracing::info!("partner export: the client went away");
+                return;
+            }
             (_, Err(_elapsed)) => {
                 tracing::warn!(
                     limit_secs = limit.as_secs(),
                     "partner export stopped: it took longer than --export-timeout-secs"
                 );
-                let _ = tx
-                    .send(Err(std::io::Error::other("the export took too long")))
-                    .await;
+                Err(std::io::Error::other("the export took too long"))
             }
             (Err(e), _) => {
-                // The status is already sent: cut the body short, so the
-                // client sees a broken transfer rather than a short list.
                 tracing::error!(error = %e, "partner export failed");
-                let _ = tx
-                    .send(Err(std::io::Error::other("the export failed")))
-                    .await;
+                Err(std::io::Error::other("the export failed"))
             }
-        }
+        };
+        let _ = tx.send(end).await;
     });
-    let mut res = Response::new(axum::body::Body::from_stream(
-        tokio_stream::wrappers::ReceiverStream::new(rx),
-    ));
+    ReceiverStream::new(rx)
+}
+
+/// The export's answer: the streamed body, never cached, as CSV (an
+/// attachment named after the partner) or JSON.
+fn export_response(
+    body: ReceiverStream<Result<Bytes, std::io::Error>>,
+    partner: &str,
+    csv: bool,
+) -> Response {
+    let mut res = Response::new(axum::body::Body::from_stream(body));
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if csv {
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        let filename: String = partner
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        if let Ok(v) =
-            HeaderValue::from_str(&format!("attachment; filename=\"{filename}-contacts.csv\""))
-        {
-            h.insert(header::CONTENT_DISPOSITION, v);
-        }
-    } else {
+    if !csv {
         h.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        return res;
     }
-    Ok(res)
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let filename: String = partner
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("attachment; filename=\"{filename}-contacts.csv\""))
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
 }
 
 /// `GET /api/v1/partners/{partnerId}/summary`: how many contacts, by channel.
@@ -349,7 +375,7 @@ pub async fn get_partner_summary(
     };
     let (read, (contacts, by_channel)) = tokio::join!(
         state.db.partner_contacts(
-            consent_store::rules::Export {
+            Export {
                 partner_id: partner.clone(),
                 now,
             },
