@@ -6,10 +6,11 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::hosts::{start_host_process, HostProcess};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use consent_core::domain::DecisionState::{Given, Withdrawn};
@@ -21,18 +22,10 @@ use serde_json::{json, Value};
 // ---- a real host on a SQLite file ---------------------------------------
 
 struct Host {
-    child: Child,
     port: u16,
     db: std::path::PathBuf,
     admin: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _process: HostProcess,
 }
 
 /// A host serving `lyric` on a file holding `contacts` customers who said
@@ -61,25 +54,17 @@ fn host_with_contacts(contacts: u32, extra: &[&str]) -> Host {
         )
         .unwrap();
     drop(db);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_consent-host"))
-        .args(["--port", "0", "--bind", "127.0.0.1", "--venue", VENUE])
-        .args(["--token-secret", SECRET, "--db"])
-        .arg(&path)
-        .arg("--dist")
-        .arg(dir.path())
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let port = startup_port(&mut child);
+    let args = ["--venue", VENUE, "--token-secret", SECRET, "--db"]
+        .into_iter()
+        .map(std::ffi::OsStr::new)
+        .chain([path.as_os_str()])
+        .chain(extra.iter().map(std::ffi::OsStr::new));
+    let process = start_host_process(dir, args, "warn", Stdio::null());
     Host {
-        child,
-        port,
+        port: process.port,
         db: path,
         admin,
-        _dir: dir,
+        _process: process,
     }
 }
 

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::hosts::{start_host_process, HostProcess};
 use axum::http::StatusCode;
 use consent_core::domain::DecisionState::{Given, Withdrawn};
 use consent_core::Timestamp;
@@ -147,39 +148,14 @@ async fn a_customer_id_too_long_to_read_back_is_refused_on_the_way_in() {
     assert_eq!(body["records"].as_array().unwrap().len(), 1);
 }
 
-/// The real host binary on a free loopback port; killed on drop.
-struct Host {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_host(extra: &[&str]) -> Host {
+/// A host in demo mode on a file of its own, with `extra` flags.
+fn start_host(extra: &[&str]) -> HostProcess {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_consent-host"))
-        .args(["--demo", "--port", "0", "--bind", "127.0.0.1", "--db"])
-        .arg(dir.path().join("c.db"))
-        .arg("--dist")
-        .arg(dir.path())
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let port = startup_port(&mut child);
-    Host {
-        child,
-        port,
-        _dir: dir,
-    }
+    let db = dir.path().join("c.db");
+    let args = ["--demo".as_ref(), "--db".as_ref(), db.as_os_str()]
+        .into_iter()
+        .chain(extra.iter().map(std::ffi::OsStr::new));
+    start_host_process(dir, args, "warn", Stdio::null())
 }
 
 fn healthz(port: u16) -> String {

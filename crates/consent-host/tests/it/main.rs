@@ -13,6 +13,7 @@ mod cli;
 mod defects;
 mod delivery;
 mod frame;
+mod hosts;
 mod http;
 mod ledger;
 mod postgres;

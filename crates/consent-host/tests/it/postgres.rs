@@ -10,11 +10,12 @@
 //! without a server fails.
 
 use std::collections::{BTreeSet, HashMap};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::hosts::{start_host_process, HostProcess};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use consent_core::domain::DecisionState::{Given, Refused};
@@ -278,44 +279,30 @@ async fn a_bad_database_url_names_the_flag_and_never_the_password() {
 
 // ---- several host processes on one database ------------------------------
 
-/// A host process on the test database, stopped (SIGKILL) when dropped.
-struct Host {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_host(url: &str) -> Host {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(host_bin())
-        .args(["--port", "0", "--bind", "127.0.0.1", "--database-url", url])
-        .args(["--token-secret", SECRET, "--venue", VENUE])
-        .args(["--write-rate-per-token", "100000"])
-        .args(["--write-rate-per-address", "100000"])
-        .arg("--dist")
-        .arg(dir.path())
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let port = startup_port(&mut child);
-    Host {
-        child,
-        port,
-        _dir: dir,
-    }
+/// A host process on the test database.
+fn start_host(url: &str) -> HostProcess {
+    let args = [
+        "--database-url",
+        url,
+        "--token-secret",
+        SECRET,
+        "--venue",
+        VENUE,
+        "--write-rate-per-token",
+        "100000",
+        "--write-rate-per-address",
+        "100000",
+    ];
+    start_host_process(
+        tempfile::tempdir().unwrap(),
+        args,
+        "error",
+        Stdio::inherit(),
+    )
 }
 
 /// Starts two hosts at once (their migrations race).
-fn start_two(url: &str) -> (Host, Host) {
+fn start_two(url: &str) -> (HostProcess, HostProcess) {
     let a = {
         let url = url.to_owned();
         std::thread::spawn(move || start_host(&url))
