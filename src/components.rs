@@ -473,13 +473,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
             }
             None => texts.get(Key::AccountNever),
         };
-        let agreed = partner.and_then(|p| {
-            c.preferences
-                .iter()
-                .filter(|x| x.partner_id == p.id)
-                .max_by_key(|x| x.decided_at)
-                .and_then(|x| x.notice_text.clone())
-        });
+        let agreed = previous.and_then(|p| p.notice_text.clone());
         html! {
             <>
                 <p part="current">{ line }</p>

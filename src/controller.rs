@@ -11,7 +11,8 @@ use web_sys::Element;
 use yew::functional::UseReducerHandle;
 
 use consent_core::config::Config;
-use consent_core::domain::{Mode, PartnerId, Preference};
+use consent_core::current;
+use consent_core::domain::Mode;
 use consent_core::locale::requested_locale;
 use consent_core::outbox::Kept;
 use consent_core::plan::{account_plan, plan, Plan};
@@ -470,7 +471,9 @@ impl Controller {
     fn rebase(&self, records: &[ConsentRecordV1]) {
         let Some(s) = self.session() else { return };
         let mut config = (*s.config).clone();
-        config.preferences.extend(records.iter().map(preference_of));
+        config
+            .preferences
+            .extend(records.iter().map(current::preference_of));
         let (new_plan, answers) = make_plan(&config, platform::now());
         self.dispatch(Msg::Replace {
             config: Rc::new(config),
@@ -486,28 +489,13 @@ pub(crate) fn held_message(why: &str) -> String {
     format!("the backend wants a new checkout token ({why}); the records are held until update() gives one")
 }
 
-/// What a just-made record says about the patron's current answer.
-fn preference_of(r: &ConsentRecordV1) -> Preference {
-    Preference {
-        partner_id: PartnerId(r.partner.id.clone()),
-        state: r.state,
-        notice_id: Some(r.notice.id.clone()),
-        notice_version: r.notice.version,
-        decided_at: r.decided_at,
-        valid_until: r.valid_until,
-        record_id: Some(r.record_id.clone()),
-        channels: r.channels.clone(),
-        notice_text: Some((r.notice.language.clone(), r.notice.text.clone())),
-    }
-}
-
 /// The plan for a config, and the answers to start from: none at checkout,
 /// the current ones in the preference centre.
 pub(crate) fn make_plan(config: &Config, now: consent_core::Timestamp) -> (Plan, Answers) {
     match config.policy.mode {
         Mode::Account => {
             let p = account_plan(&config.partners, &config.preferences, &config.policy, now);
-            let answers = current_answers(&p, &config.preferences);
+            let answers = current_answers(&p);
             (p, answers)
         }
         _ => (

@@ -555,6 +555,8 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
                     (None, Some(text)) => Some((default_locale.clone(), text.clone())),
                     _ => None,
                 },
+                supersedes: None,
+                received_at: None,
             }
         })
         .collect();

@@ -241,6 +241,29 @@ pub struct Preference {
     pub channels: Vec<Channel>,
     /// The exact wording answered, as `(locale, text)`, if known.
     pub notice_text: Option<(String, String)>,
+    /// The record this answer replaced, when it says so (this device's
+    /// own answers; the venue's preferences are current already).
+    pub supersedes: Option<String>,
+    /// When the host received the record, when known.
+    pub received_at: Option<Timestamp>,
+}
+
+impl crate::current::Answered for Preference {
+    fn partner(&self) -> &str {
+        self.partner_id.as_str()
+    }
+    fn record_id(&self) -> Option<&str> {
+        self.record_id.as_deref()
+    }
+    fn supersedes(&self) -> Option<&str> {
+        self.supersedes.as_deref()
+    }
+    fn decided_at(&self) -> Timestamp {
+        self.decided_at
+    }
+    fn received_at(&self) -> Option<Timestamp> {
+        self.received_at
+    }
 }
 
 /// How the questions are put to the patron.

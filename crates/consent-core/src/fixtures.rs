@@ -63,6 +63,8 @@ pub fn preferences(partners: usize, every: usize) -> Vec<Preference> {
             record_id: None,
             channels: vec![Channel::Email],
             notice_text: None,
+            supersedes: None,
+            received_at: None,
         })
         .collect()
 }

@@ -7,12 +7,14 @@
 //! is tested on the host with plain `cargo test`.
 //!
 //! - [`plan::plan`] decides which questions to ask.
+//! - [`current`] is the one rule for which answer counts now.
 //! - [`record::build_record`] turns an answer into a `consent-record/1`.
 //! - [`config::validate`] checks a venue's config and names every bad field.
 //! - [`wire`] holds the JSON shapes, separate from the [`domain`] types.
 
 pub mod compact;
 pub mod config;
+pub mod current;
 pub mod delivery;
 pub mod domain;
 #[doc(hidden)]

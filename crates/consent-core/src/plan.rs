@@ -13,8 +13,13 @@
 //! 4. General mode: one statement naming every partner still to ask.
 //! 5. Unknown partner ids, duplicate lines and empty baskets never panic;
 //!    unknown ids are reported with a reason.
+//!
+//! The earlier answer per partner is the current one by
+//! [`crate::current`]'s rule, over every answer given: the venue's
+//! preferences and, in the widget, what this device holds for the patron.
 
 use crate::compact::StrMap;
+use crate::current;
 use crate::domain::{
     BasketLine, DecisionState, Mode, Notice, Partner, PartnerId, Policy, Preference,
 };
@@ -43,6 +48,10 @@ pub struct PreviousAnswer {
     pub notice_version: u32,
     pub decided_at: Timestamp,
     pub record_id: Option<String>,
+    /// The channels it covered, when known.
+    pub channels: Vec<crate::domain::Channel>,
+    /// The exact wording answered, as `(locale, text)`, when known.
+    pub notice_text: Option<(String, String)>,
 }
 
 /// Why a partner is asked.
@@ -174,7 +183,7 @@ pub fn plan(
     for (i, p) in partners.iter().enumerate() {
         partner_index.try_insert(p.id.as_str(), i);
     }
-    let latest = latest_by_partner(preferences);
+    let latest = current::by_partner(preferences, now);
 
     // Group lines by partner, in order of first appearance.
     let mut out = Plan::default();
@@ -266,7 +275,7 @@ pub fn account_plan(
     policy: &Policy,
     now: Timestamp,
 ) -> Plan {
-    let latest = latest_by_partner(preferences);
+    let latest = current::by_partner(preferences, now);
     let mut seen = StrMap::default();
     let questions = partners
         .iter()
@@ -298,24 +307,14 @@ pub fn account_plan(
     }
 }
 
-/// The newest preference per partner; ties keep the later entry.
-fn latest_by_partner(preferences: &[Preference]) -> StrMap<'_, &Preference> {
-    let mut latest = StrMap::with_capacity(preferences.len());
-    for p in preferences {
-        let cur = latest.get_or_insert_with(p.partner_id.as_str(), || p);
-        if p.decided_at >= cur.decided_at {
-            *cur = p;
-        }
-    }
-    latest
-}
-
 fn previous_answer(pref: &Preference) -> PreviousAnswer {
     PreviousAnswer {
         state: pref.state,
         notice_version: pref.notice_version,
         decided_at: pref.decided_at,
         record_id: pref.record_id.clone(),
+        channels: pref.channels.clone(),
+        notice_text: pref.notice_text.clone(),
     }
 }
 

@@ -5,7 +5,7 @@
 //! yields one [`DecisionDraft`] per partner, ready for the record builder.
 
 use crate::compact::VecMap;
-use crate::domain::{Channel, ChannelSet, DecisionState, Mode, Partner, Policy, Preference};
+use crate::domain::{Channel, ChannelSet, DecisionState, Mode, Partner, Policy};
 use crate::plan::{AskReason, Plan, Question};
 use crate::time::Timestamp;
 use crate::wire::Action;
@@ -163,7 +163,7 @@ pub fn finalize(
 /// The preference centre's starting answers: each partner's current answer,
 /// so the radios show what the patron chose before. Deferred or never-asked
 /// partners start unanswered.
-pub fn current_answers(plan: &Plan, preferences: &[Preference]) -> Answers {
+pub fn current_answers(plan: &Plan) -> Answers {
     let mut out = Answers::new();
     for q in &plan.questions {
         let Some(ask) = q.asks.first() else { continue };
@@ -173,11 +173,7 @@ pub fn current_answers(plan: &Plan, preferences: &[Preference]) -> Answers {
             DecisionState::Refused | DecisionState::Withdrawn => Choice::No,
             DecisionState::Deferred => continue,
         };
-        let channels = preferences
-            .iter()
-            .filter(|p| p.partner_id == ask.partner_id && p.decided_at == prev.decided_at)
-            .flat_map(|p| p.channels.iter().copied())
-            .collect();
+        let channels = prev.channels.iter().copied().collect();
         out.insert(
             q.key.clone(),
             Answer {

@@ -5,10 +5,10 @@
 //! call these, and write what they return, each in its own dialect; so a
 //! rule is changed once, and tested here without a database.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use consent_core::wire::{ConsentRecordV1, PreferenceV1, StoredRecordV1, StoredV1};
-use consent_core::Timestamp;
+use consent_core::{current, Timestamp};
 
 use crate::error::DbError;
 use crate::ledger::{self, SUBJECT_PREFIX};
@@ -106,27 +106,37 @@ pub struct Decided {
     pub supersedes: Option<String>,
 }
 
-/// The current answer per partner, by the host's rules (see `Storage::current_records`):
-/// the `seq` of each winning record, sorted by partner id. Linear in the
-/// number of rows.
+/// The current answer per partner, by the one rule every reader uses
+/// ([`consent_core::current`]): the `seq` of each winning record, sorted
+/// by partner id. The stored `effective_at_ms` is already the decision
+/// capped by its receipt; equal times go to the later stored row.
 pub fn current_per_partner(rows: &[Decided]) -> Vec<i64> {
-    let superseded: HashSet<&str> = rows
-        .iter()
-        .filter_map(|r| r.supersedes.as_deref())
+    let mut in_order: Vec<&Decided> = rows.iter().collect();
+    in_order.sort_unstable_by_key(|r| r.seq);
+    let mut winners: Vec<(&str, i64)> = current::current(&in_order, Timestamp::MAX)
+        .into_iter()
+        .map(|i| (in_order[i].partner_id.as_str(), in_order[i].seq))
         .collect();
-    let mut best: HashMap<&str, &Decided> = HashMap::new();
-    for r in rows
-        .iter()
-        .filter(|r| !superseded.contains(r.record_id.as_str()))
-    {
-        let slot = best.entry(r.partner_id.as_str()).or_insert(r);
-        if (r.effective_at_ms, r.seq) > (slot.effective_at_ms, slot.seq) {
-            *slot = r;
-        }
-    }
-    let mut winners: Vec<(&str, i64)> = best.into_iter().map(|(p, r)| (p, r.seq)).collect();
     winners.sort_unstable();
     winners.into_iter().map(|(_, seq)| seq).collect()
+}
+
+impl current::Answered for Decided {
+    fn partner(&self) -> &str {
+        &self.partner_id
+    }
+    fn record_id(&self) -> Option<&str> {
+        Some(&self.record_id)
+    }
+    fn supersedes(&self) -> Option<&str> {
+        self.supersedes.as_deref()
+    }
+    fn decided_at(&self) -> Timestamp {
+        Timestamp::from_unix_millis(self.effective_at_ms)
+    }
+    fn received_at(&self) -> Option<Timestamp> {
+        Some(Timestamp::from_unix_millis(self.effective_at_ms))
+    }
 }
 
 /// Why customers were erased.

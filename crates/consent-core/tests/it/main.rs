@@ -4,6 +4,7 @@
 mod common;
 
 mod config;
+mod current;
 mod outbox;
 mod planner;
 mod records;

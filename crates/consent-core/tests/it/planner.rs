@@ -417,10 +417,14 @@ proptest! {
         let now = at(150);
         let p = plan(&basket, &prefs, &partners, &policy, now);
         for ask in p.asked_partners() {
+            // The current answer: the latest in effect, a future date
+            // counting as now, equal times won by the later entry.
             let latest = prefs
                 .iter()
-                .filter(|x| x.partner_id == ask.partner_id)
-                .max_by_key(|x| x.decided_at);
+                .enumerate()
+                .filter(|(_, x)| x.partner_id == ask.partner_id)
+                .max_by_key(|(i, x)| (x.decided_at.min(now), *i))
+                .map(|(_, x)| x);
             let notice = match &policy.mode {
                 Mode::Individual | Mode::Account => &partners[ask.partner_index].notice,
                 Mode::General { notice } => notice,

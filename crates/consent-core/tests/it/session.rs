@@ -303,7 +303,7 @@ mod account {
             }
         );
         assert_eq!(p.questions[2].asks[0].reason, AskReason::NoAnswer);
-        let answers = current_answers(&p, &prefs);
+        let answers = current_answers(&p);
         assert_eq!(answers["a"].choice, Some(Choice::Yes));
         assert_eq!(
             answers["a"].channels.iter().collect::<Vec<_>>(),

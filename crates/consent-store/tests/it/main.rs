@@ -2,4 +2,5 @@
 //! stores, which answer is current, what a partner export lists, what a
 //! retention run counts. The drivers only fetch, call these and write.
 
+mod agree;
 mod rules;

@@ -60,6 +60,8 @@ pub fn pref(partner: &str, state: DecisionState, version: u32, day: i64) -> Pref
         )),
         channels: vec![Channel::Email],
         notice_text: None,
+        supersedes: None,
+        received_at: None,
     }
 }
 
