@@ -74,6 +74,8 @@ pub const KEYS: &[&str] = &[
     "receipt_withdrew",
     "receipt_customer",
     "receipt_generated",
+    "saved_none",
+    "change",
 ];
 
 /// A string the prompt shows, typed: one variant per entry of [`KEYS`], in
@@ -140,6 +142,8 @@ pub enum Key {
     ReceiptWithdrew,
     ReceiptCustomer,
     ReceiptGenerated,
+    SavedNone,
+    Change,
 }
 
 impl Key {
@@ -225,6 +229,8 @@ const EN: &[&str] = &[
     "Withdrawn",
     "Customer number",
     "Copy made",
+    "Saved. You did not choose for any company, so none of them may contact you. We will ask again next time.",
+    "Change my answers",
 ];
 
 const CY: &[&str] = &[
@@ -287,6 +293,8 @@ const CY: &[&str] = &[
     "Wedi'i dynnu'n ôl",
     "Rhif cwsmer",
     "Copi wedi'i wneud",
+    "Wedi'u cadw. Ni wnaethoch ddewis ar gyfer unrhyw gwmni, felly ni chaiff yr un ohonynt gysylltu â chi. Byddwn yn gofyn eto y tro nesaf.",
+    "Newid fy atebion",
 ];
 
 const FR: &[&str] = &[
@@ -349,6 +357,8 @@ const FR: &[&str] = &[
     "Retiré",
     "Numéro client",
     "Copie établie",
+    "Enregistré. Vous n'avez fait aucun choix : aucune de ces entreprises ne pourra vous contacter. Nous vous reposerons la question la prochaine fois.",
+    "Modifier mes réponses",
 ];
 
 const DE: &[&str] = &[
@@ -411,6 +421,8 @@ const DE: &[&str] = &[
     "Widerrufen",
     "Kundennummer",
     "Kopie erstellt",
+    "Gespeichert. Sie haben für kein Unternehmen gewählt, daher darf keines Sie kontaktieren. Wir fragen beim nächsten Mal erneut.",
+    "Meine Antworten ändern",
 ];
 
 /// Venue overrides: locale → key → text.
@@ -504,7 +516,8 @@ mod tests {
     fn typed_keys_name_the_keys_in_order() {
         assert_eq!(Key::Title.name(), "title");
         assert_eq!(Key::ReceiptGenerated.name(), "receipt_generated");
-        assert_eq!(Key::ReceiptGenerated as usize, KEYS.len() - 1);
+        assert_eq!(Key::Change.name(), "change");
+        assert_eq!(Key::Change as usize, KEYS.len() - 1);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod html;
 pub mod i18n;
 pub mod locale;
 pub mod outbox;
+pub mod outcome;
 pub mod plan;
 pub mod receipt;
 pub mod record;

@@ -362,6 +362,22 @@ fn decide(pref: Option<&Preference>, notice: &Notice, policy: &Policy, now: Time
     })
 }
 
+/// The same questions again after a save, for the patron who chose
+/// "Change my answers": each partner shows, for review, the answer just
+/// saved (`saved`, this commit's records read back as answers), so a new
+/// answer supersedes it.
+pub fn reopen(plan: &Plan, saved: &[Preference], now: Timestamp) -> Plan {
+    let latest = current::by_partner(saved, now);
+    let mut out = plan.clone();
+    for ask in out.questions.iter_mut().flat_map(|q| q.asks.iter_mut()) {
+        if let Some(pref) = latest.get(ask.partner_id.as_str()) {
+            ask.previous = Some(previous_answer(pref));
+            ask.reason = AskReason::Review;
+        }
+    }
+    out
+}
+
 /// When an answer lapses: the earlier of the record's own `validUntil` and
 /// the policy's validity period counted from the decision.
 pub fn expiry(pref: &Preference, policy: &Policy) -> Option<Timestamp> {

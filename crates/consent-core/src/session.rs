@@ -127,15 +127,16 @@ pub fn finalize(
                     .collect(),
             ),
             Some(Choice::Yes) => (DecisionState::Given, Action::SelectedYes, offered.to_vec()),
+            // A no to a yes shown for review ("Change my answers") takes it back.
+            Some(Choice::No) if reviewed_yes(q) => {
+                (DecisionState::Withdrawn, Action::Withdrew, offered.to_vec())
+            }
             Some(Choice::No) => (DecisionState::Refused, Action::SelectedNo, offered.to_vec()),
             None => (DecisionState::Deferred, Action::NoAnswer, offered.to_vec()),
         };
         for ask in &q.asks {
             let renewal = state == DecisionState::Given
-                && matches!(
-                    ask.reason,
-                    AskReason::NoticeChanged { .. } | AskReason::Expired { .. }
-                )
+                && renews(&ask.reason)
                 && ask
                     .previous
                     .as_ref()
@@ -209,6 +210,13 @@ pub fn finalize_account(
             continue; // shown as it was; the patron did not touch it
         };
         let offered = offered_channels(q, partners, policy);
+        if policy.channel.is_assisted() && !answer.heard {
+            errors.push(AnswerError {
+                question: q.key.clone(),
+                problem: Problem::NotHeard,
+            });
+            continue;
+        }
         let prev = ask.previous.as_ref();
         let was_yes = prev.is_some_and(|p| p.state == DecisionState::Given);
         let (state, action, channels) = match choice {
@@ -251,7 +259,7 @@ pub fn finalize_account(
             channels,
             decided_at,
             supersedes: prev.and_then(|p| p.record_id.clone()),
-            renewal: state == DecisionState::Given && was_yes,
+            renewal: state == DecisionState::Given && was_yes && renews(&ask.reason),
             lines: Vec::new(),
         });
     }
@@ -260,6 +268,26 @@ pub fn finalize_account(
     } else {
         Err(errors)
     }
+}
+
+/// A yes is renewed (`RenewedConsentGiven`) only when it answers renewed
+/// wording or replaces a lapsed answer; a yes that changes only channels,
+/// or repeats a current yes, is a new yes.
+fn renews(reason: &AskReason) -> bool {
+    matches!(
+        reason,
+        AskReason::NoticeChanged { .. } | AskReason::Expired { .. }
+    )
+}
+
+/// Whether a question shows, for review, a current yes.
+fn reviewed_yes(q: &Question) -> bool {
+    q.asks.iter().any(|a| {
+        a.reason == AskReason::Review
+            && a.previous
+                .as_ref()
+                .is_some_and(|p| p.state == DecisionState::Given)
+    })
 }
 
 /// Keeps the answers to questions that are still asked (after the basket changed).

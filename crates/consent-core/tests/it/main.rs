@@ -6,6 +6,7 @@ mod common;
 mod config;
 mod current;
 mod outbox;
+mod outcome;
 mod planner;
 mod records;
 mod session;

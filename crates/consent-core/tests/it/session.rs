@@ -386,4 +386,79 @@ mod account {
             "a yes to new wording after a yes is a renewal"
         );
     }
+
+    #[test]
+    fn a_channel_only_change_to_a_current_yes_is_a_new_yes_not_a_renewal() {
+        let partners = vec![partner("a", 1)];
+        let prefs = vec![pref("a", DecisionState::Given, 1, 10)];
+        let p = account_plan(&partners, &prefs, &Policy::default(), at(100));
+        assert_eq!(p.questions[0].asks[0].reason, AskReason::Review);
+        let post = Answers::from([("a".into(), touched(Choice::Yes, &[Channel::Post]))]);
+        let drafts = finalize_account(&p, &partners, &Policy::default(), &post).unwrap();
+        assert_eq!(drafts[0].state, DecisionState::Given);
+        assert!(!drafts[0].renewal, "same wording, in force: not renewed");
+        assert_eq!(drafts[0].supersedes, prefs[0].record_id);
+    }
+
+    #[test]
+    fn at_the_box_office_the_preference_centre_needs_heard_too() {
+        let partners = vec![partner("a", 1)];
+        let policy = Policy {
+            mode: Mode::Account,
+            channel: CollectionChannel::BoxOffice,
+            ..Policy::default()
+        };
+        let p = account_plan(&partners, &[], &policy, at(100));
+        let mut answers = Answers::from([("a".into(), touched(Choice::No, &[]))]);
+        let errors = finalize_account(&p, &partners, &policy, &answers).unwrap_err();
+        assert_eq!(errors[0].problem, Problem::NotHeard);
+        answers.get_mut("a").unwrap().heard = true;
+        assert_eq!(
+            finalize_account(&p, &partners, &policy, &answers)
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
+
+/// "Change my answers" after a save: the same questions, each showing the
+/// answer just saved, so a new answer supersedes it; a no to a saved yes
+/// is a withdrawal.
+#[test]
+fn changing_saved_answers_supersedes_them() {
+    let partners = vec![partner("a", 1), partner("b", 1)];
+    let first = plan(
+        &[line("e1", &["a", "b"])],
+        &[],
+        &partners,
+        &Policy::default(),
+        at(0),
+    );
+    let mut saved_a = pref("a", DecisionState::Given, 1, 1);
+    saved_a.record_id = Some("rec-a".into());
+    let mut saved_b = pref("b", DecisionState::Refused, 1, 1);
+    saved_b.record_id = Some("rec-b".into());
+    let again = plan::reopen(&first, &[saved_a, saved_b], at(2));
+    assert_eq!(again.questions.len(), 2, "the same questions");
+    let answers = Answers::from([("a".into(), no()), ("b".into(), yes(&[Channel::Email]))]);
+    let drafts = finalize(&again, &partners, &Policy::default(), &answers, true, at(3)).unwrap();
+    let got: Vec<(&str, DecisionState, Option<&str>, bool)> = drafts
+        .iter()
+        .map(|d| {
+            (
+                d.question.as_str(),
+                d.state,
+                d.supersedes.as_deref(),
+                d.renewal,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", DecisionState::Withdrawn, Some("rec-a"), false),
+            ("b", DecisionState::Given, Some("rec-b"), false),
+        ]
+    );
 }
