@@ -23,7 +23,9 @@ const out = path.join(pkgDir, "dist");
 // the declarations. The prompt's CSS is inside the wasm (adopted by its
 // shadow root), so there is no stylesheet to import; consent-prompt.css is
 // the same sheet as a file, for a server-rendered prompt to link from its
-// declarative shadow root; frame.css styles only the iframe page.
+// declarative shadow root; frame.css styles only the iframe page;
+// no-script.html (and its sheet) is where a server-rendered prompt's Save
+// lands when JavaScript is off.
 const FILES = [
   "consent-prompt.js",
   "consent-prompt.d.ts",
@@ -37,6 +39,8 @@ const FILES = [
   "frame.js",
   "frame.css",
   "consent-prompt.css",
+  "no-script.html",
+  "no-script.css",
 ];
 
 function fail(message) {

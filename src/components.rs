@@ -19,6 +19,7 @@ use crate::platform;
 use crate::state::{Msg, Phase, Session};
 use crate::text::{shown_notice, Texts};
 use consent_core::i18n::Key;
+use consent_core::outcome::Status;
 
 /// The prompt's first state, and the controller that links it to the page:
 /// `None` when it is rendered on a server, where there is no page yet.
@@ -118,13 +119,21 @@ fn question_of(e: &KeyboardEvent) -> Option<usize> {
 
 #[component]
 pub fn Prompt(props: &PromptProps) -> Html {
-    let session = use_reducer({
+    // The controller holds the state; this view shows what it sends.
+    let session = use_state({
         let initial = props.initial.clone();
-        move || (*initial).clone()
+        move || initial
     });
     if let Some(c) = &props.controller {
-        c.attach(session.clone());
+        c.subscribe(session.setter());
     }
+    let send: Callback<Msg> = match &props.controller {
+        Some(c) => {
+            let c = c.clone();
+            Callback::from(move |msg| c.send(msg))
+        }
+        None => Callback::noop(),
+    };
     let root = use_node_ref();
     let summary = use_node_ref();
 
@@ -141,28 +150,33 @@ pub fn Prompt(props: &PromptProps) -> Html {
             }
         });
     }
-    // Tell the host page about every change of answer.
+    // Once taken over: what the patron did before the wasm arrived
+    // (answers, Save) is applied, once.
     {
         let controller = props.controller.clone();
-        use_effect_with(session.answers.clone(), move |_| {
+        use_effect_with((), move |_| {
             if let Some(c) = controller {
-                c.emit_change();
+                c.hydrated();
             }
         });
     }
-    // Answers a patron gave to the server-rendered prompt before it was
-    // taken over: they become the session's first actions.
+    // After "Change my answers", focus goes to the first question. (After
+    // a save it stays on the button, which becomes "Change my answers".)
     {
-        let controller = props.controller.clone();
-        let dispatch = session.dispatcher();
-        use_effect_with((), move |_| {
-            for msg in controller.map(|c| c.take_early()).unwrap_or_default() {
-                dispatch.dispatch(msg);
+        let root = root.clone();
+        let done = matches!(session.phase, Phase::Done(_));
+        let reopened = session.saved.is_some() && !done;
+        use_effect_with(done, move |_| {
+            if let (true, Some(el)) = (reopened, root.cast::<Element>()) {
+                if platform::focus_first(&el, "fieldset.q input").is_err() {
+                    platform::warn("could not move focus to the first question");
+                }
             }
         });
     }
 
     let s: &Session = &session;
+    let locked = s.phase.is_final();
     let c = &s.config;
     let texts = Texts {
         config: c,
@@ -208,7 +222,7 @@ pub fn Prompt(props: &PromptProps) -> Html {
     // between companies. Only in assisted mode, so patrons' typing is never taken.
     let on_keydown = {
         let controller = props.controller.clone();
-        let dispatch = session.dispatcher();
+        let dispatch = send.clone();
         let root = root.clone();
         let questions: Vec<String> = s.plan.questions.iter().map(|q| q.key.clone()).collect();
         let heard: Vec<bool> = s
@@ -248,7 +262,7 @@ pub fn Prompt(props: &PromptProps) -> Html {
             };
             match action {
                 Shortcut::Choose(choice) => {
-                    dispatch.dispatch(Msg::Choose {
+                    dispatch.emit(Msg::Choose {
                         key,
                         choice,
                         at: platform::now(),
@@ -256,7 +270,7 @@ pub fn Prompt(props: &PromptProps) -> Html {
                     let which = if choice == Choice::Yes { "yes" } else { "no" };
                     focus(format!("#{}-{which}", qid(index)));
                 }
-                Shortcut::Heard => dispatch.dispatch(Msg::Heard {
+                Shortcut::Heard => dispatch.emit(Msg::Heard {
                     key,
                     heard: !heard.get(index).copied().unwrap_or(false),
                 }),
@@ -309,9 +323,10 @@ pub fn Prompt(props: &PromptProps) -> Html {
     let status = match &s.phase {
         Phase::Asking => String::new(),
         Phase::Saving => texts.get(Key::Saving),
-        Phase::Saved { pending: 0, .. } => texts.get(Key::Saved),
-        Phase::Saved { .. } => texts.get(Key::Pending),
-        Phase::Failed(_) => texts.get(Key::Failed),
+        Phase::Done(Status::Saved { chosen: true }) => texts.get(Key::Saved),
+        Phase::Done(Status::Saved { chosen: false }) => texts.get(Key::SavedNone),
+        Phase::Done(Status::Kept) => texts.get(Key::Pending),
+        Phase::Done(Status::Failed { .. }) | Phase::Failed(_) => texts.get(Key::Failed),
     };
     // Box office and phone: the operator reads the screen, so the heading and
     // introduction speak to them; the notices are still read out verbatim.
@@ -344,19 +359,32 @@ pub fn Prompt(props: &PromptProps) -> Html {
                 { for s.plan.questions.iter().enumerate().map(|(i, q)| html! {
                     <QuestionView key={q.key.clone()} index={i} question={Rc::new(q.clone())}
                         answer={s.answers.get(&q.key).cloned().unwrap_or_default()}
-                        problem={s.error_for(&q.key)} dispatch={session.dispatcher()} />
+                        problem={s.error_for(&q.key)} locked={locked} dispatch={send.clone()} />
                 }) }
                 if !account {
                     <p class="muted" part="service-note">{ texts.get(Key::Service) }</p>
                 }
-                <p class="muted" part="change-note">{ texts.get(Key::ChangeLater) }</p>
-                if c.submit_button {
-                    <button type="submit" part="submit" disabled={!matches!(s.phase, Phase::Asking | Phase::Failed(_))}>{ texts.get(Key::Save) }</button>
+                // The preference centre is where answers are changed: its
+                // introduction says so, and "in your account" would not.
+                if !account {
+                    <p class="muted" part="change-note">{ texts.get(Key::ChangeLater) }</p>
+                }
+                if matches!(s.phase, Phase::Done(_)) {
+                    <button type="button" part="change" onclick={{
+                        let controller = props.controller.clone();
+                        Callback::from(move |_: MouseEvent| {
+                            if let Some(c) = &controller {
+                                c.reopen();
+                            }
+                        })
+                    }}>{ texts.get(Key::Change) }</button>
+                } else if c.submit_button {
+                    <button type="submit" part="submit" disabled={s.phase == Phase::Saving}>{ texts.get(Key::Save) }</button>
                 }
             </form>
-            <p class="status" role="status" aria-live="polite" part="status">{ status }</p>
+            <p class="status" role="status" aria-live="polite" part="status" data-saving={texts.get(Key::Saving)}>{ status }</p>
             <div class="receipt" part="receipt" aria-live="polite">
-                if let Some(r) = &s.receipt {
+                if let Some(r) = s.final_save().and_then(|saved| saved.links.as_ref()) {
                     <p id="cp-receipt" part="receipt-title">{ texts.get(Key::ReceiptOffer) }</p>
                     <ul aria-labelledby="cp-receipt">
                         <li><a part="receipt-json" href={r.json.to_string()} download={r.file_name.clone()}>{ texts.get(Key::ReceiptJson) }</a></li>
@@ -406,7 +434,9 @@ pub struct QuestionProps {
     pub question: Rc<Question>,
     pub answer: Answer,
     pub problem: Option<Problem>,
-    pub dispatch: yew::functional::UseReducerDispatcher<Session>,
+    /// The answers are shown as saved: not to be edited until reopened.
+    pub locked: bool,
+    pub dispatch: Callback<Msg>,
 }
 
 #[component]
@@ -491,7 +521,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
         let dispatch = props.dispatch.clone();
         let key = q.key.clone();
         Callback::from(move |_: Event| {
-            dispatch.dispatch(Msg::Choose {
+            dispatch.emit(Msg::Choose {
                 key: key.clone(),
                 choice,
                 at: platform::now(),
@@ -517,7 +547,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     };
 
     html! {
-        <fieldset id={id.clone()} class={classes!("q", problem.is_some().then_some("invalid"))} part="question" aria-describedby={describedby}>
+        <fieldset id={id.clone()} class={classes!("q", problem.is_some().then_some("invalid"))} part="question" aria-describedby={describedby} disabled={props.locked}>
             <legend part="legend">{ legend }</legend>
             { current.unwrap_or_default() }
             if let Some(key) = reask {
@@ -577,7 +607,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                             let key = q.key.clone();
                             let onchange = Callback::from(move |e: Event| {
                                 let on = e.target_unchecked_into::<HtmlInputElement>().checked();
-                                dispatch.dispatch(Msg::ToggleChannel { key: key.clone(), channel: ch, on, at: platform::now() });
+                                dispatch.emit(Msg::ToggleChannel { key: key.clone(), channel: ch, on, at: platform::now() });
                             });
                             let cid = format!("{id}-{}", ch.as_str());
                             html! {
@@ -598,7 +628,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                             let key = q.key.clone();
                             Callback::from(move |e: Event| {
                                 let heard = e.target_unchecked_into::<HtmlInputElement>().checked();
-                                dispatch.dispatch(Msg::Heard { key: key.clone(), heard });
+                                dispatch.emit(Msg::Heard { key: key.clone(), heard });
                             })
                         }} />
                     <label for={format!("{id}-heard")}>{ texts.get(Key::OperatorConfirm) }</label>

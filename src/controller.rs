@@ -1,6 +1,8 @@
-//! The controller behind the public handle: it owns the commit path
-//! (answers → records → outbox → backend) and tells the page what
-//! happened through the `consent:*` events.
+//! The controller behind the public handle. It owns the prompt's state
+//! (the components render what it sends them and send it messages), and
+//! the commit path (answers → records → outbox → backend); it tells the
+//! page what happened through the `consent:*` events, each decided by
+//! `consent_core::outcome`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -8,61 +10,111 @@ use std::rc::Rc;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
 use web_sys::Element;
-use yew::functional::UseReducerHandle;
+use yew::UseStateSetter;
 
 use consent_core::config::Config;
 use consent_core::current;
-use consent_core::domain::Mode;
+use consent_core::domain::{Mode, Preference};
 use consent_core::locale::requested_locale;
-use consent_core::outbox::Kept;
-use consent_core::plan::{account_plan, plan, Plan};
+use consent_core::outbox::{Kept, RunReport};
+use consent_core::outcome::{outcome, Event, Outcome, Progress, Status, Step};
+use consent_core::plan::{account_plan, plan, reopen, Plan};
 use consent_core::receipt;
 use consent_core::session::{current_answers, Answers, Problem};
-use consent_core::wire::{ConsentRecordV1, Embed, ReceiptV1};
+use consent_core::wire::{ConsentRecordV1, Embed};
 
 use crate::commit::{build_records, keep_and_send, CommitError};
 use crate::js::{state_of, ErrorDetail, ProblemOut, Summary};
 use crate::outbox::{self, Delivery, Report};
 use crate::platform;
-use crate::state::{Msg, ReceiptLinks, Session};
+use crate::state::{Msg, ReceiptLinks, Saved, Session};
 
 /// Links the mounted component to the outside world.
 pub struct Controller {
     pub(crate) host: Element,
     pub(crate) embed: Embed,
-    pub(crate) handle: RefCell<Option<UseReducerHandle<Session>>>,
-    pub(crate) last: RefCell<Option<Summary>>,
-    /// The receipt of the last successful commit (`receipt()`).
-    pub(crate) receipt: RefCell<Option<ReceiptV1>>,
+    /// The prompt's state: the one copy. Changed only by [`Controller::send`].
+    pub(crate) state: RefCell<Rc<Session>>,
+    /// The mounted view, told of every new state.
+    pub(crate) view: RefCell<Option<UseStateSetter<Rc<Session>>>>,
     /// The commit in progress, from the page or the prompt's own button:
     /// every `commit()` meanwhile gets this same promise, so there is one
     /// set of records and every caller settles with the same outcome.
     pub(crate) in_flight: RefCell<Option<js_sys::Promise>>,
-    /// Whether the current answers are the ones `last` saved. The
-    /// controller owns this; it never reads it back from a render.
-    pub(crate) saved: std::cell::Cell<bool>,
     /// Answers given to a server-rendered prompt before the wasm took it
     /// over, for the prompt to apply once (see `mount`).
     pub(crate) early: RefCell<Vec<Msg>>,
+    /// The server-rendered prompt this one took over, if it did: the
+    /// entry script marks it when Save was pressed before (`data-cp-save`).
+    pub(crate) rendered: Option<Element>,
 }
 
 impl Controller {
-    pub fn attach(&self, handle: UseReducerHandle<Session>) {
-        self.handle.replace(Some(handle));
+    pub fn new(
+        host: Element,
+        embed: Embed,
+        session: Rc<Session>,
+        early: Vec<Msg>,
+        rendered: Option<Element>,
+    ) -> Self {
+        Controller {
+            host,
+            embed,
+            state: RefCell::new(session),
+            view: RefCell::new(None),
+            in_flight: RefCell::new(None),
+            early: RefCell::new(early),
+            rendered,
+        }
     }
 
-    /// The answers given before hydration, once.
-    pub fn take_early(&self) -> Vec<Msg> {
-        self.early.take()
+    /// The view to tell of each new state (the mounted `Prompt`).
+    pub fn subscribe(&self, view: UseStateSetter<Rc<Session>>) {
+        self.view.replace(Some(view));
     }
 
-    fn session(&self) -> Option<Session> {
-        self.handle.borrow().as_ref().map(|h| (**h).clone())
+    pub fn detach(&self) {
+        self.view.replace(None);
     }
 
-    fn dispatch(&self, msg: Msg) {
-        if let Some(h) = self.handle.borrow().as_ref() {
-            h.dispatch(msg);
+    /// The state now.
+    pub fn session(&self) -> Rc<Session> {
+        self.state.borrow().clone()
+    }
+
+    /// The one way the state changes: the transition, then the view and
+    /// (when the answers changed) the page are told.
+    pub fn send(&self, msg: Msg) {
+        let before = self.session();
+        let next = Rc::new(before.apply(msg));
+        self.state.replace(next.clone());
+        if let Some(view) = self.view.borrow().as_ref() {
+            view.set(next.clone());
+        }
+        if next.answers != before.answers {
+            self.emit("consent:change", &state_of(&next));
+        }
+    }
+
+    /// The view has taken the prompt over: apply what the patron did
+    /// before (answers, and Save) once.
+    pub fn hydrated(self: &Rc<Self>) {
+        // From now on the prompt handles its own Save (see entry.js).
+        if let Err(e) = self.host.set_attribute(platform::LIVE_ATTR, "") {
+            platform::warn(&format!("could not mark the prompt live: {e:?}"));
+        }
+        for msg in self.early.take() {
+            self.send(msg);
+        }
+        let Some(rendered) = &self.rendered else {
+            return;
+        };
+        let pressed = rendered.has_attribute(platform::EARLY_SAVE_ATTR);
+        platform::remove_early_notes(rendered);
+        if pressed {
+            // Once: the mark goes with the note.
+            let _ = rendered.remove_attribute(platform::EARLY_SAVE_ATTR);
+            self.commit_from_ui();
         }
     }
 
@@ -73,42 +125,23 @@ impl Controller {
         }
     }
 
-    /// The answers changed: tell the page; a commit now saves them anew.
-    pub fn emit_change(&self) {
-        self.saved.set(false);
-        if let Some(s) = self.session() {
-            self.emit("consent:change", &state_of(&s));
-        }
-    }
-
     /// The records a commit would send now, built exactly as `commit()`
     /// builds them (their ids are fresh each time), without keeping or
     /// sending anything. Rejects like `commit()` when answers are missing.
     pub async fn preview(self: Rc<Self>) -> Result<Vec<ConsentRecordV1>, JsValue> {
-        let Some(s) = self.session() else {
-            return Err(JsValue::from_str("the consent prompt is not mounted"));
-        };
+        let s = self.session();
         build_records(&s, self.embed).await.map_err(|e| match e {
             CommitError::Invalid(errors) => {
-                let detail = ErrorDetail {
-                    code: "incomplete",
-                    message: "some questions need an answer".into(),
-                    field: errors.first().map(|e| format!("answers.{}", e.question)),
-                    errors: vec![],
-                    record_ids: vec![],
-                };
+                let detail = incomplete(&s, &errors);
                 platform::to_js(&detail).unwrap_or(JsValue::NULL)
             }
-            CommitError::Platform(m) => JsValue::from_str(&m),
+            CommitError::Platform(m) => error_value("browser", m, None, vec![]),
         })
     }
 
     /// The handle's `state()`.
     pub fn state(&self) -> JsValue {
-        match self.session() {
-            Some(s) => platform::to_js(&state_of(&s)).unwrap_or(JsValue::NULL),
-            None => JsValue::NULL,
-        }
+        platform::to_js(&state_of(&self.session())).unwrap_or(JsValue::NULL)
     }
 
     /// The one way in to a commit, for the handle's `commit()` and the
@@ -121,7 +154,9 @@ impl Controller {
         let this = self.clone();
         let promise = wasm_bindgen_futures::future_to_promise(async move {
             let result = match this.clone().commit().await {
-                Ok(summary) => platform::to_js(&summary).map_err(|e| JsValue::from_str(&e.0)),
+                Ok(summary) => {
+                    platform::to_js(&summary).map_err(|e| error_value("browser", e.0, None, vec![]))
+                }
                 Err(e) => Err(e),
             };
             this.in_flight.replace(None);
@@ -143,263 +178,164 @@ impl Controller {
 
     /// Commits the current answers. Resolves once the records are kept.
     /// Callers go through [`Controller::commit_shared`], so only one runs
-    /// at a time.
+    /// at a time. While a save is shown, it resolves with that save.
     async fn commit(self: Rc<Self>) -> Result<Summary, JsValue> {
-        let Some(s) = self.session() else {
-            return Err(JsValue::from_str("the consent prompt is not mounted"));
-        };
-        if self.saved.get() {
-            if let Some(last) = self.last.borrow().clone() {
-                return Ok(last);
-            }
+        let s = self.session();
+        if let Some(saved) = s.final_save() {
+            return Ok(summary_of(saved));
         }
-        self.dispatch(Msg::Saving);
+        self.send(Msg::Saving);
         let records = match build_records(&s, self.embed).await {
             Ok(r) => r,
             Err(CommitError::Invalid(errors)) => {
-                let problems: Vec<ProblemOut> = errors
-                    .iter()
-                    .map(|e| ProblemOut {
-                        question: e.question.clone(),
-                        partner_ids: s
-                            .plan
-                            .questions
-                            .iter()
-                            .find(|q| q.key == e.question)
-                            .map(|q| q.asks.iter().map(|a| a.partner_id.0.clone()).collect())
-                            .unwrap_or_default(),
-                        problem: match e.problem {
-                            Problem::Unanswered => "unanswered",
-                            Problem::NoChannel => "no-channel",
-                            Problem::NotHeard => "not-heard",
-                        },
-                        field: format!("answers.{}", e.question),
-                    })
-                    .collect();
-                self.dispatch(Msg::Invalid(errors));
-                let detail = ErrorDetail {
-                    code: "incomplete",
-                    message: "some questions need an answer".into(),
-                    field: problems.first().map(|p| p.field.clone()),
-                    errors: problems,
-                    record_ids: vec![],
-                };
+                let detail = incomplete(&s, &errors);
+                self.send(Msg::Invalid(errors));
                 self.emit("consent:error", &detail);
                 return Err(platform::to_js(&detail).unwrap_or(JsValue::NULL));
             }
             Err(CommitError::Platform(m)) => {
-                self.dispatch(Msg::Failed(m.clone()));
+                self.send(Msg::Failed(m.clone()));
                 return Err(self.fail("browser", m, None, vec![]));
             }
         };
         let first = keep_and_send(&records, &s.config.endpoint).await;
-        let report = first.report;
-        if first.kept == Kept::Memory {
-            self.fail(
-                "storage",
-                format!(
-                    "the records could not be kept on this device ({}); they are sent only while this page stays open",
-                    first.storage_error.clone().unwrap_or_default()
-                ),
-                None,
-                report.pending.clone(),
-            );
+        let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
+        let seen = outbox::seen(&ids, &first.report.run);
+        let out = outcome(&Step {
+            ids: &ids,
+            chosen: Saved::chosen(&records),
+            kept: first.kept,
+            storage_error: first.storage_error.as_deref(),
+            before: None,
+            seen: &seen,
+        });
+        if let Status::Failed { message } = &out.status {
+            self.send(Msg::Failed(message.clone()));
+            let rejection = self.tell(&out, None);
+            return Err(rejection.unwrap_or(JsValue::NULL));
         }
+        let saved = Rc::new(self.saved(&s, records, out.progress.clone(), first.kept));
+        self.send(Msg::Committed(saved.clone(), out.status.clone()));
+        self.tell(&out, Some(&saved));
         if first.delivery.waiting() {
             let this = self.clone();
-            let pending: Vec<ConsentRecordV1> = records
-                .iter()
-                .filter(|r| report.pending.contains(&r.record_id))
-                .cloned()
-                .collect();
             let mut run = first.delivery;
             wasm_bindgen_futures::spawn_local(async move {
                 run.go(true).await;
-                this.settled(pending, run.report());
+                this.progress(&run.report().run);
             });
         }
-        if !report.run.failed.is_empty() {
-            let msg = report
-                .run
-                .message
-                .clone()
-                .unwrap_or_else(|| "the server refused the records".into());
-            self.dispatch(Msg::Failed(msg.clone()));
-            return Err(self.fail(
-                "rejected",
-                msg,
-                report.run.field.clone(),
-                report.run.failed.clone(),
-            ));
-        }
-        if let Some(why) = &report.run.unauthorized {
-            self.fail(
-                "unauthorized",
-                held_message(why),
-                None,
-                report.run.held.clone(),
-            );
-        }
-        let summary = Summary {
-            records: records.clone(),
-            delivered: report.run.delivered.clone(),
-            pending: report.pending.clone(),
-            held: report.run.held.clone(),
-            kept: first.kept,
-            settled: report.pending.is_empty(),
-        };
-        self.dispatch(Msg::Saved {
-            delivered: summary.delivered.len(),
-            pending: summary.pending.len(),
-        });
-        self.last.replace(Some(summary.clone()));
-        self.saved.set(true);
-        self.offer_receipt(&s, &records);
-        self.emit("consent:commit", &summary);
-        if matches!(s.config.policy.mode, Mode::Account) {
-            self.last.replace(None);
-            self.rebase(&records);
-        }
-        Ok(summary)
+        Ok(summary_of(&saved))
     }
 
-    /// The patron's copy of what was just saved: kept for `receipt()`, and
-    /// offered on screen as a JSON file and a printable page.
-    fn offer_receipt(&self, s: &Session, records: &[ConsentRecordV1]) {
-        let r = receipt::receipt(&s.config.customer_id, platform::now(), records);
-        let json = platform::to_js(&r).and_then(|v| platform::json_pretty(&v));
-        match json {
+    /// A save: its records, where they stand, and the patron's copy
+    /// (kept for `receipt()`, and offered on screen as a JSON file and a
+    /// printable page).
+    fn saved(
+        &self,
+        s: &Session,
+        records: Vec<ConsentRecordV1>,
+        progress: Progress,
+        kept: Kept,
+    ) -> Saved {
+        let r = receipt::receipt(&s.config.customer_id, platform::now(), &records);
+        let links = match platform::to_js(&r).and_then(|v| platform::json_pretty(&v)) {
             Ok(json) => {
                 let page = receipt::printable(&r, &s.config.strings, &s.locale);
-                self.dispatch(Msg::Receipt(Rc::new(ReceiptLinks {
+                Some(Rc::new(ReceiptLinks {
                     json: platform::object_url(&json, "application/json"),
                     page: platform::object_url(&page, "text/html;charset=utf-8"),
                     file_name: receipt::file_name(&r),
-                })));
+                }))
             }
-            Err(e) => platform::warn(&format!("the receipt could not be made: {e}")),
+            Err(e) => {
+                platform::warn(&format!("the receipt could not be offered: {e}"));
+                None
+            }
+        };
+        Saved {
+            records,
+            progress,
+            kept,
+            receipt: r,
+            links,
         }
-        self.receipt.replace(Some(r));
     }
 
-    /// The handle's `receipt()`: the last commit's `consent-receipt/1`.
-    pub fn receipt(&self) -> JsValue {
-        match self.receipt.borrow().as_ref() {
-            Some(r) => platform::to_js(r).unwrap_or(JsValue::NULL),
-            None => JsValue::NULL,
+    /// Tells the page an outcome's events, in order. Returns the
+    /// rejection to settle `commit()` with, when the outcome has one.
+    fn tell(&self, out: &Outcome, saved: Option<&Saved>) -> Option<JsValue> {
+        let mut rejection = None;
+        for event in &out.events {
+            match event {
+                Event::Commit => {
+                    if let Some(saved) = saved {
+                        self.emit("consent:commit", &summary_of(saved));
+                    }
+                }
+                Event::Error {
+                    code,
+                    message,
+                    field,
+                    record_ids,
+                } => {
+                    rejection = Some(self.fail(
+                        code.as_str(),
+                        message.clone(),
+                        field.clone(),
+                        record_ids.clone(),
+                    ))
+                }
+            }
         }
+        rejection
     }
 
-    /// A background delivery finished: tell the page and the patron.
-    fn settled(&self, records: Vec<ConsentRecordV1>, report: Report) {
-        if !report.run.failed.is_empty() {
-            let msg = report.run.message.clone().unwrap_or_default();
-            self.dispatch(Msg::Failed(msg.clone()));
-            self.fail("rejected", msg, report.run.field.clone(), report.run.failed);
+    /// After any delivery run (the commit's own in the background, a
+    /// retry, a new token, the next mount): where the last save's records
+    /// stand now, told by the same rule as at commit.
+    fn progress(&self, run: &RunReport) {
+        let s = self.session();
+        let Some(saved) = s.saved.clone() else {
+            return;
+        };
+        let ids = saved.ids();
+        let seen = outbox::seen(&ids, run);
+        let out = outcome(&Step {
+            ids: &ids,
+            chosen: Saved::chosen(&saved.records),
+            kept: saved.kept,
+            storage_error: None,
+            before: Some(&saved.progress),
+            seen: &seen,
+        });
+        if out.events.is_empty() {
             return;
         }
-        if let Some(why) = &report.run.unauthorized {
-            self.fail(
-                "unauthorized",
-                held_message(why),
-                None,
-                report.run.held.clone(),
-            );
+        self.send(Msg::Progressed(out.progress.clone(), out.status.clone()));
+        let now = self.session().saved.clone();
+        self.tell(&out, now.as_deref());
+    }
+
+    /// The handle's `receipt()`: the last save's `consent-receipt/1`.
+    pub fn receipt(&self) -> JsValue {
+        match self.session().saved.as_ref() {
+            Some(saved) => platform::to_js(&saved.receipt).unwrap_or(JsValue::NULL),
+            None => JsValue::NULL,
         }
-        let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
-        let summary = Summary {
-            records,
-            delivered: report.run.delivered,
-            kept: if outbox::kept_on_device(&report.pending) {
-                Kept::Device
-            } else {
-                Kept::Memory
-            },
-            settled: report.pending.is_empty(),
-            held: report.run.held,
-            pending: report.pending,
-        };
-        if summary.pending.is_empty() {
-            self.dispatch(Msg::Saved {
-                delivered: summary.delivered.len(),
-                pending: 0,
-            });
-        }
-        if let Some(last) = self.last.borrow_mut().as_mut() {
-            if last.records.iter().any(|r| ids.contains(&r.record_id)) {
-                last.pending = summary.pending.clone();
-                last.held.retain(|id| summary.pending.contains(id));
-                last.settled = summary.settled;
-            }
-        }
-        self.emit("consent:commit", &summary);
     }
 
     /// Sends what is pending or held for this prompt's endpoint now (held
     /// records first become pending: the caller has a new token). Resolves
     /// with what happened; a fault stops it (the records stay pending).
     pub async fn retry(self: Rc<Self>) -> Result<Report, JsValue> {
-        let Some(s) = self.session() else {
-            return Err(JsValue::from_str("the consent prompt is not mounted"));
-        };
-        let url = s.config.endpoint.clone();
+        let url = self.session().config.endpoint.clone();
         outbox::release_held(&url);
         let mut run = Delivery::start(&url, None);
         run.go(false).await;
         let report = run.report();
-        self.catch_up(&report);
+        self.progress(&report.run);
         Ok(report)
-    }
-
-    /// After a delivery not started by a commit: if the last commit's
-    /// records are now all delivered (or refused, or held), say so.
-    fn catch_up(&self, report: &Report) {
-        let Some(last) = self.last.borrow().clone() else {
-            return;
-        };
-        if last.pending.is_empty() {
-            return;
-        }
-        let (waiting, failed) = outbox::where_are(&last.pending);
-        if !failed.is_empty() {
-            let msg = report.run.message.clone().unwrap_or_default();
-            self.dispatch(Msg::Failed(msg.clone()));
-            self.fail("rejected", msg, report.run.field.clone(), failed.clone());
-        } else if let Some(why) = &report.run.unauthorized {
-            self.fail("unauthorized", held_message(why), None, waiting.clone());
-        }
-        let delivered: Vec<String> = last
-            .pending
-            .iter()
-            .filter(|id| !waiting.contains(id) && !failed.contains(id))
-            .cloned()
-            .collect();
-        let records = last.records.clone();
-        let summary = Summary {
-            records,
-            delivered,
-            held: last
-                .held
-                .iter()
-                .filter(|id| waiting.contains(id))
-                .cloned()
-                .collect(),
-            kept: last.kept,
-            settled: waiting.is_empty(),
-            pending: waiting,
-        };
-        if summary.pending.is_empty() && failed.is_empty() {
-            self.dispatch(Msg::Saved {
-                delivered: summary.delivered.len(),
-                pending: 0,
-            });
-        }
-        if let Some(l) = self.last.borrow_mut().as_mut() {
-            l.pending = summary.pending.clone();
-            l.held = summary.held.clone();
-            l.settled = summary.settled;
-        }
-        self.emit("consent:commit", &summary);
     }
 
     pub(crate) fn fail(
@@ -428,27 +364,27 @@ impl Controller {
         let ep = outbox::Endpoint::of(&config);
         let url = ep.url.clone();
         let new_token = outbox::set_endpoint(ep);
-        let same_prompt = self.session().is_some_and(|s| {
+        let s = self.session();
+        let same_prompt = {
             let strip = |c: &Config| Config {
                 token: None,
                 headers: Vec::new(),
                 ..c.clone()
             };
             strip(&s.config) == strip(&config)
-        });
+        };
         if new_token {
             let released = outbox::release_held(&url);
-            let waiting = self
-                .last
-                .borrow()
+            let waiting = s
+                .saved
                 .as_ref()
-                .is_some_and(|l| !l.pending.is_empty());
+                .is_some_and(|saved| !saved.progress.pending.is_empty());
             if released > 0 || waiting {
                 let this = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let mut run = Delivery::start(&url, None);
                     run.go(true).await;
-                    this.catch_up(&run.report());
+                    this.progress(&run.report().run);
                 });
             }
         }
@@ -457,51 +393,136 @@ impl Controller {
         }
         let config = Rc::new(config);
         let locale = pick_locale(&config);
-        let (new_plan, _) = make_plan(&config, platform::now());
-        self.dispatch(Msg::Replace {
+        let (new_plan, _) = plan_here(&config, platform::now());
+        self.send(Msg::Replace {
             config,
             plan: Rc::new(new_plan),
             locale,
-            answers: None,
         });
     }
 
-    /// Preference centre: after a save, the saved answers are the current
-    /// ones, so a second save records only what changes next.
-    fn rebase(&self, records: &[ConsentRecordV1]) {
-        let Some(s) = self.session() else { return };
-        let mut config = (*s.config).clone();
-        config
-            .preferences
-            .extend(records.iter().map(current::preference_of));
-        let (new_plan, answers) = make_plan(&config, platform::now());
-        self.dispatch(Msg::Replace {
-            config: Rc::new(config),
-            plan: Rc::new(new_plan),
-            locale: s.locale.clone(),
-            answers: Some(answers),
+    /// "Change my answers": the same questions, each showing the answer
+    /// just saved, so the next commit supersedes it. In the preference
+    /// centre, every partner with the saved answers as the current ones.
+    pub fn reopen(&self) {
+        let s = self.session();
+        let Some(saved) = s.final_save() else { return };
+        let saved_answers: Vec<Preference> =
+            saved.records.iter().map(current::preference_of).collect();
+        let now = platform::now();
+        let (plan, answers) = match s.config.policy.mode {
+            Mode::Account => {
+                let mut config = (*s.config).clone();
+                config.preferences.extend(saved_answers);
+                plan_here(&config, now)
+            }
+            _ => {
+                let plan = reopen(&s.plan, &saved_answers, now);
+                // The answers stay as given, dated anew when saved again.
+                let mut answers = s.answers.clone();
+                answers.retain(|_, a| {
+                    a.decided_at = None;
+                    true
+                });
+                (plan, answers)
+            }
+        };
+        self.send(Msg::Reopen {
+            plan: Rc::new(plan),
+            answers,
         });
     }
 }
 
-/// The `unauthorized` error's message: what the backend said, and what to do.
-pub(crate) fn held_message(why: &str) -> String {
-    format!("the backend wants a new checkout token ({why}); the records are held until update() gives one")
+/// The `incomplete` error: every question that needs an answer.
+fn incomplete(s: &Session, errors: &[consent_core::session::AnswerError]) -> ErrorDetail<'static> {
+    let problems: Vec<ProblemOut> = errors
+        .iter()
+        .map(|e| ProblemOut {
+            question: e.question.clone(),
+            partner_ids: s
+                .plan
+                .questions
+                .iter()
+                .find(|q| q.key == e.question)
+                .map(|q| q.asks.iter().map(|a| a.partner_id.0.clone()).collect())
+                .unwrap_or_default(),
+            problem: match e.problem {
+                Problem::Unanswered => "unanswered",
+                Problem::NoChannel => "no-channel",
+                Problem::NotHeard => "not-heard",
+            },
+            field: format!("answers.{}", e.question),
+        })
+        .collect();
+    ErrorDetail {
+        code: "incomplete",
+        message: "some questions need an answer".into(),
+        field: problems.first().map(|p| p.field.clone()),
+        errors: problems,
+        record_ids: vec![],
+    }
+}
+
+/// A typed error as a JS value (`{code, message, field, errors, recordIds}`).
+pub(crate) fn error_value(
+    code: &str,
+    message: String,
+    field: Option<String>,
+    record_ids: Vec<String>,
+) -> JsValue {
+    let detail = ErrorDetail {
+        code,
+        message,
+        field,
+        errors: vec![],
+        record_ids,
+    };
+    platform::to_js(&detail).unwrap_or(JsValue::NULL)
+}
+
+/// What `commit()` resolves to for a save, as it stands.
+fn summary_of(saved: &Saved) -> Summary {
+    Summary {
+        records: saved.records.clone(),
+        delivered: saved.progress.delivered.clone(),
+        pending: saved.progress.pending.clone(),
+        held: saved.progress.held.clone(),
+        kept: saved.kept,
+        settled: saved.progress.settled(),
+    }
+}
+
+/// The plan in the browser: the earlier answers are the venue's
+/// preferences and what this device holds for this patron at this venue
+/// (records on their way, or delivered lately).
+pub(crate) fn plan_here(config: &Config, now: consent_core::Timestamp) -> (Plan, Answers) {
+    let device = outbox::device_answers(&config.customer_id, &config.venue.id, now);
+    make_plan(config, &device, now)
 }
 
 /// The plan for a config, and the answers to start from: none at checkout,
-/// the current ones in the preference centre.
-pub(crate) fn make_plan(config: &Config, now: consent_core::Timestamp) -> (Plan, Answers) {
+/// the current ones in the preference centre. The earlier answers are the
+/// venue's preferences, then `device`'s, the current one of each by
+/// `consent_core::current`'s rule. (A server renders with no device
+/// answers; the browser hydrates only when its plan is the same.)
+pub(crate) fn make_plan(
+    config: &Config,
+    device: &[Preference],
+    now: consent_core::Timestamp,
+) -> (Plan, Answers) {
+    let mut answers = config.preferences.clone();
+    answers.extend(device.iter().cloned());
     match config.policy.mode {
         Mode::Account => {
-            let p = account_plan(&config.partners, &config.preferences, &config.policy, now);
-            let answers = current_answers(&p);
-            (p, answers)
+            let p = account_plan(&config.partners, &answers, &config.policy, now);
+            let start = current_answers(&p);
+            (p, start)
         }
         _ => (
             plan(
                 &config.basket,
-                &config.preferences,
+                &answers,
                 &config.partners,
                 &config.policy,
                 now,

@@ -13,6 +13,7 @@ use consent_core::wire::{ConfigV1, ConsentRecordV1};
 
 use crate::platform;
 use crate::state::{Phase, Session};
+use consent_core::outcome::Status;
 
 /// Why the prompt could not mount.
 #[derive(Debug)]
@@ -230,9 +231,9 @@ pub fn state_of(s: &Session) -> StateOut {
         phase: match s.phase {
             Phase::Asking => "asking",
             Phase::Saving => "saving",
-            Phase::Saved { pending: 0, .. } => "saved",
-            Phase::Saved { .. } => "kept",
-            Phase::Failed(_) => "failed",
+            Phase::Done(Status::Saved { .. }) => "saved",
+            Phase::Done(Status::Kept) => "kept",
+            Phase::Done(Status::Failed { .. }) | Phase::Failed(_) => "failed",
         },
         questions: s
             .plan

@@ -12,12 +12,13 @@ use consent_core::config::{Config, Issue};
 use consent_core::wire::Embed;
 
 use crate::components::{PromptProps, Root, RootProps};
-use crate::controller::{held_message, make_plan, pick_locale, Controller};
+use crate::controller::{pick_locale, plan_here, Controller};
 use crate::js::{issues, state_of, IssueOut, MountError, StateOut};
 use crate::outbox::{self, Delivery};
 use crate::platform;
 use crate::state::{Msg, Session};
 use crate::styles;
+use consent_core::outcome::held_message;
 use consent_core::session::Choice;
 use consent_core::Timestamp;
 
@@ -42,7 +43,7 @@ impl Mounted {
             self.container.remove();
             IDLE.with(|idle| idle.borrow_mut().push((app, self.container.clone())));
         }
-        self.controller.handle.replace(None);
+        self.controller.detach();
     }
 }
 
@@ -79,7 +80,7 @@ pub fn mount(
     let locale = pick_locale(&config);
     let now = platform::now();
     let config = Rc::new(config);
-    let (the_plan, answers) = make_plan(&config, now);
+    let (the_plan, answers) = plan_here(&config, now);
     let mut session = Session::new(
         config.clone(),
         Rc::new(the_plan),
@@ -118,16 +119,13 @@ pub fn mount(
     }
 
     let session = Rc::new(session);
-    let controller = Rc::new(Controller {
+    let controller = Rc::new(Controller::new(
         host,
         embed,
-        handle: RefCell::new(None),
-        last: RefCell::new(None),
-        receipt: RefCell::new(None),
-        in_flight: RefCell::new(None),
-        saved: std::cell::Cell::new(false),
-        early: RefCell::new(early),
-    });
+        session.clone(),
+        early,
+        server.as_ref().map(|(c, _)| c.clone()),
+    ));
     let props = RootProps {
         active: Some(PromptProps {
             initial: session.clone(),

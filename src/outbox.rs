@@ -11,12 +11,16 @@
 
 use std::cell::RefCell;
 
+use consent_core::current;
 use consent_core::delivery::{batch_key, parse_retry_after};
+use consent_core::domain::Preference;
 use consent_core::outbox::{
     Answer, Entry, Kept, Next, Outbox, Reply, Run, RunReport, Status, Store, StoredEntry,
-    HOST_LIMITS,
+    ANSWERED_PREFIX, HOST_LIMITS, REMEMBER_DAYS,
 };
+use consent_core::outcome::Seen;
 use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
+use consent_core::Timestamp;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
 
@@ -183,19 +187,28 @@ pub fn release_held(url: &str) -> usize {
     with_outbox(|o, s| o.release_held(s, url).len())
 }
 
-/// Where these records are now: `(pending or held, failed)`, in the order given.
-pub fn where_are(ids: &[String]) -> (Vec<String>, Vec<String>) {
+/// Where these records stand now in the outbox, with what the last run
+/// heard from the backend: the input of `consent_core::outcome`.
+pub fn seen(ids: &[String], run: &RunReport) -> Seen {
     with_outbox(|o, _| {
-        let mut waiting = Vec::new();
-        let mut failed = Vec::new();
+        let mut seen = Seen {
+            message: run.message.clone(),
+            field: run.field.clone(),
+            unauthorized: run.unauthorized.clone(),
+            ..Seen::default()
+        };
         for id in ids {
             match o.get(id).map(|e| e.status) {
-                Some(Status::Failed) => failed.push(id.clone()),
-                Some(_) => waiting.push(id.clone()),
+                Some(Status::Failed) => seen.failed.push(id.clone()),
+                Some(Status::Held) => {
+                    seen.held.push(id.clone());
+                    seen.waiting.push(id.clone());
+                }
+                Some(_) => seen.waiting.push(id.clone()),
                 None => {}
             }
         }
-        (waiting, failed)
+        seen
     })
 }
 
@@ -387,4 +400,43 @@ fn reply(body: &str) -> Reply {
         stored: serde_wasm_bindgen::from_value::<StoredV1>(value.clone()).ok(),
         error: serde_wasm_bindgen::from_value::<ErrorBodyV1>(value).ok(),
     }
+}
+
+/// What this device holds of `customer`'s answers at `venue`: records on
+/// their way (pending or held) and records delivered in the last
+/// [`REMEMBER_DAYS`] days, as answers for the plan. Another customer's or
+/// venue's records never appear; memories past their time are forgotten
+/// here. Unreadable ones are left out (the outbox reports its own).
+pub fn device_answers(customer: &str, venue: &str, now: Timestamp) -> Vec<Preference> {
+    let mut records: Vec<ConsentRecordV1> = with_outbox(|o, _| {
+        o.entries()
+            .iter()
+            .filter(|e| matches!(e.status, Status::Pending | Status::Held))
+            .filter_map(|e| parse_record(&e.json))
+            .collect()
+    });
+    let keys = platform::storage_keys(ANSWERED_PREFIX).unwrap_or_default();
+    for key in keys {
+        let Ok(Some(text)) = platform::storage_get(&key) else {
+            continue;
+        };
+        match parse_record(&text) {
+            Some(r) if r.decided_at.plus_days(REMEMBER_DAYS) > now => records.push(r),
+            _ => {
+                if let Err(e) = platform::storage_remove(&key) {
+                    platform::warn(&format!("could not forget an old answer: {}", e.0));
+                }
+            }
+        }
+    }
+    records
+        .iter()
+        .filter(|r| r.customer_id == customer && r.venue.id == venue)
+        .map(current::preference_of)
+        .collect()
+}
+
+fn parse_record(json: &str) -> Option<ConsentRecordV1> {
+    let value = js_sys::JSON::parse(json).ok()?;
+    serde_wasm_bindgen::from_value(value).ok()
 }

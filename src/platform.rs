@@ -361,6 +361,33 @@ pub fn query(selector: &str) -> Result<Option<Element>> {
 /// fingerprint of the session it was rendered from
 /// (`Session::render_key`).
 pub const RENDER_KEY_ATTR: &str = "data-cp-render";
+/// On a server-rendered prompt: Save was pressed before the wasm arrived.
+pub const EARLY_SAVE_ATTR: &str = "data-cp-save";
+/// On the prompt's element once the wasm has taken it over.
+pub const LIVE_ATTR: &str = "data-cp-live";
+
+/// Removes the entry script's "saving" notes beside a rendered prompt.
+pub fn remove_early_notes(rendered: &Element) {
+    let Some(parent) = rendered.parent_node() else {
+        return;
+    };
+    let notes = match parent.dyn_ref::<ShadowRoot>() {
+        Some(root) => root.query_selector_all("[data-cp-early]"),
+        None => match parent.dyn_ref::<Element>() {
+            Some(el) => el.query_selector_all("[data-cp-early]"),
+            None => return,
+        },
+    };
+    if let Ok(list) = notes {
+        for i in 0..list.length() {
+            if let Some(node) = list.item(i) {
+                if let Some(p) = node.parent_node() {
+                    let _ = p.remove_child(&node);
+                }
+            }
+        }
+    }
+}
 
 /// The container of a prompt a server rendered into this shadow root (a
 /// declarative shadow root), and its fingerprint.

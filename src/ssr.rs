@@ -67,7 +67,7 @@ pub fn session_for(input: &RenderInput) -> Session {
         std::iter::once(config.locale.as_deref())
             .chain(input.languages.iter().map(|l| Some(l.as_str()))),
     );
-    let (plan, answers) = make_plan(&config, input.now);
+    let (plan, answers) = make_plan(&config, &[], input.now);
     Session::new(config, Rc::new(plan), answers, locale, input.now, input.gpc)
 }
 
@@ -92,6 +92,22 @@ pub async fn render(input: RenderInput) -> Rendered {
     })
     .render()
     .await;
+    // Without JavaScript a Save cannot be recorded with its proof: it
+    // lands on a page beside the stylesheet that says so plainly
+    // (`no-script.html`), never back on the checkout as if it had worked.
+    // The browser's prompt keeps the attribute and never follows it.
+    let no_script = match stylesheet.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/no-script.html"),
+        None => "no-script.html".to_owned(),
+    };
+    let body = body.replacen(
+        "<form ",
+        &format!(
+            "<form action=\"{}\" ",
+            consent_core::html::escape(&no_script)
+        ),
+        1,
+    );
     let fragment = format!(
         "<template shadowrootmode=\"open\"><link rel=\"stylesheet\" href=\"{linked}\"><div {RENDER_KEY_ATTR}=\"{key}\">{body}</div></template>"
     );

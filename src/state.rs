@@ -1,16 +1,21 @@
-//! The reducer: the one place the prompt's state changes. Actions in, state
-//! out; every rule it applies comes from `consent-core`.
+//! The prompt's state and its one transition, [`Session::apply`]:
+//! messages in, the next state out. The controller holds the current
+//! state and is the only caller; the components render what it sends them
+//! and send it messages (see ARCHITECTURE.md, "Who owns what"). Every rule
+//! it applies comes from `consent-core`.
 
 use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use gloo_file::ObjectUrl;
-use yew::Reducible;
 
 use consent_core::config::Config;
 use consent_core::domain::Channel;
+use consent_core::outbox::Kept;
+use consent_core::outcome::{Progress, Status};
 use consent_core::plan::Plan;
 use consent_core::session::{retain_answers, AnswerError, Answers, Choice, Problem};
+use consent_core::wire::{ConsentRecordV1, ReceiptV1};
 use consent_core::Timestamp;
 
 /// Where the commit stands.
@@ -18,13 +23,45 @@ use consent_core::Timestamp;
 pub enum Phase {
     Asking,
     Saving,
-    /// Records are safe in the outbox; some may still be on their way.
-    Saved {
-        delivered: usize,
-        pending: usize,
-    },
-    /// The backend refused the records, or they could not be kept.
+    /// Records are stored, or safe in the outbox on their way ([`Status`]
+    /// says which). Final: the answers are shown as saved until the
+    /// patron chooses "Change my answers".
+    Done(Status),
+    /// The backend refused the records, or they could not be made; the
+    /// patron may answer and save again.
     Failed(String),
+}
+
+impl Phase {
+    /// Whether the answers are shown as saved, not to be edited.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Phase::Done(_) | Phase::Saving)
+    }
+}
+
+/// A commit that kept its records: what it saved and where they stand.
+#[derive(Debug, PartialEq)]
+pub struct Saved {
+    pub records: Vec<ConsentRecordV1>,
+    pub progress: Progress,
+    pub kept: Kept,
+    /// The patron's copy, as `consent-receipt/1`.
+    pub receipt: ReceiptV1,
+    /// The same copy as links to offer on screen, when they could be made.
+    pub links: Option<Rc<ReceiptLinks>>,
+}
+
+impl Saved {
+    pub fn ids(&self) -> Vec<String> {
+        self.records.iter().map(|r| r.record_id.clone()).collect()
+    }
+
+    /// Whether the patron chose anything (not every record `deferred`).
+    pub fn chosen(records: &[ConsentRecordV1]) -> bool {
+        records
+            .iter()
+            .any(|r| r.state != consent_core::domain::DecisionState::Deferred)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -43,8 +80,8 @@ pub struct Session {
     pub phase: Phase,
     /// `navigator.globalPrivacyControl`, read once at mount.
     pub gpc: Option<bool>,
-    /// The patron's copy of the last saved choices, once there is one.
-    pub receipt: Option<Rc<ReceiptLinks>>,
+    /// The last commit that kept its records, once there is one.
+    pub saved: Option<Rc<Saved>>,
 }
 
 /// The receipt of a commit as two `blob:` links: the `consent-receipt/1`
@@ -124,22 +161,23 @@ pub enum Msg {
     /// A commit found problems: show them all, and move focus to the summary.
     Invalid(Vec<AnswerError>),
     Saving,
-    Saved {
-        delivered: usize,
-        pending: usize,
-    },
+    /// A commit kept its records.
+    Committed(Rc<Saved>, Status),
+    /// The last commit's records moved on (delivered, refused, held).
+    Progressed(Progress, Status),
     Failed(String),
-    /// A commit's receipt is ready to offer.
-    Receipt(Rc<ReceiptLinks>),
     /// The basket (or any config) changed: re-plan, keeping answers for
     /// questions that are still asked.
-    /// `answers`, when given, replace the current ones (the preference
-    /// centre after a save, where the saved answers become the current state).
     Replace {
         config: Rc<Config>,
         plan: Rc<Plan>,
         locale: String,
-        answers: Option<Answers>,
+    },
+    /// "Change my answers": the questions again, each showing the answer
+    /// just saved, which a new commit supersedes.
+    Reopen {
+        plan: Rc<Plan>,
+        answers: Answers,
     },
 }
 
@@ -162,7 +200,7 @@ impl Session {
             error_epoch: 0,
             phase: Phase::Asking,
             gpc,
-            receipt: None,
+            saved: None,
         }
     }
 
@@ -175,6 +213,14 @@ impl Session {
 
     pub fn is_busy(&self) -> bool {
         self.phase == Phase::Saving
+    }
+
+    /// The saved commit, while the answers are shown as saved.
+    pub fn final_save(&self) -> Option<&Rc<Saved>> {
+        match self.phase {
+            Phase::Done(_) => self.saved.as_ref(),
+            _ => None,
+        }
     }
 
     /// A fingerprint (a hash) of everything the prompt's first render depends on:
@@ -217,11 +263,19 @@ impl Session {
     }
 }
 
-impl Reducible for Session {
-    type Action = Msg;
-
-    fn reduce(self: Rc<Self>, msg: Msg) -> Rc<Self> {
-        let mut next = (*self).clone();
+impl Session {
+    /// The one transition: the state after `msg`.
+    pub fn apply(&self, msg: Msg) -> Session {
+        let mut next = self.clone();
+        // Saved answers are final until the patron reopens them: a stray
+        // input event (or a page script) cannot change what was saved.
+        let editing = matches!(
+            msg,
+            Msg::Choose { .. } | Msg::ToggleChannel { .. } | Msg::Heard { .. }
+        );
+        if editing && self.phase.is_final() {
+            return next;
+        }
         match msg {
             Msg::Choose { key, choice, at } => {
                 let a = next.answers.get_or_default(key.clone());
@@ -266,30 +320,58 @@ impl Reducible for Session {
                 next.phase = Phase::Asking;
             }
             Msg::Saving => next.phase = Phase::Saving,
-            Msg::Saved { delivered, pending } => next.phase = Phase::Saved { delivered, pending },
+            Msg::Committed(saved, status) => {
+                next.saved = Some(saved);
+                next.errors.clear();
+                next.phase = Phase::Done(status);
+            }
+            Msg::Progressed(progress, status) => {
+                if let Some(old) = &next.saved {
+                    next.saved = Some(Rc::new(Saved {
+                        records: old.records.clone(),
+                        progress,
+                        kept: old.kept,
+                        receipt: old.receipt.clone(),
+                        links: old.links.clone(),
+                    }));
+                }
+                // A refusal after the save was shown reopens the answers,
+                // so the patron can try again; anything else only updates
+                // the status line of a save still shown.
+                match status {
+                    Status::Failed { message } => next.phase = Phase::Failed(message),
+                    status if matches!(next.phase, Phase::Done(_)) => {
+                        next.phase = Phase::Done(status)
+                    }
+                    _ => {}
+                }
+            }
             Msg::Failed(message) => next.phase = Phase::Failed(message),
-            Msg::Receipt(links) => next.receipt = Some(links),
             Msg::Replace {
                 config,
                 plan,
                 locale,
-                answers,
             } => {
-                let saved = answers.is_some();
-                next.answers = match answers {
-                    Some(fresh) => fresh,
-                    None => retain_answers(&next.answers, &plan),
-                };
+                next.answers = retain_answers(&next.answers, &plan);
                 next.errors
                     .retain(|e| plan.questions.iter().any(|q| q.key == e.question));
                 next.config = config;
                 next.plan = plan;
                 next.locale = locale;
-                if !saved {
+                // A save stays shown unless the new basket brings a
+                // question its answers do not cover (the plan already
+                // leaves out every partner answered on this device).
+                if !matches!(next.phase, Phase::Done(_)) || !next.plan.questions.is_empty() {
                     next.phase = Phase::Asking;
                 }
             }
+            Msg::Reopen { plan, answers } => {
+                next.plan = plan;
+                next.answers = answers;
+                next.errors.clear();
+                next.phase = Phase::Asking;
+            }
         }
-        Rc::new(next)
+        next
     }
 }

@@ -23,6 +23,37 @@ document.addEventListener(
   true
 );
 
+// Save pressed on a server-rendered prompt before the wasm took it over:
+// the page must not navigate (the answers would be lost). The press is
+// held here, shown as in progress, and committed once, as soon as the
+// prompt is taken over (`data-cp-save` on the rendered prompt, read by
+// mount). `click` crosses the shadow root; `submit` does not. A prompt
+// that is live (`data-cp-live` on its element) handles its own Save.
+document.addEventListener(
+  "click",
+  (event) => {
+    const path = event.composedPath();
+    const button = path[0];
+    if (!(button instanceof HTMLButtonElement) || button.type !== "submit") return;
+    const render = button.closest("[data-cp-render]");
+    const host = render && render.getRootNode().host;
+    if (!render || !host || host.hasAttribute("data-cp-live")) return;
+    event.preventDefault();
+    if (render.hasAttribute("data-cp-save")) return;
+    render.setAttribute("data-cp-save", String(Date.now()));
+    // Beside the prompt, never inside it: the DOM the wasm takes over stays
+    // exactly as the server rendered it.
+    const status = render.querySelector("[part=status]");
+    const note = document.createElement("p");
+    note.setAttribute("role", "status");
+    note.setAttribute("data-cp-early", "");
+    note.className = "cp-early";
+    note.textContent = (status && status.getAttribute("data-saving")) || "Saving…";
+    render.after(note);
+  },
+  true
+);
+
 /** Loads the WebAssembly once; later calls share the same promise. */
 export function load() {
   if (!loading) {
@@ -64,11 +95,22 @@ function inlineConfig(selector) {
 }
 
 async function fetchConfig(url) {
-  const response = await fetch(url, { credentials: "same-origin" });
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin" });
+  } catch (error) {
+    throw { code: "config-fetch", message: `could not load the config from ${url} (${error && error.message ? error.message : "network error"})`, errors: [] };
+  }
   if (!response.ok) {
     throw { code: "config-fetch", message: `could not load the config from ${url} (HTTP ${response.status})`, errors: [] };
   }
-  return response.json();
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const type = response.headers.get("content-type") || "no content type";
+    throw { code: "config-parse", message: `the config at ${url} is not JSON (${type}): ${error.message}`, errors: [] };
+  }
 }
 
 export const version = "0.1.0";

@@ -32,6 +32,21 @@ use crate::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
 /// Where outbox entries live: one storage key per record.
 pub const PREFIX: &str = "consent-prompt:outbox:v1:";
 
+/// Where records the backend has stored are remembered for a while, so a
+/// reload's plan knows what this device's patron answered even before the
+/// venue's own preferences do. One key per record; the value is the
+/// record's JSON. Only records the patron gave on the web are kept (a box
+/// office's shared terminal keeps no one's answers).
+pub const ANSWERED_PREFIX: &str = "consent-prompt:answered:v1:";
+
+/// How long a delivered answer is remembered, counted from its decision.
+pub const REMEMBER_DAYS: u32 = 30;
+
+/// The storage key of a delivered record's memory.
+pub fn answered_key(record_id: &str) -> String {
+    format!("{ANSWERED_PREFIX}{record_id}")
+}
+
 /// The storage key of a record's entry.
 pub fn key(record_id: &str) -> String {
     format!("{PREFIX}{record_id}")
@@ -113,6 +128,8 @@ pub struct Entry {
     pub last_error: Option<String>,
     /// Whether storage holds this entry's latest state.
     pub durable: bool,
+    /// Remember the answer once delivered (a patron's own, on the web).
+    pub remember: bool,
 }
 
 impl Entry {
@@ -128,6 +145,7 @@ impl Entry {
             attempts: 0,
             last_error: None,
             durable: false,
+            remember: !record.collection.channel.is_assisted(),
         }
     }
 
@@ -149,6 +167,7 @@ impl Entry {
                 attempts: s.attempts,
                 last_error: s.last_error,
                 durable: true,
+                remember: !s.record.collection.channel.is_assisted(),
             },
             Err(e) => Entry {
                 id,
@@ -159,6 +178,7 @@ impl Entry {
                 attempts: 0,
                 last_error: Some(format!("set aside: the stored entry is unreadable ({e})")),
                 durable: true,
+                remember: false,
             },
         }
     }
@@ -280,7 +300,14 @@ impl Outbox {
     /// duplicate: harmless.
     fn remove(&mut self, store: &mut dyn Store, id: &str) {
         if let Some(i) = self.entries.iter().position(|e| e.id == id) {
-            self.entries.remove(i);
+            let e = self.entries.remove(i);
+            // Remembered before the entry goes: a full storage loses only
+            // the memory, never the record (the backend has it).
+            if e.remember {
+                if let Err(err) = store.set(&answered_key(id), &e.json) {
+                    self.storage_error = Some(err);
+                }
+            }
             if let Err(err) = store.remove(&key(id)) {
                 self.storage_error = Some(err);
             }

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use consent_core::outbox::{
-    body_len, key, plan_batches, Answer, Entry, Kept, Limits, Next, Outbox, Reply, Run, Status,
-    Store, StoredEntry, HOST_LIMITS, PREFIX,
+    answered_key, body_len, key, plan_batches, Answer, Entry, Kept, Limits, Next, Outbox, Reply,
+    Run, Status, Store, StoredEntry, HOST_LIMITS, PREFIX,
 };
 use consent_core::wire::ConsentRecordV1;
 use proptest::prelude::*;
@@ -227,6 +227,46 @@ fn only_records_the_backend_names_leave_the_outbox() {
     assert!(store.map.contains_key(&key(&ids[1])));
     assert_eq!(run.report.delivered, vec!["r000", "r002"]);
     assert_eq!(run.queued(), vec!["r001"], "the unnamed one is sent again");
+}
+
+#[test]
+fn a_delivered_web_answer_is_remembered_and_a_refused_one_is_not() {
+    let (_, store, _, ids, _) = one_answer(201, &stored_body(&["r000", "r002"]));
+    // Remembered as the record itself, so a reload's plan knows the answer.
+    let remembered = store.map.get(&answered_key(&ids[0])).expect("remembered");
+    let r: ConsentRecordV1 = serde_json::from_str(remembered).expect("a record");
+    assert_eq!(r.record_id, ids[0]);
+    assert!(
+        !store.map.contains_key(&answered_key(&ids[1])),
+        "not delivered yet"
+    );
+    let (_, store, _, ids, _) = one_answer(422, &error_body("invalid", Some("records[0]")));
+    assert!(ids
+        .iter()
+        .all(|id| !store.map.contains_key(&answered_key(id))));
+}
+
+#[test]
+fn a_box_office_answer_is_never_remembered_on_the_terminal() {
+    let mut store = MemStore::default();
+    let mut outbox = Outbox::default();
+    let json = record_json("desk", 1).replace(r#""channel":"web""#, r#""channel":"box-office""#);
+    let r: ConsentRecordV1 = serde_json::from_str(&json).expect("a valid record");
+    outbox.add(
+        &mut store,
+        vec![Entry::new(&r, EP, serde_json::to_string(&r).unwrap())],
+    );
+    let mut run = Run::start(&outbox, EP, None, HOST_LIMITS);
+    let batch = run.next(&outbox).expect("a batch");
+    run.apply(
+        &mut outbox,
+        &mut store,
+        batch,
+        http(201, &stored_body(&["desk"]), None),
+        0.0,
+    );
+    assert!(outbox.get("desk").is_none(), "delivered");
+    assert!(!store.map.contains_key(&answered_key("desk")));
 }
 
 #[test]
