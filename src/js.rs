@@ -18,30 +18,47 @@ use consent_core::outcome::Status;
 /// Why the prompt could not mount.
 #[derive(Debug)]
 pub enum MountError {
+    /// The config was refused: every problem at once (unknown keys, wrong
+    /// types, missing fields, then the core's validation).
     Config(ConfigErrors),
+    /// The browser could not do what mounting needs.
     Platform(String),
+    /// The target already holds a live prompt (destroy that one first).
+    AlreadyMounted,
 }
 
 impl MountError {
-    /// `{code, message, errors: [{path, message}], warnings: [...]}` for the host page.
+    /// The code the page sees.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MountError::Config(_) => "invalid-config",
+            MountError::Platform(_) => "browser",
+            MountError::AlreadyMounted => "already-mounted",
+        }
+    }
+
+    /// `{code, message, field, errors: [{path, message}], warnings: [...]}`
+    /// for the host page; `field` is the path of the first error, if any.
     pub fn to_js(&self) -> JsValue {
-        let (code, message, errors, warnings) = match self {
-            MountError::Config(e) => (
-                "invalid-config",
-                e.to_string(),
-                &e.errors[..],
-                &e.warnings[..],
+        let (message, errors, warnings) = match self {
+            MountError::Config(e) => (e.to_string(), &e.errors[..], &e.warnings[..]),
+            MountError::Platform(m) => (m.clone(), &[][..], &[][..]),
+            MountError::AlreadyMounted => (
+                "this element already holds a live consent prompt: call destroy() on its handle \
+                 before mounting another"
+                    .to_owned(),
+                &[][..],
+                &[][..],
             ),
-            MountError::Platform(m) => ("browser", m.clone(), &[][..], &[][..]),
         };
         let detail = MountErrorOut {
-            code,
+            code: self.code(),
             message,
+            field: errors.first().map(|i| i.path.as_str()),
             errors: issues(errors),
             warnings: issues(warnings),
         };
-        platform::to_js(&detail)
-            .unwrap_or_else(|_| JsValue::from_str("the consent prompt could not mount"))
+        platform::to_js(&detail).unwrap_or_else(|e| error_detail("browser", &e.0))
     }
 }
 
@@ -49,8 +66,34 @@ impl MountError {
 pub(crate) struct MountErrorOut<'a> {
     code: &'a str,
     message: String,
+    field: Option<&'a str>,
     errors: Vec<IssueOut<'a>>,
     warnings: Vec<IssueOut<'a>>,
+}
+
+/// A plain `{code, message, field: null, errors: [], recordIds: []}` error
+/// (the `ErrorDetail` shape), built without serde so it can never fail:
+/// what a destroyed handle's methods reject with, and the last resort when
+/// a value cannot be handed to the page.
+pub fn error_detail(code: &str, message: &str) -> JsValue {
+    let o = js_sys::Object::new();
+    let set = |k: &str, v: &JsValue| {
+        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+    };
+    set("code", &JsValue::from_str(code));
+    set("message", &JsValue::from_str(message));
+    set("field", &JsValue::NULL);
+    set("errors", &js_sys::Array::new());
+    set("recordIds", &js_sys::Array::new());
+    o.into()
+}
+
+/// What every method of a destroyed handle rejects (or throws) with.
+pub fn destroyed() -> JsValue {
+    error_detail(
+        "destroyed",
+        "the consent prompt has been destroyed: mount it again for a new handle",
+    )
 }
 
 /// A config issue as the host page sees it: `{path, message}`.
@@ -71,58 +114,272 @@ pub(crate) fn issues(list: &[Issue]) -> Vec<IssueOut<'_>> {
 }
 
 /// Reads and validates a config given as a JS value (an object, or a
-/// parsed JSON file), by serde-wasm-bindgen. A value of the wrong type or
-/// a field the config does not have is named by its exact path
-/// (`partners[1].notice.version`), through `serde_path_to_error`, in the
-/// words [`read_issue`] gives every reader of configs.
+/// parsed JSON file), by serde-wasm-bindgen, and reports every problem at
+/// once: each key the config does not have (anywhere, with the likely
+/// intended name), each value of the wrong type and each missing field
+/// (named by its exact path, `partners[1].notice.version`, in the words
+/// [`read_issue`] gives every reader of configs), then the core's
+/// validation of the rest.
 pub fn config_from_js(value: JsValue) -> Result<(Config, Vec<Issue>), MountError> {
-    let raw: ConfigV1 = read_strictly(&value).map_err(|issue| {
-        MountError::Config(ConfigErrors {
-            errors: vec![issue],
+    let (raw, mut errors) = read_repaired::<ConfigV1>(&value);
+    let Some((raw, repaired)) = raw else {
+        return Err(MountError::Config(ConfigErrors {
+            errors,
             warnings: vec![],
-        })
-    })?;
-    let v = validate(&raw).map_err(MountError::Config)?;
-    Ok((v.config, v.warnings))
+        }));
+    };
+    match validate(&raw) {
+        Ok(v) if errors.is_empty() => Ok((v.config, v.warnings)),
+        Ok(v) => Err(MountError::Config(ConfigErrors {
+            errors,
+            warnings: v.warnings,
+        })),
+        Err(e) => {
+            // A value put in place of a wrong one may itself be refused:
+            // that problem is already reported, at its own path.
+            let own = |i: &Issue| !repaired.iter().any(|r| under(&i.path, r));
+            errors.extend(e.errors.into_iter().filter(own));
+            Err(MountError::Config(ConfigErrors {
+                errors,
+                warnings: e.warnings.into_iter().filter(own).collect(),
+            }))
+        }
+    }
+}
+
+/// Whether `path` is `root` or lies inside it (`a.b`, `a.b.c`, `a.b[0]`).
+fn under(path: &str, root: &str) -> bool {
+    path.strip_prefix(root)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
 /// Reads a JS value into a wire type by serde-wasm-bindgen, as strictly as
 /// serde_json reads it on a server: a wrong type names its path, and a key
-/// the type does not have is refused. serde-wasm-bindgen reads only the
-/// fields a struct declares, so `deny_unknown_fields` never fires: the
-/// value read is written back and compared key by key.
+/// the type does not have is refused. The first problem only (the outbox
+/// reads its own entries this way); [`config_from_js`] reports them all.
 pub(crate) fn read_strictly<T: serde::de::DeserializeOwned + Serialize>(
     value: &JsValue,
 ) -> Result<T, Issue> {
-    let de = serde_wasm_bindgen::Deserializer::from(value.clone());
-    let read: T = serde_path_to_error::deserialize(de).map_err(|e| {
-        // serde-wasm-bindgen's errors are JS `Error`s: "Error: invalid type: …".
-        let message = e.inner().to_string();
-        let message = message.strip_prefix("Error: ").unwrap_or(&message);
-        read_issue(&e.path().to_string(), message)
-    })?;
-    let back = platform::to_js(&read).map_err(|e| Issue {
-        path: String::new(),
-        message: e.0,
-    })?;
-    match unknown_key(value, &back, "") {
-        Some(issue) => Err(issue),
-        None => Ok(read),
+    match read_repaired::<T>(value) {
+        (Some((read, _)), errors) if errors.is_empty() => Ok(read),
+        (_, mut errors) => Err(if errors.is_empty() {
+            read_issue("", "could not be read")
+        } else {
+            errors.remove(0)
+        }),
     }
 }
 
-/// The first key in `given` that `read` lacks, as an "is not a known
-/// field" issue with the likely intended name.
-fn unknown_key(given: &JsValue, read: &JsValue, path: &str) -> Option<Issue> {
-    if let Some(items) = given.dyn_ref::<js_sys::Array>() {
-        let read = read.dyn_ref::<js_sys::Array>()?;
+/// At most this many values are put in place before reading gives up.
+const MAX_REPAIRS: usize = 200;
+
+/// Reads `value` as a `T`, collecting every problem rather than stopping
+/// at the first: serde stops at the first wrong value, so each time it
+/// does, the problem is noted and a copy of the value is repaired at that
+/// path (a value of the expected type put in place: `""`, `1`, `false`,
+/// `[]`, `{}`, the first allowed name) and read again. Values put in
+/// place (and fields missing inside them) are never reported themselves.
+/// Then each key the given value has and the read one lacks is reported
+/// (serde-wasm-bindgen reads only the fields a struct declares, so
+/// `deny_unknown_fields` never fires).
+///
+/// Returns the value read (with the paths repaired), or `None` when the
+/// value could not be repaired, and the problems in the order: unknown
+/// keys, then the reading's own.
+fn read_repaired<T: serde::de::DeserializeOwned + Serialize>(value: &JsValue) -> Repaired<T> {
+    let copy = plain_copy(value);
+    let mut problems = Vec::new();
+    // Paths whose value was put in place, as segments and as text.
+    let mut placed: Vec<Vec<Seg>> = Vec::new();
+    let mut repaired: Vec<String> = Vec::new();
+    let mut read = None;
+    for _ in 0..MAX_REPAIRS {
+        let de = serde_wasm_bindgen::Deserializer::from(copy.clone());
+        let e = match serde_path_to_error::deserialize::<_, T>(de) {
+            Ok(v) => {
+                read = Some(v);
+                break;
+            }
+            Err(e) => e,
+        };
+        // serde-wasm-bindgen's errors are JS `Error`s: "Error: invalid type: …".
+        let message = e.inner().to_string();
+        let message = message
+            .strip_prefix("Error: ")
+            .unwrap_or(&message)
+            .to_owned();
+        let Some(mut at) = segments(e.path()) else {
+            problems.push(read_issue(&e.path().to_string(), &message));
+            break;
+        };
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned);
+        let inside_placed = |at: &[Seg]| placed.iter().any(|p| at.starts_with(p));
+        if !inside_placed(&at) {
+            problems.push(read_issue(&e.path().to_string(), &message));
+        }
+        let put = match &missing {
+            // Probed with null: the next reading names the type it wants.
+            Some(key) => {
+                at.push(Seg::Key(key.clone()));
+                JsValue::NULL
+            }
+            None => match placeholder(&message, &get_at(&copy, &at)) {
+                Some(v) => v,
+                None => break,
+            },
+        };
+        if placed.iter().filter(|p| **p == at).count() > 4 || !set_at(&copy, &at, &put) {
+            break;
+        }
+        repaired.push(text(&at));
+        placed.push(at);
+    }
+    let Some(read) = read else {
+        return (None, problems);
+    };
+    let mut unknown = Vec::new();
+    match platform::to_js(&read) {
+        Ok(back) => unknown_keys(value, &back, "", &mut unknown),
+        Err(e) => unknown.push(Issue {
+            path: String::new(),
+            message: e.0,
+        }),
+    }
+    unknown.extend(problems);
+    (Some((read, repaired)), unknown)
+}
+
+/// What [`read_repaired`] gives: the value read and the paths repaired in
+/// it (if it could be read at all), and every problem found.
+type Repaired<T> = (Option<(T, Vec<String>)>, Vec<Issue>);
+
+/// One step of a path into a JS value.
+#[derive(Clone, Debug, PartialEq)]
+enum Seg {
+    Key(String),
+    Index(u32),
+}
+
+fn segments(path: &serde_path_to_error::Path) -> Option<Vec<Seg>> {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .map(|s| match s {
+            Segment::Map { key } => Some(Seg::Key(key.clone())),
+            Segment::Seq { index } => u32::try_from(*index).ok().map(Seg::Index),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
+}
+
+fn text(at: &[Seg]) -> String {
+    let mut out = String::new();
+    for s in at {
+        match s {
+            Seg::Key(k) if out.is_empty() => out.push_str(k),
+            Seg::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn get_at(root: &JsValue, at: &[Seg]) -> JsValue {
+    at.iter().fold(root.clone(), |v, s| match s {
+        Seg::Key(k) => {
+            js_sys::Reflect::get(&v, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
+        }
+        Seg::Index(i) => js_sys::Reflect::get_u32(&v, *i).unwrap_or(JsValue::UNDEFINED),
+    })
+}
+
+/// Puts `put` at `at` inside `root` (a copy of the page's value).
+fn set_at(root: &JsValue, at: &[Seg], put: &JsValue) -> bool {
+    let Some((last, parent)) = at.split_last() else {
+        return false;
+    };
+    let parent = get_at(root, parent);
+    if !parent.is_object() {
+        return false;
+    }
+    match last {
+        Seg::Key(k) => js_sys::Reflect::set(&parent, &JsValue::from_str(k), put).unwrap_or(false),
+        Seg::Index(i) => js_sys::Reflect::set_u32(&parent, *i, put).unwrap_or(false),
+    }
+}
+
+/// A value of the type serde's message says it expected; for a string a
+/// field's own reading refused (a time, say), a time that reads.
+fn placeholder(message: &str, current: &JsValue) -> Option<JsValue> {
+    const TIME: &str = "1970-01-01T00:00:00.000Z";
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        // "unknown variant `x`, expected one of `a`, `b`" / "expected `a` or `b`"
+        let expected = rest.split_once("expected")?.1;
+        let first = expected.split('`').nth(1)?;
+        return Some(JsValue::from_str(first));
+    }
+    let expected = message.rsplit_once("expected ").map_or("", |(_, e)| e);
+    let has = |words: &[&str]| words.iter().any(|w| expected.contains(w));
+    if has(&["string", "char"]) {
+        Some(JsValue::from_str(""))
+    } else if has(&[
+        "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "integer", "number",
+    ]) {
+        Some(JsValue::from_f64(1.0))
+    } else if has(&["bool"]) {
+        Some(JsValue::FALSE)
+    } else if has(&["sequence", "array", "tuple"]) {
+        Some(js_sys::Array::new().into())
+    } else if has(&["map", "struct", "object"]) {
+        Some(js_sys::Object::new().into())
+    } else {
+        match current.as_string() {
+            Some(s) if s != TIME => Some(JsValue::from_str(TIME)),
+            _ => None,
+        }
+    }
+}
+
+/// A copy of a JSON-like value (plain objects and arrays copied, anything
+/// else shared), so the page's own object is never changed.
+fn plain_copy(value: &JsValue) -> JsValue {
+    if let Some(items) = value.dyn_ref::<js_sys::Array>() {
         return items
             .iter()
-            .enumerate()
-            .find_map(|(i, v)| unknown_key(&v, &read.get(i as u32), &format!("{path}[{i}]")));
+            .map(|v| plain_copy(&v))
+            .collect::<js_sys::Array>()
+            .into();
     }
-    if !given.is_object() || !read.is_object() {
-        return None;
+    if !value.is_object() || value.is_function() {
+        return value.clone();
+    }
+    let out = js_sys::Object::new();
+    for k in js_sys::Object::keys(value.unchecked_ref::<js_sys::Object>()).iter() {
+        let v = js_sys::Reflect::get(value, &k).unwrap_or(JsValue::UNDEFINED);
+        let _ = js_sys::Reflect::set(&out, &k, &plain_copy(&v));
+    }
+    out.into()
+}
+
+/// Every key in `given` that `read` lacks, anywhere inside it, as an "is
+/// not a known field" issue with the likely intended name.
+fn unknown_keys(given: &JsValue, read: &JsValue, path: &str, out: &mut Vec<Issue>) {
+    if let Some(items) = given.dyn_ref::<js_sys::Array>() {
+        let Some(read) = read.dyn_ref::<js_sys::Array>() else {
+            return;
+        };
+        for (i, v) in items.iter().enumerate() {
+            unknown_keys(&v, &read.get(i as u32), &format!("{path}[{i}]"), out);
+        }
+        return;
+    }
+    if !given.is_object() || !read.is_object() || read.is_array() {
+        return;
     }
     let keys = |v: &JsValue| -> Vec<String> {
         js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>())
@@ -131,7 +388,7 @@ fn unknown_key(given: &JsValue, read: &JsValue, path: &str) -> Option<Issue> {
             .collect()
     };
     let known = keys(read);
-    keys(given).into_iter().find_map(|k| {
+    for k in keys(given) {
         let here = if path.is_empty() {
             k.clone()
         } else {
@@ -141,17 +398,15 @@ fn unknown_key(given: &JsValue, read: &JsValue, path: &str) -> Option<Issue> {
         if known.contains(&k) {
             let r =
                 js_sys::Reflect::get(read, &JsValue::from_str(&k)).unwrap_or(JsValue::UNDEFINED);
-            unknown_key(&v, &r, &here)
-        } else if v.is_null() || v.is_undefined() {
-            None
-        } else {
+            unknown_keys(&v, &r, &here, out);
+        } else if !(v.is_null() || v.is_undefined()) {
             let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-            Some(read_issue(
+            out.push(read_issue(
                 &here,
                 &format!("unknown field `{k}`, expected one of {}", list.join(", ")),
-            ))
+            ));
         }
-    })
+    }
 }
 
 /// What `commit()` resolves to, and the `consent:commit` event's detail.

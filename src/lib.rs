@@ -41,13 +41,50 @@ use web_sys::Element;
 
 use consent_core::wire::Embed;
 
-use crate::js::{config_from_js, MountError};
+use crate::js::{config_from_js, destroyed, error_detail, MountError};
 use crate::mount::Mounted;
 
-/// The handle `mount()` resolves to.
+type Slot = Rc<RefCell<Option<Mounted>>>;
+/// An element and its prompt's handle slot, weakly.
+type Live = (Element, std::rc::Weak<RefCell<Option<Mounted>>>);
+
+thread_local! {
+    /// The elements that hold a live prompt, each with its handle's slot
+    /// (emptied by `destroy()`): a second mount into one is refused.
+    static LIVE: RefCell<Vec<Live>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Whether `host` holds a prompt whose handle has not been destroyed.
+fn holds_live_prompt(host: &Element) -> bool {
+    LIVE.with(|live| {
+        let mut live = live.borrow_mut();
+        live.retain(|(_, slot)| slot.upgrade().is_some_and(|s| s.borrow().is_some()));
+        live.iter().any(|(e, _)| e == host)
+    })
+}
+
+/// A value for the page, or the typed error saying it could not be made.
+fn out<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    platform::to_js(value).map_err(|e| error_detail("browser", &e.0))
+}
+
+/// The handle `mount()` resolves to. Once `destroy()` has run, every other
+/// method rejects (or throws) `{code: "destroyed", message, field: null,
+/// errors: [], recordIds: []}`; `destroy()` itself may be called again.
 #[wasm_bindgen]
 pub struct Handle {
-    mounted: Rc<RefCell<Option<Mounted>>>,
+    mounted: Slot,
+}
+
+impl Handle {
+    fn controller(&self) -> Result<Rc<controller::Controller>, JsValue> {
+        self.mounted
+            .borrow()
+            .as_ref()
+            .map(|m| m.controller.clone())
+            .ok_or_else(destroyed)
+    }
 }
 
 #[wasm_bindgen]
@@ -56,11 +93,9 @@ impl Handle {
     /// once the records are safely kept; rejects with `{code, message, field, errors}`.
     /// A second call while one is in progress gets the same promise.
     pub fn commit(&self) -> js_sys::Promise {
-        match self.mounted.borrow().as_ref() {
-            Some(m) => m.controller.commit_shared(),
-            None => {
-                js_sys::Promise::reject(&JsValue::from_str("the consent prompt has been destroyed"))
-            }
+        match self.controller() {
+            Ok(c) => c.commit_shared(),
+            Err(e) => js_sys::Promise::reject(&e),
         }
     }
 
@@ -69,73 +104,55 @@ impl Handle {
     /// a new token), `failed` (refused by the backend) or `set-aside`
     /// (unreadable in storage; never sent).
     pub fn outbox(&self) -> js_sys::Promise {
-        let listing = platform::to_js(&outbox::listing());
-        wasm_bindgen_futures::future_to_promise(async move {
-            listing.map_err(|e| JsValue::from_str(&e.0))
-        })
+        let listing = self.controller().and_then(|_| out(&outbox::listing()));
+        wasm_bindgen_futures::future_to_promise(async move { listing })
     }
 
     /// Sends what is pending or held now. Resolves with
     /// `{delivered, pending, held, failed, message, field, unauthorized}`.
     pub fn retry(&self) -> js_sys::Promise {
-        let controller = self.mounted.borrow().as_ref().map(|m| m.controller.clone());
+        let controller = self.controller();
         wasm_bindgen_futures::future_to_promise(async move {
-            let Some(c) = controller else {
-                return Err(JsValue::from_str("the consent prompt has been destroyed"));
-            };
-            let report = c.retry().await?;
-            platform::to_js(&report).map_err(|e| JsValue::from_str(&e.0))
+            let report = controller?.retry().await?;
+            out(&report)
         })
     }
 
     /// Replaces the config (e.g. the basket changed). Answers for partners
     /// still asked are kept. Throws `{code, message, errors}` on a bad config.
     pub fn update(&self, config: JsValue) -> Result<(), JsValue> {
+        let controller = self.controller()?;
         let (config, warnings) = config_from_js(config).map_err(|e| e.to_js())?;
         for w in &warnings {
             platform::warn(&format!("config warning: {w}"));
         }
-        match self.mounted.borrow().as_ref() {
-            Some(m) => {
-                m.controller.update(config);
-                Ok(())
-            }
-            None => Err(JsValue::from_str("the consent prompt has been destroyed")),
-        }
+        controller.update(config);
+        Ok(())
     }
 
     /// The records `commit()` would send now, without keeping or sending them.
     pub fn preview(&self) -> js_sys::Promise {
-        let controller = self.mounted.borrow().as_ref().map(|m| m.controller.clone());
+        let controller = self.controller();
         wasm_bindgen_futures::future_to_promise(async move {
-            let Some(c) = controller else {
-                return Err(JsValue::from_str("the consent prompt has been destroyed"));
-            };
-            let records = c.preview().await?;
-            platform::to_js(&records).map_err(|e| JsValue::from_str(&e.0))
+            let records = controller?.preview().await?;
+            out(&records)
         })
     }
 
     /// The patron's receipt for the last successful commit, as
     /// `consent-receipt/1` (`{schema, customerId, generatedAt, records}`),
     /// or `null` before one.
-    pub fn receipt(&self) -> JsValue {
-        self.mounted
-            .borrow()
-            .as_ref()
-            .map_or(JsValue::NULL, |m| m.controller.receipt())
+    pub fn receipt(&self) -> Result<JsValue, JsValue> {
+        Ok(self.controller()?.receipt())
     }
 
     /// `{locale, complete, phase, questions, skipped}`.
-    pub fn state(&self) -> JsValue {
-        self.mounted
-            .borrow()
-            .as_ref()
-            .map_or(JsValue::NULL, |m| m.controller.state())
+    pub fn state(&self) -> Result<JsValue, JsValue> {
+        Ok(self.controller()?.state())
     }
 
     /// Unmounts the prompt and removes its listeners. Pending records stay in
-    /// the outbox and are sent on the next mount.
+    /// the outbox and are sent on the next mount. Calling it again does nothing.
     pub fn destroy(&self) {
         if let Some(mut m) = self.mounted.borrow_mut().take() {
             m.destroy();
@@ -145,6 +162,11 @@ impl Handle {
 
 /// Mounts the prompt. `target` is an Element or a CSS selector; `embed` is
 /// how the page loaded it (`module`, `script`, `iframe`, `demo`).
+///
+/// Throws `{code, message, field, errors, warnings}` (see [`MountError`]),
+/// and dispatches the same as `consent:error` on the target element when
+/// there is one: `invalid-config` (every problem at once), `already-mounted`
+/// (the target holds a live prompt: destroy it first), `browser`.
 #[wasm_bindgen(js_name = mountPrompt)]
 pub fn mount_prompt(
     target: JsValue,
@@ -167,9 +189,19 @@ pub fn mount_prompt(
         Some("demo") => Embed::Demo,
         _ => Embed::Module,
     };
-    let (config, warnings) = config_from_js(config).map_err(|e| e.to_js())?;
-    let mounted = mount::mount(host, config, warnings, embed).map_err(|e| e.to_js())?;
-    Ok(Handle {
-        mounted: Rc::new(RefCell::new(Some(mounted))),
-    })
+    let failed = |e: MountError| {
+        let detail = e.to_js();
+        if let Err(e) = platform::dispatch(&host, "consent:error", &detail) {
+            platform::warn(&format!("consent:error could not be dispatched: {}", e.0));
+        }
+        detail
+    };
+    if holds_live_prompt(&host) {
+        return Err(failed(MountError::AlreadyMounted));
+    }
+    let (config, warnings) = config_from_js(config).map_err(failed)?;
+    let mounted = mount::mount(host.clone(), config, warnings, embed).map_err(failed)?;
+    let slot: Slot = Rc::new(RefCell::new(Some(mounted)));
+    LIVE.with(|live| live.borrow_mut().push((host, Rc::downgrade(&slot))));
+    Ok(Handle { mounted: slot })
 }

@@ -199,24 +199,77 @@ export interface RetryReport {
   /** The backend's words when it wanted a new token. */
   unauthorized: string | null;
 }
-/** `consent:error` detail and what `commit()` rejects with. */
+/**
+ * `consent:error` detail and what `commit()` rejects with. Every method of a
+ * destroyed handle rejects (or throws) this shape with code "destroyed".
+ */
 export interface ErrorDetail {
-  code: "incomplete" | "rejected" | "unauthorized" | "storage" | "busy" | "browser" | string;
+  code: "incomplete" | "rejected" | "unauthorized" | "storage" | "busy" | "browser" | "destroyed" | "timeout" | "not-ready" | string;
   message: string;
   field: string | null;
   errors: { question: string; partnerIds: string[]; problem: "unanswered" | "no-channel" | "not-heard"; field: string }[];
   recordIds: string[];
 }
-/** What `mount()` rejects with on a bad config. */
-export interface MountError { code: "invalid-config" | "browser" | "config-fetch" | "config-inline"; message: string; errors: Issue[]; warnings?: Issue[] }
+
+/**
+ * Why a prompt could not be shown. Every mount (`mount()`,
+ * `ConsentPrompt.ready`, `<consent-prompt>`, `ConsentPromptFrame.mount()`)
+ * settles within its timeout (20 s by default) and rejects with this; it also
+ * fires as `consent:error` on the target element.
+ *
+ * - `invalid-config`: the config was refused; `errors` lists every problem
+ *   at once (unknown keys with the likely intended name, wrong types,
+ *   missing fields, validation), `field` is the first one's path.
+ * - `config-fetch`: the config's URL could not be fetched (network error, or
+ *   an HTTP error status: `url`, `status`).
+ * - `config-parse`: the config's URL answered something that is not JSON.
+ * - `config-inline`: `#id` names no element, or its text is not JSON.
+ * - `load`: the prompt's code (the wasm) could not be loaded.
+ * - `timeout`: the config, the wasm, the frame or the prompt did not answer in time.
+ * - `origin`: the frame does not accept this page's origin as its parent.
+ * - `already-mounted`: the target already holds a live prompt (destroy it first).
+ * - `no-target`, `bad-options`: `ConsentPromptFrame.mount()` was called wrongly.
+ * - `browser`: the browser could not do what mounting needs (or the target is not an element).
+ */
+export interface MountError {
+  code:
+    | "invalid-config" | "config-fetch" | "config-parse" | "config-inline" | "load" | "timeout" | "origin"
+    | "already-mounted" | "no-target" | "bad-options" | "browser";
+  message: string;
+  /** The first problem's path (`invalid-config`), else null. */
+  field?: string | null;
+  errors: Issue[];
+  warnings?: Issue[];
+  /** `config-fetch`, `config-parse`: the config's URL, and the HTTP status (null for a network error). */
+  url?: string;
+  status?: number | null;
+  /** On errors made outside the wasm (the frame's, say): always empty. */
+  recordIds?: string[];
+}
+
+/** `consent:skipped` detail: a `<consent-prompt on-failure="allow">` let its form through with no consent recorded. */
+export interface SkippedDetail {
+  /** Why the prompt could not be shown. */
+  error: MountError;
+  /** Always empty: nothing was asked, so nothing was recorded. */
+  recordIds: string[];
+}
 
 export interface ConsentEventMap {
   "consent:ready": CustomEvent<ReadyDetail>;
   "consent:change": CustomEvent<ConsentState>;
   "consent:commit": CustomEvent<CommitSummary>;
-  "consent:error": CustomEvent<ErrorDetail>;
+  /** Mount failures carry a `MountError`; failures of a mounted prompt an `ErrorDetail`. */
+  "consent:error": CustomEvent<ErrorDetail | MountError>;
+  /** `<consent-prompt on-failure="allow">`: its form was submitted without the prompt. */
+  "consent:skipped": CustomEvent<SkippedDetail>;
 }
 
+/**
+ * The handle a mount resolves to. After `destroy()` (which may be called
+ * again) every other method rejects or throws an `ErrorDetail` with code
+ * "destroyed".
+ */
 export interface ConsentHandle {
   commit(): Promise<CommitSummary>;
   /** The records commit() would send now (fresh ids each call); nothing is kept or sent. */
@@ -236,7 +289,11 @@ export interface ConsentHandle {
   receipt(): ConsentReceipt | null;
 }
 
-export interface MountOptions { embed?: Embed }
+export interface MountOptions {
+  embed?: Embed;
+  /** `window.ConsentPrompt.mount()` only: milliseconds before it rejects with "timeout" (default 20000). */
+  timeout?: number;
+}
 
 export function load(): Promise<unknown>;
 /**
@@ -258,22 +315,47 @@ export type FrameToParent =
   | (Envelope<"resize"> & { height: number })
   | (Envelope<"change"> & { detail: ConsentState })
   | (Envelope<"commit"> & { detail: CommitSummary; requestId?: string })
-  | (Envelope<"error"> & { detail: ErrorDetail | MountError; requestId?: string });
+  | (Envelope<"error"> & { detail: ErrorDetail | MountError; requestId?: string })
+  /** The answer to an `outbox`, `retry` or `receipt` request. */
+  | (Envelope<"reply"> & { detail: OutboxEntry[] | RetryReport | ConsentReceipt | null; requestId: string })
+  /** Posted only to a parent whose origin the frame does not accept. */
+  | (Envelope<"refused"> & { detail: MountError });
 export type ParentToFrame =
   | (Envelope<"init"> & { config: ConsentConfig })
   | (Envelope<"update"> & { config: ConsentConfig })
-  | (Envelope<"commit"> & { requestId?: string });
+  | (Envelope<"commit"> & { requestId?: string })
+  | (Envelope<"outbox" | "retry" | "receipt"> & { requestId: string });
 
-export interface FrameOptions { src: string; config: ConsentConfig; title?: string }
-export interface FrameHandle extends Omit<ConsentHandle, "preview" | "outbox" | "retry" | "receipt"> { readonly frame: HTMLIFrameElement }
+export interface FrameOptions {
+  src: string;
+  config: ConsentConfig;
+  title?: string;
+  /** Milliseconds before mount() rejects with "timeout" or "origin" (default 20000). */
+  timeout?: number;
+  /** Milliseconds before commit(), outbox(), retry() or receipt() rejects with "timeout" (default 30000). */
+  requestTimeout?: number;
+}
+/**
+ * The iframe handle: the module handle's methods over postMessage (no
+ * `preview()`). `receipt()` is asynchronous here: the receipt lives in the frame.
+ */
+export interface FrameHandle extends Omit<ConsentHandle, "preview" | "receipt"> {
+  readonly frame: HTMLIFrameElement;
+  receipt(): Promise<ConsentReceipt | null>;
+}
 
 declare global {
   interface Window {
     ConsentPrompt?: {
       mount(target: Element | string, config: ConsentConfig | string, options?: MountOptions): Promise<ConsentHandle>;
       handle?: ConsentHandle;
-      /** Resolves with the handle once embed.js has mounted the prompt itself. */
+      /**
+       * Resolves with the handle once embed.js has mounted the prompt itself;
+       * rejects with the `MountError` (within `data-timeout` ms, default 20000).
+       */
       ready?: Promise<ConsentHandle>;
+      /** The `MountError` when embed.js could not mount the prompt. */
+      error?: MountError;
     };
     ConsentPromptFrame?: { mount(target: Element | string, options: FrameOptions): Promise<FrameHandle>; version: string };
   }
@@ -297,6 +379,15 @@ export interface ConsentPromptAttributes {
   required?: boolean;
   /** The form field name; the form data holds one entry per committed record id. */
   name?: string;
+  /**
+   * When the prompt could not be shown: "block" holds the form's submit (the
+   * patron is told, and can try again); "allow" lets it through with no
+   * record ids and dispatches `consent:skipped`. Default: "block" with
+   * `required`, else "allow".
+   */
+  "on-failure"?: "block" | "allow";
+  /** Milliseconds the config, the wasm and the mount may take together (default 20000). */
+  timeout?: string;
 }
 
 export declare class ConsentPromptElement extends HTMLElement {
@@ -313,6 +404,11 @@ export declare class ConsentPromptElement extends HTMLElement {
   set theme(value: ThemePreset | null | undefined);
   required: boolean;
   name: string;
+  /** The `on-failure` attribute, with its default ("block" with `required`, else "allow"). */
+  get onFailure(): "block" | "allow";
+  set onFailure(value: "block" | "allow" | null | undefined);
+  /** Why the prompt could not be shown, while it is not; else null. */
+  readonly error: MountError | null;
   /** The ids of the committed records (the form value); empty until a commit. */
   readonly value: string[];
   readonly form: HTMLFormElement | null;
@@ -331,6 +427,7 @@ export declare class ConsentPromptElement extends HTMLElement {
   update(config: ConsentConfig | string): void;
   outbox(): Promise<OutboxEntry[]>;
   retry(): Promise<RetryReport>;
+  receipt(): Promise<ConsentReceipt | null>;
 }
 
 declare global {

@@ -20,14 +20,87 @@
 // and then submits, and the form data holds one `name` entry per committed
 // record id (FormData.getAll(name) lists them). A form reset remounts the
 // prompt with no answers.
+//
+// Failures: the element settles within `timeout` ms (default 20 000: the
+// config's request, the wasm and the mount together). If the prompt could
+// not be shown, `consent:error` fires on the element with the typed error,
+// commit() and the other methods reject with it, and the patron sees a short
+// message with a "Try again" button. `on-failure` decides what the form does
+// then: "block" (the default with `required`) holds the submit and points the
+// patron at the message; "allow" (the default without `required`) lets it
+// through with no record ids and dispatches `consent:skipped`. Either way no
+// consent is recorded without an answer.
 import { mount } from "./consent-prompt.js";
 
 const TAG = "consent-prompt";
-const OBSERVED = ["config", "token", "locale", "theme", "required"];
+const OBSERVED = ["config", "token", "locale", "theme", "required", "on-failure"];
 const UNANSWERED = "Please answer every question about contact preferences.";
+/** How long a mount may take (config, wasm and mount together), by default. */
+const TIMEOUT_MS = 20000;
+const FAILED = "We couldn't load the marketing preferences.";
+const FAILED_BLOCK = "You can't continue until they load. Please try again.";
+const FAILED_ALLOW = "You can continue without them: no answer will be recorded, so no company gets your permission to contact you.";
+/** Codes the wasm's mountPrompt reports itself (it has dispatched consent:error already). */
+const FROM_WASM = new Set(["invalid-config", "already-mounted", "browser"]);
 
-function fault(code, message) {
-  return { code, message, field: null, errors: [], recordIds: [] };
+function fault(code, message, extra = {}) {
+  return { code, message, field: null, errors: [], ...extra };
+}
+
+/** Any rejection as the typed error shape: `{code, message, field, errors}`. */
+function typed(error) {
+  if (error && typeof error === "object" && typeof error.code === "string") return error;
+  const message = error && error.message ? error.message : String(error);
+  return fault("load", `the consent prompt's code could not be loaded: ${message}`);
+}
+
+/** Fetches a config URL; rejects with `config-fetch` or `config-parse`, naming the URL. */
+async function fetchConfig(source, url) {
+  let response;
+  try {
+    response = await fetch(url, { credentials: "same-origin" });
+  } catch (error) {
+    throw fault("config-fetch", `could not load the config from ${source} (${error.message})`, { url, status: null });
+  }
+  if (!response.ok) {
+    throw fault("config-fetch", `could not load the config from ${source} (HTTP ${response.status})`, { url, status: response.status });
+  }
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const type = response.headers.get("content-type") || "no content type";
+    throw fault("config-parse", `the config from ${source} is not JSON (${type}): ${error.message}`, { url, status: response.status });
+  }
+}
+
+/** Settles as `promise` does, or rejects with `timeout` after `ms`. */
+function deadline(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(fault("timeout", `${what} did not finish within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+let sheet = null;
+function failureSheet() {
+  if (!sheet) {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(`
+:host { display: block; }
+.failure { box-sizing: border-box; border: 2px solid var(--cp-error, #b3261e); border-radius: var(--cp-radius, 6px);
+  padding: var(--cp-spacing, 1rem); color: var(--cp-text, #1b1b1b); background: var(--cp-background, #ffffff);
+  font-family: var(--cp-font-family, system-ui, sans-serif); font-size: var(--cp-font-size, 1rem); line-height: 1.5; }
+.failure p { margin: 0 0 0.75em; }
+.failure strong { display: block; }
+button { min-height: 44px; min-width: 44px; padding: 0 1.25em; font: inherit; color: var(--cp-accent-text, #ffffff);
+  background: var(--cp-accent, #1a4f8b); border: 2px solid transparent; border-radius: var(--cp-radius, 6px); cursor: pointer; }
+button:focus-visible { outline: 3px solid var(--cp-focus-ring, #1a4f8b); outline-offset: 2px; }
+@media (forced-colors: active) { .failure { border-color: CanvasText; } button { border-color: ButtonText; } }
+`);
+  }
+  return sheet;
 }
 
 export class ConsentPromptElement extends HTMLElement {
@@ -54,6 +127,8 @@ export class ConsentPromptElement extends HTMLElement {
   /** Resolves with the handle once mounted; rejects if mounting failed. */
   #mountedOnce = null;
   #mountedOnceSettle = null;
+  /** The typed error of the last mount that failed, while no prompt is showing. */
+  #failure = null;
 
   constructor() {
     super();
@@ -98,6 +173,19 @@ export class ConsentPromptElement extends HTMLElement {
   }
   set required(value) {
     this.toggleAttribute("required", Boolean(value));
+  }
+  /** What the form does when the prompt could not be shown: "block" or "allow". */
+  get onFailure() {
+    const set = this.getAttribute("on-failure");
+    if (set === "block" || set === "allow") return set;
+    return this.required ? "block" : "allow";
+  }
+  set onFailure(value) {
+    this.#reflect("on-failure", value);
+  }
+  /** The mount's error while the prompt could not be shown; null otherwise. */
+  get error() {
+    return this.#failure;
   }
   get name() {
     return this.getAttribute("name") ?? "";
@@ -144,6 +232,10 @@ export class ConsentPromptElement extends HTMLElement {
   async preview() {
     return (await this.#ready()).preview();
   }
+  /** The patron's receipt for the last commit, or null before one. */
+  async receipt() {
+    return (await this.#ready()).receipt();
+  }
   /** The prompt's state, or null before it has mounted. */
   state() {
     return this.#handle ? this.#handle.state() : null;
@@ -174,7 +266,11 @@ export class ConsentPromptElement extends HTMLElement {
 
   attributeChangedCallback(name, before, after) {
     if (before === after) return;
-    if (name === "required") this.#validate();
+    if (name === "required" || name === "on-failure") {
+      this.#validate();
+      if (this.#failure) this.#showFailure();
+    }
+    if (name === "on-failure") return;
     this.#schedule();
   }
 
@@ -201,8 +297,15 @@ export class ConsentPromptElement extends HTMLElement {
 
   #ready() {
     if (this.#handle) return Promise.resolve(this.#handle);
+    if (this.#failure) return Promise.reject(this.#failure);
     if (!this.config) return Promise.reject(fault("browser", "the consent prompt has no config"));
     return this.#mountedOnce;
+  }
+
+  /** Milliseconds a mount may take: the `timeout` attribute, else 20 000. */
+  #timeout() {
+    const ms = Number(this.getAttribute("timeout"));
+    return Number.isFinite(ms) && ms > 0 ? ms : TIMEOUT_MS;
   }
 
   #schedule() {
@@ -221,25 +324,23 @@ export class ConsentPromptElement extends HTMLElement {
     if (typeof source !== "string") return source;
     const url = new URL(source, document.baseURI).href;
     if (!this.#fetched || this.#fetched.url !== url) {
-      const config = fetch(url, { credentials: "same-origin" }).then(async (response) => {
-        if (!response.ok) {
-          throw { code: "config-fetch", message: `could not load the config from ${source} (HTTP ${response.status})`, errors: [] };
-        }
-        return response.json();
-      });
-      this.#fetched = { url, config };
+      this.#fetched = { url, config: fetchConfig(source, url) };
     }
     return this.#fetched.config;
   }
 
   async #render() {
     const generation = ++this.#generation;
+    // The config's request, the wasm and the mount settle within the
+    // timeout together: a patron never waits on a prompt that will not come.
+    const until = Date.now() + this.#timeout();
+    const left = () => Math.max(0, until - Date.now());
     let base;
     try {
-      base = await this.#resolveConfig();
+      base = await deadline(this.#resolveConfig(), left(), "loading the consent prompt's config");
     } catch (error) {
       this.#fetched = null;
-      this.#mountFailed(error);
+      if (generation === this.#generation) this.#mountFailed(typed(error), false);
       return;
     }
     if (!base || generation !== this.#generation || !this.isConnected) return;
@@ -256,12 +357,14 @@ export class ConsentPromptElement extends HTMLElement {
         this.#handle.update(config);
         this.#validate();
       } catch (error) {
-        this.#mountFailed(error);
+        // The prompt stays as it was; the page hears why the change was refused.
+        this.#updateFailed(typed(error));
       }
       return;
     }
+    const mounting = mount(this, config);
     try {
-      const handle = await mount(this, config);
+      const handle = await deadline(mounting, left(), "starting the consent prompt");
       if (!this.isConnected || generation !== this.#generation) {
         // Replaced while mounting: keep the newest only.
         if (!this.isConnected) handle.destroy();
@@ -270,13 +373,18 @@ export class ConsentPromptElement extends HTMLElement {
       }
       this.#adopt(handle);
     } catch (error) {
-      this.#mountFailed(error);
+      const e = typed(error);
+      // Too late is too late: a prompt that arrives after the failure was
+      // reported (and the form perhaps let through) is not shown.
+      if (e.code === "timeout") mounting.then((late) => late.destroy(), () => {});
+      if (generation === this.#generation) this.#mountFailed(e, FROM_WASM.has(e.code) && error === e);
     }
   }
 
   #adopt(handle) {
     if (this.#handle && this.#handle !== handle) this.#handle.destroy();
     this.#handle = handle;
+    this.#failure = null;
     this.#track(handle.state());
     this.#mountedOnceSettle.resolve(handle);
   }
@@ -286,17 +394,87 @@ export class ConsentPromptElement extends HTMLElement {
     this.#mountedOnce.catch(() => {});
   }
 
-  #mountFailed(error) {
-    if (!this.#handle) {
-      this.#mountedOnceSettle.reject(error);
-      this.#rearm();
+  /**
+   * The prompt could not be shown: the typed error rejects the waiting
+   * methods, fires as `consent:error` (unless the wasm has fired it), is
+   * logged, and the patron is told in the element.
+   */
+  #mountFailed(error, dispatched) {
+    if (this.#handle) return this.#updateFailed(error);
+    this.#failure = error;
+    this.#mountedOnceSettle.reject(error);
+    this.#rearm();
+    console.error(`[${TAG}] could not mount:`, error.message, error);
+    if (!dispatched) this.#emit("consent:error", error);
+    this.#showFailure();
+    this.#validate();
+  }
+
+  #updateFailed(error) {
+    console.error(`[${TAG}] the new config was refused:`, error.message, error);
+    this.#emit("consent:error", error);
+  }
+
+  #emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  /** The patron's message: what happened, what it means for the order, and a way to try again. */
+  #showFailure() {
+    const root = this.shadowRoot ?? this.attachShadow({ mode: "open" });
+    root.adoptedStyleSheets = [failureSheet()];
+    const box = document.createElement("div");
+    box.className = "failure";
+    box.setAttribute("part", "failure");
+    box.lang = "en";
+    const text = document.createElement("p");
+    text.id = "cp-failure";
+    text.setAttribute("part", "failure-message");
+    text.setAttribute("role", "alert");
+    const lead = document.createElement("strong");
+    lead.textContent = FAILED;
+    const then = document.createElement("span");
+    then.textContent = this.onFailure === "block" ? FAILED_BLOCK : FAILED_ALLOW;
+    text.append(lead, " ", then);
+    const again = document.createElement("button");
+    again.type = "button";
+    again.setAttribute("part", "failure-retry");
+    again.setAttribute("aria-describedby", "cp-failure");
+    again.textContent = "Try again";
+    again.addEventListener("click", () => this.#tryAgain());
+    box.append(text, again);
+    root.replaceChildren(box);
+  }
+
+  /** The patron asked to try again: a fresh request for the config, a fresh mount. */
+  #tryAgain() {
+    this.#failure = null;
+    this.#fetched = null;
+    this.#validate();
+    this.#schedule();
+  }
+
+  /** A held submit: say so again and take the patron to the message. */
+  #pointAtFailure() {
+    const root = this.shadowRoot;
+    const text = root?.getElementById("cp-failure");
+    if (text) {
+      // Re-announced: the alert's words are put back.
+      const words = [...text.childNodes];
+      text.replaceChildren();
+      requestAnimationFrame(() => text.replaceChildren(...words));
     }
-    console.error(`[${TAG}] could not mount:`, error && error.message ? error.message : error, error);
-    this.#internals.setValidity({ customError: true }, error && error.message ? error.message : "The consent prompt could not be shown.");
+    root?.querySelector("[part=failure-retry]")?.focus();
+  }
+
+  /** The form goes on without consent: said to the page, once per submit. */
+  #skipped() {
+    this.#emit("consent:skipped", { error: this.#failure, recordIds: [] });
   }
 
   #unmount() {
     this.#generation++;
+    this.#failure = null;
     if (this.#handle) {
       this.#handle.destroy();
       this.#handle = null;
@@ -333,7 +511,10 @@ export class ConsentPromptElement extends HTMLElement {
 
   #validate() {
     const complete = Boolean(this.#state && this.#state.complete);
-    if (this.required && !complete && !this.#committed) {
+    if (this.#failure) {
+      if (this.onFailure === "block") this.#internals.setValidity({ customError: true }, `${FAILED} ${FAILED_BLOCK}`);
+      else this.#internals.setValidity({});
+    } else if (this.required && !complete && !this.#committed) {
       this.#internals.setValidity({ valueMissing: true }, UNANSWERED);
     } else {
       this.#internals.setValidity({});
@@ -346,6 +527,7 @@ export class ConsentPromptElement extends HTMLElement {
     const first = form ? Array.from(form.elements).find((el) => el.willValidate && el.validity && !el.validity.valid) : this;
     if (first !== this) return; // the browser reports the first invalid control
     event.preventDefault();
+    if (this.#failure) return this.#pointAtFailure();
     this.commit().catch(() => {
       /* the prompt shows its error summary and focuses it */
     });
@@ -354,20 +536,27 @@ export class ConsentPromptElement extends HTMLElement {
   /** Commits before the form is submitted, then submits it again. */
   #onSubmit = (event) => {
     if (this.#committed || event.defaultPrevented) return;
+    if (this.#failure) {
+      if (this.onFailure === "allow") return this.#skipped();
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      return this.#pointAtFailure();
+    }
     const form = this.#internals.form;
     event.preventDefault();
     event.stopImmediatePropagation();
     const submitter = event.submitter;
-    this.commit().then(
-      () => {
-        if (!form || !form.isConnected) return;
-        if (submitter && submitter.form === form) form.requestSubmit(submitter);
-        else form.requestSubmit();
-      },
-      () => {
-        /* incomplete or refused: the prompt says why, and focuses it */
-      }
-    );
+    const again = () => {
+      if (!form || !form.isConnected) return;
+      if (submitter && submitter.form === form) form.requestSubmit(submitter);
+      else form.requestSubmit();
+    };
+    this.commit().then(again, () => {
+      // Could not mount (while the patron was submitting): as above.
+      if (this.#failure && this.onFailure === "allow") again();
+      else if (this.#failure) this.#pointAtFailure();
+      /* otherwise incomplete or refused: the prompt says why, and focuses it */
+    });
   };
 }
 

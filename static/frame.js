@@ -1,12 +1,16 @@
 // Consent Prompt inside an iframe: the frame side of the postMessage protocol.
 //
 // Every message is {type: "consent-prompt:<name>", v: 1, ...}.
-//   frame → parent: ready, mounted, resize, change, commit, error
-//   parent → frame: init {config}, update {config}, commit {requestId}
+//   frame → parent: ready, mounted, resize, change, commit, error, reply, refused
+//   parent → frame: init {config}, update {config}, commit {requestId},
+//                   outbox {requestId}, retry {requestId}, receipt {requestId}
 // Messages are accepted only from window.parent, only from an origin on the
 // allowlist the venue configures on its server (frame.json), and, after init,
 // only from the origin that sent init. The frame posts only to that exact
-// origin, never "*". Anything else is ignored and logged once.
+// origin, never "*". Anything else is ignored and logged once. The one
+// message a parent off the allowlist gets is `refused` (no data, only the
+// refusal), posted to that parent's own origin, so its mount() settles at
+// once rather than waiting for its timeout.
 import { mount } from "./consent-prompt.js";
 
 const PREFIX = "consent-prompt:";
@@ -52,8 +56,37 @@ function post(name, body = {}) {
 }
 
 function plain(value) {
-  // Errors from wasm are plain objects already; anything else becomes a message.
-  return value && typeof value === "object" ? JSON.parse(JSON.stringify(value)) : { message: String(value) };
+  // Errors from wasm are plain objects already; anything else (an Error
+  // from the wasm's loading, say) becomes the typed shape.
+  if (value && typeof value === "object" && !(value instanceof Error)) return JSON.parse(JSON.stringify(value));
+  const message = value && value.message ? value.message : String(value);
+  return { code: "load", message: `the consent prompt's code could not be loaded: ${message}`, field: null, errors: [] };
+}
+
+function fault(code, message) {
+  return { code, message, field: null, errors: [], recordIds: [] };
+}
+
+// The parent's origin as the browser states it (ancestorOrigins where the
+// browser has it, else the referrer): off the allowlist, it hears `refused`.
+const claimed = (() => {
+  try {
+    if (location.ancestorOrigins && location.ancestorOrigins.length) return location.ancestorOrigins[0];
+    return document.referrer ? new URL(document.referrer).origin : null;
+  } catch {
+    return null;
+  }
+})();
+if (window.parent !== window && claimed && claimed !== "null" && !allowed.includes(claimed)) {
+  console.error(`[consent-prompt frame] ${claimed} is not an allowed parent origin (frame.json): the prompt will not start`);
+  window.parent.postMessage(
+    {
+      type: PREFIX + "refused",
+      v: VERSION,
+      detail: fault("origin", `the consent prompt frame does not accept ${claimed} as its parent: add it to the host's allowed parent origins (--frame-parents)`),
+    },
+    claimed
+  );
 }
 
 async function init(config) {
@@ -82,12 +115,24 @@ async function init(config) {
 // concurrent requests each settle (the prompt's events are posted apart,
 // without an id).
 async function commit(id) {
-  if (!handle) return post("error", { requestId: id, detail: { code: "not-ready", message: "the prompt has no config yet" } });
+  if (!handle) return post("error", { requestId: id, detail: fault("not-ready", "the prompt has no config yet") });
   try {
     const summary = await handle.commit();
     post("commit", { detail: plain(summary), ...(id ? { requestId: id } : {}) });
   } catch (error) {
     post("error", { detail: plain(error), ...(id ? { requestId: id } : {}) });
+  }
+}
+
+// outbox(), retry() and receipt(), as the module handle answers them: each
+// request is answered once, with `reply` (or `error`) and its id.
+async function ask(name, id) {
+  if (!handle) return post("error", { requestId: id, detail: fault("not-ready", "the prompt has no config yet") });
+  try {
+    const detail = await handle[name]();
+    post("reply", { requestId: id, detail: detail === null || detail === undefined ? null : plain(detail) });
+  } catch (error) {
+    post("error", { requestId: id, detail: plain(error) });
   }
 }
 
@@ -114,6 +159,11 @@ window.addEventListener("message", (event) => {
       return;
     case "commit":
       return void commit(typeof m.requestId === "string" ? m.requestId : null);
+    case "outbox":
+    case "retry":
+    case "receipt":
+      if (typeof m.requestId !== "string") return ignore(`no-id:${m.type}`, `${m.type} without a requestId`);
+      return void ask(m.type.slice(PREFIX.length), m.requestId);
     default:
       return ignore(`type:${m.type}`, `unknown type ${m.type}`);
   }

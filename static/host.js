@@ -14,15 +14,34 @@
   "use strict";
   var PREFIX = "consent-prompt:";
   var VERSION = 1;
+  /** mount() settles within this (options.timeout): the frame loads, says ready, mounts. */
+  var TIMEOUT_MS = 20000;
+  /** Each commit(), outbox(), retry() and receipt() settles within this (options.requestTimeout). */
+  var REQUEST_TIMEOUT_MS = 30000;
+  /** Containers holding a live frame prompt: a second mount into one is refused. */
+  var live = typeof WeakMap === "function" ? new WeakMap() : null;
+
+  function fault(code, message) {
+    return { code: code, message: message, field: null, errors: [], recordIds: [] };
+  }
 
   function mount(target, options) {
     var container = typeof target === "string" ? document.querySelector(target) : target;
-    if (!container) return Promise.reject({ code: "no-target", message: "no element matches " + target });
+    if (!container) return Promise.reject(fault("no-target", "no element matches " + target));
+    function refuse(error) {
+      container.dispatchEvent(new CustomEvent("consent:error", { detail: error, bubbles: true }));
+      return Promise.reject(error);
+    }
     if (!options || !options.src || !options.config) {
-      return Promise.reject({ code: "bad-options", message: "mount(target, {src, config}) needs src and config" });
+      return refuse(fault("bad-options", "mount(target, {src, config}) needs src and config"));
+    }
+    if (live && live.get(container)) {
+      return refuse(fault("already-mounted", "this element already holds a live consent prompt frame: call destroy() on its handle before mounting another"));
     }
     var src = new URL(options.src, location.href);
     var origin = src.origin;
+    var timeout = options.timeout > 0 ? options.timeout : TIMEOUT_MS;
+    var requestTimeout = options.requestTimeout > 0 ? options.requestTimeout : REQUEST_TIMEOUT_MS;
     var frame = document.createElement("iframe");
     frame.src = src.href;
     frame.title = options.title || "Contact preferences";
@@ -37,8 +56,15 @@
     var seq = 0;
     var logged = {};
     var mounted = null;
+    var settled = false;
+    var destroyed = false;
+    var loaded = false;
+    var greeted = false;
     var mountedPromise = new Promise(function (resolve, reject) {
       mounted = { resolve: resolve, reject: reject };
+    });
+    frame.addEventListener("load", function () {
+      loaded = true;
     });
 
     function ignore(key, message) {
@@ -54,6 +80,28 @@
     function emit(name, detail) {
       container.dispatchEvent(new CustomEvent("consent:" + name, { detail: detail, bubbles: true }));
     }
+    // The mount failed: said once (consent:error, then the rejection), and
+    // the frame and its listener are gone, so no prompt turns up later.
+    function fail(error) {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      teardown();
+      emit("error", error);
+      mounted.reject(error);
+    }
+    var timer = setTimeout(function () {
+      if (!loaded) {
+        fail(fault("timeout", "the consent prompt frame at " + src.href + " did not load within " + timeout / 1000 + " s"));
+      } else if (!greeted) {
+        // A frame that loaded and never said ready: its host's
+        // frame-ancestors or allowed parent origins leave this page out.
+        fail(fault("origin", "the consent prompt frame at " + src.href + " loaded but did not accept this page (" + location.origin + ") as its parent within " + timeout / 1000 + " s: add this origin to the host's allowed parent origins (--frame-parents)"));
+      } else {
+        fail(fault("timeout", "the consent prompt in the frame at " + src.href + " did not start within " + timeout / 1000 + " s"));
+      }
+    }, timeout);
+
     function onMessage(event) {
       if (event.source !== frame.contentWindow) return; // not our frame: not for us
       if (event.origin !== origin) return ignore("origin:" + event.origin, "from " + event.origin + ", not " + origin);
@@ -64,11 +112,20 @@
       var name = m.type.slice(PREFIX.length);
       switch (name) {
         case "ready":
+          greeted = true;
           return send("init", { config: options.config });
+        case "refused":
+          return fail(Object.assign(fault("origin", "the consent prompt frame refused this page (" + location.origin + ") as its parent"), m.detail || {}, { code: "origin" }));
         case "mounted":
           state = m.detail && m.detail.state;
           emit("ready", m.detail);
-          return mounted.resolve(handle);
+          if (!settled) {
+            settled = true;
+            clearTimeout(timer);
+            if (live) live.set(container, handle);
+            mounted.resolve(handle);
+          }
+          return;
         case "resize":
           if (typeof m.height === "number" && m.height >= 0) frame.style.height = Math.ceil(m.height) + "px";
           return;
@@ -76,17 +133,20 @@
           state = m.detail;
           return emit("change", m.detail);
         case "commit":
+        case "reply":
         case "error":
           if (m.requestId) {
-            // The answer to one commit() call; the events come apart.
+            // The answer to one request; the events come apart.
             var p = pending[m.requestId];
             if (!p) return;
             delete pending[m.requestId];
-            if (name === "commit") p.resolve(m.detail);
-            else p.reject(m.detail);
+            clearTimeout(p.timer);
+            if (name === "error") p.reject(m.detail);
+            else p.resolve(m.detail === undefined ? null : m.detail);
             return;
           }
-          if (name === "error" && !state) mounted.reject(m.detail);
+          if (name === "reply") return;
+          if (name === "error" && !settled) return fail(m.detail);
           return emit(name, m.detail);
         default:
           return ignore("type:" + m.type, "unknown type " + m.type);
@@ -94,29 +154,65 @@
     }
     window.addEventListener("message", onMessage);
 
+    function teardown() {
+      window.removeEventListener("message", onMessage);
+      Object.keys(pending).forEach(function (id) {
+        clearTimeout(pending[id].timer);
+        pending[id].reject(fault("destroyed", "the consent prompt has been destroyed"));
+      });
+      pending = {};
+      frame.remove();
+      if (live && live.get(container) === handle) live.delete(container);
+    }
+
+    // One request to the frame, answered once with its id; settles within
+    // requestTimeout ms whatever the frame does.
+    function request(name) {
+      if (destroyed) return Promise.reject(fault("destroyed", "the consent prompt has been destroyed: mount it again for a new handle"));
+      var id = name.charAt(0) + ++seq + "-" + Date.now();
+      return new Promise(function (resolve, reject) {
+        var timer = setTimeout(function () {
+          delete pending[id];
+          reject(fault("timeout", "the consent prompt frame did not answer " + name + "() within " + requestTimeout / 1000 + " s"));
+        }, requestTimeout);
+        pending[id] = { resolve: resolve, reject: reject, timer: timer };
+        send(name, { requestId: id });
+      });
+    }
+    function alive() {
+      if (destroyed) throw fault("destroyed", "the consent prompt has been destroyed: mount it again for a new handle");
+    }
+
     var handle = {
       frame: frame,
       commit: function () {
-        var id = "c" + ++seq + "-" + Date.now();
-        return new Promise(function (resolve, reject) {
-          pending[id] = { resolve: resolve, reject: reject };
-          send("commit", { requestId: id });
-        });
+        return request("commit");
+      },
+      /** What the frame's outbox holds (as the module handle's outbox()). */
+      outbox: function () {
+        return request("outbox");
+      },
+      /** Sends what is pending or held now (as the module handle's retry()). */
+      retry: function () {
+        return request("retry");
+      },
+      /** The last successful commit's receipt, or null (a promise: it comes from the frame). */
+      receipt: function () {
+        return request("receipt");
       },
       update: function (config) {
+        alive();
         options.config = config;
         send("update", { config: config });
       },
       state: function () {
+        alive();
         return state;
       },
       destroy: function () {
-        window.removeEventListener("message", onMessage);
-        Object.keys(pending).forEach(function (id) {
-          pending[id].reject({ code: "destroyed", message: "the prompt was removed" });
-        });
-        pending = {};
-        frame.remove();
+        if (destroyed) return;
+        destroyed = true;
+        teardown();
       },
     };
     container.appendChild(frame);

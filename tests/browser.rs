@@ -584,11 +584,14 @@ async fn after_a_commit_the_patron_can_download_a_receipt() {
     // resolves; the receipt is offered as soon as they are kept.
     let (handle, shadow) =
         mount(r#"{"endpoint": "http://127.0.0.1:9/api/v1/consent-records"}"#).await;
-    assert!(handle.receipt().is_null(), "no receipt before a commit");
+    assert!(
+        handle.receipt().expect("live").is_null(),
+        "no receipt before a commit"
+    );
     let summary = wasm_bindgen_futures::JsFuture::from(handle.commit())
         .await
         .expect("the records are kept");
-    let receipt = handle.receipt();
+    let receipt = handle.receipt().expect("live");
     assert_eq!(
         get(&receipt, "schema").as_string().as_deref(),
         Some("consent-receipt/1")
@@ -738,4 +741,166 @@ async fn a_server_render_for_another_session_is_replaced_not_taken_over() {
     assert!(!present(&root, "#stale"), "the stale render is gone");
     assert!(!present(&root, "[data-cp-render]"));
     assert_eq!(all(&root, "fieldset.q").len(), 2);
+}
+
+/// The `{path, message}` list of a refused mount, and its code.
+fn refusal(extra: &str) -> (String, Vec<(String, String)>) {
+    let host = platform::create_element("div").unwrap();
+    let err = match mount_prompt(host.into(), config(extra), None) {
+        Ok(_) => panic!("{extra} mounted"),
+        Err(e) => e,
+    };
+    let list = js_sys::Array::from(&get(&err, "errors"))
+        .iter()
+        .map(|e| {
+            (
+                get(&e, "path").as_string().unwrap_or_default(),
+                get(&e, "message").as_string().unwrap_or_default(),
+            )
+        })
+        .collect();
+    (get(&err, "code").as_string().unwrap_or_default(), list)
+}
+
+#[wasm_bindgen_test]
+async fn every_problem_in_a_config_is_reported_at_once() {
+    let (code, errors) = refusal(
+        r#"{"customer_id": "C-42", "headingLevel": "two", "mode": "popup", "venue": "Riverside",
+        "partners": [
+          {"id": "a", "name": "A", "privacyUrl": "https://a.example/",
+           "notice": {"id": "n", "version": "2", "channels": ["email"], "text": {"en-GB": "Hi"}}},
+          {"id": "b", "name": "B", "privacyUrl": "https://b.example/",
+           "notice": {"id": "m", "version": 1, "channels": ["email"], "text": {"en-GB": "Hi"}, "colour": "red"}},
+          {"id": "c", "name": "C", "privacyUrl": "ftp://c",
+           "notice": {"id": "o", "version": 1, "channels": ["email"], "text": {"en-GB": "Hi"}}}
+        ],
+        "basket": {"lines": [{"eventId": "e", "title": "E", "partnerIDs": ["a"]}]}}"#,
+    );
+    assert_eq!(code, "invalid-config");
+    let paths: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            // Unknown keys, wherever they are (in the given object's
+            // order: `config()` sorts the keys).
+            "basket.lines[0].partnerIDs",
+            "customer_id",
+            "partners[1].notice.colour",
+            // Wrong types: one does not hide the next.
+            "venue",
+            "mode",
+            "partners[0].notice.version",
+            "headingLevel",
+            // And the validation of the rest.
+            "partners[2].privacyUrl",
+        ],
+        "{errors:?}"
+    );
+    assert_eq!(
+        errors[1].1,
+        "is not a known field; did you mean \"customerId\"?"
+    );
+    assert_eq!(
+        errors[5].1,
+        "must be a whole number from 0 to 4294967295, not a string"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_missing_field_and_a_wrong_type_are_both_named() {
+    let (_, errors) = refusal(r#"{"endpoint": null, "basket": {"lines": "none"}}"#);
+    let paths: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["endpoint", "basket.lines"], "{errors:?}");
+}
+
+#[wasm_bindgen_test]
+async fn the_pages_config_object_is_never_changed_by_reading_it() {
+    let given = config(r#"{"venue": "Riverside", "mode": "popup"}"#);
+    let before = String::from(js_sys::JSON::stringify(&given).unwrap());
+    let host = platform::create_element("div").unwrap();
+    assert!(mount_prompt(host.into(), given.clone(), None).is_err());
+    assert_eq!(
+        String::from(js_sys::JSON::stringify(&given).unwrap()),
+        before
+    );
+}
+
+/// Listens for `consent:error` on `host`; the details land in the array.
+fn errors_on(host: &Element) -> js_sys::Array {
+    let seen = js_sys::Array::new();
+    let push = seen.clone();
+    let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::CustomEvent)>::new(
+        move |e: web_sys::CustomEvent| {
+            push.push(&e.detail());
+        },
+    );
+    host.add_event_listener_with_callback("consent:error", listener.as_ref().unchecked_ref())
+        .unwrap();
+    listener.forget();
+    seen
+}
+
+#[wasm_bindgen_test]
+async fn a_second_mount_on_a_live_prompt_is_refused_and_said_on_the_element() {
+    let host = fresh_host();
+    let seen = errors_on(&host);
+    let first = mount_prompt(host.clone().into(), config(""), None).expect("mounts");
+    let err = match mount_prompt(host.clone().into(), config(""), None) {
+        Ok(_) => panic!("a second prompt mounted over a live one"),
+        Err(e) => e,
+    };
+    assert_eq!(
+        get(&err, "code").as_string().as_deref(),
+        Some("already-mounted")
+    );
+    assert_eq!(seen.length(), 1, "consent:error fired once");
+    assert_eq!(
+        get(&seen.get(0), "code").as_string().as_deref(),
+        Some("already-mounted")
+    );
+    // The first prompt is untouched, and after destroy() the element is free.
+    assert!(first.state().is_ok());
+    first.destroy();
+    let again = mount_prompt(host.clone().into(), config(""), None).expect("mounts again");
+    again.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_config_fires_consent_error_on_the_element() {
+    let host = fresh_host();
+    let seen = errors_on(&host);
+    assert!(mount_prompt(host.into(), config(r#"{"mode": "popup"}"#), None).is_err());
+    assert_eq!(seen.length(), 1);
+    assert_eq!(
+        get(&seen.get(0), "code").as_string().as_deref(),
+        Some("invalid-config")
+    );
+    assert_eq!(
+        get(&seen.get(0), "field").as_string().as_deref(),
+        Some("mode")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn every_method_of_a_destroyed_handle_says_destroyed() {
+    let (handle, _) = mount("").await;
+    handle.destroy();
+    handle.destroy(); // again: nothing happens
+    let code = |v: &JsValue| get(v, "code").as_string();
+    let destroyed = Some("destroyed".to_owned());
+    for promise in [
+        handle.commit(),
+        handle.outbox(),
+        handle.retry(),
+        handle.preview(),
+    ] {
+        let err = wasm_bindgen_futures::JsFuture::from(promise)
+            .await
+            .expect_err("rejects");
+        assert_eq!(code(&err), destroyed, "{err:?}");
+        assert!(get(&err, "message").as_string().is_some());
+    }
+    assert_eq!(code(&handle.state().unwrap_err()), destroyed);
+    assert_eq!(code(&handle.receipt().unwrap_err()), destroyed);
+    assert_eq!(code(&handle.update(config("")).unwrap_err()), destroyed);
 }
