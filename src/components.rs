@@ -370,7 +370,7 @@ pub fn Prompt(props: &PromptProps) -> Html {
                     <p class="muted" part="change-note">{ texts.get(Key::ChangeLater) }</p>
                 }
                 if matches!(s.phase, Phase::Done(_)) {
-                    <button type="button" part="change" onclick={{
+                    <button key="change" type="button" part="change" onclick={{
                         let controller = props.controller.clone();
                         Callback::from(move |_: MouseEvent| {
                             if let Some(c) = &controller {
@@ -379,7 +379,7 @@ pub fn Prompt(props: &PromptProps) -> Html {
                         })
                     }}>{ texts.get(Key::Change) }</button>
                 } else if c.submit_button {
-                    <button type="submit" part="submit" disabled={s.phase == Phase::Saving}>{ texts.get(Key::Save) }</button>
+                    <button key="submit" type="submit" part="submit" disabled={s.phase == Phase::Saving}>{ texts.get(Key::Save) }</button>
                 }
             </form>
             <p class="status" role="status" aria-live="polite" part="status" data-saving={texts.get(Key::Saving)}>{ status }</p>

@@ -216,6 +216,14 @@ impl Controller {
         }
         let saved = Rc::new(self.saved(&s, records, out.progress.clone(), first.kept));
         self.send(Msg::Committed(saved.clone(), out.status.clone()));
+        if matches!(s.config.policy.mode, Mode::Account) {
+            // Each partner now says what was just saved.
+            let (plan, answers) = self.with_saved(&s, &saved);
+            self.send(Msg::Rebased {
+                plan: Rc::new(plan),
+                answers,
+            });
+        }
         self.tell(&out, Some(&saved));
         if first.delivery.waiting() {
             let this = self.clone();
@@ -401,23 +409,27 @@ impl Controller {
         });
     }
 
+    /// The preference centre's plan with a save's answers as the current ones.
+    fn with_saved(&self, s: &Session, saved: &Saved) -> (Plan, Answers) {
+        let mut config = (*s.config).clone();
+        config
+            .preferences
+            .extend(saved.records.iter().map(current::preference_of));
+        plan_here(&config, platform::now())
+    }
+
     /// "Change my answers": the same questions, each showing the answer
     /// just saved, so the next commit supersedes it. In the preference
     /// centre, every partner with the saved answers as the current ones.
     pub fn reopen(&self) {
         let s = self.session();
         let Some(saved) = s.final_save() else { return };
-        let saved_answers: Vec<Preference> =
-            saved.records.iter().map(current::preference_of).collect();
-        let now = platform::now();
         let (plan, answers) = match s.config.policy.mode {
-            Mode::Account => {
-                let mut config = (*s.config).clone();
-                config.preferences.extend(saved_answers);
-                plan_here(&config, now)
-            }
+            Mode::Account => self.with_saved(&s, saved),
             _ => {
-                let plan = reopen(&s.plan, &saved_answers, now);
+                let saved_answers: Vec<Preference> =
+                    saved.records.iter().map(current::preference_of).collect();
+                let plan = reopen(&s.plan, &saved_answers, platform::now());
                 // The answers stay as given, dated anew when saved again.
                 let mut answers = s.answers.clone();
                 answers.retain(|_, a| {

@@ -173,6 +173,12 @@ pub enum Msg {
         plan: Rc<Plan>,
         locale: String,
     },
+    /// The preference centre after a save: the saved answers are now the
+    /// current ones (what each question says the patron answered).
+    Rebased {
+        plan: Rc<Plan>,
+        answers: Answers,
+    },
     /// "Change my answers": the questions again, each showing the answer
     /// just saved, which a new commit supersedes.
     Reopen {
@@ -364,6 +370,10 @@ impl Session {
                 if !matches!(next.phase, Phase::Done(_)) || !next.plan.questions.is_empty() {
                     next.phase = Phase::Asking;
                 }
+            }
+            Msg::Rebased { plan, answers } => {
+                next.plan = plan;
+                next.answers = answers;
             }
             Msg::Reopen { plan, answers } => {
                 next.plan = plan;
