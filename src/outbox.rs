@@ -11,12 +11,11 @@
 
 use std::cell::RefCell;
 
-use consent_core::current;
 use consent_core::delivery::{batch_key, parse_retry_after};
 use consent_core::domain::Preference;
 use consent_core::outbox::{
     Answer, Entry, Kept, Next, Outbox, Reply, Run, RunReport, Status, Store, StoredEntry,
-    ANSWERED_PREFIX, HOST_LIMITS, REMEMBER_DAYS,
+    HOST_LIMITS,
 };
 use consent_core::outcome::Seen;
 use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
@@ -402,41 +401,8 @@ fn reply(body: &str) -> Reply {
     }
 }
 
-/// What this device holds of `customer`'s answers at `venue`: records on
-/// their way (pending or held) and records delivered in the last
-/// [`REMEMBER_DAYS`] days, as answers for the plan. Another customer's or
-/// venue's records never appear; memories past their time are forgotten
-/// here. Unreadable ones are left out (the outbox reports its own).
+/// What this device holds of `customer`'s answers at `venue` (see
+/// `Outbox::answers`): records on their way, and those delivered lately.
 pub fn device_answers(customer: &str, venue: &str, now: Timestamp) -> Vec<Preference> {
-    let mut records: Vec<ConsentRecordV1> = with_outbox(|o, _| {
-        o.entries()
-            .iter()
-            .filter(|e| matches!(e.status, Status::Pending | Status::Held))
-            .filter_map(|e| parse_record(&e.json))
-            .collect()
-    });
-    let keys = platform::storage_keys(ANSWERED_PREFIX).unwrap_or_default();
-    for key in keys {
-        let Ok(Some(text)) = platform::storage_get(&key) else {
-            continue;
-        };
-        match parse_record(&text) {
-            Some(r) if r.decided_at.plus_days(REMEMBER_DAYS) > now => records.push(r),
-            _ => {
-                if let Err(e) = platform::storage_remove(&key) {
-                    platform::warn(&format!("could not forget an old answer: {}", e.0));
-                }
-            }
-        }
-    }
-    records
-        .iter()
-        .filter(|r| r.customer_id == customer && r.venue.id == venue)
-        .map(current::preference_of)
-        .collect()
-}
-
-fn parse_record(json: &str) -> Option<ConsentRecordV1> {
-    let value = js_sys::JSON::parse(json).ok()?;
-    serde_wasm_bindgen::from_value(value).ok()
+    with_outbox(|o, s| o.answers(s, customer, venue, now))
 }

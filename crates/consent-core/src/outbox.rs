@@ -27,6 +27,8 @@ use crate::compact::sort_small_by;
 use crate::delivery::{backoff_ms, record_index, MAX_ATTEMPTS};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::Preference;
+use crate::time::Timestamp;
 use crate::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
 
 /// Where outbox entries live: one storage key per record.
@@ -130,6 +132,26 @@ pub struct Entry {
     pub durable: bool,
     /// Remember the answer once delivered (a patron's own, on the web).
     pub remember: bool,
+    /// The answer the record holds, and whose it is (none when set aside).
+    pub held: Option<Held>,
+}
+
+/// An answer this device holds: whose, at which venue, and what.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Held {
+    pub customer_id: String,
+    pub venue_id: String,
+    pub answer: Preference,
+}
+
+impl Held {
+    pub fn of(record: &ConsentRecordV1) -> Held {
+        Held {
+            customer_id: record.customer_id.clone(),
+            venue_id: record.venue.id.clone(),
+            answer: crate::current::preference_of(record),
+        }
+    }
 }
 
 impl Entry {
@@ -146,6 +168,7 @@ impl Entry {
             last_error: None,
             durable: false,
             remember: !record.collection.channel.is_assisted(),
+            held: Some(Held::of(record)),
         }
     }
 
@@ -168,6 +191,7 @@ impl Entry {
                 last_error: s.last_error,
                 durable: true,
                 remember: !s.record.collection.channel.is_assisted(),
+                held: Some(Held::of(&s.record)),
             },
             Err(e) => Entry {
                 id,
@@ -179,6 +203,7 @@ impl Entry {
                 last_error: Some(format!("set aside: the stored entry is unreadable ({e})")),
                 durable: true,
                 remember: false,
+                held: None,
             },
         }
     }
@@ -304,7 +329,10 @@ impl Outbox {
             // Remembered before the entry goes: a full storage loses only
             // the memory, never the record (the backend has it).
             if e.remember {
-                if let Err(err) = store.set(&answered_key(id), &e.json) {
+                let kept = store
+                    .encode(&e)
+                    .and_then(|text| store.set(&answered_key(id), &text));
+                if let Err(err) = kept {
                     self.storage_error = Some(err);
                 }
             }
@@ -312,6 +340,59 @@ impl Outbox {
                 self.storage_error = Some(err);
             }
         }
+    }
+
+    /// What this device holds of `customer`'s answers at `venue`: records
+    /// on their way (pending or held) and records delivered in the last
+    /// [`REMEMBER_DAYS`] days, for the plan. Another customer's or venue's
+    /// never appear; remembered answers past their time are forgotten
+    /// here, and unreadable ones are forgotten too (the backend has them).
+    pub fn answers(
+        &mut self,
+        store: &mut dyn Store,
+        customer: &str,
+        venue: &str,
+        now: Timestamp,
+    ) -> Vec<Preference> {
+        let mine = |h: &Held| h.customer_id == customer && h.venue_id == venue;
+        let mut out: Vec<Preference> = self
+            .entries
+            .iter()
+            .filter(|e| matches!(e.status, Status::Pending | Status::Held))
+            .filter_map(|e| e.held.as_ref())
+            .filter(|h| mine(h))
+            .map(|h| h.answer.clone())
+            .collect();
+        let keys = match store.keys(ANSWERED_PREFIX) {
+            Ok(keys) => keys,
+            Err(e) => {
+                self.storage_error = Some(e);
+                return out;
+            }
+        };
+        for key in keys {
+            let held = match store.get(&key) {
+                Ok(Some(text)) => store.decode(&text).ok().map(|(s, _)| Held::of(&s.record)),
+                Ok(None) => continue,
+                Err(e) => {
+                    self.storage_error = Some(e);
+                    continue;
+                }
+            };
+            match held {
+                Some(h) if h.answer.decided_at.plus_days(REMEMBER_DAYS) > now => {
+                    if mine(&h) && !out.iter().any(|a| a.record_id == h.answer.record_id) {
+                        out.push(h.answer);
+                    }
+                }
+                _ => {
+                    if let Err(e) = store.remove(&key) {
+                        self.storage_error = Some(e);
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Held records become pending again (a new token came). Returns their ids.

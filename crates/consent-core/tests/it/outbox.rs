@@ -9,6 +9,7 @@ use consent_core::outbox::{
     Run, Status, Store, StoredEntry, HOST_LIMITS, PREFIX,
 };
 use consent_core::wire::ConsentRecordV1;
+use consent_core::Timestamp;
 use proptest::prelude::*;
 
 const EP: &str = "/api/v1/consent-records";
@@ -234,8 +235,8 @@ fn a_delivered_web_answer_is_remembered_and_a_refused_one_is_not() {
     let (_, store, _, ids, _) = one_answer(201, &stored_body(&["r000", "r002"]));
     // Remembered as the record itself, so a reload's plan knows the answer.
     let remembered = store.map.get(&answered_key(&ids[0])).expect("remembered");
-    let r: ConsentRecordV1 = serde_json::from_str(remembered).expect("a record");
-    assert_eq!(r.record_id, ids[0]);
+    let (entry, _) = store.decode(remembered).expect("an entry");
+    assert_eq!(entry.record.record_id, ids[0]);
     assert!(
         !store.map.contains_key(&answered_key(&ids[1])),
         "not delivered yet"
@@ -244,6 +245,42 @@ fn a_delivered_web_answer_is_remembered_and_a_refused_one_is_not() {
     assert!(ids
         .iter()
         .all(|id| !store.map.contains_key(&answered_key(id))));
+}
+
+#[test]
+fn the_device_answers_are_this_patrons_at_this_venue_pending_or_lately_delivered() {
+    // r000 and r002 delivered (remembered), r001 still pending.
+    let (mut outbox, mut store, _, ids, _) = one_answer(201, &stored_body(&["r000", "r002"]));
+    // Another patron's pending record, and another venue's.
+    let other = record_json("zz-other", 9).replace("C-1001", "C-2002");
+    let elsewhere =
+        record_json("zz-elsewhere", 9).replace(r#""id":"riverside""#, r#""id":"harbour""#);
+    for json in [other, elsewhere] {
+        let r: ConsentRecordV1 = serde_json::from_str(&json).unwrap();
+        outbox.add(
+            &mut store,
+            vec![Entry::new(&r, EP, serde_json::to_string(&r).unwrap())],
+        );
+    }
+    // The fixture decides on 2026-11-25.
+    let soon = Timestamp::parse_rfc3339("2026-12-01T00:00:00Z").unwrap();
+    let mut got: Vec<String> = outbox
+        .answers(&mut store, "C-1001", "riverside", soon)
+        .into_iter()
+        .filter_map(|a| a.record_id)
+        .collect();
+    got.sort();
+    assert_eq!(got, ids, "pending and remembered, nobody else's");
+    // Past the remembering time, delivered answers are forgotten; pending
+    // ones still count (they are not stored anywhere else yet).
+    let later = Timestamp::parse_rfc3339("2027-01-30T00:00:00Z").unwrap();
+    let got: Vec<String> = outbox
+        .answers(&mut store, "C-1001", "riverside", later)
+        .into_iter()
+        .filter_map(|a| a.record_id)
+        .collect();
+    assert_eq!(got, vec![ids[1].clone()]);
+    assert!(!store.map.contains_key(&answered_key(&ids[0])), "forgotten");
 }
 
 #[test]
