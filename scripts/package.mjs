@@ -56,7 +56,7 @@ for (const file of FILES) {
   if (!existsSync(path.join(dist, file))) fail(`${dist}/${file} is missing: run \`trunk build --release --offline\` first`);
 }
 // The entry reports its version at run time; it must be the package's.
-const entryVersion = readFileSync(path.join(dist, "consent-prompt.js"), "utf8").match(/export const version = "([^"]+)"/)?.[1];
+const entryVersion = readFileSync(path.join(dist, "consent-prompt.js"), "utf8").match(/export\s*(?:const|let|var)\s+version\s*=\s*"([^"]+)"/)?.[1];
 if (entryVersion && entryVersion !== version) {
   fail(`dist/consent-prompt.js says version ${entryVersion} but Cargo.toml says ${version}: rebuild dist/`);
 }

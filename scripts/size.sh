@@ -14,9 +14,11 @@
 # 229.9 KB; hydrating a server-rendered first question: +28.1 KB → 258.0
 # KB; the entry reading a config written into the page: +0.3 KB → 258.4
 # KB; the render fingerprint mostly by Hash instead of Debug: -1.8 KB →
-# 256.6 KB),
-# and is lowered whenever a change makes the widget smaller.
+# 256.6 KB; every mount failure typed and every config problem reported at
+# once, the seams' one owner of state, commit outcome and device answers,
+# less the outbox read without paths and the two entries minified: +5.7 KB
+# → 262.3 KB), and is lowered whenever a change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-256.6}"
+BUDGET_KB="${SIZE_BUDGET_KB:-262.3}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"

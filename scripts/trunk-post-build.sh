@@ -19,6 +19,13 @@ if [ "${TRUNK_PROFILE:-}" = "release" ]; then
   fi
   "$TERSER" consent_prompt.js --module --compress --mangle --output consent_prompt.min.js
   mv consent_prompt.min.js consent_prompt.js
+  # The entries a page loads first, minified too (their sources, with
+  # their comments, are static/entry.js and static/embed.js). The module
+  # entry keeps its exported names; the classic one is a script.
+  "$TERSER" consent-prompt.js --module --compress --mangle --output consent-prompt.min.js
+  mv consent-prompt.min.js consent-prompt.js
+  "$TERSER" embed.js --compress --mangle --output embed.min.js
+  mv embed.min.js embed.js
 fi
 # Drop the preload links Trunk adds for the old names; the entry loads the wasm itself.
 sed -i -e '/consent-prompt_bg.wasm/d' -e '/rel="modulepreload" href="\/consent-prompt.js"/d' index.html

@@ -153,21 +153,25 @@ fn under(path: &str, root: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
-/// Reads a JS value into a wire type by serde-wasm-bindgen, as strictly as
-/// serde_json reads it on a server: a wrong type names its path, and a key
-/// the type does not have is refused. The first problem only (the outbox
-/// reads its own entries this way); [`config_from_js`] reports them all.
-pub(crate) fn read_strictly<T: serde::de::DeserializeOwned + Serialize>(
-    value: &JsValue,
-) -> Result<T, Issue> {
-    match read_repaired::<T>(value) {
-        (Some((read, _)), errors) if errors.is_empty() => Ok(read),
-        (_, mut errors) => Err(if errors.is_empty() {
-            read_issue("", "could not be read")
-        } else {
-            errors.remove(0)
-        }),
+/// The first key an outbox entry holds that the widget never writes: in
+/// the entry itself, or in its record (`read`, the record as read and
+/// written back). The outbox's entries are the widget's own, so its
+/// reading needs no paths beyond these; [`config_from_js`] reports every
+/// problem of a venue's config with its path.
+pub(crate) fn unknown_key(entry: &JsValue, read: &JsValue) -> Option<Issue> {
+    const ENTRY: [&str; 5] = ["record", "endpoint", "status", "attempts", "lastError"];
+    if entry.is_object() {
+        for k in js_sys::Object::keys(entry.unchecked_ref::<js_sys::Object>()).iter() {
+            let k = k.as_string().unwrap_or_default();
+            if !ENTRY.contains(&k.as_str()) {
+                return Some(read_issue(&k, &format!("unknown field `{k}`")));
+            }
+        }
     }
+    let given = js_sys::Reflect::get(entry, &JsValue::from_str("record")).ok()?;
+    let mut out = Vec::new();
+    unknown_keys(&given, read, "record", &mut out);
+    out.into_iter().next()
 }
 
 /// At most this many values are put in place before reading gives up.

@@ -46,8 +46,13 @@ impl Store for LocalStore {
         // serde-wasm-bindgen refuses what is not a whole number where one is
         // due (`1e400` parses to Infinity), and the key-by-key check refuses
         // fields an entry does not have.
-        let entry: StoredEntry = crate::js::read_strictly(&value).map_err(|i| i.to_string())?;
-        let json = record_json(&entry.record)?;
+        let entry: StoredEntry = serde_wasm_bindgen::from_value(value.clone())
+            .map_err(|e| format!("{e:?}").replace("JsValue(Error: ", "").replace(')', ""))?;
+        let back = platform::to_js(&entry.record).map_err(|e| e.0)?;
+        if let Some(issue) = crate::js::unknown_key(&value, &back) {
+            return Err(issue.to_string());
+        }
+        let json = platform::json_stringify(&back).map_err(|e| e.0)?;
         Ok((entry, json))
     }
     fn encode(&self, entry: &Entry) -> Result<String, String> {
