@@ -291,7 +291,7 @@ export interface ConsentHandle {
 
 export interface MountOptions {
   embed?: Embed;
-  /** `window.ConsentPrompt.mount()` only: milliseconds before it rejects with "timeout" (default 20000). */
+  /** Milliseconds before the mount rejects with "timeout" (default 20000): the config's request, the wasm and the mount together. */
   timeout?: number;
 }
 
@@ -300,10 +300,16 @@ export function load(): Promise<unknown>;
  * Mounts the prompt into `target` (an Element or a CSS selector). `config` may be a URL to JSON,
  * or `#id` of a `<script type="application/json">` in the page that holds it.
  * When `target` holds a server-rendered prompt (the `fragment` of `POST /api/v1/prompt/render`)
- * for the same session, the prompt takes that DOM over, keeping answers given before; otherwise
- * it renders afresh.
+ * for the same session, the prompt takes that DOM over, keeping answers given before (and a Save
+ * pressed before); otherwise it renders afresh. Settles within `options.timeout`; a failure
+ * rejects with a `MountError` and fires `consent:error` on the target.
  */
 export function mount(target: Element | string, config: ConsentConfig | string, options?: MountOptions): Promise<ConsentHandle>;
+/**
+ * A config as `mount` reads it: an object as it is, `#id` from the page, anything else fetched as
+ * JSON. Rejects with a `MountError` coded `config-inline`, `config-fetch` or `config-parse`.
+ */
+export function loadConfig(source: ConsentConfig | string): Promise<ConsentConfig>;
 export const version: string;
 
 // ---- iframe protocol: {type: "consent-prompt:<name>", v: 1, ...} ----------

@@ -30,7 +30,7 @@
 // patron at the message; "allow" (the default without `required`) lets it
 // through with no record ids and dispatches `consent:skipped`. Either way no
 // consent is recorded without an answer.
-import { mount } from "./consent-prompt.js";
+import { loadConfig, mount } from "./consent-prompt.js";
 
 const TAG = "consent-prompt";
 const OBSERVED = ["config", "token", "locale", "theme", "required", "on-failure"];
@@ -40,8 +40,6 @@ const TIMEOUT_MS = 20000;
 const FAILED = "We couldn't load the marketing preferences.";
 const FAILED_BLOCK = "You can't continue until they load. Please try again.";
 const FAILED_ALLOW = "You can continue without them: no answer will be recorded, so no company gets your permission to contact you.";
-/** Codes the wasm's mountPrompt reports itself (it has dispatched consent:error already). */
-const FROM_WASM = new Set(["invalid-config", "already-mounted", "browser"]);
 
 function fault(code, message, extra = {}) {
   return { code, message, field: null, errors: [], ...extra };
@@ -52,26 +50,6 @@ function typed(error) {
   if (error && typeof error === "object" && typeof error.code === "string") return error;
   const message = error && error.message ? error.message : String(error);
   return fault("load", `the consent prompt's code could not be loaded: ${message}`);
-}
-
-/** Fetches a config URL; rejects with `config-fetch` or `config-parse`, naming the URL. */
-async function fetchConfig(source, url) {
-  let response;
-  try {
-    response = await fetch(url, { credentials: "same-origin" });
-  } catch (error) {
-    throw fault("config-fetch", `could not load the config from ${source} (${error.message})`, { url, status: null });
-  }
-  if (!response.ok) {
-    throw fault("config-fetch", `could not load the config from ${source} (HTTP ${response.status})`, { url, status: response.status });
-  }
-  const text = await response.text();
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const type = response.headers.get("content-type") || "no content type";
-    throw fault("config-parse", `the config from ${source} is not JSON (${type}): ${error.message}`, { url, status: response.status });
-  }
 }
 
 /** Settles as `promise` does, or rejects with `timeout` after `ms`. */
@@ -324,7 +302,7 @@ export class ConsentPromptElement extends HTMLElement {
     if (typeof source !== "string") return source;
     const url = new URL(source, document.baseURI).href;
     if (!this.#fetched || this.#fetched.url !== url) {
-      this.#fetched = { url, config: fetchConfig(source, url) };
+      this.#fetched = { url, config: loadConfig(url) };
     }
     return this.#fetched.config;
   }
@@ -362,23 +340,24 @@ export class ConsentPromptElement extends HTMLElement {
       }
       return;
     }
-    const mounting = mount(this, config);
+    // The element reports failures itself (with its message and form
+    // policy), so the entry's own deadline is its remaining budget.
+    let handle;
     try {
-      const handle = await deadline(mounting, left(), "starting the consent prompt");
-      if (!this.isConnected || generation !== this.#generation) {
-        // Replaced while mounting: keep the newest only.
-        if (!this.isConnected) handle.destroy();
-        else this.#adopt(handle);
-        return;
-      }
-      this.#adopt(handle);
+      handle = await mount(this, config, { timeout: Math.max(1, left()) });
     } catch (error) {
-      const e = typed(error);
-      // Too late is too late: a prompt that arrives after the failure was
-      // reported (and the form perhaps let through) is not shown.
-      if (e.code === "timeout") mounting.then((late) => late.destroy(), () => {});
-      if (generation === this.#generation) this.#mountFailed(e, FROM_WASM.has(e.code) && error === e);
+      // The entry has said so with consent:error on this element already
+      // (and destroys a prompt that arrives after its deadline).
+      if (generation === this.#generation) this.#mountFailed(typed(error), true);
+      return;
     }
+    if (!this.isConnected || generation !== this.#generation) {
+      // Replaced while mounting: keep the newest only.
+      if (!this.isConnected) handle.destroy();
+      else this.#adopt(handle);
+      return;
+    }
+    this.#adopt(handle);
   }
 
   #adopt(handle) {

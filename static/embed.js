@@ -38,87 +38,19 @@
   hint("modulepreload", "consent-prompt.js", {});
   hint("modulepreload", "consent_prompt.js", {});
   hint("preload", "consent_prompt_bg.wasm", { as: "fetch", type: "application/wasm", crossorigin: "anonymous" });
-  var TIMEOUT_MS = 20000;
-  // Codes the wasm's mountPrompt reports itself, having fired consent:error.
-  var FROM_WASM = { "invalid-config": true, "already-mounted": true, browser: true };
-  function fault(code, message, extra) {
-    return Object.assign({ code: code, message: message, field: null, errors: [] }, extra || {});
-  }
-  function typed(error) {
-    if (error && typeof error === "object" && typeof error.code === "string") return error;
-    return fault("load", "the consent prompt's code could not be loaded: " + (error && error.message ? error.message : String(error)));
-  }
-  // The config: an object as given; "#id" of a JSON data block; or a URL,
-  // fetched as the preload hint below asked for it. Typed errors name it.
-  function resolveConfig(config) {
-    if (typeof config !== "string") return Promise.resolve(config);
-    if (config.charAt(0) === "#") {
-      return new Promise(function (resolve) {
-        var element = document.querySelector(config);
-        if (!element) throw fault("config-inline", "no element matches " + config + " (the config's <script type=\"application/json\">)");
-        try {
-          resolve(JSON.parse(element.textContent));
-        } catch (error) {
-          throw fault("config-inline", "the config in " + config + " is not JSON: " + error.message);
-        }
-      });
-    }
-    var url = new URL(config, document.baseURI).href;
-    return fetch(url, { credentials: "same-origin" }).then(
-      function (response) {
-        if (!response.ok) {
-          throw fault("config-fetch", "could not load the config from " + config + " (HTTP " + response.status + ")", { url: url, status: response.status });
-        }
-        return response.text().then(function (text) {
-          try {
-            return JSON.parse(text);
-          } catch (error) {
-            var type = response.headers.get("content-type") || "no content type";
-            throw fault("config-parse", "the config from " + config + " is not JSON (" + type + "): " + error.message, { url: url, status: response.status });
-          }
-        });
-      },
-      function (error) {
-        throw fault("config-fetch", "could not load the config from " + config + " (" + error.message + ")", { url: url, status: null });
-      }
-    );
-  }
-  function element(target) {
-    try {
-      return typeof target === "string" ? document.querySelector(target) : target;
-    } catch (e) {
-      return null;
-    }
-  }
   var ConsentPrompt = (window.ConsentPrompt = window.ConsentPrompt || {});
-  // Settles within options.timeout ms (default 20 000); rejects with the
-  // typed error, also fired as consent:error on the target.
+  // The entry module settles every mount within its timeout with a typed
+  // error and tells the page (consent:error); only its own download can
+  // fail before it runs.
   ConsentPrompt.mount = function (target, config, options) {
-    options = Object.assign({ embed: "script" }, options || {});
-    var ms = options.timeout > 0 ? options.timeout : TIMEOUT_MS;
-    var timer;
-    var mounting = Promise.all([module(), resolveConfig(config)]).then(function (both) {
-      return both[0].mount(target, both[1], { embed: options.embed });
-    });
-    var late = new Promise(function (_, reject) {
-      timer = setTimeout(function () {
-        reject(fault("timeout", "the consent prompt did not start within " + ms / 1000 + " s"));
-      }, ms);
-    });
-    return Promise.race([mounting, late]).then(
-      function (handle) {
-        clearTimeout(timer);
-        return handle;
+    return module().then(
+      function (m) {
+        return m.mount(target, config, Object.assign({ embed: "script" }, options || {}));
       },
       function (error) {
-        clearTimeout(timer);
-        var e = typed(error);
-        // A prompt arriving after its failure was reported is not shown.
-        if (e.code === "timeout") mounting.then(function (h) { h.destroy(); }, function () {});
-        var at = element(target);
-        if (at && !(FROM_WASM[e.code] && e === error)) {
-          at.dispatchEvent(new CustomEvent("consent:error", { detail: e, bubbles: true, composed: true }));
-        }
+        var e = { code: "load", message: "the consent prompt's code could not be loaded: " + (error && error.message ? error.message : String(error)), field: null, errors: [] };
+        var at = typeof target === "string" ? document.querySelector(target) : target;
+        if (at) at.dispatchEvent(new CustomEvent("consent:error", { detail: e, bubbles: true, composed: true }));
         throw e;
       }
     );

@@ -394,3 +394,31 @@ test("frame, parent origin not allowed (the browser blocks the frame: frame-ance
   assert.deepEqual((await errorsOf(page)).map((e) => [e.target, e.detail.code]), [["consent", "origin"]]);
   await context.close();
 });
+
+test("module: a config URL answering HTML or 404 rejects mount() with config-parse / config-fetch and fires consent:error; never a raw SyntaxError", async () => {
+  const context = await watchedContext();
+  await context.route("**/examples/module-html-config.json", (route) =>
+    route.fulfill({ status: 200, headers: { "Content-Type": "text/html" }, body: "<!doctype html><title>Sign in</title>" })
+  );
+  const page = await context.newPage();
+  const url = `${host.url}examples/module-config-faults.html`;
+  await servePage(context, url, { main: `<div id="consent"></div>` });
+  await page.goto(url);
+  const result = await page.evaluate(async () => {
+    const { mount } = await import("/consent-prompt/consent-prompt.js");
+    const target = document.getElementById("consent");
+    const events = [];
+    target.addEventListener("consent:error", (e) => events.push(e.detail.code));
+    const html = await mount(target, "/examples/module-html-config.json").then(() => "resolved", (e) => e);
+    const missing = await mount(target, "/examples/no-such-config.json").then(() => "resolved", (e) => e);
+    return { html, missing, events, htmlIsError: html instanceof Error };
+  });
+  assert.equal(result.htmlIsError, false, "a typed object, not a SyntaxError");
+  assert.equal(result.html.code, "config-parse");
+  assert.match(result.html.message, /module-html-config\.json/);
+  assert.match(result.html.message, /text\/html/);
+  assert.equal(result.missing.code, "config-fetch");
+  assert.equal(result.missing.status, 404);
+  assert.deepEqual(result.events, ["config-parse", "config-fetch"]);
+  await context.close();
+});
