@@ -21,7 +21,7 @@ use consent_core::outcome::Seen;
 use consent_core::wire::{ConsentRecordV1, ErrorBodyV1, StoredV1};
 use consent_core::Timestamp;
 use serde::Serialize;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::platform;
 
@@ -46,8 +46,11 @@ impl Store for LocalStore {
         // serde-wasm-bindgen refuses what is not a whole number where one is
         // due (`1e400` parses to Infinity), and the key-by-key check refuses
         // fields an entry does not have.
-        let entry: StoredEntry = serde_wasm_bindgen::from_value(value.clone())
-            .map_err(|e| format!("{e:?}").replace("JsValue(Error: ", "").replace(')', ""))?;
+        let entry: StoredEntry = serde_wasm_bindgen::from_value(value.clone()).map_err(|e| {
+            let e = JsValue::from(e);
+            e.dyn_ref::<js_sys::Error>()
+                .map_or_else(|| "not an outbox entry".to_owned(), |e| e.message().into())
+        })?;
         let back = platform::to_js(&entry.record).map_err(|e| e.0)?;
         if let Some(issue) = crate::js::unknown_key(&value, &back) {
             return Err(issue.to_string());
