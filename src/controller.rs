@@ -135,7 +135,7 @@ impl Controller {
                 let detail = incomplete(&s, &errors);
                 platform::to_js(&detail).unwrap_or(JsValue::NULL)
             }
-            CommitError::Platform(m) => error_value("browser", m, None, vec![]),
+            CommitError::Platform(m) => error_value("browser", m),
         })
     }
 
@@ -154,9 +154,7 @@ impl Controller {
         let this = self.clone();
         let promise = wasm_bindgen_futures::future_to_promise(async move {
             let result = match this.clone().commit().await {
-                Ok(summary) => {
-                    platform::to_js(&summary).map_err(|e| error_value("browser", e.0, None, vec![]))
-                }
+                Ok(summary) => platform::to_js(&summary).map_err(|e| error_value("browser", e.0)),
                 Err(e) => Err(e),
             };
             this.in_flight.replace(None);
@@ -346,6 +344,8 @@ impl Controller {
         Ok(report)
     }
 
+    /// Tells the page of a failure (`consent:error`) and gives it as the
+    /// value to reject with.
     pub(crate) fn fail(
         &self,
         code: &str,
@@ -476,19 +476,15 @@ fn incomplete(s: &Session, errors: &[consent_core::session::AnswerError]) -> Err
     }
 }
 
-/// A typed error as a JS value (`{code, message, field, errors, recordIds}`).
-pub(crate) fn error_value(
-    code: &str,
-    message: String,
-    field: Option<String>,
-    record_ids: Vec<String>,
-) -> JsValue {
+/// A typed error as a JS value (`{code, message, field, errors, recordIds}`),
+/// for failures the page hears of only through the rejection.
+pub(crate) fn error_value(code: &str, message: String) -> JsValue {
     let detail = ErrorDetail {
         code,
         message,
-        field,
+        field: None,
         errors: vec![],
-        record_ids,
+        record_ids: vec![],
     };
     platform::to_js(&detail).unwrap_or(JsValue::NULL)
 }

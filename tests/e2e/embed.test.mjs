@@ -1,29 +1,18 @@
 // The three embedding modes, each under the strict CSP the host sends:
 // mount, answer, commit, and the records stored. Plus the iframe's defences
 // against forged messages, its height, and update() with a changed basket.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { readFileSync } from "node:fs";
-import { startHost, launch, recordsFor, newCustomer, waitFor, ROOT } from "./harness.mjs";
+import { recordsFor, newCustomer, waitFor, ROOT, twoHostsAndBrowser, STRICT_CSP } from "./harness.mjs";
 
-const STRICT = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'";
-let host, other, browser;
-
-before(async () => {
-  host = await startHost();
-  other = await startHost({ examples: path.join(ROOT, "tests/e2e/fixtures") });
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await host?.stop();
-  await other?.stop();
-});
+const env = twoHostsAndBrowser();
+const STRICT = STRICT_CSP;
 
 /** A fresh context that records every CSP violation, in every frame. */
 async function strictContext() {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   await context.addInitScript(() => {
     window.__cspViolations = [];
     document.addEventListener("securitypolicyviolation", (e) =>
@@ -49,14 +38,14 @@ test("ES module: mount, answer, commit; stored; no CSP violation", async () => {
   const customer = newCustomer();
   const context = await strictContext();
   const page = await context.newPage();
-  const response = await page.goto(`${host.url}examples/module.html?customer=${customer}`);
+  const response = await page.goto(`${env.host.url}examples/module.html?customer=${customer}`);
   await expectStrictCsp(response);
   await page.locator("#consent fieldset.q").first().waitFor();
   await page.locator("#consent #cp-q0-yes").check();
   await page.locator("#consent #cp-q1-no").check();
   await page.locator("#pay").click();
   await page.locator("#result", { hasText: "Saved 2 record(s): 2 delivered" }).waitFor();
-  const records = recordsFor(host.db, customer);
+  const records = recordsFor(env.host.db, customer);
   assert.deepEqual(records.map((r) => [r.partner.id, r.state, r.collection.embed]), [
     ["northern-lights", "given", "module"],
     ["paper-lantern", "refused", "module"],
@@ -75,7 +64,7 @@ test("script tag: mounts itself, commits through window.ConsentPrompt.handle; no
     body.customerId = customer;
     await route.fulfill({ json: body });
   });
-  const response = await page.goto(`${host.url}examples/script-tag.html`);
+  const response = await page.goto(`${env.host.url}examples/script-tag.html`);
   await expectStrictCsp(response);
   await page.locator("#result", { hasText: "2 question(s) to answer." }).waitFor();
   assert.equal(await page.evaluate(() => typeof window.ConsentPrompt.mount), "function");
@@ -83,7 +72,7 @@ test("script tag: mounts itself, commits through window.ConsentPrompt.handle; no
   await page.locator("#consent #cp-q1-no").check();
   await page.locator("#pay").click();
   await page.locator("#result", { hasText: "Saved 2 record(s)" }).waitFor();
-  const records = recordsFor(host.db, customer);
+  const records = recordsFor(env.host.db, customer);
   assert.deepEqual(records.map((r) => [r.state, r.collection.embed]), [["refused", "script"], ["refused", "script"]]);
   assert.deepEqual(await violations(page), []);
   await context.close();
@@ -92,7 +81,7 @@ test("script tag: mounts itself, commits through window.ConsentPrompt.handle; no
 async function openIframeExample(context, customer) {
   const page = await context.newPage();
   // The parent is on localhost, the frame on 127.0.0.1: two origins.
-  const url = `http://localhost:${host.port}/examples/iframe.html?customer=${customer}`;
+  const url = `http://localhost:${env.host.port}/examples/iframe.html?customer=${customer}`;
   const response = await page.goto(url);
   await expectStrictCsp(response);
   const frame = page.frameLocator("#consent iframe");
@@ -105,7 +94,7 @@ test("iframe: mount, answer, commit across origins; stored; sized to its content
   const context = await strictContext();
   const { page, frame } = await openIframeExample(context, customer);
   const child = page.frames().find((f) => f.url().includes("/consent-prompt/frame.html"));
-  assert.ok(child.url().startsWith(`http://127.0.0.1:${host.port}/`), child.url());
+  assert.ok(child.url().startsWith(`http://127.0.0.1:${env.host.port}/`), child.url());
 
   await frame.locator("#cp-q0-yes").check();
   await frame.locator("#cp-q1-yes").check();
@@ -117,10 +106,10 @@ test("iframe: mount, answer, commit across origins; stored; sized to its content
   await page.waitForTimeout(200);
   await page.locator("#pay").click();
   await page.locator("#result", { hasText: "Saved 2 record(s): 2 delivered" }).waitFor();
-  const records = recordsFor(host.db, customer);
+  const records = recordsFor(env.host.db, customer);
   assert.deepEqual(records.map((r) => [r.state, r.collection.embed, r.collection.pageOrigin]), [
-    ["given", "iframe", `http://127.0.0.1:${host.port}`],
-    ["given", "iframe", `http://127.0.0.1:${host.port}`],
+    ["given", "iframe", `http://127.0.0.1:${env.host.port}`],
+    ["given", "iframe", `http://127.0.0.1:${env.host.port}`],
   ]);
 
   // The frame is exactly as tall as its content: no scrollbar inside.
@@ -141,9 +130,9 @@ test("iframe: messages from a third origin or a non-parent window change nothing
   const customer = newCustomer();
   const context = await strictContext();
   const attacker = await context.newPage();
-  await attacker.goto(`${other.url}examples/attacker.html`);
+  await attacker.goto(`${env.other.url}examples/attacker.html`);
   const popupPromise = context.waitForEvent("page");
-  await attacker.evaluate((u) => window.attack(u), `http://localhost:${host.port}/examples/iframe.html?customer=${customer}`);
+  await attacker.evaluate((u) => window.attack(u), `http://localhost:${env.host.port}/examples/iframe.html?customer=${customer}`);
   const checkout = await popupPromise;
   const ignored = [];
   checkout.on("console", (m) => m.text().includes("ignored a message") && ignored.push(m.text()));
@@ -174,21 +163,21 @@ test("iframe: messages from a third origin or a non-parent window change nothing
 
   assert.deepEqual(await frame.locator("fieldset.q > legend").allTextContents(), before, "nothing changed");
   assert.equal(await frame.locator("#cp-q0-yes").isChecked(), false);
-  assert.equal(recordsFor(host.db, customer).length, 0, "nothing stored for the patron");
-  assert.equal(recordsFor(host.db, "FORGED").length, 0, "nothing stored for the forger");
-  assert.equal(recordsFor(host.db, "SIBLING").length, 0);
+  assert.equal(recordsFor(env.host.db, customer).length, 0, "nothing stored for the patron");
+  assert.equal(recordsFor(env.host.db, "FORGED").length, 0, "nothing stored for the forger");
+  assert.equal(recordsFor(env.host.db, "SIBLING").length, 0);
   assert.equal(await checkout.evaluate(() => window.consentPrompt.state().phase), "asking");
   // The forged messages did arrive, and were turned away (each kind logged once).
-  assert.ok(ignored.some((t) => t.includes(other.url.replace(/\/$/, ""))), `third origin refused: ${ignored.join(" | ")}`);
+  assert.ok(ignored.some((t) => t.includes(env.other.url.replace(/\/$/, ""))), `third origin refused: ${ignored.join(" | ")}`);
   assert.ok(ignored.some((t) => t.includes("not the parent")), `non-parent window refused: ${ignored.join(" | ")}`);
   assert.equal(new Set(ignored).size, ignored.length, "each kind of refusal is logged once");
   await context.close();
 });
 
 test("update(config) with a changed basket adds and removes questions and keeps answers", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${host.url}?customer=${newCustomer()}`);
+  await page.goto(`${env.host.url}?customer=${newCustomer()}`);
   await page.locator("#consent fieldset.q").first().waitFor();
   await page.locator("#consent #cp-q0-no").check(); // Northern Lights: no
   await page.locator("#consent #cp-q2-yes").check(); // Oakwell: yes
@@ -218,7 +207,7 @@ test("script tag with the config written into the page: no config request, recor
   const customer = newCustomer();
   const config = JSON.parse(readFileSync(path.join(ROOT, "examples/consent-config.json"), "utf8"));
   config.customerId = customer;
-  config.token = (await mintToken(host.url, { venueId: config.venue.id, customerId: customer })).token;
+  config.token = (await mintToken(env.host.url, { venueId: config.venue.id, customerId: customer })).token;
   config.venue.name = "</script><p id=injected>Riverside</p>"; // must stay text
   const page = (json) => `<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Inline config</title></head><body>
 <script type="application/json" id="consent-config">${json.replace(/</g, "\\u003c")}</script>
@@ -235,14 +224,14 @@ test("script tag with the config written into the page: no config request, recor
   await tab.route("**/examples/inline.html*", (route) =>
     route.fulfill({ body, contentType: "text/html; charset=utf-8", headers: { "Content-Security-Policy": STRICT } })
   );
-  await tab.goto(`${host.url}examples/inline.html`);
+  await tab.goto(`${env.host.url}examples/inline.html`);
   await tab.waitForFunction(() => window.ConsentPrompt?.handle);
   assert.equal(await tab.locator("#injected").count(), 0);
   await tab.locator("#consent #cp-q0-no").check();
   await tab.locator("#consent #cp-q1-no").check();
   await tab.evaluate(() => window.ConsentPrompt.handle.commit());
   const records = await waitFor(() => {
-    const r = recordsFor(host.db, customer);
+    const r = recordsFor(env.host.db, customer);
     return r.length === 2 && r;
   });
   assert.deepEqual(records.map((r) => [r.state, r.collection.embed]), [["refused", "script"], ["refused", "script"]]);
@@ -250,7 +239,7 @@ test("script tag with the config written into the page: no config request, recor
   assert.deepEqual(await violations(tab), []);
 
   body = page("{ not json");
-  await tab.goto(`${host.url}examples/inline.html?broken`);
+  await tab.goto(`${env.host.url}examples/inline.html?broken`);
   await waitFor(() => errors.some((e) => e.includes("could not mount")));
   assert.ok(errors.some((e) => e.includes("#consent-config is not JSON")), errors.join("\n"));
   await context.close();

@@ -4,29 +4,17 @@
 // settles within its bound, rejects with the documented shape and fires
 // consent:error. A required <consent-prompt> that could not mount tells the
 // patron, and holds or lets through the form as `on-failure` says.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { startHost, launch, waitFor, ROOT } from "./harness.mjs";
+import { waitFor, twoHostsAndBrowser, STRICT_CSP } from "./harness.mjs";
 
-const STRICT = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'";
-let host, other, browser;
-
-before(async () => {
-  host = await startHost();
-  other = await startHost({ examples: path.join(ROOT, "tests/e2e/fixtures") });
-  browser = await launch();
-});
-after(async () => {
-  await browser?.close();
-  await host?.stop();
-  await other?.stop();
-});
+const env = twoHostsAndBrowser();
+const STRICT = STRICT_CSP;
 
 /** A context whose pages note every consent:error / consent:skipped (with when) and CSP violation. */
 async function watchedContext() {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   await context.addInitScript(() => {
     window.__events = [];
     window.__csp = [];
@@ -78,7 +66,7 @@ async function violations(page) {
 
 /** The config the examples use, as the host serves it. */
 async function exampleConfig() {
-  return (await fetch(new URL("examples/consent-config.json", host.url))).json();
+  return (await fetch(new URL("examples/consent-config.json", env.host.url))).json();
 }
 
 function assertTyped(e, code) {
@@ -95,7 +83,7 @@ function assertTyped(e, code) {
 test("element, config 404: consent:error config-fetch naming the URL and status; commit() rejects with it; the patron is told; axe clean", async () => {
   const context = await watchedContext();
   const page = await context.newPage();
-  const url = `${host.url}examples/failure-404.html`;
+  const url = `${env.host.url}examples/failure-404.html`;
   await servePage(context, url, checkoutForm(`name="consent" config="/examples/no-such-config.json"`));
   await page.goto(url);
   const event = await firstError(page);
@@ -127,7 +115,7 @@ test("element, unknown fields and a wrong type: one consent:error invalid-config
   config.partners[1].notice.version = "2";
   config.basket.lines[0].partnerIDs = [];
   await context.route("**/examples/bad-config.json", (route) => route.fulfill({ json: config }));
-  const url = `${host.url}examples/failure-unknown.html`;
+  const url = `${env.host.url}examples/failure-unknown.html`;
   await servePage(context, url, checkoutForm(`name="consent" config="/examples/bad-config.json"`));
   await page.goto(url);
   const event = await firstError(page);
@@ -148,7 +136,7 @@ test("element, config URL answering HTML: config-parse, never a raw SyntaxError"
   await context.route("**/examples/html-config.json", (route) =>
     route.fulfill({ status: 200, headers: { "Content-Type": "text/html" }, body: "<!doctype html><title>Sign in</title>" })
   );
-  const url = `${host.url}examples/failure-html.html`;
+  const url = `${env.host.url}examples/failure-html.html`;
   await servePage(context, url, checkoutForm(`name="consent" config="/examples/html-config.json"`));
   await page.goto(url);
   const event = await firstError(page);
@@ -164,7 +152,7 @@ test("element, the wasm never arrives: timeout within the element's bound", asyn
   await context.route("**/consent_prompt_bg.wasm", () => {
     /* never answered */
   });
-  const url = `${host.url}examples/failure-wasm.html`;
+  const url = `${env.host.url}examples/failure-wasm.html`;
   await servePage(context, url, checkoutForm(`name="consent" timeout="2000" config="/examples/consent-config.json"`));
   const started = Date.now();
   await page.goto(url);
@@ -182,9 +170,9 @@ test("required element that could not mount, on-failure=block (its default): the
   let broken = true;
   await context.route("**/examples/flaky-config.json", async (route) => {
     if (broken) return route.fulfill({ status: 503, body: "" });
-    return route.fulfill({ response: await route.fetch({ url: `${host.url}examples/consent-config.json` }) });
+    return route.fulfill({ response: await route.fetch({ url: `${env.host.url}examples/consent-config.json` }) });
   });
-  const url = `${host.url}examples/failure-block.html`;
+  const url = `${env.host.url}examples/failure-block.html`;
   await servePage(context, url, checkoutForm(`required name="consent" config="/examples/flaky-config.json"`));
   await page.goto(url);
   await firstError(page);
@@ -218,7 +206,7 @@ test("required element that could not mount, on-failure=block (its default): the
 test("required element that could not mount, on-failure=allow: the form goes through with no consent, and consent:skipped says so", async () => {
   const context = await watchedContext();
   const page = await context.newPage();
-  const url = `${host.url}examples/failure-allow.html`;
+  const url = `${env.host.url}examples/failure-allow.html`;
   await servePage(context, url, checkoutForm(`required on-failure="allow" name="consent" config="/examples/no-such-config.json"`));
   await page.goto(url);
   await firstError(page);
@@ -276,7 +264,7 @@ for (const [name, config, route, code] of [
     } else if (route) {
       await context.route(`**${config}`, (r) => r.fulfill(route));
     }
-    const url = `${host.url}examples/script-${code}.html`;
+    const url = `${env.host.url}examples/script-${code}.html`;
     await servePage(context, url, scriptTagPage(config));
     await page.goto(url);
     const outcome = await readyOutcome(page);
@@ -295,7 +283,7 @@ test("script tag, the wasm never arrives: ready rejects with timeout after data-
   const context = await watchedContext();
   const page = await context.newPage();
   await context.route("**/consent_prompt_bg.wasm", () => {});
-  const url = `${host.url}examples/script-timeout.html`;
+  const url = `${env.host.url}examples/script-timeout.html`;
   await servePage(context, url, scriptTagPage("/examples/consent-config.json", `data-timeout="1500"`));
   const started = Date.now();
   await page.goto(url);
@@ -312,7 +300,7 @@ test("script tag, the wasm never arrives: ready rejects with timeout after data-
 test("module: a second mount on a live prompt rejects with already-mounted (and consent:error); the first prompt is untouched; after destroy() every method says destroyed", async () => {
   const context = await watchedContext();
   const page = await context.newPage();
-  const url = `${host.url}examples/module-twice.html`;
+  const url = `${env.host.url}examples/module-twice.html`;
   await servePage(context, url, { main: `<div id="consent"></div>` });
   await page.goto(url);
   const config = await exampleConfig();
@@ -368,7 +356,7 @@ test("module: a second mount on a live prompt rejects with already-mounted (and 
  */
 async function foreignParent(context) {
   const page = await context.newPage();
-  await page.goto(`${other.url}examples/blank.html`);
+  await page.goto(`${env.other.url}examples/blank.html`);
   return page;
 }
 
@@ -386,9 +374,9 @@ function mountForeign(page, src, config, timeout) {
 test("frame, parent origin not allowed (the browser blocks the frame: frame-ancestors): mount rejects with origin within its timeout", async () => {
   const context = await watchedContext();
   const page = await foreignParent(context);
-  const { outcome, took, frames } = await mountForeign(page, `${host.url}consent-prompt/frame.html`, await exampleConfig(), 3000);
+  const { outcome, took, frames } = await mountForeign(page, `${env.host.url}consent-prompt/frame.html`, await exampleConfig(), 3000);
   assertTyped(outcome, "origin");
-  assert.match(outcome.message, new RegExp(other.url.replace(/\/$/, "").replace(/[.:/]/g, "\\$&")));
+  assert.match(outcome.message, new RegExp(env.other.url.replace(/\/$/, "").replace(/[.:/]/g, "\\$&")));
   assert.ok(took >= 2500 && took < 8000, `settled after ${took} ms (timeout 3000 ms)`);
   assert.equal(frames, 0, "the frame is removed");
   assert.deepEqual((await errorsOf(page)).map((e) => [e.target, e.detail.code]), [["consent", "origin"]]);
@@ -401,7 +389,7 @@ test("module: a config URL answering HTML or 404 rejects mount() with config-par
     route.fulfill({ status: 200, headers: { "Content-Type": "text/html" }, body: "<!doctype html><title>Sign in</title>" })
   );
   const page = await context.newPage();
-  const url = `${host.url}examples/module-config-faults.html`;
+  const url = `${env.host.url}examples/module-config-faults.html`;
   await servePage(context, url, { main: `<div id="consent"></div>` });
   await page.goto(url);
   const result = await page.evaluate(async () => {

@@ -155,6 +155,30 @@ export function hostAndBrowser(options) {
   return env;
 }
 
+/** The Content-Security-Policy the embedding tests serve their pages under. */
+export const STRICT_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'";
+
+/**
+ * For a test file that embeds the prompt across origins: two reference
+ * hosts (`env.other` serves `tests/e2e/fixtures` as its examples, a page
+ * on a second origin) and one browser, started before its tests and
+ * stopped after.
+ */
+export function twoHostsAndBrowser() {
+  const env = { host: null, other: null, browser: null };
+  before(async () => {
+    env.host = await startHost();
+    env.other = await startHost({ examples: path.join(ROOT, "tests/e2e/fixtures") });
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.host?.stop();
+    await env.other?.stop();
+  });
+  return env;
+}
+
 /**
  * Sets one of the demo's controls and waits until the prompt shows it:
  * the page has remounted with that value in its config, the root in the

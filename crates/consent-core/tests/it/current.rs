@@ -146,3 +146,36 @@ fn effective_time_is_capped_by_receipt_or_now() {
         at(2)
     );
 }
+
+#[test]
+fn a_withdrawal_held_on_the_device_is_honoured_by_the_next_plan() {
+    use consent_core::plan::{plan, SkipReason};
+    // The venue's server still says yes; this device withdrew it since.
+    let venue = Preference {
+        record_id: Some("r-yes".into()),
+        ..pref("p1", Given, 1, 1)
+    };
+    let device = Preference {
+        record_id: Some("r-withdrawn".into()),
+        supersedes: Some("r-yes".into()),
+        ..pref("p1", Withdrawn, 1, 5)
+    };
+    let p = plan(
+        &[crate::common::line("e1", &["p1"])],
+        &[venue, device],
+        &[partner("p1", 1)],
+        &Policy::default(),
+        at(6),
+    );
+    assert!(
+        p.questions.is_empty(),
+        "a withdrawal is an answer: not asked again"
+    );
+    assert_eq!(
+        p.skipped[0].reason,
+        SkipReason::AlreadyAnswered {
+            state: Withdrawn,
+            decided_at: at(5)
+        }
+    );
+}
