@@ -131,6 +131,15 @@ pub struct Config {
     #[arg(long = "frame-parents", env = "FRAME_PARENT_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
     pub frame_parents: Vec<String>,
 
+    /// The origin patrons' browsers reach this host at, e.g.
+    /// `https://consent.riverside.example`. A render asked for by a page on
+    /// another origin (`POST /api/v1/prompt/render` without `assetBase`)
+    /// links its stylesheet under it, so the first paint is styled on the
+    /// venue's origin. When unset, the request's own `Host` is used
+    /// (`https://`, or `http://` for a loopback host).
+    #[arg(long = "public-origin", env = "CONSENT_PUBLIC_ORIGIN", value_parser = parse_origin)]
+    pub public_origin: Option<String>,
+
     /// The explicit demo mode: checkout tokens are verified with
     /// CONSENT_TOKEN_SECRET if set, otherwise with a random secret made at
     /// start-up, and `POST /demo/token` mints tokens for the demo's own
@@ -236,6 +245,7 @@ impl Default for Config {
             dist: PathBuf::from("./dist"),
             examples: PathBuf::from("./examples"),
             frame_parents: Vec::new(),
+            public_origin: None,
             demo: false,
             token_secret: None,
             token_public_key: None,
@@ -288,6 +298,32 @@ impl Config {
     /// configured one. `None` when neither is known (`--port 0` before binding).
     pub fn listen_port(&self) -> Option<u16> {
         self.bound_port.or(Some(self.port)).filter(|&p| p != 0)
+    }
+
+    /// The origin to link the widget's files under in a render for another
+    /// origin: `--public-origin`, else the request's `Host` (a plain
+    /// `host[:port]`, checked as an origin is), `http://` only for a
+    /// loopback host. `None` when neither gives one: the link stays a path.
+    pub fn public_origin_for(&self, host: Option<&str>) -> Option<String> {
+        if let Some(o) = self.public_origin.as_deref().filter(|o| !o.is_empty()) {
+            return parse_origin(o).ok();
+        }
+        let host = host?.trim().to_ascii_lowercase();
+        let name = host.rsplit_once(':').map_or(host.as_str(), |(n, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) && !n.ends_with('[') {
+                n
+            } else {
+                host.as_str()
+            }
+        });
+        let scheme = if matches!(name, "localhost" | "127.0.0.1" | "[::1]") {
+            "http"
+        } else {
+            "https"
+        };
+        parse_origin(&format!("{scheme}://{host}"))
+            .ok()
+            .filter(|o| !o.is_empty())
     }
 
     /// The two loopback spellings of the host's own origin,

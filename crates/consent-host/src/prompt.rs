@@ -168,11 +168,22 @@ fn asset_base_ok(base: &str) -> bool {
 /// `POST /api/v1/prompt/render`.
 pub async fn post_render(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Authorized { caller, body: req }: Authorized<PromptRenderRequestV1>,
 ) -> Result<Response, ApiError> {
     if let Some(base) = &req.asset_base {
         check_asset_base(base)?;
     }
+    // The fragment goes into a page on the venue's origin: its stylesheet
+    // is linked absolutely, under this host's public origin, unless the
+    // caller names where the widget's files are.
+    let absolute = match &req.asset_base {
+        Some(_) => None,
+        None => state
+            .config
+            .public_origin_for(headers.get(header::HOST).and_then(|h| h.to_str().ok()))
+            .map(|origin| format!("{origin}{}", state.prompt.asset_base)),
+    };
     let config = validate(&req.config).map_err(config_error)?.config;
     if config.venue.id != state.tokens.venue() {
         return Err(ApiError::new(
@@ -203,7 +214,7 @@ pub async fn post_render(
             languages,
             req.gpc,
             (state.clock)(),
-            req.asset_base.as_deref(),
+            req.asset_base.as_deref().or(absolute.as_deref()),
         )
         .await?;
     tracing::debug!(

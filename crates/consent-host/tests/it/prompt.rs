@@ -249,6 +249,65 @@ async fn an_asset_base_moves_the_stylesheet() {
     ));
 }
 
+/// A render for a page on another origin links the stylesheet absolutely,
+/// so the venue's page paints it styled before the wasm arrives.
+async fn stylesheet_for_host(t: &TestApp, host: Option<&str>) -> String {
+    let mut req = Request::post("/api/v1/prompt/render")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {}", token("C-1")));
+    if let Some(h) = host {
+        req = req.header(header::HOST, h);
+    }
+    let body = json!({ "config": config("C-1") }).to_string();
+    let (status, _, bytes) = t.send(req.body(Body::from(body)).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let r: Value = serde_json::from_slice(&bytes).unwrap();
+    let sheet = r["stylesheet"].as_str().unwrap().to_owned();
+    assert!(r["fragment"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("<link rel=\"stylesheet\" href=\"{sheet}\">")));
+    sheet
+}
+
+#[tokio::test]
+async fn a_render_links_its_stylesheet_under_the_hosts_own_origin() {
+    let t = TestApp::new().await;
+    let table = [
+        (
+            Some("consent.riverside.example"),
+            "https://consent.riverside.example/consent-prompt/consent-prompt.css",
+        ),
+        (
+            Some("127.0.0.1:8080"),
+            "http://127.0.0.1:8080/consent-prompt/consent-prompt.css",
+        ),
+        (
+            Some("localhost:5173"),
+            "http://localhost:5173/consent-prompt/consent-prompt.css",
+        ),
+        // A Host that is no plain host[:port] never reaches the attribute.
+        (
+            Some("evil.example\"><script>"),
+            "/consent-prompt/consent-prompt.css",
+        ),
+        (Some("a.example/path"), "/consent-prompt/consent-prompt.css"),
+        (None, "/consent-prompt/consent-prompt.css"),
+    ];
+    for (host, want) in table {
+        assert_eq!(stylesheet_for_host(&t, host).await, want, "Host: {host:?}");
+    }
+    // A configured public origin wins over the request's Host.
+    let t = TestApp::with_config(|c, _| {
+        c.public_origin = Some("https://consent.venue.example".into());
+    })
+    .await;
+    assert_eq!(
+        stylesheet_for_host(&t, Some("internal:9000")).await,
+        "https://consent.venue.example/consent-prompt/consent-prompt.css"
+    );
+}
+
 /// A build directory with the demo's pages and config.
 fn demo_dist(dir: &std::path::Path) {
     let dist = dir.join("dist");
