@@ -34,12 +34,50 @@ import { loadConfig, mount } from "./consent-prompt.js";
 
 const TAG = "consent-prompt";
 const OBSERVED = ["config", "token", "locale", "theme", "required", "on-failure"];
-const UNANSWERED = "Please answer every question about contact preferences.";
 /** How long a mount may take (config, wasm and mount together), by default. */
 const TIMEOUT_MS = 20000;
-const FAILED = "We couldn't load the marketing preferences.";
-const FAILED_BLOCK = "You can't continue until they load. Please try again.";
-const FAILED_ALLOW = "You can continue without them: no answer will be recorded, so no company gets your permission to contact you.";
+/**
+ * What the patron reads when the prompt could not be shown, in the
+ * prompt's four built-in languages: `[headline, block, allow, try again,
+ * unanswered]` (the last is the form's message for a required element).
+ */
+const FAILURE_TEXT = {
+  en: [
+    "We couldn't load the marketing preferences.",
+    "You can't continue until they load. Please try again.",
+    "You can continue without them: no answer will be recorded, so no company gets your permission to contact you.",
+    "Try again",
+    "Please answer every question about contact preferences.",
+  ],
+  cy: [
+    "Nid oeddem yn gallu llwytho'r dewisiadau marchnata.",
+    "Ni allwch barhau nes iddynt lwytho. Rhowch gynnig arall arni.",
+    "Gallwch barhau hebddynt: ni chofnodir ateb, felly ni chaiff unrhyw gwmni eich caniatâd i gysylltu â chi.",
+    "Rhowch gynnig arall arni",
+    "Atebwch bob cwestiwn am ddewisiadau cysylltu.",
+  ],
+  fr: [
+    "Nous n'avons pas pu charger les préférences marketing.",
+    "Vous ne pouvez pas continuer tant qu'elles ne sont pas chargées. Veuillez réessayer.",
+    "Vous pouvez continuer sans elles : aucune réponse ne sera enregistrée, aucune entreprise n'aura donc votre permission de vous contacter.",
+    "Réessayer",
+    "Veuillez répondre à chaque question sur vos préférences de contact.",
+  ],
+  de: [
+    "Wir konnten die Marketing-Einstellungen nicht laden.",
+    "Sie können erst fortfahren, wenn sie geladen sind. Bitte versuchen Sie es erneut.",
+    "Sie können ohne sie fortfahren: Es wird keine Antwort gespeichert, also erhält kein Unternehmen Ihre Erlaubnis, Sie zu kontaktieren.",
+    "Erneut versuchen",
+    "Bitte beantworten Sie jede Frage zu Ihren Kontakteinstellungen.",
+  ],
+};
+
+/** The element's own texts in its `locale`, else the page's `lang`, else English, and its language. */
+function failureText(element) {
+  const asked = (element.getAttribute("locale") || document.documentElement.lang || "en").toLowerCase();
+  const lang = Object.keys(FAILURE_TEXT).find((l) => asked === l || asked.startsWith(`${l}-`)) ?? "en";
+  return { lang, text: FAILURE_TEXT[lang] };
+}
 
 function fault(code, message, extra = {}) {
   return { code, message, field: null, errors: [], ...extra };
@@ -405,21 +443,22 @@ export class ConsentPromptElement extends HTMLElement {
     const box = document.createElement("div");
     box.className = "failure";
     box.setAttribute("part", "failure");
-    box.lang = "en";
+    const { lang, text: [headline, block, allow, retry] } = failureText(this);
+    box.lang = lang;
     const text = document.createElement("p");
     text.id = "cp-failure";
     text.setAttribute("part", "failure-message");
     text.setAttribute("role", "alert");
     const lead = document.createElement("strong");
-    lead.textContent = FAILED;
+    lead.textContent = headline;
     const then = document.createElement("span");
-    then.textContent = this.onFailure === "block" ? FAILED_BLOCK : FAILED_ALLOW;
+    then.textContent = this.onFailure === "block" ? block : allow;
     text.append(lead, " ", then);
     const again = document.createElement("button");
     again.type = "button";
     again.setAttribute("part", "failure-retry");
     again.setAttribute("aria-describedby", "cp-failure");
-    again.textContent = "Try again";
+    again.textContent = retry;
     again.addEventListener("click", () => this.#tryAgain());
     box.append(text, again);
     root.replaceChildren(box);
@@ -491,10 +530,11 @@ export class ConsentPromptElement extends HTMLElement {
   #validate() {
     const complete = Boolean(this.#state && this.#state.complete);
     if (this.#failure) {
-      if (this.onFailure === "block") this.#internals.setValidity({ customError: true }, `${FAILED} ${FAILED_BLOCK}`);
+      const { text } = failureText(this);
+      if (this.onFailure === "block") this.#internals.setValidity({ customError: true }, `${text[0]} ${text[1]}`);
       else this.#internals.setValidity({});
     } else if (this.required && !complete && !this.#committed) {
-      this.#internals.setValidity({ valueMissing: true }, UNANSWERED);
+      this.#internals.setValidity({ valueMissing: true }, failureText(this).text[4]);
     } else {
       this.#internals.setValidity({});
     }
