@@ -410,3 +410,19 @@ test("module: a config URL answering HTML or 404 rejects mount() with config-par
   assert.deepEqual(result.events, ["config-parse", "config-fetch"]);
   await context.close();
 });
+
+test("element that could not load speaks the prompt's language: locale=\"cy\" tells the patron in Welsh", async () => {
+  const context = await watchedContext();
+  const page = await context.newPage();
+  const url = `${env.host.url}examples/failure-cy.html`;
+  await servePage(context, url, checkoutForm(`name="consent" locale="cy" required config="/examples/no-such-config.json"`));
+  await page.goto(url);
+  await firstError(page);
+  const box = page.locator("consent-prompt [part=failure]");
+  await box.waitFor();
+  assert.equal(await box.getAttribute("lang"), "cy");
+  assert.match(await page.locator("consent-prompt [part=failure-message]").textContent(), /Nid oeddem yn gallu llwytho/);
+  assert.equal(await page.locator("consent-prompt [part=failure-retry]").textContent(), "Rhowch gynnig arall arni");
+  assert.deepEqual(await violations(page), []);
+  await context.close();
+});
