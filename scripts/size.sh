@@ -17,9 +17,10 @@
 # 256.6 KB; every mount failure typed and every config problem reported at
 # once, the seams' one owner of state, commit outcome and device answers,
 # less the outbox read without paths and the two entries minified: +5.7 KB
-# → 262.3 KB; mounting owned by the module entry alone: → 262.1 KB), and is
-# lowered whenever a change makes the widget smaller.
+# → 262.3 KB; mounting owned by the module entry alone: → 262.1 KB;
+# wasm-opt run to convergence: → 261.2 KB), and is lowered whenever a
+# change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-262.1}"
+BUDGET_KB="${SIZE_BUDGET_KB:-261.2}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"
