@@ -14,6 +14,7 @@
 
 pub mod compact;
 pub mod config;
+pub mod contact;
 pub mod current;
 pub mod delivery;
 pub mod domain;

@@ -175,6 +175,7 @@ mod tests {
             jurisdiction: "GB".into(),
             valid_until: None,
             received_at: None,
+            contact_digests: None,
         }
     }
 

@@ -205,6 +205,7 @@ pub fn build_record(
         jurisdiction: ctx.jurisdiction.clone(),
         valid_until,
         received_at: None,
+        contact_digests: None,
     })
 }
 

@@ -46,6 +46,69 @@ pub struct ConsentRecordV1 {
     /// Set by the backend when it stores the record; never by the widget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received_at: Option<Timestamp>,
+    /// Set by the backend when it stores the record; never by the widget:
+    /// which address each channel of the decision concerns, as a keyed
+    /// digest of the patron's contact point at that moment (see
+    /// [`ContactDigestsV1`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_digests: Option<ContactDigestsV1>,
+}
+
+/// A patron's contact points, as the venue knows them: in a checkout
+/// token's `contact` claim (signed by the venue's server, so the browser
+/// cannot forge them) or set by the venue's back office. Each optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactV1 {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// For `sms` and `phone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// A postal address, lines separated by `\n`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal: Option<String>,
+}
+
+/// Per channel of a record, the lowercase hex HMAC-SHA256 of the contact
+/// point it concerns, keyed by the patron's salt: the venue can show which
+/// address a decision was about, and once the patron is erased nobody can
+/// link the digest to an address. A channel whose contact point was not
+/// known when the record was stored has none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactDigestsV1 {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+impl ContactDigestsV1 {
+    /// The digest of one channel's contact point, if any.
+    pub fn get(&self, channel: Channel) -> Option<&str> {
+        match channel {
+            Channel::Email => self.email.as_deref(),
+            Channel::Post => self.post.as_deref(),
+            Channel::Sms => self.sms.as_deref(),
+            Channel::Phone => self.phone.as_deref(),
+        }
+    }
+
+    /// Sets one channel's digest.
+    pub fn set(&mut self, channel: Channel, digest: String) {
+        let slot = match channel {
+            Channel::Email => &mut self.email,
+            Channel::Post => &mut self.post,
+            Channel::Sms => &mut self.sms,
+            Channel::Phone => &mut self.phone,
+        };
+        *slot = Some(digest);
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

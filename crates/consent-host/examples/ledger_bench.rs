@@ -86,14 +86,14 @@ fn export_measurement(host_bin: &std::path::Path, contacts: u32) -> serde_json::
         )
         .expect("key");
     let records: Vec<NewRecord> = (0..contacts)
-        .map(|n| NewRecord {
-            record: common::record(
+        .map(|n| {
+            NewRecord::new(common::record(
                 1_000_000 + n,
                 &format!("P-{n}"),
                 "export-partner",
                 Given,
                 10,
-            ),
+            ))
         })
         .collect();
     for chunk in records.chunks(500) {
@@ -198,15 +198,13 @@ fn bench_records(args: &Args) -> Vec<NewRecord> {
             } else {
                 format!("C-{}", n % 5_000)
             };
-            NewRecord {
-                record: common::record(
-                    n,
-                    &customer,
-                    &format!("partner-{}", n % 40),
-                    states[n as usize % 3],
-                    i64::from(n % 200),
-                ),
-            }
+            NewRecord::new(common::record(
+                n,
+                &customer,
+                &format!("partner-{}", n % 40),
+                states[n as usize % 3],
+                i64::from(n % 200),
+            ))
         })
         .collect()
 }
@@ -283,15 +281,13 @@ fn main() {
         let records: Vec<NewRecord> = (0..count)
             .map(|_| {
                 n += 1;
-                NewRecord {
-                    record: common::record(
-                        n,
-                        &customer(n),
-                        &format!("partner-{}", n % 40),
-                        states[n as usize % 3],
-                        i64::from(n % 200),
-                    ),
-                }
+                NewRecord::new(common::record(
+                    n,
+                    &customer(n),
+                    &format!("partner-{}", n % 40),
+                    states[n as usize % 3],
+                    i64::from(n % 200),
+                ))
             })
             .collect();
         for chunk in records.chunks(500) {

@@ -57,6 +57,11 @@ pub struct Claims {
     /// carry it as `collection.operatorId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<String>,
+    /// The patron's contact points, as the venue's server knows them: kept
+    /// (erasable) as the customer `sub`'s contact, and digested into each
+    /// record stored for `sub` (which address it concerns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<consent_core::wire::ContactV1>,
 }
 
 impl Claims {

@@ -26,6 +26,87 @@ impl std::str::FromStr for Secret {
     }
 }
 
+/// The venue's webhook receiver: signed POSTs of `consent.recorded`,
+/// `consent.withdrawn` and `customer.erased` (see `crate::webhooks`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, clap::Args)]
+pub struct WebhookArgs {
+    /// The venue's receiver: https (or http on a loopback address).
+    #[arg(long = "webhook-url", env = "CONSENT_WEBHOOK_URL")]
+    pub url: Option<String>,
+    /// The HMAC-SHA256 key of `Consent-Signature` (at least 32 bytes).
+    #[arg(
+        long = "webhook-secret",
+        env = "CONSENT_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Option<Secret>,
+    /// How long one delivery may take before it counts as failed.
+    #[arg(long = "webhook-timeout-secs", env = "CONSENT_WEBHOOK_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub timeout_secs: u64,
+}
+
+/// The shortest webhook secret accepted, in bytes.
+pub const MIN_WEBHOOK_SECRET_BYTES: usize = 32;
+
+impl WebhookArgs {
+    /// The receiver and its key, or none; every problem at once, each
+    /// naming its flag.
+    pub fn receiver(&self) -> Result<Option<(reqwest::Url, Vec<u8>)>, Vec<String>> {
+        let url = self.url.as_deref().map(str::trim).filter(|u| !u.is_empty());
+        let secret = self.secret.as_ref().map(|s| s.0.as_bytes().to_vec());
+        let mut problems = Vec::new();
+        let parsed = match url {
+            None => None,
+            Some(raw) => match reqwest::Url::parse(raw) {
+                Err(e) => {
+                    problems.push(format!(
+                        "--webhook-url (CONSENT_WEBHOOK_URL): not a URL: {e}"
+                    ));
+                    None
+                }
+                Ok(u) if u.scheme() == "https" => Some(u),
+                Ok(u) if u.scheme() == "http" && is_loopback_host(&u) => Some(u),
+                Ok(_) => {
+                    problems.push(
+                        "--webhook-url (CONSENT_WEBHOOK_URL): must be https (http only on a loopback address): events name patrons".to_owned(),
+                    );
+                    None
+                }
+            },
+        };
+        match (&url, &secret) {
+            (Some(_), None) => problems.push(
+                "--webhook-secret (CONSENT_WEBHOOK_SECRET): required with --webhook-url, so the receiver can check each event came from this host".to_owned(),
+            ),
+            (None, Some(_)) => problems.push(
+                "--webhook-url (CONSENT_WEBHOOK_URL): required with --webhook-secret".to_owned(),
+            ),
+            _ => {}
+        }
+        if let Some(s) = &secret {
+            if s.len() < MIN_WEBHOOK_SECRET_BYTES {
+                problems.push(format!(
+                    "--webhook-secret (CONSENT_WEBHOOK_SECRET): {} bytes; at least {MIN_WEBHOOK_SECRET_BYTES}",
+                    s.len()
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(parsed.zip(secret))
+    }
+}
+
+fn is_loopback_host(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// The SQLite file the host and its commands use unless told otherwise.
 pub const DEFAULT_DB: &str = "./data/consent.db";
 
@@ -155,6 +236,10 @@ pub struct Config {
     #[arg(long, env = "CONSENT_VENUE")]
     pub venue: Option<String>,
 
+    /// Where the venue's systems hear of records, withdrawals and erasures.
+    #[command(flatten)]
+    pub webhook: WebhookArgs,
+
     /// HS256 secret that verifies checkout tokens (at least 32 bytes).
     #[arg(long, env = "CONSENT_TOKEN_SECRET", hide_env_values = true)]
     pub token_secret: Option<Secret>,
@@ -263,6 +348,7 @@ impl Default for Config {
             export_timeout_secs: 600,
             shutdown_grace_secs: 10,
             checkpoint_interval_secs: 3600,
+            webhook: WebhookArgs::default(),
             bound_port: None,
         }
     }

@@ -92,6 +92,11 @@ impl JsonRequest for RecordBatchV1 {
     const SMALLER: &'static str = "send fewer records per batch";
 }
 
+impl JsonRequest for consent_core::wire::ContactV1 {
+    const INVALID: &'static str = "invalid_contact";
+    const SMALLER: &'static str = "send a shorter contact";
+}
+
 impl JsonRequest for PromptRenderRequestV1 {
     const INVALID: &'static str = "invalid_request";
     const SMALLER: &'static str = "send a smaller config";

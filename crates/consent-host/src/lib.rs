@@ -22,6 +22,7 @@ pub mod limits;
 pub mod prompt;
 pub mod routes;
 pub mod serve;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -154,6 +155,8 @@ pub struct AppState {
     pub limits: Arc<WriteLimits>,
     /// Renders the prompt on the server.
     pub prompt: Arc<prompt::PromptRenderer>,
+    /// Delivers the venue's webhook events; `Some` with `--webhook-url`.
+    pub webhooks: Option<Arc<webhooks::Webhooks>>,
 }
 
 impl AppState {
@@ -192,8 +195,23 @@ impl AppState {
             (Some(s), true) => Some(Arc::new(TokenSigner::hs256(s))),
             _ => None,
         };
+        let webhooks = match config.webhook.receiver() {
+            Err(problems) => return Err(auth::KeyError(problems.join("\n"))),
+            Ok(None) => None,
+            Ok(Some((url, secret))) => Some(Arc::new(
+                webhooks::Webhooks::new(webhooks::WebhookSettings::new(
+                    url,
+                    secret,
+                    Duration::from_secs(config.webhook.timeout_secs),
+                ))
+                .map_err(auth::KeyError)?,
+            )),
+        };
+        let db: Arc<dyn Storage> = db.into();
+        db.set_webhooks(webhooks.is_some());
         Ok(AppState {
-            db: db.into(),
+            webhooks,
+            db,
             clock: system_clock(),
             limits: Arc::new(WriteLimits::with(limits::RateSettings {
                 writes_per_token: config.write_rate_per_token,
@@ -206,6 +224,20 @@ impl AppState {
             tokens: Arc::new(tokens),
             demo_signer,
         })
+    }
+
+    /// Replaces the webhook settings (tests: a faster retry).
+    pub fn with_webhooks(mut self, settings: webhooks::WebhookSettings) -> Result<Self, String> {
+        self.webhooks = Some(Arc::new(webhooks::Webhooks::new(settings)?));
+        self.db.set_webhooks(true);
+        Ok(self)
+    }
+
+    /// Starts delivering webhook events, when there is a receiver: the
+    /// worker runs until the returned task is aborted.
+    pub fn start_webhooks(&self) -> Option<tokio::task::JoinHandle<()>> {
+        let webhooks = self.webhooks.clone()?;
+        Some(tokio::spawn(webhooks.run(self.db.clone())))
     }
 
     /// Replaces the clock (tests).
@@ -248,6 +280,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/partners/{partner_id}/summary",
             get(routes::partners::get_partner_summary),
+        )
+        .route(
+            "/v1/partners/{partner_id}/suppressions",
+            get(routes::suppressions::get_suppressions),
+        )
+        .route(
+            "/v1/customers/{customer_id}/contact",
+            get(routes::customers::get_contact).put(routes::customers::put_contact),
         )
         .route("/v1/ledger/head", get(routes::ledger::get_ledger_head))
         .route("/v1/prompt/render", post(prompt::post_render))

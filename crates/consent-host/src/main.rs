@@ -360,6 +360,10 @@ async fn run(mut config: Config) -> Result<(), String> {
         );
     }
     checkpoint(&state, "start-up").await;
+    let delivering = state.start_webhooks();
+    if let Some(w) = &state.webhooks {
+        tracing::info!(receiver = ?w, "webhook events are queued and delivered");
+    }
     let periodic = tokio::spawn({
         let state = state.clone();
         async move {
@@ -393,6 +397,9 @@ async fn run(mut config: Config) -> Result<(), String> {
 
     serve(listener, app, limits, shutdown_signal()).await;
     periodic.abort();
+    if let Some(task) = delivering {
+        task.abort();
+    }
     checkpoint(&state, "shutdown").await;
     tracing::info!("shut down");
     Ok(())

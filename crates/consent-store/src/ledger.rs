@@ -50,6 +50,53 @@ pub fn subject(salt: &[u8], customer_id: &str) -> String {
     hex::encode(hmac_sha256(salt, &[customer_id.as_bytes()]))
 }
 
+/// The digest of the contact point a record's channel concerns: lowercase
+/// hex HMAC-SHA256, under the patron's salt, of the channel and the point
+/// as [`consent_core::contact::normalise`] writes it. Whoever holds the
+/// salt and the address can show that a record concerns it; once the
+/// patron is erased (the salt dropped), nobody can.
+pub fn contact_digest(salt: &[u8], channel: consent_core::domain::Channel, point: &str) -> String {
+    let normalised = consent_core::contact::normalise(channel, point);
+    hex::encode(hmac_sha256(
+        salt,
+        &[
+            b"consent-contact/1\n",
+            channel.as_str().as_bytes(),
+            b"\n",
+            normalised.as_bytes(),
+        ],
+    ))
+}
+
+/// The digests of every channel of a record whose contact point is known,
+/// or none at all.
+pub fn contact_digests(
+    salt: &[u8],
+    channels: &[consent_core::domain::Channel],
+    contact: &consent_core::wire::ContactV1,
+) -> Option<consent_core::wire::ContactDigestsV1> {
+    let mut digests = consent_core::wire::ContactDigestsV1::default();
+    let mut any = false;
+    for &channel in channels {
+        if let Some(point) = consent_core::contact::point(contact, channel) {
+            digests.set(channel, contact_digest(salt, channel, point));
+            any = true;
+        }
+    }
+    any.then_some(digests)
+}
+
+/// A patron's reference for one partner: what every export row and
+/// suppression of that partner carries, derived from the subject (which
+/// an erasure keeps, unlinkable), so a partner can match an erased
+/// patron's suppression to its earlier exports while the host keeps no
+/// id. Different for each partner, so two partners cannot join their
+/// lists on it.
+pub fn partner_reference(partner_id: &str, subject: &str) -> String {
+    let digest = sha256_hex(&format!("consent-partner-ref/1\n{partner_id}\n{subject}"));
+    format!("ref_{}", &digest[..32])
+}
+
 /// HMAC-SHA256 of the concatenated `parts` under `key`.
 fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     // HMAC takes a key of any length, so this cannot fail.

@@ -9,13 +9,16 @@
 //!   values; [`keys`] the API keys.
 
 pub mod backend;
+pub mod contacts;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod ledger;
 pub mod pg;
 pub mod rules;
 pub mod store;
+pub mod suppress;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 
-use consent_core::wire::{ConsentRecordV1, PreferenceV1, StoredRecordV1, StoredV1};
+use consent_core::wire::{
+    ConsentRecordV1, ContactDigestsV1, ContactV1, PreferenceV1, StoredRecordV1, StoredV1,
+};
 use consent_core::{current, Timestamp};
 
 use crate::error::DbError;
@@ -18,6 +20,21 @@ use crate::sha256_hex;
 #[derive(Clone, Debug)]
 pub struct NewRecord {
     pub record: ConsentRecordV1,
+    /// The patron's contact points as the venue's server just vouched for
+    /// them (a checkout token's `contact` claim), if it did: stored as
+    /// the patron's contact, and digested into the record. Without one,
+    /// the contact stored earlier (if any) is digested.
+    pub contact: Option<ContactV1>,
+}
+
+impl NewRecord {
+    /// A record with no contact claim beside it.
+    pub fn new(record: ConsentRecordV1) -> Self {
+        NewRecord {
+            record,
+            contact: None,
+        }
+    }
 }
 
 /// What became of a batch.
@@ -205,6 +222,12 @@ pub struct LedgerState {
     pub subjects: HashMap<String, (String, Vec<u8>)>,
     /// record id → content digest
     pub known: HashMap<String, String>,
+    /// record id → the contact digests it was stored with: a record sent
+    /// again is judged against the address it was first stored for, so a
+    /// contact changed meanwhile does not make a retry a conflict.
+    pub known_digests: HashMap<String, ContactDigestsV1>,
+    /// customer id → contact stored for them
+    pub contacts: HashMap<String, ContactV1>,
 }
 
 /// A customer seen for the first time: the mapping to write.
@@ -240,6 +263,16 @@ pub struct Planned {
     pub outcome: BatchOutcome,
     pub subjects: Vec<NewSubject>,
     pub rows: Vec<NewRow>,
+    /// Contacts to store (insert or replace), from the batch's claims.
+    pub contacts: Vec<NewContact>,
+}
+
+/// A contact the venue just vouched for, to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewContact {
+    pub customer_id: String,
+    pub contact: ContactV1,
+    pub updated_at_ms: i64,
 }
 
 /// Decides one batch against `state`: an id stored with the same body is a
@@ -260,7 +293,9 @@ pub fn plan_batch(
     let mut rows = Vec::new();
     let mut stored = Vec::new();
     let mut duplicates = Vec::new();
-    for (index, NewRecord { record }) in records.iter().enumerate() {
+    let mut contacts: Vec<NewContact> = Vec::new();
+    let mut new_digests: HashMap<String, ContactDigestsV1> = HashMap::new();
+    for (index, NewRecord { record, contact }) in records.iter().enumerate() {
         let customer = &record.customer_id;
         let known_subject = state.subjects.get(customer).cloned().or_else(|| {
             new_subjects
@@ -281,6 +316,33 @@ pub fn plan_batch(
                 (subject, fresh)
             }
         };
+        if let Some(claimed) = contact {
+            let stored = contacts
+                .iter()
+                .rev()
+                .find(|c| &c.customer_id == customer)
+                .map(|c| &c.contact)
+                .or_else(|| state.contacts.get(customer));
+            if stored != Some(claimed) {
+                contacts.push(NewContact {
+                    customer_id: customer.clone(),
+                    contact: claimed.clone(),
+                    updated_at_ms: received_ms,
+                });
+            }
+        }
+        let known_contact = contact.as_ref().or_else(|| state.contacts.get(customer));
+        let mut record = record.clone();
+        record.contact_digests = match state
+            .known_digests
+            .get(&record.record_id)
+            .or_else(|| new_digests.get(&record.record_id))
+        {
+            Some(first) => Some(first.clone()),
+            None => known_contact
+                .and_then(|c| ledger::contact_digests(&customer_salt, &record.channels, c)),
+        };
+        let record = &record;
         let body = stored_body(record, &subject, &customer_salt)?;
         let digest = sha256_hex(&body);
         match state
@@ -294,12 +356,16 @@ pub fn plan_batch(
                     outcome: BatchOutcome::Conflict { index },
                     subjects: Vec::new(),
                     rows: Vec::new(),
+                    contacts: Vec::new(),
                 })
             }
             None => {
                 seq += 1;
                 let chain = ledger::link(&head, &digest, received_ms);
                 new_known.insert(record.record_id.clone(), digest.clone());
+                if let Some(digests) = &record.contact_digests {
+                    new_digests.insert(record.record_id.clone(), digests.clone());
+                }
                 let decided = record.decided_at.unix_millis();
                 rows.push(NewRow {
                     seq,
@@ -328,11 +394,18 @@ pub fn plan_batch(
             .insert(s.customer_id.clone(), (s.subject.clone(), s.salt.clone()));
     }
     state.known.extend(new_known);
+    state.known_digests.extend(new_digests);
+    for c in &contacts {
+        state
+            .contacts
+            .insert(c.customer_id.clone(), c.contact.clone());
+    }
     (state.seq, state.head) = (seq, head);
     Ok(Planned {
         outcome: BatchOutcome::Stored(StoredV1 { stored, duplicates }),
         subjects: new_subjects,
         rows,
+        contacts,
     })
 }
 
@@ -352,11 +425,27 @@ pub struct Export {
     pub now: Timestamp,
 }
 
-/// Where a partner export's contacts go, one record at a time.
-pub type ContactSink = tokio::sync::mpsc::Sender<ConsentRecordV1>;
+/// Where a partner export's contacts go, one patron at a time.
+pub type ContactSink = tokio::sync::mpsc::Sender<ExportRow>;
+
+/// One patron in a partner export: their current record for the partner
+/// (a `given` that has not lapsed), the partner's reference for them, and
+/// their contact points for the channels they agreed to only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportRow {
+    pub record: ConsentRecordV1,
+    /// [`ledger::partner_reference`]: what the suppression feed names
+    /// them by, erased or not.
+    pub reference: String,
+    pub contact: ContactV1,
+    /// Whether every contact point given is the one the record concerns
+    /// (its digest matches); false when the venue changed an address
+    /// since the patron answered.
+    pub contact_as_recorded: bool,
+}
 
 /// One row of a partner export's query: a record of a customer who is
-/// still mapped, in subject order.
+/// still mapped, in subject order, with their stored contact.
 #[derive(Clone, Debug)]
 pub struct ContactRow {
     pub decided: Decided,
@@ -365,6 +454,7 @@ pub struct ContactRow {
     pub salt: Vec<u8>,
     pub body: String,
     pub received_at_ms: i64,
+    pub contact: ContactV1,
 }
 
 /// Groups an export's rows by customer and yields, for each, the current
@@ -386,7 +476,7 @@ impl ContactGroups {
 
     /// Takes the next row; when it starts another customer, the previous
     /// customer's contact, if any.
-    pub fn push(&mut self, row: ContactRow) -> Result<Option<ConsentRecordV1>, DbError> {
+    pub fn push(&mut self, row: ContactRow) -> Result<Option<ExportRow>, DbError> {
         let done = match self.rows.first() {
             Some(first) if first.subject != row.subject => self.flush()?,
             _ => None,
@@ -396,11 +486,11 @@ impl ContactGroups {
     }
 
     /// The last customer's contact, if any.
-    pub fn finish(mut self) -> Result<Option<ConsentRecordV1>, DbError> {
+    pub fn finish(mut self) -> Result<Option<ExportRow>, DbError> {
         self.flush()
     }
 
-    fn flush(&mut self) -> Result<Option<ConsentRecordV1>, DbError> {
+    fn flush(&mut self) -> Result<Option<ExportRow>, DbError> {
         let rows = std::mem::take(&mut self.rows);
         let decided: Vec<Decided> = rows.iter().map(|r| r.decided.clone()).collect();
         let Some(&winner) = current_per_partner(&decided).first() else {
@@ -411,10 +501,26 @@ impl ContactGroups {
         };
         let record = read_record(&row.body, row.received_at_ms, &row.customer_id, &row.salt)?;
         let lapsed = record.valid_until.is_some_and(|v| v <= self.now);
-        Ok(
-            (record.state == consent_core::domain::DecisionState::Given && !lapsed)
-                .then_some(record),
-        )
+        if record.state != consent_core::domain::DecisionState::Given || lapsed {
+            return Ok(None);
+        }
+        let contact = consent_core::contact::for_channels(&row.contact, &record.channels);
+        let contact_as_recorded = record.channels.iter().all(|&channel| {
+            match consent_core::contact::point(&contact, channel) {
+                None => true,
+                Some(point) => record
+                    .contact_digests
+                    .as_ref()
+                    .and_then(|d| d.get(channel))
+                    .is_some_and(|d| d == ledger::contact_digest(&row.salt, channel, point)),
+            }
+        });
+        Ok(Some(ExportRow {
+            reference: ledger::partner_reference(&record.partner.id, &row.subject),
+            record,
+            contact,
+            contact_as_recorded,
+        }))
     }
 }
 
@@ -525,6 +631,11 @@ macro_rules! contact_row_of {
             body: $row.$get(7)?,
             received_at_ms: $row.$get(8)?,
             salt: $row.$get(9)?,
+            contact: consent_core::wire::ContactV1 {
+                email: $row.$get(10)?,
+                phone: $row.$get(11)?,
+                postal: $row.$get(12)?,
+            },
         }
     };
 }

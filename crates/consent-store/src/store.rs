@@ -19,9 +19,12 @@ use consent_core::wire::{ConsentRecordV1, PreferenceV1};
 use consent_core::Timestamp;
 
 use crate::db::{BatchOutcome, Db, DbError, Erasure, NewRecord, RetentionPlan};
+use crate::events::{QueuedEvent, Settle};
 use crate::keys::{ApiKey, KeySpec};
 use crate::ledger::{self, Head, VerifyError};
 use crate::rules::{ContactSink, Export, Retention};
+use crate::suppress::SuppressionSink;
+use consent_core::wire::ContactV1;
 
 /// What the host needs from its database. Every method is one unit of
 /// work: a batch is stored whole or not at all.
@@ -65,8 +68,44 @@ pub trait Storage: Send + Sync + 'static {
     /// holds more than one customer's rows at a time.
     async fn partner_contacts(&self, export: Export, out: ContactSink) -> Result<(), DbError>;
 
-    /// Erases customers (drops their subject mapping) and logs it without
-    /// ids. Returns how many records they had.
+    /// Sends, one at a time, every moment a patron's yes for the export's
+    /// partner ended by its `now` ([`crate::suppress`]), erased patrons
+    /// included. Stops early when the receiver is dropped.
+    async fn suppressions(&self, export: Export, out: SuppressionSink) -> Result<(), DbError>;
+
+    /// A customer's stored contact points, if any.
+    async fn contact(&self, customer_id: &str) -> Result<Option<ContactV1>, DbError>;
+
+    /// Stores a customer's contact points (an empty contact forgets them).
+    async fn set_contact(
+        &self,
+        customer_id: &str,
+        contact: ContactV1,
+        now: Timestamp,
+    ) -> Result<(), DbError>;
+
+    /// Whether writes and erasures queue webhook events from now on (the
+    /// host has a receiver). Off until turned on.
+    fn set_webhooks(&self, on: bool);
+
+    /// Claims up to `limit` due webhook events for `lease`, oldest first:
+    /// no other instance claims them until the lease ends.
+    async fn claim_events(
+        &self,
+        now: Timestamp,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<QueuedEvent>, DbError>;
+
+    /// What became of delivering a claimed event.
+    async fn settle_event(&self, id: &str, settle: Settle) -> Result<(), DbError>;
+
+    /// How many webhook events wait, and when the oldest was made.
+    async fn event_backlog(&self) -> Result<(u64, Option<Timestamp>), DbError>;
+
+    /// Erases customers (drops their subject mapping, contact points and
+    /// undelivered events) and logs it without ids. Returns how many
+    /// records they had.
     async fn erase(&self, customer_ids: Vec<String>, run: Erasure) -> Result<u64, DbError>;
 
     /// What a retention run with this cutoff would anonymise (reads only).
@@ -254,6 +293,49 @@ impl Storage for SqliteStore {
         let Export { partner_id, now } = export;
         self.run(move |db| db.partner_contacts(&partner_id, now, |r| out.blocking_send(r).is_ok()))
             .await
+    }
+
+    async fn suppressions(&self, export: Export, out: SuppressionSink) -> Result<(), DbError> {
+        let Export { partner_id, now } = export;
+        self.run(move |db| db.suppressions(&partner_id, now, |s| out.blocking_send(s).is_ok()))
+            .await
+    }
+
+    async fn contact(&self, customer_id: &str) -> Result<Option<ContactV1>, DbError> {
+        let id = customer_id.to_owned();
+        self.run(move |db| db.contact(&id)).await
+    }
+
+    async fn set_contact(
+        &self,
+        customer_id: &str,
+        contact: ContactV1,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        let id = customer_id.to_owned();
+        self.run(move |db| db.set_contact(&id, &contact, now)).await
+    }
+
+    fn set_webhooks(&self, on: bool) {
+        self.db.set_notify(on);
+    }
+
+    async fn claim_events(
+        &self,
+        now: Timestamp,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<QueuedEvent>, DbError> {
+        self.run(move |db| db.claim_events(now, lease, limit)).await
+    }
+
+    async fn settle_event(&self, id: &str, settle: Settle) -> Result<(), DbError> {
+        let id = id.to_owned();
+        self.run(move |db| db.settle_event(&id, &settle)).await
+    }
+
+    async fn event_backlog(&self) -> Result<(u64, Option<Timestamp>), DbError> {
+        self.run(|db| db.event_backlog()).await
     }
 
     async fn erase(&self, customer_ids: Vec<String>, run: Erasure) -> Result<u64, DbError> {

@@ -4,14 +4,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use consent_core::wire::{ConsentRecordV1, PreferencesV1};
+use consent_core::wire::{ConsentRecordV1, ContactV1, PreferencesV1};
 use serde::Serialize;
 
 use crate::api::{no_store, storage};
 use crate::auth::Caller;
 use crate::db::{Erasure, ErasureKind};
 use crate::error::ApiError;
-use crate::extract::{CustomerId, ReadableCustomer};
+use crate::extract::{Authorized, CustomerId, ReadableCustomer};
 use crate::AppState;
 
 /// `GET /api/v1/customers/{customerId}/preferences`.
@@ -119,6 +119,75 @@ pub async fn delete_customer(
             customer_id,
             records,
             at,
+        },
+    ))
+}
+
+/// `GET` and `PUT /api/v1/customers/{customerId}/contact`: the patron's
+/// contact points, as the venue last gave them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerContactV1 {
+    pub customer_id: String,
+    pub contact: ContactV1,
+}
+
+/// `GET /api/v1/customers/{customerId}/contact` (the patron's own token
+/// with `consent:read`, or an admin key).
+pub async fn get_contact(
+    State(state): State<AppState>,
+    ReadableCustomer(customer_id): ReadableCustomer,
+) -> Result<Response, ApiError> {
+    let contact = state
+        .db
+        .contact(&customer_id)
+        .await
+        .map_err(storage("reading a contact"))?
+        .unwrap_or_default();
+    Ok(no_store(
+        StatusCode::OK,
+        CustomerContactV1 {
+            customer_id,
+            contact,
+        },
+    ))
+}
+
+/// `PUT /api/v1/customers/{customerId}/contact` (admin): the venue's back
+/// office updates the patron's contact points; an empty object forgets
+/// them. Records stored from now on are digested against the new points;
+/// earlier records keep proving the address they were recorded for.
+pub async fn put_contact(
+    State(state): State<AppState>,
+    CustomerId(customer_id): CustomerId,
+    Authorized {
+        caller,
+        body: contact,
+    }: Authorized<ContactV1>,
+) -> Result<Response, ApiError> {
+    caller.require_admin()?;
+    if let Some(e) = consent_core::contact::check(&contact, "contact")
+        .into_iter()
+        .next()
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_contact",
+            e.message,
+        )
+        .at(e.field));
+    }
+    state
+        .db
+        .set_contact(&customer_id, contact.clone(), (state.clock)())
+        .await
+        .map_err(storage("storing a contact"))?;
+    tracing::info!(by = %caller.audit_name(), "customer contact updated");
+    Ok(no_store(
+        StatusCode::OK,
+        CustomerContactV1 {
+            customer_id,
+            contact,
         },
     ))
 }

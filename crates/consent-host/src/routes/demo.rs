@@ -26,6 +26,9 @@ pub struct DemoTokenRequestV1 {
     pub basket: Option<String>,
     #[serde(default)]
     pub ttl_seconds: Option<i64>,
+    /// The patron's contact points, as a venue's server would sign them.
+    #[serde(default)]
+    pub contact: Option<consent_core::wire::ContactV1>,
 }
 
 #[derive(Serialize)]
@@ -90,6 +93,7 @@ pub async fn post_demo_token(
         nbf: None,
         basket: req.basket,
         operator: req.operator,
+        contact: req.contact,
     };
     Ok(no_store(
         StatusCode::OK,

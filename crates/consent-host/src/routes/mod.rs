@@ -8,3 +8,4 @@ pub mod demo;
 pub mod ledger;
 pub mod partners;
 pub mod records;
+pub mod suppressions;

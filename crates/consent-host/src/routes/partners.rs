@@ -7,7 +7,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use consent_core::wire::ConsentRecordV1;
 use serde::Serialize;
 
 use crate::api::{no_store, storage};
@@ -15,14 +14,23 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::PartnerId;
 use crate::AppState;
-use consent_store::rules::Export;
+use consent_store::rules::{Export, ExportRow};
 use tokio_stream::wrappers::ReceiverStream;
 
-/// One contact in a partner export: who agreed, and the proof.
+/// One contact in a partner export: who agreed, how to reach them on the
+/// channels they agreed to (and those only), and the proof.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PartnerContactV1 {
     pub customer_id: String,
+    /// The partner's own reference for this patron: every suppression
+    /// names the patron by it, even once they are erased.
+    pub reference: String,
+    /// Contact points for the channels agreed to only.
+    pub contact: consent_core::wire::ContactV1,
+    /// Whether each contact point is the one the patron's answer was
+    /// recorded for (false: the venue has changed it since).
+    pub contact_as_recorded: bool,
     pub record_id: String,
     pub decided_at: consent_core::Timestamp,
     pub received_at: Option<consent_core::Timestamp>,
@@ -34,9 +42,13 @@ pub struct PartnerContactV1 {
 }
 
 impl PartnerContactV1 {
-    fn of(r: ConsentRecordV1) -> Self {
+    fn of(row: ExportRow) -> Self {
+        let r = row.record;
         PartnerContactV1 {
             customer_id: r.customer_id,
+            reference: row.reference,
+            contact: row.contact,
+            contact_as_recorded: row.contact_as_recorded,
             record_id: r.record_id,
             decided_at: r.decided_at,
             received_at: r.received_at,
@@ -49,12 +61,18 @@ impl PartnerContactV1 {
     }
 
     /// The CSV columns, in order.
-    const CSV_HEADER: &'static str = "customerId,recordId,decidedAt,receivedAt,channels,noticeId,noticeVersion,noticeLanguage,noticeSha256\r\n";
+    const CSV_HEADER: &'static str = "customerId,reference,email,phone,postal,contactAsRecorded,recordId,decidedAt,receivedAt,channels,noticeId,noticeVersion,noticeLanguage,noticeSha256\r\n";
 
     fn csv_row(&self, out: &mut String) {
         let channels: Vec<&str> = self.channels.iter().map(|c| c.as_str()).collect();
+        let text = |v: &Option<String>| csv_cell(v.as_deref().unwrap_or(""));
         let cells = [
             csv_cell(&self.customer_id),
+            csv_cell(&self.reference),
+            text(&self.contact.email),
+            text(&self.contact.phone),
+            text(&self.contact.postal),
+            self.contact_as_recorded.to_string(),
             csv_cell(&self.record_id),
             self.decided_at.to_string(),
             self.received_at.map(|t| t.to_string()).unwrap_or_default(),
@@ -109,6 +127,24 @@ pub struct ContactsQuery {
     pub format: Option<String>,
 }
 
+/// A `since` query parameter: an RFC 3339 time, or none.
+pub(crate) fn parse_since(
+    since: Option<&str>,
+) -> Result<Option<consent_core::Timestamp>, ApiError> {
+    since
+        .map(|s| {
+            consent_core::Timestamp::parse_rfc3339(s).map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "since must be an RFC 3339 time, e.g. 2026-11-01T00:00:00.000Z",
+                )
+                .at("since")
+            })
+        })
+        .transpose()
+}
+
 /// What a contacts export keeps.
 struct ContactFilter {
     channel: Option<consent_core::domain::Channel>,
@@ -117,24 +153,15 @@ struct ContactFilter {
 
 impl ContactFilter {
     fn from_query(q: &ContactsQuery) -> Result<Self, ApiError> {
-        let since = match &q.since {
-            Some(s) => Some(consent_core::Timestamp::parse_rfc3339(s).map_err(|_| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_query",
-                    "since must be an RFC 3339 time, e.g. 2026-11-01T00:00:00.000Z",
-                )
-                .at("since")
-            })?),
-            None => None,
-        };
+        let since = parse_since(q.since.as_deref())?;
         Ok(ContactFilter {
             channel: q.channel,
             since,
         })
     }
 
-    fn keeps(&self, r: &ConsentRecordV1) -> bool {
+    fn keeps(&self, row: &ExportRow) -> bool {
+        let r = &row.record;
         self.channel.is_none_or(|c| r.channels.contains(&c))
             && self
                 .since
@@ -142,8 +169,8 @@ impl ContactFilter {
     }
 }
 
-fn wants_csv(q: &ContactsQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
-    match q.format.as_deref() {
+pub(crate) fn wants_csv(format: Option<&str>, headers: &HeaderMap) -> Result<bool, ApiError> {
+    match format {
         Some("csv") => Ok(true),
         Some("json") => Ok(false),
         Some(_) => Err(ApiError::new(
@@ -165,7 +192,7 @@ fn wants_csv(q: &ContactsQuery, headers: &HeaderMap) -> Result<bool, ApiError> {
 /// client went away. Otherwise the last, unsent part of the body and the
 /// number of contacts.
 async fn write_contacts(
-    mut records: tokio::sync::mpsc::Receiver<ConsentRecordV1>,
+    mut records: tokio::sync::mpsc::Receiver<ExportRow>,
     tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
     filter: ContactFilter,
     csv: bool,
@@ -231,7 +258,7 @@ pub async fn get_partner_contacts(
     let axum::extract::Query(query) = query
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let format = Format {
-        csv: wants_csv(&query, &headers)?,
+        csv: wants_csv(query.format.as_deref(), &headers)?,
         filter: ContactFilter::from_query(&query)?,
     };
     let export = Export {
@@ -241,7 +268,7 @@ pub async fn get_partner_contacts(
     let limit = Duration::from_secs(state.config.export_timeout_secs.max(1));
     let csv = format.csv;
     let body = export_body(state.db.clone(), export, format, limit);
-    Ok(export_response(body, &partner, csv))
+    Ok(export_response(body, &partner, csv, "contacts"))
 }
 
 /// How an export is written: which contacts, as CSV or JSON.
@@ -264,7 +291,7 @@ fn export_body(
     limit: Duration,
 ) -> ReceiverStream<Result<Bytes, std::io::Error>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
-    let (records_tx, records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);
+    let (records_tx, records) = tokio::sync::mpsc::channel::<ExportRow>(256);
     tokio::spawn(async move {
         let Format { csv, filter } = format;
         let head = (export.partner_id.clone(), export.now);
@@ -304,10 +331,11 @@ fn export_body(
 
 /// The export's answer: the streamed body, never cached, as CSV (an
 /// attachment named after the partner) or JSON.
-fn export_response(
+pub(crate) fn export_response(
     body: ReceiverStream<Result<Bytes, std::io::Error>>,
     partner: &str,
     csv: bool,
+    what: &str,
 ) -> Response {
     let mut res = Response::new(axum::body::Body::from_stream(body));
     let h = res.headers_mut();
@@ -333,8 +361,7 @@ fn export_response(
             }
         })
         .collect();
-    if let Ok(v) =
-        HeaderValue::from_str(&format!("attachment; filename=\"{filename}-contacts.csv\""))
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}-{what}.csv\""))
     {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -346,6 +373,9 @@ fn export_response(
 #[serde(rename_all = "camelCase")]
 pub struct PartnerSummaryV1 {
     pub partner_id: String,
+    /// The partner's name as the latest record shown to a patron gave it
+    /// (none before any patron agreed).
+    pub partner_name: Option<String>,
     pub contacts: u64,
     pub by_channel: std::collections::BTreeMap<String, u64>,
     pub generated_at: consent_core::Timestamp,
@@ -358,22 +388,27 @@ pub async fn get_partner_summary(
 ) -> Result<Response, ApiError> {
     caller.may_read_partner(&partner)?;
     let now = (state.clock)();
-    let (records_tx, mut records) = tokio::sync::mpsc::channel::<ConsentRecordV1>(256);
+    let (records_tx, mut records) = tokio::sync::mpsc::channel::<ExportRow>(256);
     let counting = async {
         let mut contacts = 0u64;
+        let mut name: Option<(consent_core::Timestamp, String)> = None;
         let mut by_channel = std::collections::BTreeMap::new();
         for c in consent_core::domain::Channel::ALL {
             by_channel.insert(c.as_str().to_owned(), 0u64);
         }
-        while let Some(r) = records.recv().await {
+        while let Some(row) = records.recv().await {
+            let r = row.record;
             contacts += 1;
+            if name.as_ref().is_none_or(|(at, _)| r.decided_at >= *at) {
+                name = Some((r.decided_at, r.partner.name.clone()));
+            }
             for c in &r.channels {
                 *by_channel.entry(c.as_str().to_owned()).or_default() += 1;
             }
         }
-        (contacts, by_channel)
+        (contacts, by_channel, name.map(|(_, n)| n))
     };
-    let (read, (contacts, by_channel)) = tokio::join!(
+    let (read, (contacts, by_channel, partner_name)) = tokio::join!(
         state.db.partner_contacts(
             Export {
                 partner_id: partner.clone(),
@@ -388,6 +423,7 @@ pub async fn get_partner_summary(
         StatusCode::OK,
         PartnerSummaryV1 {
             partner_id: partner,
+            partner_name,
             contacts,
             by_channel,
             generated_at: now,

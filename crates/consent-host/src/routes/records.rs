@@ -50,6 +50,9 @@ pub async fn post_records(
                 duplicates = stored.duplicates.len(),
                 "batch stored"
             );
+            if let Some(webhooks) = &state.webhooks {
+                webhooks.wake();
+            }
             Ok(no_store(StatusCode::CREATED, stored))
         }
         Err((index, record_id)) => {
@@ -90,6 +93,24 @@ fn prepare(
             ),
         ));
     }
+    let claimed = match caller {
+        Caller::Checkout { claims, .. } => claims
+            .contact
+            .as_ref()
+            .map(
+                |contact| match consent_core::contact::check(contact, "token.contact").first() {
+                    Some(e) => Err(ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_token_contact",
+                        format!("the checkout token's contact claim: {}", e.message),
+                    )
+                    .at(e.field.clone())),
+                    None => Ok((claims.sub.as_str(), contact)),
+                },
+            )
+            .transpose()?,
+        Caller::Key(_) => None,
+    };
     batch
         .records
         .into_iter()
@@ -101,11 +122,21 @@ fn prepare(
                     "must not be sent: the backend sets receivedAt when it stores the record",
                 ));
             }
+            if record.contact_digests.is_some() {
+                return Err(ApiError::invalid(
+                    format!("records[{i}].contactDigests"),
+                    "must not be sent: the backend digests the contact points the venue vouched for",
+                ));
+            }
             check_record(&record, sha256_hex)
                 .and_then(|()| check_timing(&record, received_at))
                 .map_err(|e| ApiError::invalid(format!("records[{i}].{}", e.field), e.message))?;
             caller.may_write(i, &record)?;
-            Ok(NewRecord { record })
+            // The claim speaks for the token's own customer only.
+            let contact = claimed
+                .filter(|(sub, _)| *sub == record.customer_id)
+                .map(|(_, c)| c.clone());
+            Ok(NewRecord { record, contact })
         })
         .collect()
 }

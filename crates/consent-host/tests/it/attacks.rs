@@ -37,9 +37,7 @@ fn host_with_contacts(contacts: u32, extra: &[&str]) -> Host {
     for chunk in (0..contacts).collect::<Vec<_>>().chunks(500) {
         let batch: Vec<NewRecord> = chunk
             .iter()
-            .map(|&n| NewRecord {
-                record: record(n + 1, &format!("C-{n:05}"), "alpha", Given, 10),
-            })
+            .map(|&n| NewRecord::new(record(n + 1, &format!("C-{n:05}"), "alpha", Given, 10)))
             .collect();
         db.insert_batch(&batch, at(11)).unwrap();
     }
@@ -584,9 +582,7 @@ fn the_erasure_log_says_whether_the_scrub_is_done() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("c.db")).unwrap();
     db.insert_batch(
-        &[NewRecord {
-            record: record(1, "C-1", "alpha", Given, 10),
-        }],
+        &[NewRecord::new(record(1, "C-1", "alpha", Given, 10))],
         at(11),
     )
     .unwrap();

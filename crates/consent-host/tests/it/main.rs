@@ -16,6 +16,7 @@ mod frame;
 mod hosts;
 mod http;
 mod ledger;
+mod partners;
 mod postgres;
 mod prompt;
 mod records;

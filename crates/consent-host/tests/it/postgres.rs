@@ -590,8 +590,15 @@ async fn preferences_are_the_same_on_both_backends() {
         "/api/v1/customers/cust-1/consent-records",
         "/api/v1/partners/gamma/contacts",
     ] {
-        let (_, a) = pg.get_json(uri).await;
-        let (_, b) = lite.get_json(uri).await;
+        let (_, mut a) = pg.get_json(uri).await;
+        let (_, mut b) = lite.get_json(uri).await;
+        // A partner's reference derives from the patron's random salt,
+        // which each database makes for itself.
+        for export in [&mut a, &mut b] {
+            for row in export["contacts"].as_array_mut().into_iter().flatten() {
+                row.as_object_mut().unwrap().remove("reference");
+            }
+        }
         assert_eq!(a, b, "{uri}");
     }
 }

@@ -6,26 +6,42 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 
 use super::{lock, Db, DbError};
 use crate::rules::{Erasure, Retention, RetentionPlan};
+use crate::{contacts, events};
 
 /// Drops the subject mappings of `customer_ids` inside `tx`, logs the
 /// erasure (counts only, and the key that asked) and keeps each erased
 /// subject, a pseudonym nobody can link to the patron any more. Returns
 /// the erased customers' record count.
-fn erase_in(tx: &Transaction<'_>, customer_ids: &[String], run: &Erasure) -> Result<u64, DbError> {
+fn erase_in(
+    tx: &Transaction<'_>,
+    customer_ids: &[String],
+    run: &Erasure,
+    notify: bool,
+) -> Result<u64, DbError> {
     let mut records = 0u64;
     let mut subjects = Vec::new();
+    let mut told = Vec::new();
     for id in customer_ids {
         let subject: Option<String> = tx
             .prepare_cached("DELETE FROM subjects WHERE customer_id = ?1 RETURNING subject")?
             .query_row([id], |r| r.get(0))
             .optional()?;
+        let had_contact = tx.prepare_cached(contacts::DELETE_SQL)?.execute([id])? > 0;
+        tx.prepare_cached(events::FORGET_SQL)?.execute([id])?;
+        let n: i64 = match &subject {
+            Some(subject) => tx
+                .prepare_cached("SELECT COUNT(*) FROM consent_records WHERE subject = ?1")?
+                .query_row([subject], |r| r.get(0))?,
+            None => 0,
+        };
+        if notify && (subject.is_some() || had_contact) {
+            told.push(events::erased_event(id, run.kind, n as u64, run.at)?);
+        }
         let Some(subject) = subject else { continue };
-        let n: i64 = tx
-            .prepare_cached("SELECT COUNT(*) FROM consent_records WHERE subject = ?1")?
-            .query_row([&subject], |r| r.get(0))?;
         records += n as u64;
         subjects.push(subject);
     }
+    super::write::queue_events(tx, &told)?;
     tx.execute(
         "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -142,7 +158,7 @@ impl Db {
     pub fn erase(&self, customer_ids: &[String], run: &Erasure) -> Result<u64, DbError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let records = erase_in(&tx, customer_ids, run)?;
+        let records = erase_in(&tx, customer_ids, run, self.notifies())?;
         tx.commit()?;
         Ok(records)
     }
@@ -154,7 +170,7 @@ impl Db {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let plan = retention_plan(&tx, run.cutoff)?;
-        erase_in(&tx, &plan.customers, &run.erasure(&plan))?;
+        erase_in(&tx, &plan.customers, &run.erasure(&plan), self.notifies())?;
         tx.commit()?;
         Ok(plan)
     }

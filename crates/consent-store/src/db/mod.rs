@@ -15,7 +15,7 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use consent_core::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::ledger::{self, Head};
-use crate::rules::{self, ContactGroups, ContactRow};
+use crate::rules::{self, ContactGroups, ContactRow, ExportRow};
 pub use crate::rules::{
     current_per_partner, preference_of, read_record, stored_body, BatchOutcome, Decided, Erasure,
     ErasureKind, NewRecord, RetentionPlan,
@@ -33,14 +33,15 @@ pub use crate::rules::{
 pub use crate::error::DbError;
 
 mod erasure;
+mod feeds;
 mod keys;
 mod schema;
 mod write;
 
 pub use erasure::{erasures, retention_plan};
-pub(crate) use schema::{api_keys_table, ERASURE_LEDGER_PG};
+pub(crate) use schema::{api_keys_table, AFTER_CHECKOUT_PG, ERASURE_LEDGER_PG};
 use schema::{migrate, MIGRATIONS};
-use write::{ledger_state, write_planned};
+use write::{ledger_state, queue_events, write_planned};
 
 /// Reader connections in the pool.
 const READERS: usize = 4;
@@ -56,6 +57,8 @@ pub struct Db {
     scrubber: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Whether writes queue webhook events (the host has a receiver).
+    notify: AtomicBool,
 }
 
 impl fmt::Debug for Db {
@@ -95,8 +98,10 @@ fn decided_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Decided> {
 /// A partner export's rows, in subject order, for [`ContactGroups`].
 pub(crate) const CONTACT_ROWS_SQL: &str =
     "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes,
-            r.subject, s.customer_id, r.body, r.received_at_ms, s.salt
+            r.subject, s.customer_id, r.body, r.received_at_ms, s.salt,
+            c.email, c.phone, c.postal
      FROM consent_records r JOIN subjects s ON s.subject = r.subject
+     LEFT JOIN contacts c ON c.customer_id = s.customer_id
      WHERE r.partner_id = ?1
      ORDER BY r.subject, r.seq";
 
@@ -127,7 +132,18 @@ impl Db {
             scrubber: Mutex::new(scrubber),
             readers,
             next_reader: AtomicUsize::new(0),
+            notify: AtomicBool::new(false),
         })
+    }
+
+    /// Whether writes queue webhook events.
+    pub fn notifies(&self) -> bool {
+        self.notify.load(Ordering::Relaxed)
+    }
+
+    /// Turns the queueing of webhook events on or off.
+    pub fn set_notify(&self, on: bool) {
+        self.notify.store(on, Ordering::Relaxed);
     }
 
     /// The database file.
@@ -182,8 +198,14 @@ impl Db {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut state = ledger_state(&tx, records)?;
         let planned = rules::plan_batch(&mut state, records, received_at, &mut rules::random_salt)?;
-        if matches!(planned.outcome, BatchOutcome::Stored(_)) {
+        if let BatchOutcome::Stored(stored) = &planned.outcome {
             write_planned(&tx, &planned)?;
+            if self.notifies() {
+                queue_events(
+                    &tx,
+                    &crate::events::batch_events(records, stored, received_at)?,
+                )?;
+            }
             tx.commit()?;
         } // else: dropping `tx` without commit rolls the batch back.
         Ok(planned.outcome)
@@ -272,7 +294,7 @@ impl Db {
         &self,
         partner_id: &str,
         now: Timestamp,
-        mut emit: impl FnMut(ConsentRecordV1) -> bool,
+        mut emit: impl FnMut(ExportRow) -> bool,
     ) -> Result<(), DbError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(CONTACT_ROWS_SQL)?;

@@ -55,6 +55,8 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     // 3: erased subjects kept (a pseudonym whose salt is gone), so `verify`
     // tells an erasure from a mapping deleted by hand; the scrub's progress.
     Migration::Sql(ERASURE_LEDGER),
+    // 4: contact points (erasable, beside the ledger) and the webhook queue.
+    Migration::Sql(AFTER_CHECKOUT),
 ];
 
 /// The API keys table, the same in SQLite and PostgreSQL but for the name
@@ -110,6 +112,60 @@ macro_rules! erasure_ledger {
 }
 pub(crate) const ERASURE_LEDGER: &str = erasure_ledger!("INTEGER");
 pub(crate) const ERASURE_LEDGER_PG: &str = erasure_ledger!("BIGINT");
+
+/// Migration 4, the same in SQLite and PostgreSQL (`crate::pg`) but for
+/// the names of a 64-bit integer and a generated key, and `STRICT`.
+/// `contacts` holds each patron's contact points as the venue last gave
+/// them (never in a hashed body: an erasure deletes the row);
+/// `webhook_events` is the durable queue of `crate::events`.
+macro_rules! after_checkout {
+    ($int:literal, $serial:literal, $strict:literal) => {
+        concat!(
+            "CREATE TABLE contacts (
+                customer_id   TEXT NOT NULL PRIMARY KEY,
+                email         TEXT,
+                phone         TEXT,
+                postal        TEXT,
+                updated_at_ms ",
+            $int,
+            " NOT NULL
+            )",
+            $strict,
+            ";
+            CREATE TABLE webhook_events (
+                seq              ",
+            $serial,
+            ",
+                id               TEXT NOT NULL UNIQUE,
+                kind             TEXT NOT NULL,
+                -- whose event it is: an erasure deletes it before delivery
+                customer_id      TEXT,
+                body             TEXT NOT NULL,
+                created_at_ms    ",
+            $int,
+            " NOT NULL,
+                next_at_ms       ",
+            $int,
+            " NOT NULL,
+                attempts         ",
+            $int,
+            " NOT NULL DEFAULT 0,
+                -- an instance's lease on it while delivering
+                claimed_until_ms ",
+            $int,
+            ",
+                last_error       TEXT
+            )",
+            $strict,
+            ";
+            CREATE INDEX webhook_events_due ON webhook_events (next_at_ms, seq);
+            CREATE INDEX webhook_events_customer ON webhook_events (customer_id);"
+        )
+    };
+}
+pub(crate) const AFTER_CHECKOUT: &str =
+    after_checkout!("INTEGER", "INTEGER NOT NULL PRIMARY KEY", " STRICT");
+pub(crate) const AFTER_CHECKOUT_PG: &str = after_checkout!("BIGINT", "BIGSERIAL PRIMARY KEY", "");
 
 /// The tables of migration 2. `seq` is the rowid (VACUUM keeps an INTEGER
 /// PRIMARY KEY), the ledger's order.
@@ -205,7 +261,7 @@ fn migrate_to_ledger(tx: &Transaction<'_>) -> Result<(), DbError> {
         debug_assert_eq!(record.customer_id, customer_id);
         let planned = rules::plan_batch(
             &mut state,
-            &[NewRecord { record }],
+            &[NewRecord::new(record)],
             Timestamp::from_unix_millis(received_at_ms),
             &mut rules::random_salt,
         )?;

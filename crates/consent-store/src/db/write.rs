@@ -3,7 +3,9 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use crate::contacts;
 use crate::error::DbError;
+use crate::events::{self, NewEvent};
 use crate::ledger;
 use crate::rules::{LedgerState, NewRecord, Planned};
 
@@ -30,21 +32,41 @@ pub(super) fn ledger_state(
     let mut subject_of =
         tx.prepare_cached("SELECT subject, salt FROM subjects WHERE customer_id = ?1")?;
     let mut digest_of =
-        tx.prepare_cached("SELECT content_sha256 FROM consent_records WHERE record_id = ?1")?;
-    for NewRecord { record } in records {
-        if !state.subjects.contains_key(&record.customer_id) {
+        tx.prepare_cached("SELECT content_sha256, body FROM consent_records WHERE record_id = ?1")?;
+    let mut contact_of = tx.prepare_cached(contacts::SELECT_SQL)?;
+    for NewRecord { record, .. } in records {
+        let customer = &record.customer_id;
+        if !state.subjects.contains_key(customer) {
             if let Some(found) = subject_of
-                .query_row([&record.customer_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row([customer], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?
             {
-                state.subjects.insert(record.customer_id.clone(), found);
+                state.subjects.insert(customer.clone(), found);
             }
         }
-        if let Some(digest) = digest_of
-            .query_row([&record.record_id], |r| r.get(0))
+        if !state.contacts.contains_key(customer) {
+            let stored = contact_of
+                .query_row([customer], |r| {
+                    Ok(contacts::of_columns(r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?
+                .flatten();
+            if let Some(contact) = stored {
+                state.contacts.insert(customer.clone(), contact);
+            }
+        }
+        if let Some((digest, body)) = digest_of
+            .query_row([&record.record_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .optional()?
         {
             state.known.insert(record.record_id.clone(), digest);
+            if let Some(digests) = contacts::digests_in(&body) {
+                state
+                    .known_digests
+                    .insert(record.record_id.clone(), digests);
+            }
         }
     }
     Ok(state)
@@ -76,6 +98,37 @@ pub(super) fn write_planned(tx: &Transaction<'_>, planned: &Planned) -> Result<(
             r.content_sha256,
             r.body,
             r.chain,
+        ])?;
+    }
+    if planned.contacts.is_empty() {
+        // (Also: the migration that built the ledger ran before there was
+        // a contacts table.)
+        return Ok(());
+    }
+    let mut contact = tx.prepare_cached(contacts::UPSERT_SQL)?;
+    for c in &planned.contacts {
+        let k = &c.contact;
+        contact.execute(params![
+            c.customer_id,
+            k.email,
+            k.phone,
+            k.postal,
+            c.updated_at_ms
+        ])?;
+    }
+    Ok(())
+}
+
+/// Queues webhook events inside `tx`.
+pub(super) fn queue_events(tx: &Transaction<'_>, new: &[NewEvent]) -> Result<(), DbError> {
+    let mut insert = tx.prepare_cached(events::INSERT_SQL)?;
+    for e in new {
+        insert.execute(params![
+            e.id,
+            e.kind,
+            e.customer_id,
+            e.body,
+            e.created_at_ms
         ])?;
     }
     Ok(())

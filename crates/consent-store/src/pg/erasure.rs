@@ -5,7 +5,9 @@ use deadpool_postgres::GenericClient;
 use deadpool_postgres::Pool;
 
 use super::*;
+use crate::contacts;
 use crate::db::DbError;
+use crate::events::{self, pg_placeholders};
 use crate::rules::{Erasure, RetentionPlan};
 
 impl PgStore {
@@ -15,30 +17,42 @@ impl PgStore {
         tx: &deadpool_postgres::Transaction<'_>,
         customer_ids: &[String],
         run: &Erasure,
+        notify: bool,
     ) -> Result<u64, DbError> {
         let mut records = 0i64;
         let mut subjects: Vec<String> = Vec::new();
+        let mut told = Vec::new();
+        let forget_contact = pg_placeholders(contacts::DELETE_SQL);
+        let forget_events = pg_placeholders(events::FORGET_SQL);
         for id in customer_ids {
-            let Some(row) = tx
+            let subject: Option<String> = tx
                 .query_opt(
                     "DELETE FROM subjects WHERE customer_id = $1 RETURNING subject",
                     &[id],
                 )
                 .await?
-            else {
-                continue;
+                .map(|row| row.try_get(0))
+                .transpose()?;
+            let had_contact = tx.execute(&forget_contact, &[id]).await? > 0;
+            tx.execute(&forget_events, &[id]).await?;
+            let n: i64 = match &subject {
+                Some(subject) => tx
+                    .query_one(
+                        "SELECT COUNT(*) FROM consent_records WHERE subject = $1",
+                        &[subject],
+                    )
+                    .await?
+                    .try_get(0)?,
+                None => 0,
             };
-            let subject: String = row.try_get(0)?;
-            let n: i64 = tx
-                .query_one(
-                    "SELECT COUNT(*) FROM consent_records WHERE subject = $1",
-                    &[&subject],
-                )
-                .await?
-                .try_get(0)?;
+            if notify && (subject.is_some() || had_contact) {
+                told.push(events::erased_event(id, run.kind, n as u64, run.at)?);
+            }
+            let Some(subject) = subject else { continue };
             records += n;
             subjects.push(subject);
         }
+        super::writer::queue_events(tx, &told).await?;
         let erasure: i64 = tx
             .query_one(
                 "INSERT INTO erasures (at_ms, kind, by_whom, customers, records, detail)
@@ -99,7 +113,9 @@ impl PgStore {
         if older > 0 {
             return Ok(false);
         }
-        client.batch_execute("VACUUM subjects").await?;
+        client
+            .batch_execute("VACUUM subjects, contacts, webhook_events")
+            .await?;
         client
             .execute(
                 "UPDATE erasures SET scrubbed_at_ms = $1 WHERE id <= $2 AND scrubbed_at_ms IS NULL",

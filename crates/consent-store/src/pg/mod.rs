@@ -27,7 +27,6 @@
 //!   batch sees every committed record, and a unique violation (which
 //!   the lock should make impossible) plans the group again, once.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
@@ -40,6 +39,7 @@ use crate::keys::ApiKey;
 use crate::rules::Decided;
 
 mod erasure;
+mod feeds;
 mod schema;
 mod storage;
 mod writer;
@@ -71,6 +71,8 @@ pub struct PgStore {
     scrubbing: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// Batches waiting for the group-commit writer (see [`write_groups`]).
     writer: mpsc::Sender<Job>,
+    /// Whether writes and erasures queue webhook events.
+    notify: writer::Notify,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -172,10 +174,12 @@ impl PgStore {
             .build()
             .map_err(|e| format!("--database-url: cannot make a connection pool: {e}"))?;
         let (writer, jobs) = mpsc::channel(1024);
-        tokio::spawn(write_groups(pool.clone(), jobs));
+        let notify = writer::Notify::default();
+        tokio::spawn(write_groups(pool.clone(), jobs, notify.clone()));
         let store = PgStore {
             pool,
             writer,
+            notify,
             scrubbing: Default::default(),
         };
         let connect_error = |e: DbError| format!("--database-url: cannot use {shown}: {e}");
@@ -223,13 +227,6 @@ fn key_row(r: &tokio_postgres::Row) -> Result<ApiKey, DbError> {
         r.try_get(4)?,
         r.try_get(5)?,
     ))
-}
-
-/// The first two columns of every row, as a map.
-fn pairs(rows: &[tokio_postgres::Row]) -> Result<HashMap<String, String>, DbError> {
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
 }
 
 /// What [`PgStore::connect_with`] does with the schema.

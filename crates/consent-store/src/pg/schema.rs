@@ -70,6 +70,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ),
     // 2: erased subjects and the scrub's progress, as SQLite's migration 3.
     crate::db::ERASURE_LEDGER_PG,
+    // 3: contacts and the webhook queue, as SQLite's migration 4.
+    crate::db::AFTER_CHECKOUT_PG,
 ];
 
 /// The schema version this build writes.

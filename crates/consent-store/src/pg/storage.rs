@@ -12,6 +12,7 @@ use futures_util::TryStreamExt;
 
 use super::*;
 use crate::db::{DbError, CONTACT_ROWS_SQL};
+use crate::events::{QueuedEvent, Settle};
 use crate::keys::{self, ApiKey, KeySpec, NewKey};
 use crate::ledger::{self, Head, StoredRow, Verifier, VerifyError, GENESIS};
 use crate::rules::{
@@ -19,6 +20,8 @@ use crate::rules::{
     Decided, Erasure, Export, NewRecord, Retention, RetentionPlan,
 };
 use crate::store::Storage;
+use crate::suppress::SuppressionSink;
+use consent_core::wire::ContactV1;
 
 #[async_trait]
 impl Storage for PgStore {
@@ -147,13 +150,51 @@ impl Storage for PgStore {
         Ok(())
     }
 
+    async fn suppressions(&self, export: Export, out: SuppressionSink) -> Result<(), DbError> {
+        self.stream_suppressions(export, out).await
+    }
+
+    async fn contact(&self, customer_id: &str) -> Result<Option<ContactV1>, DbError> {
+        self.read_contact(customer_id).await
+    }
+
+    async fn set_contact(
+        &self,
+        customer_id: &str,
+        contact: ContactV1,
+        now: Timestamp,
+    ) -> Result<(), DbError> {
+        self.write_contact(customer_id, &contact, now).await
+    }
+
+    fn set_webhooks(&self, on: bool) {
+        self.notify.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    async fn claim_events(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<QueuedEvent>, DbError> {
+        self.claim(now, lease, limit).await
+    }
+
+    async fn settle_event(&self, id: &str, settle: Settle) -> Result<(), DbError> {
+        self.settle(id, &settle).await
+    }
+
+    async fn event_backlog(&self) -> Result<(u64, Option<Timestamp>), DbError> {
+        self.backlog().await
+    }
+
     async fn erase(&self, customer_ids: Vec<String>, run: Erasure) -> Result<u64, DbError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         // As a writer: no batch appends for a customer while their mapping goes.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
             .await?;
-        let records = Self::erase_in(&tx, &customer_ids, &run).await?;
+        let records = Self::erase_in(&tx, &customer_ids, &run, self.notifies()).await?;
         tx.commit().await?;
         drop(client);
         self.schedule_scrub();
@@ -173,7 +214,7 @@ impl Storage for PgStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
             .await?;
         let plan = Self::plan(&tx, run.cutoff).await?;
-        Self::erase_in(&tx, &plan.customers, &run.erasure(&plan)).await?;
+        Self::erase_in(&tx, &plan.customers, &run.erasure(&plan), self.notifies()).await?;
         tx.commit().await?;
         drop(client);
         self.schedule_scrub();

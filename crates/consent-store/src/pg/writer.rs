@@ -10,9 +10,73 @@ use tokio::sync::mpsc;
 use tokio_postgres::types::ToSql;
 
 use super::*;
+use crate::contacts;
 use crate::db::DbError;
+use crate::events::{self, NewEvent};
 use crate::ledger::GENESIS;
-use crate::rules::{self, BatchOutcome, LedgerState, NewRecord, NewRow, NewSubject};
+use crate::rules::{self, BatchOutcome, LedgerState, NewContact, NewRecord, NewRow, NewSubject};
+
+/// Whether writes queue webhook events, shared with the store.
+pub(super) type Notify = std::sync::Arc<std::sync::atomic::AtomicBool>;
+
+/// Stores the contacts a group's claims brought, the last one per
+/// customer (one statement cannot update a row twice).
+async fn upsert_contacts(
+    tx: &deadpool_postgres::Transaction<'_>,
+    mut new: Vec<NewContact>,
+) -> Result<(), DbError> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    new.reverse();
+    let mut seen = std::collections::HashSet::new();
+    new.retain(|c| seen.insert(c.customer_id.clone()));
+    let text =
+        |f: fn(&NewContact) -> Option<&str>| -> Vec<Option<&str>> { new.iter().map(f).collect() };
+    let at: Vec<i64> = new.iter().map(|c| c.updated_at_ms).collect();
+    tx.execute(
+        "INSERT INTO contacts (customer_id, email, phone, postal, updated_at_ms)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+         ON CONFLICT (customer_id) DO UPDATE SET email = excluded.email, phone = excluded.phone,
+             postal = excluded.postal, updated_at_ms = excluded.updated_at_ms",
+        &[
+            &text(|c| Some(c.customer_id.as_str())),
+            &text(|c| c.contact.email.as_deref()),
+            &text(|c| c.contact.phone.as_deref()),
+            &text(|c| c.contact.postal.as_deref()),
+            &at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Queues webhook events inside `tx`, in one statement.
+pub(super) async fn queue_events(
+    tx: &deadpool_postgres::Transaction<'_>,
+    new: &[NewEvent],
+) -> Result<(), DbError> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let text =
+        |f: fn(&NewEvent) -> Option<&str>| -> Vec<Option<&str>> { new.iter().map(f).collect() };
+    let at: Vec<i64> = new.iter().map(|e| e.created_at_ms).collect();
+    tx.execute(
+        "INSERT INTO webhook_events (id, kind, customer_id, body, created_at_ms, next_at_ms)
+         SELECT i, k, c, b, t, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])
+             AS q(i, k, c, b, t)",
+        &[
+            &text(|e| Some(e.id.as_str())),
+            &text(|e| Some(e.kind)),
+            &text(|e| e.customer_id.as_deref()),
+            &text(|e| Some(e.body.as_str())),
+            &at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
 
 /// A batch for the writer, and where its outcome goes.
 pub(super) struct Job {
@@ -32,16 +96,16 @@ pub(super) const GROUP_BATCHES: usize = 64;
 /// group, instead of one per batch with the lock held across each flush.
 /// Every batch is still all or nothing, and is acknowledged only after
 /// the commit.
-pub(super) async fn write_groups(pool: Pool, mut jobs: mpsc::Receiver<Job>) {
+pub(super) async fn write_groups(pool: Pool, mut jobs: mpsc::Receiver<Job>, notify: Notify) {
     while let Some(first) = jobs.recv().await {
         let mut group = vec![first];
-        let mut stored = store_group(&pool, &mut group, &mut jobs).await;
+        let mut stored = store_group(&pool, &mut group, &mut jobs, &notify).await;
         // The head lock makes every group see the batches committed before
         // it, so a unique violation means something wrote outside the
         // lock: plan the group again, once, against what is stored now.
         if matches!(&stored, Err(e) if is_unique_violation(e)) {
             tracing::warn!("a group of batches collided with another writer; retrying");
-            stored = store_group(&pool, &mut group, &mut jobs).await;
+            stored = store_group(&pool, &mut group, &mut jobs, &notify).await;
         }
         let mut outcomes = match stored {
             Ok(outcomes) => outcomes,
@@ -70,6 +134,7 @@ async fn store_group(
     pool: &Pool,
     group: &mut Vec<Job>,
     jobs: &mut mpsc::Receiver<Job>,
+    notify: &Notify,
 ) -> Result<Vec<Result<BatchOutcome, DbError>>, DbError> {
     let mut client = pool.get().await.map_err(pool_error)?;
     let tx = client.transaction().await?;
@@ -106,21 +171,46 @@ async fn store_group(
         .iter()
         .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
         .collect::<Result<HashMap<String, (String, Vec<u8>)>, DbError>>()?;
-    let known = pairs(
-        &tx.query(
-            "SELECT record_id, content_sha256 FROM consent_records WHERE record_id = ANY($1)",
+    let mut known = HashMap::new();
+    let mut known_digests = HashMap::new();
+    for row in tx
+        .query(
+            "SELECT record_id, content_sha256, body FROM consent_records WHERE record_id = ANY($1)",
             &[&ids],
         )
-        .await?,
-    )?;
+        .await?
+    {
+        let id: String = row.try_get(0)?;
+        if let Some(digests) = contacts::digests_in(row.try_get(2)?) {
+            known_digests.insert(id.clone(), digests);
+        }
+        known.insert(id, row.try_get(1)?);
+    }
+    let mut stored_contacts = HashMap::new();
+    for row in tx
+        .query(
+            "SELECT customer_id, email, phone, postal FROM contacts WHERE customer_id = ANY($1)",
+            &[&customers],
+        )
+        .await?
+    {
+        if let Some(c) = contacts::of_columns(row.try_get(1)?, row.try_get(2)?, row.try_get(3)?) {
+            stored_contacts.insert(row.try_get(0)?, c);
+        }
+    }
     let mut state = LedgerState {
         seq,
         head,
         subjects,
         known,
+        known_digests,
+        contacts: stored_contacts,
     };
     let mut subjects: Vec<NewSubject> = Vec::new();
     let mut rows: Vec<NewRow> = Vec::new();
+    let mut new_contacts: Vec<NewContact> = Vec::new();
+    let mut new_events: Vec<NewEvent> = Vec::new();
+    let notifies = notify.load(std::sync::atomic::Ordering::Relaxed);
     let mut outcomes = Vec::with_capacity(group.len());
     for job in group {
         // Each batch on its own: a conflict plans nothing and answers 409
@@ -132,8 +222,18 @@ async fn store_group(
             &mut rules::random_salt,
         ) {
             Ok(planned) => {
+                if let (true, BatchOutcome::Stored(stored)) = (notifies, &planned.outcome) {
+                    match events::batch_events(&job.records, stored, job.received_at) {
+                        Ok(made) => new_events.extend(made),
+                        Err(e) => {
+                            outcomes.push(Err(e));
+                            continue;
+                        }
+                    }
+                }
                 subjects.extend(planned.subjects);
                 rows.extend(planned.rows);
+                new_contacts.extend(planned.contacts);
                 outcomes.push(Ok(planned.outcome));
             }
             Err(e) => outcomes.push(Err(e)),
@@ -152,6 +252,8 @@ async fn store_group(
     if !rows.is_empty() {
         NewRows::of(&rows).insert(&tx).await?;
     }
+    upsert_contacts(&tx, new_contacts).await?;
+    queue_events(&tx, &new_events).await?;
     tx.commit().await?;
     Ok(outcomes)
 }

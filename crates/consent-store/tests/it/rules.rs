@@ -16,10 +16,7 @@ fn fixed_salt() -> impl FnMut() -> Result<[u8; 32], consent_store::DbError> {
 }
 
 fn new(records: Vec<consent_core::wire::ConsentRecordV1>) -> Vec<NewRecord> {
-    records
-        .into_iter()
-        .map(|record| NewRecord { record })
-        .collect()
+    records.into_iter().map(NewRecord::new).collect()
 }
 
 fn empty() -> LedgerState {
@@ -245,6 +242,7 @@ fn an_export_lists_each_customers_current_unlapsed_yes_once() {
                 salt,
                 body: row.body.clone(),
                 received_at_ms: row.received_at_ms,
+                contact: Default::default(),
             }
         })
         .collect();
@@ -258,7 +256,7 @@ fn an_export_lists_each_customers_current_unlapsed_yes_once() {
             listed.extend(groups.push(row).unwrap());
         }
         listed.extend(groups.finish().unwrap());
-        let mut ids: Vec<String> = listed.into_iter().map(|r| r.customer_id).collect();
+        let mut ids: Vec<String> = listed.into_iter().map(|r| r.record.customer_id).collect();
         ids.sort();
         assert_eq!(ids, expected, "at {when}");
     }

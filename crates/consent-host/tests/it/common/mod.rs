@@ -59,6 +59,7 @@ pub fn claims_at(customer: &str, scope: &str, now_ms: i64) -> Claims {
         scope: scope.to_owned(),
         basket: None,
         operator: None,
+        contact: None,
     }
 }
 
