@@ -122,6 +122,9 @@ export interface ConsentRecord {
   jurisdiction: string;
   validUntil: Instant | null;
   receivedAt?: Instant;
+  /** Set by the backend when stored, never by the widget: per channel, a
+   *  keyed digest of the contact point the decision concerns. */
+  contactDigests?: { email?: string; post?: string; sms?: string; phone?: string };
 }
 
 export interface ConsentState {

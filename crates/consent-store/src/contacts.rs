@@ -23,6 +23,12 @@ pub const SELECT_SQL: &str = "SELECT email, phone, postal FROM contacts WHERE cu
 /// Forgets a customer's contact (an erasure, or an empty update).
 pub const DELETE_SQL: &str = "DELETE FROM contacts WHERE customer_id = ?1";
 
+/// Forgets the contacts a retention run leaves without a patron: not
+/// updated since the cutoff `?1`, of customers with no record (their
+/// records were erased, or never came).
+pub const STALE_SQL: &str = "DELETE FROM contacts WHERE updated_at_ms < ?1
+     AND customer_id NOT IN (SELECT customer_id FROM subjects)";
+
 /// A stored row as a contact; none when every point is empty.
 pub fn of_columns(
     email: Option<String>,

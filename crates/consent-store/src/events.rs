@@ -309,6 +309,25 @@ pub fn pg_placeholders(sql: &str) -> String {
     out
 }
 
+/// A `(seq, QueuedEvent)` from a row of [`CLAIM_SQL`]'s `RETURNING`, with
+/// `$get` the driver's column getter.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! queued_event_of {
+    ($row:expr, $get:ident) => {
+        (
+            $row.$get(5)?,
+            $crate::events::QueuedEvent {
+                id: $row.$get(0)?,
+                kind: $row.$get(1)?,
+                body: $row.$get(2)?,
+                attempts: $row.$get(3)?,
+                created_at: consent_core::Timestamp::from_unix_millis($row.$get(4)?),
+            },
+        )
+    };
+}
+
 /// Orders claimed rows (`RETURNING` gives no order) and drops the `seq`.
 pub fn in_queue_order(mut claimed: Vec<(i64, QueuedEvent)>) -> Vec<QueuedEvent> {
     claimed.sort_unstable_by_key(|(seq, _)| *seq);

@@ -101,7 +101,7 @@ fn prepare(
                 |contact| match consent_core::contact::check(contact, "token.contact").first() {
                     Some(e) => Err(ApiError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_token_contact",
+                        "invalid_contact",
                         format!("the checkout token's contact claim: {}", e.message),
                     )
                     .at(e.field.clone())),

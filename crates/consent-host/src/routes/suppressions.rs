@@ -130,7 +130,7 @@ pub async fn get_suppressions(
     .map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+            "unavailable",
             "the suppression feed took longer than --export-timeout-secs; ask with a later since",
         )
     })?;

@@ -317,3 +317,68 @@ async fn serves_over_a_real_socket_on_loopback() {
     assert!(answer.ends_with(r#"{"status":"ok"}"#), "{answer}");
     server.abort();
 }
+
+/// Every error code the host can answer with is documented in the
+/// OpenAPI's `ErrorCode` (and nothing documented is dead): the codes are
+/// read from the source, wherever an `ApiError` is made.
+#[test]
+fn every_error_code_is_in_the_openapi() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut used = std::collections::BTreeSet::new();
+    let mut files = vec![root.join("src")];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        // `ApiError::new(StatusCode::X, "code"` and `Self::new(…`, over line breaks.
+        for (i, _) in text.match_indices("StatusCode::") {
+            let rest = &text[i..];
+            let Some(comma) = rest.find(',') else {
+                continue;
+            };
+            let after = rest[comma + 1..].trim_start();
+            let before = text[..i].trim_end();
+            if !(before.ends_with("ApiError::new(") || before.ends_with("Self::new(")) {
+                continue;
+            }
+            if let Some(quoted) = after.strip_prefix('"') {
+                used.insert(quoted[..quoted.find('"').unwrap()].to_owned());
+            }
+        }
+        // `path_id(parts, state, "customer", "invalid_customer_id")`: its last argument.
+        for line in text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("path_id("))
+        {
+            let quoted: Vec<&str> = line.split('"').collect();
+            if quoted.len() >= 5 {
+                used.insert(quoted[quoted.len() - 2].to_owned());
+            }
+        }
+        for (i, _) in text.match_indices("const INVALID: &'static str = \"") {
+            let rest = &text[i + "const INVALID: &'static str = \"".len()..];
+            used.insert(rest[..rest.find('"').unwrap()].to_owned());
+        }
+    }
+    let openapi = std::fs::read_to_string(root.join("../../docs/openapi.yaml")).unwrap();
+    let section = &openapi[openapi.find("    ErrorCode:").unwrap()..];
+    let enum_start = section.find("      enum:\n").unwrap() + "      enum:\n".len();
+    let documented: std::collections::BTreeSet<String> = section[enum_start..]
+        .lines()
+        .take_while(|l| l.starts_with("        - "))
+        .map(|l| l.trim_start_matches("        - ").trim().to_owned())
+        .collect();
+    let undocumented: Vec<&String> = used.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "codes missing from docs/openapi.yaml: {undocumented:?}"
+    );
+    // `unavailable` also answers /healthz; every documented code is made somewhere.
+    let dead: Vec<&String> = documented.difference(&used).collect();
+    assert!(
+        dead.is_empty(),
+        "documented codes the host never answers: {dead:?}"
+    );
+}

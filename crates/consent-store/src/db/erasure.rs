@@ -171,6 +171,7 @@ impl Db {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let plan = retention_plan(&tx, run.cutoff)?;
         erase_in(&tx, &plan.customers, &run.erasure(&plan), self.notifies())?;
+        tx.execute(contacts::STALE_SQL, [run.cutoff.unix_millis()])?;
         tx.commit()?;
         Ok(plan)
     }

@@ -89,18 +89,7 @@ impl Db {
             let mut stmt = tx.prepare_cached(&events::CLAIM_SQL.replace("{lock}", ""))?;
             let rows = stmt.query_map(
                 params![now.unix_millis(), lease.as_millis() as i64, limit as i64],
-                |r| {
-                    Ok((
-                        r.get(5)?,
-                        QueuedEvent {
-                            id: r.get(0)?,
-                            kind: r.get(1)?,
-                            body: r.get(2)?,
-                            attempts: r.get(3)?,
-                            created_at: Timestamp::from_unix_millis(r.get(4)?),
-                        },
-                    ))
-                },
+                |r| Ok(crate::queued_event_of!(r, get)),
             )?;
             rows.collect::<Result<Vec<_>, _>>()?
         };

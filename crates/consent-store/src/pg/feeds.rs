@@ -116,18 +116,7 @@ impl PgStore {
             .await?;
         let claimed = rows
             .iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(5)?,
-                    QueuedEvent {
-                        id: r.try_get(0)?,
-                        kind: r.try_get(1)?,
-                        body: r.try_get(2)?,
-                        attempts: r.try_get(3)?,
-                        created_at: Timestamp::from_unix_millis(r.try_get(4)?),
-                    },
-                ))
-            })
+            .map(|r| Ok(crate::queued_event_of!(r, try_get)))
             .collect::<Result<Vec<_>, DbError>>()?;
         Ok(events::in_queue_order(claimed))
     }

@@ -215,6 +215,11 @@ impl Storage for PgStore {
             .await?;
         let plan = Self::plan(&tx, run.cutoff).await?;
         Self::erase_in(&tx, &plan.customers, &run.erasure(&plan), self.notifies()).await?;
+        tx.execute(
+            &crate::events::pg_placeholders(crate::contacts::STALE_SQL),
+            &[&run.cutoff.unix_millis()],
+        )
+        .await?;
         tx.commit().await?;
         drop(client);
         self.schedule_scrub();
