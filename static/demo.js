@@ -20,12 +20,30 @@ let baseConfig = null;
 let token = null; // this patron's checkout token, from the demo host
 
 /**
+ * The demo patron's contact points, as a venue's server would put them in
+ * the token: fictional, and derived from the customer id so that the same
+ * patron always has the same ones. An email at example.org, a phone number
+ * in Ofcom's drama range (+44 20 7946 0xxx) and a short made-up address.
+ */
+function demoContact(id) {
+  let n = 0;
+  for (const ch of id) n = (n * 31 + ch.codePointAt(0)) % 100000;
+  const local = id.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 64) || "patron";
+  return {
+    email: `${local}@example.org`,
+    phone: `+44 20 7946 0${String(n % 1000).padStart(3, "0")}`,
+    postal: `${(n % 90) + 1} Riverside Walk\nExampleton\nZZ99 9ZZ`,
+  };
+}
+
+/**
  * A checkout token for the patron. A venue's backend issues it with the
- * checkout page; the reference host mints one at POST /demo/token, in demo
- * mode only. Box office and phone sales use an operator's token.
+ * checkout page, with the contact points it holds for the patron; the
+ * reference host mints one at POST /demo/token, in demo mode only. Box
+ * office and phone sales use an operator's token.
  */
 async function checkoutToken(config) {
-  const body = { venueId: config.venue.id, customerId: config.customerId };
+  const body = { venueId: config.venue.id, customerId: config.customerId, contact: demoContact(config.customerId) };
   if (config.operatorId) Object.assign(body, { scope: "consent:write:venue consent:read", operator: config.operatorId });
   try {
     const r = await fetch("/demo/token", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
