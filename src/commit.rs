@@ -97,7 +97,7 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
             state: d.state,
             action: d.action,
             channels: d.channels,
-            mode: presentation_mode(&c.policy.mode),
+            mode: presentation_mode(&c.policy.mode, question),
             control,
             notice: notice.clone(),
             presented_at: s.presented_at,

@@ -454,7 +454,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     let names = partner_names(c, q);
     let names_text = texts.names(&names);
     let notice = shown_notice(c, &shown.locale, q);
-    let general = matches!(c.policy.mode, Mode::General { .. });
+    let general = q.general;
     let account = matches!(c.policy.mode, Mode::Account);
     let assisted = c.policy.channel.is_assisted();
     let offered: Vec<Channel> = offered_channels(q, &c.partners, &c.policy).to_vec();
@@ -472,12 +472,13 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     let reask = q.asks.iter().find_map(|a| match a.reason {
         AskReason::NoticeChanged { .. } => Some(Key::WordingChanged),
         AskReason::Expired { .. } => Some(Key::Lapsed),
+        AskReason::Imported => Some(Key::ReaskImported),
         _ => None,
     });
     let what_changed = match reask {
         Some(Key::WordingChanged) => {
             let text = match (&c.policy.mode, partner) {
-                (Mode::General { notice }, _) => Some(&notice.what_changed),
+                (Mode::General { notice }, _) if general => Some(&notice.what_changed),
                 (_, Some(p)) => Some(&p.notice.what_changed),
                 _ => None,
             };

@@ -507,6 +507,7 @@ pub fn state_of(s: &Session) -> StateOut {
                         Some(AskReason::NoticeChanged { .. }) => "notice-changed",
                         Some(AskReason::Expired { .. }) => "expired",
                         Some(AskReason::Deferred) => "deferred",
+                        Some(AskReason::Imported) => "imported",
                         _ => "no-answer",
                     },
                     answer: a.and_then(|a| a.choice).map(|c| match c {

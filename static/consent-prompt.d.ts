@@ -134,7 +134,7 @@ export interface ConsentState {
   questions: {
     key: string;
     partnerIds: string[];
-    reason: "no-answer" | "deferred" | "notice-changed" | "expired";
+    reason: "no-answer" | "deferred" | "notice-changed" | "expired" | "imported";
     answer: "yes" | "no" | null;
     channels: Channel[];
   }[];

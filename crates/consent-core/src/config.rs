@@ -10,8 +10,8 @@ use crate::compact::{sort_dedup_small, sort_small_by_key, StrMap, VecMap};
 use std::fmt;
 
 use crate::domain::{
-    BasketLine, Channel, EventId, LocalizedText, Mode, Notice, Partner, PartnerId, Policy,
-    Preference, Venue,
+    Basis, BasketLine, Channel, CollectionChannel, EventId, LocalizedText, Mode, Notice, Partner,
+    PartnerId, Policy, Preference, Venue,
 };
 use crate::locale::{canonical_tag, is_valid_tag, DEFAULT_LOCALE};
 use crate::wire::{ConfigV1, NoticeConfigV1, PresentationMode};
@@ -445,6 +445,12 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         );
     }
     let channel = raw.channel.unwrap_or_default();
+    if channel == CollectionChannel::Import {
+        c.error(
+            "channel",
+            "\"import\" is for answers brought in by consent-host import; the prompt asks on \"web\", \"box-office\" or \"phone\"",
+        );
+    }
     let operator_id = raw.operator_id.clone().filter(|o| !o.trim().is_empty());
     if channel.is_assisted() && operator_id.is_none() {
         c.error(
@@ -487,12 +493,19 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
                 "name at least one channel: email, post, sms or phone",
             );
         }
+        if notice.basis != Basis::Consent {
+            c.error(
+                format!("{at}.notice.basis"),
+                "a partner's marketing needs consent: legitimate-interests (the soft opt-in) is for the venue's own marketing only (ownMarketing)",
+            );
+        }
         partners.push(Partner {
             id: PartnerId(p.id.clone()),
             name: p.name.trim().to_owned(),
             privacy_url: p.privacy_url.trim().to_owned(),
             privacy_summary: summary,
             notice,
+            ask_individually: p.ask_individually,
         });
     }
 
@@ -557,6 +570,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
                 },
                 supersedes: None,
                 received_at: None,
+                imported: p.imported,
             }
         })
         .collect();
@@ -651,6 +665,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
                 reask_on_notice_change: raw.reask_on_notice_change.unwrap_or(true),
                 validity_days: raw.validity_days,
                 channel,
+                reask_imported: raw.reask_imported.unwrap_or(false),
             },
             operator_id: if channel.is_assisted() {
                 operator_id
@@ -714,6 +729,7 @@ fn notice(c: &mut Check, at: &str, n: &NoticeConfigV1, default_locale: &str) -> 
         purpose,
         channels: order_channels(channels),
         what_changed: locale_map(c, &format!("{at}.whatChanged"), &n.what_changed),
+        basis: n.basis.unwrap_or_default(),
     }
 }
 

@@ -109,5 +109,6 @@ pub fn preference_of(r: &crate::wire::ConsentRecordV1) -> crate::domain::Prefere
         notice_text: Some((r.notice.language.clone(), r.notice.text.clone())),
         supersedes: r.supersedes.clone(),
         received_at: r.received_at,
+        imported: r.import.is_some(),
     }
 }

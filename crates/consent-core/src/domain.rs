@@ -138,6 +138,9 @@ pub enum CollectionChannel {
     BoxOffice,
     /// A box-office operator, on the phone.
     Phone,
+    /// Brought in by `consent-host import` from the venue's earlier
+    /// records: how and in which words it was asked is not known.
+    Import,
 }
 
 impl CollectionChannel {
@@ -146,12 +149,42 @@ impl CollectionChannel {
             CollectionChannel::Web => "web",
             CollectionChannel::BoxOffice => "box-office",
             CollectionChannel::Phone => "phone",
+            CollectionChannel::Import => "import",
         }
     }
 
     /// True when an operator records the answer on the patron's behalf.
     pub fn is_assisted(self) -> bool {
-        !matches!(self, CollectionChannel::Web)
+        matches!(
+            self,
+            CollectionChannel::BoxOffice | CollectionChannel::Phone
+        )
+    }
+}
+
+/// The lawful basis a question relies on (UK GDPR article 6, PECR
+/// regulation 22). A partner's marketing always needs consent; a venue's
+/// own marketing of similar events to its own customers may rely on the
+/// soft opt-in (legitimate interests), offered as an opt-out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    #[default]
+    Consent,
+    LegitimateInterests,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Consent => "consent",
+            Basis::LegitimateInterests => "legitimate-interests",
+        }
+    }
+
+    /// Whether this is consent (the default, left out of a record).
+    pub fn is_consent(&self) -> bool {
+        *self == Basis::Consent
     }
 }
 
@@ -203,6 +236,8 @@ pub struct Notice {
     pub channels: Vec<Channel>,
     /// A short note from the venue on what changed since the last version.
     pub what_changed: LocalizedText,
+    /// The lawful basis the question relies on.
+    pub basis: Basis,
 }
 
 /// A producer or promoter behind one or more events.
@@ -214,6 +249,8 @@ pub struct Partner {
     /// A one-line summary of the partner's privacy practice, per locale.
     pub privacy_summary: LocalizedText,
     pub notice: Notice,
+    /// In general mode, asked on its own rather than in the statement.
+    pub ask_individually: bool,
 }
 
 /// One event in the basket, and the partners behind it (possibly none).
@@ -246,6 +283,8 @@ pub struct Preference {
     pub supersedes: Option<String>,
     /// When the host received the record, when known.
     pub received_at: Option<Timestamp>,
+    /// Brought in by `consent-host import`, without its wording.
+    pub imported: bool,
 }
 
 impl crate::current::Answered for Preference {
@@ -299,6 +338,8 @@ pub struct Policy {
     /// Answers lapse this many days after they were given.
     pub validity_days: Option<u32>,
     pub channel: CollectionChannel,
+    /// Ask again an answer imported from the venue's earlier records.
+    pub reask_imported: bool,
 }
 
 impl Default for Policy {
@@ -308,6 +349,7 @@ impl Default for Policy {
             reask_on_notice_change: true,
             validity_days: None,
             channel: CollectionChannel::Web,
+            reask_imported: false,
         }
     }
 }

@@ -25,7 +25,9 @@ pub fn partners(n: usize) -> Vec<Partner> {
                 purpose: "marketing".to_owned(),
                 channels: vec![Channel::Email],
                 what_changed: LocalizedText::new(),
+                basis: Default::default(),
             },
+            ask_individually: false,
         })
         .collect()
 }
@@ -65,6 +67,7 @@ pub fn preferences(partners: usize, every: usize) -> Vec<Preference> {
             notice_text: None,
             supersedes: None,
             received_at: None,
+            imported: false,
         })
         .collect()
 }

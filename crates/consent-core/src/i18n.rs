@@ -76,6 +76,12 @@ pub const KEYS: &[&str] = &[
     "receipt_generated",
     "saved_none",
     "change",
+    "receipt_not_opted_out",
+    "receipt_opted_out",
+    "receipt_imported",
+    "reask_imported",
+    "own_opt_out",
+    "own_soft_opt_in",
 ];
 
 /// A string the prompt shows, typed: one variant per entry of [`KEYS`], in
@@ -144,6 +150,12 @@ pub enum Key {
     ReceiptGenerated,
     SavedNone,
     Change,
+    ReceiptNotOptedOut,
+    ReceiptOptedOut,
+    ReceiptImported,
+    ReaskImported,
+    OwnOptOut,
+    OwnSoftOptIn,
 }
 
 impl Key {
@@ -230,7 +242,12 @@ const EN: &[&str] = &[
     "Customer number",
     "Copy made",
     "Saved. You did not choose for any company, so none of them may contact you. We will ask again next time.",
-    "Change my answers",
+    "Change my answers",    "Did not opt out",
+    "Opted out",
+    "from the venue’s earlier records; the wording was not kept",
+    "Your earlier answer came from our old records, which did not keep the wording you saw, so we are asking again.",
+    "No thanks, do not send me news about {venue}",
+    "Unless you tick the box, we will send you news about similar events at {venue}. You can stop them in any message we send.",
 ];
 
 const CY: &[&str] = &[
@@ -294,7 +311,12 @@ const CY: &[&str] = &[
     "Rhif cwsmer",
     "Copi wedi'i wneud",
     "Wedi'u cadw. Ni wnaethoch ddewis ar gyfer unrhyw gwmni, felly ni chaiff yr un ohonynt gysylltu â chi. Byddwn yn gofyn eto y tro nesaf.",
-    "Newid fy atebion",
+    "Newid fy atebion",    "Heb optio allan",
+    "Wedi optio allan",
+    "o gofnodion cynharach y lleoliad; ni chadwyd y geiriad",
+    "Daeth eich ateb cynharach o’n hen gofnodion, nad oeddent yn cadw’r geiriad a welsoch, felly rydym yn gofyn eto.",
+    "Dim diolch, peidiwch ag anfon newyddion am {venue} ataf",
+    "Oni bai eich bod yn ticio’r blwch, byddwn yn anfon newyddion atoch am ddigwyddiadau tebyg yn {venue}. Gallwch eu hatal mewn unrhyw neges a anfonwn.",
 ];
 
 const FR: &[&str] = &[
@@ -358,7 +380,12 @@ const FR: &[&str] = &[
     "Numéro client",
     "Copie établie",
     "Enregistré. Vous n'avez fait aucun choix : aucune de ces entreprises ne pourra vous contacter. Nous vous reposerons la question la prochaine fois.",
-    "Modifier mes réponses",
+    "Modifier mes réponses",    "Pas d’opposition",
+    "Opposition",
+    "d’après les anciens registres du lieu ; le texte n’a pas été conservé",
+    "Votre réponse précédente provient de nos anciens registres, qui n’ont pas conservé le texte que vous avez vu : nous vous reposons donc la question.",
+    "Non merci, ne m’envoyez pas d’actualités de {venue}",
+    "Sauf si vous cochez la case, nous vous enverrons des actualités sur des événements semblables à {venue}. Vous pourrez les arrêter depuis chacun de nos messages.",
 ];
 
 const DE: &[&str] = &[
@@ -422,7 +449,12 @@ const DE: &[&str] = &[
     "Kundennummer",
     "Kopie erstellt",
     "Gespeichert. Sie haben für kein Unternehmen gewählt, daher darf keines Sie kontaktieren. Wir fragen beim nächsten Mal erneut.",
-    "Meine Antworten ändern",
+    "Meine Antworten ändern",    "Nicht widersprochen",
+    "Widersprochen",
+    "aus früheren Unterlagen des Hauses; der Wortlaut wurde nicht aufbewahrt",
+    "Ihre frühere Antwort stammt aus unseren alten Unterlagen, die den Wortlaut nicht festgehalten haben. Deshalb fragen wir erneut.",
+    "Nein danke, schicken Sie mir keine Neuigkeiten von {venue}",
+    "Wenn Sie das Kästchen nicht ankreuzen, schicken wir Ihnen Neuigkeiten zu ähnlichen Veranstaltungen im {venue}. Sie können sie in jeder Nachricht abbestellen.",
 ];
 
 /// Venue overrides: locale → key → text.
@@ -517,7 +549,8 @@ mod tests {
         assert_eq!(Key::Title.name(), "title");
         assert_eq!(Key::ReceiptGenerated.name(), "receipt_generated");
         assert_eq!(Key::Change.name(), "change");
-        assert_eq!(Key::Change as usize, KEYS.len() - 1);
+        assert_eq!(Key::OwnSoftOptIn.name(), "own_soft_opt_in");
+        assert_eq!(Key::OwnSoftOptIn as usize, KEYS.len() - 1);
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //!    `withdrawn`) to the current notice version that has not expired.
 //! 3. Ask again when the notice version differs (and the policy says so),
 //!    when the answer has expired, or when the answer was `deferred`.
-//! 4. General mode: one statement naming every partner still to ask.
+//! 4. General mode: one statement naming every partner still to ask,
+//!    except those marked `ask_individually`, which get their own question
+//!    (ACE's mixed mode); the statement stands where its first partner
+//!    would have.
 //! 5. Unknown partner ids, duplicate lines and empty baskets never panic;
 //!    unknown ids are reported with a reason.
 //!
@@ -70,6 +73,9 @@ pub enum AskReason {
     Expired { at: Timestamp },
     /// Preference centre: a current answer, shown so the patron can change it.
     Review,
+    /// The answer was imported from the venue's earlier records (its
+    /// wording never recorded), and the policy asks those again.
+    Imported,
 }
 
 /// Why a partner in the basket is not asked.
@@ -114,6 +120,8 @@ pub struct Question {
     pub notice: NoticeRef,
     /// One partner in individual mode; every partner still to ask in general mode.
     pub asks: Vec<Ask>,
+    /// The venue's general statement (key `general`), not one partner's question.
+    pub general: bool,
 }
 
 impl Question {
@@ -224,8 +232,8 @@ pub fn plan(
         };
         let partner = &partners[partner_index];
         let effective = match &policy.mode {
-            Mode::Individual | Mode::Account => &partner.notice,
-            Mode::General { notice } => notice,
+            Mode::General { notice } if !partner.ask_individually => notice,
+            _ => &partner.notice,
         };
         match decide(latest.get(pid.as_str()).copied(), effective, policy, now) {
             Verdict::Ask(reason, previous) => asks.push(Ask {
@@ -245,24 +253,44 @@ pub fn plan(
     }
 
     out.questions = match &policy.mode {
-        Mode::Individual | Mode::Account => asks
-            .into_iter()
-            .map(|ask| Question {
-                key: ask.partner_id.0.clone(),
-                notice: ask.partner_notice.clone(),
-                asks: vec![ask],
-            })
-            .collect(),
-        Mode::General { notice } if !asks.is_empty() => {
-            vec![Question {
-                key: "general".to_owned(),
-                notice: NoticeRef::from(notice),
-                asks,
-            }]
+        Mode::Individual | Mode::Account => asks.into_iter().map(individual).collect(),
+        Mode::General { notice } => {
+            let mut questions = Vec::new();
+            let mut general: Vec<Ask> = Vec::new();
+            let mut general_at = None;
+            for ask in asks {
+                if partners[ask.partner_index].ask_individually {
+                    questions.push(individual(ask));
+                } else {
+                    general_at.get_or_insert(questions.len());
+                    general.push(ask);
+                }
+            }
+            if let Some(at) = general_at {
+                questions.insert(
+                    at,
+                    Question {
+                        key: "general".to_owned(),
+                        notice: NoticeRef::from(notice),
+                        asks: general,
+                        general: true,
+                    },
+                );
+            }
+            questions
         }
-        Mode::General { .. } => Vec::new(),
     };
     out
+}
+
+/// One partner's own question.
+fn individual(ask: Ask) -> Question {
+    Question {
+        key: ask.partner_id.0.clone(),
+        notice: ask.partner_notice.clone(),
+        asks: vec![ask],
+        general: false,
+    }
 }
 
 /// The preference centre's plan: one question per configured partner, in
@@ -298,6 +326,7 @@ pub fn account_plan(
                     previous,
                     lines: Vec::new(),
                 }],
+                general: false,
             }
         })
         .collect();
@@ -332,6 +361,20 @@ fn decide(pref: Option<&Preference>, notice: &Notice, policy: &Policy, now: Time
     let previous = Some(previous_answer(pref));
     if pref.state == DecisionState::Deferred {
         return Verdict::Ask(AskReason::Deferred, previous);
+    }
+    if pref.imported {
+        // No wording was recorded, so no notice to compare: the venue
+        // decides whether such answers stand (`reaskImported`).
+        if policy.reask_imported {
+            return Verdict::Ask(AskReason::Imported, previous);
+        }
+        if let Some(at) = expiry(pref, policy).filter(|at| *at <= now) {
+            return Verdict::Ask(AskReason::Expired { at }, previous);
+        }
+        return Verdict::Skip(SkipReason::AlreadyAnswered {
+            state: pref.state,
+            decided_at: pref.decided_at,
+        });
     }
     let same_notice = pref.notice_id.as_deref().is_none_or(|id| id == notice.id)
         && pref.notice_version == notice.version;

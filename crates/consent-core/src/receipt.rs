@@ -6,6 +6,7 @@
 //! given, the venue and partner, and the record ids. The host serves the
 //! same JSON shape at `GET /api/v1/customers/{id}/receipt`.
 
+use crate::domain::DecisionState;
 use crate::html::escape_into;
 use crate::i18n::{self, Key, Overrides};
 use crate::time::Timestamp;
@@ -83,8 +84,19 @@ pub fn printable(receipt: &ReceiptV1, overrides: &Overrides, locale: &str) -> St
             Action::SelectedNo => Key::ReceiptNo,
             Action::NoAnswer => Key::ReceiptNone,
             Action::Withdrew => Key::ReceiptWithdrew,
+            Action::NotOptedOut => Key::ReceiptNotOptedOut,
+            Action::OptedOut => Key::ReceiptOptedOut,
+            Action::Imported => match r.state {
+                DecisionState::Given => Key::ReceiptYes,
+                DecisionState::Refused => Key::ReceiptNo,
+                DecisionState::Withdrawn => Key::ReceiptWithdrew,
+                DecisionState::Deferred => Key::ReceiptNone,
+            },
         });
-        if r.action == Action::SelectedYes && !r.channels.is_empty() {
+        if r.import.is_some() {
+            answer = format!("{answer} ({})", t(Key::ReceiptImported));
+        }
+        if r.state == DecisionState::Given && !r.channels.is_empty() {
             let names: Vec<String> = r.channels.iter().map(|c| t(Key::channel(*c))).collect();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             answer = format!("{answer} ({})", i18n::join_list(&names, &t(Key::And)));
@@ -176,6 +188,8 @@ mod tests {
             valid_until: None,
             received_at: None,
             contact_digests: None,
+            basis: Default::default(),
+            import: None,
         }
     }
 

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::domain::{Channel, CollectionChannel, DecisionState, Mode, Partner, Venue};
+use crate::domain::{Basis, Channel, CollectionChannel, DecisionState, Mode, Partner, Venue};
 use crate::time::Timestamp;
 use crate::wire::{
     Action, CollectionV1, ConsentRecordV1, Control, DpvState, Embed, ExpressedBy, NoticeV1,
@@ -206,14 +206,104 @@ pub fn build_record(
         valid_until,
         received_at: None,
         contact_digests: None,
+        basis: decision.partner.notice.basis,
+        import: None,
     })
 }
 
-/// The presentation mode of a policy mode.
-pub fn presentation_mode(mode: &Mode) -> PresentationMode {
+/// One answer from the venue's earlier records, as `consent-host import`
+/// reads it: whose, about which partner, what, and (when known) when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedAnswer {
+    pub customer_id: String,
+    pub partner: PartnerRefV1,
+    pub state: DecisionState,
+    pub channels: Vec<Channel>,
+    /// When the patron decided, if the venue's records say.
+    pub decided_at: Option<Timestamp>,
+    /// The venue's words for where it came from.
+    pub source: String,
+    /// Whose law applies (`GB`, `GB-WLS`).
+    pub jurisdiction: String,
+}
+
+/// The notice text of every imported record: it says what is not known,
+/// rather than claiming words nobody kept.
+pub const IMPORTED_NOTICE_TEXT: &str =
+    "Not recorded: this answer was imported from the venue's earlier records, which did not keep the wording shown.";
+
+/// The record of an imported answer: collection channel `import`, action
+/// `imported`, the notice [`IMPORTED_NOTICE_TEXT`] (its digest proves only
+/// that sentence), decided when the venue's records say or else at `now`
+/// (`import.dated` false), chained like any other record.
+pub fn imported_record(
+    answer: &ImportedAnswer,
+    venue: &Venue,
+    now: Timestamp,
+    record_id: &str,
+    tool_version: &str,
+    sha256_hex: impl Fn(&str) -> String,
+) -> ConsentRecordV1 {
+    let decided_at = answer.decided_at.unwrap_or(now);
+    let mut channels = answer.channels.clone();
+    crate::compact::sort_dedup_small(&mut channels);
+    ConsentRecordV1 {
+        schema: RECORD_SCHEMA_V1.to_owned(),
+        record_id: record_id.to_owned(),
+        supersedes: None,
+        customer_id: answer.customer_id.clone(),
+        venue: venue.clone(),
+        partner: answer.partner.clone(),
+        purpose: "marketing".to_owned(),
+        channels,
+        state: answer.state,
+        dpv_state: DpvState::of(answer.state, false),
+        notice: NoticeV1 {
+            id: "imported".to_owned(),
+            version: 1,
+            language: crate::locale::DEFAULT_LOCALE.to_owned(),
+            text: IMPORTED_NOTICE_TEXT.to_owned(),
+            sha256: sha256_hex(IMPORTED_NOTICE_TEXT),
+        },
+        presentation: PresentationV1 {
+            mode: PresentationMode::Individual,
+            control: Control::Unknown,
+            preselected: false,
+        },
+        action: Action::Imported,
+        presented_at: decided_at,
+        decided_at,
+        collection: CollectionV1 {
+            channel: CollectionChannel::Import,
+            embed: Embed::None,
+            page_origin: String::new(),
+            page_path: String::new(),
+            widget_version: tool_version.to_owned(),
+            basket_ref: None,
+            event_ids: Vec::new(),
+            operator_id: None,
+            expressed_by: ExpressedBy::Customer,
+            gpc: None,
+        },
+        jurisdiction: answer.jurisdiction.clone(),
+        valid_until: None,
+        received_at: None,
+        contact_digests: None,
+        basis: Basis::Consent,
+        import: Some(crate::wire::ImportV1 {
+            source: answer.source.clone(),
+            dated: answer.decided_at.is_some(),
+        }),
+    }
+}
+
+/// How a question was presented: the general statement, one partner's own
+/// question (in general mode too, for a partner asked individually), or
+/// the preference centre.
+pub fn presentation_mode(mode: &Mode, question: &crate::plan::Question) -> PresentationMode {
     match mode {
-        Mode::Individual => PresentationMode::Individual,
-        Mode::General { .. } => PresentationMode::General,
+        Mode::General { .. } if question.general => PresentationMode::General,
+        Mode::Individual | Mode::General { .. } => PresentationMode::Individual,
         Mode::Account => PresentationMode::Account,
     }
 }
@@ -363,11 +453,34 @@ pub fn check_record(
             return err("validUntil", "is before decidedAt".into());
         }
     }
-    let action_fits = match r.state {
-        DecisionState::Given => r.action == Action::SelectedYes,
-        DecisionState::Refused => r.action == Action::SelectedNo,
-        DecisionState::Withdrawn => matches!(r.action, Action::Withdrew | Action::SelectedNo),
-        DecisionState::Deferred => r.action == Action::NoAnswer,
+    if r.basis == Basis::LegitimateInterests && r.partner.id != r.venue.id {
+        return err(
+            "basis",
+            "legitimate-interests is for the venue's own marketing only (partner.id = venue.id): a partner's marketing needs consent".into(),
+        );
+    }
+    let imported = r.collection.channel == CollectionChannel::Import;
+    if r.import.is_some() != imported {
+        return err(
+            "import",
+            "is present exactly on records of collection channel \"import\"".into(),
+        );
+    }
+    let action_fits = match (imported, r.basis, r.state) {
+        (true, _, _) => r.action == Action::Imported,
+        (false, Basis::LegitimateInterests, DecisionState::Given) => {
+            r.action == Action::NotOptedOut
+        }
+        (false, Basis::LegitimateInterests, DecisionState::Refused) => r.action == Action::OptedOut,
+        (false, Basis::LegitimateInterests, DecisionState::Withdrawn) => {
+            matches!(r.action, Action::Withdrew | Action::OptedOut)
+        }
+        (false, _, DecisionState::Deferred) => r.action == Action::NoAnswer,
+        (false, Basis::Consent, DecisionState::Given) => r.action == Action::SelectedYes,
+        (false, Basis::Consent, DecisionState::Refused) => r.action == Action::SelectedNo,
+        (false, Basis::Consent, DecisionState::Withdrawn) => {
+            matches!(r.action, Action::Withdrew | Action::SelectedNo)
+        }
     };
     if !action_fits {
         return err(
@@ -442,7 +555,7 @@ pub fn shown_notice(
         (lang.to_owned(), t.to_owned(), missing)
     };
     match &config.policy.mode {
-        Mode::General { notice } => {
+        Mode::General { notice } if question.general => {
             let names: Vec<&str> = question
                 .asks
                 .iter()
@@ -462,7 +575,7 @@ pub fn shown_notice(
                 missing_translation,
             }
         }
-        Mode::Individual | Mode::Account => {
+        _ => {
             let partner = question
                 .asks
                 .first()

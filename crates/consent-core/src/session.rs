@@ -71,8 +71,8 @@ pub fn offered_channels<'a>(
     policy: &'a Policy,
 ) -> &'a [Channel] {
     match &policy.mode {
-        Mode::General { notice } => &notice.channels,
-        Mode::Individual | Mode::Account => question
+        Mode::General { notice } if question.general => &notice.channels,
+        _ => question
             .asks
             .first()
             .and_then(|a| partners.get(a.partner_index))
@@ -276,7 +276,7 @@ pub fn finalize_account(
 fn renews(reason: &AskReason) -> bool {
     matches!(
         reason,
-        AskReason::NoticeChanged { .. } | AskReason::Expired { .. }
+        AskReason::NoticeChanged { .. } | AskReason::Expired { .. } | AskReason::Imported
     )
 }
 

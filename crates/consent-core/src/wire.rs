@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::compact::VecMap;
-use crate::domain::{Channel, CollectionChannel, DecisionState, Venue};
+use crate::domain::{Basis, Channel, CollectionChannel, DecisionState, Venue};
 use crate::time::Timestamp;
 
 /// The `schema` value of every v1 record.
@@ -52,6 +52,26 @@ pub struct ConsentRecordV1 {
     /// [`ContactDigestsV1`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_digests: Option<ContactDigestsV1>,
+    /// The lawful basis: `consent` (left out) or, for the venue's own
+    /// marketing only, `legitimate-interests` (the soft opt-in).
+    #[serde(default, skip_serializing_if = "Basis::is_consent")]
+    pub basis: Basis,
+    /// Present on a record `consent-host import` brought in from the
+    /// venue's earlier records (collection channel `import`): its words
+    /// and the way it was asked are not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<ImportV1>,
+}
+
+/// Where an imported answer came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImportV1 {
+    /// The venue's own words for the source (a file, a system, a form).
+    pub source: String,
+    /// Whether the venue knew when the patron decided; if not,
+    /// `decidedAt` is when the answer was imported.
+    pub dated: bool,
 }
 
 /// A patron's contact points, as the venue knows them: in a checkout
@@ -161,6 +181,10 @@ pub enum Control {
     RadioWithChannels,
     /// An operator's keyboard entry in box-office mode.
     OperatorEntry,
+    /// One opt-out checkbox (the venue's own marketing, soft opt-in).
+    OptOut,
+    /// Not known (an imported answer).
+    Unknown,
 }
 
 /// What the patron (or operator) did.
@@ -173,6 +197,12 @@ pub enum Action {
     NoAnswer,
     /// Withdrew an earlier yes (preference centre).
     Withdrew,
+    /// Soft opt-in: left the opt-out unticked.
+    NotOptedOut,
+    /// Soft opt-in: ticked the opt-out.
+    OptedOut,
+    /// Brought in by `consent-host import`: what the patron did is not known.
+    Imported,
 }
 
 /// W3C Data Privacy Vocabulary consent states.
@@ -220,6 +250,8 @@ pub enum Embed {
     Script,
     Iframe,
     Demo,
+    /// Not collected by the prompt (an imported answer).
+    None,
 }
 
 /// Where and how the answer was collected.
@@ -317,6 +349,10 @@ pub struct PreferenceV1 {
     pub notice_text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice_language: Option<String>,
+    /// The answer was brought in by `consent-host import`: its wording was
+    /// never recorded (`reaskImported` asks it again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub imported: bool,
 }
 
 /// The widget's configuration, as a venue writes it (JSON).
@@ -372,6 +408,10 @@ pub struct ConfigV1 {
     /// Never stored: the outbox keeps records, not credentials.
     #[serde(default)]
     pub token: Option<String>,
+    /// Ask again, at the next checkout, an answer brought in by
+    /// `consent-host import` (its wording was never recorded). Default false.
+    #[serde(default)]
+    pub reask_imported: Option<bool>,
     /// Show a note when the browser sends Global Privacy Control.
     #[serde(default)]
     pub show_gpc_note: bool,
@@ -394,6 +434,11 @@ pub struct PartnerConfigV1 {
     #[serde(default)]
     pub privacy_summary: VecMap<String, String>,
     pub notice: NoticeConfigV1,
+    /// In general mode, ask this partner its own question rather than
+    /// naming it in the general statement (ACE: National Portfolio
+    /// Organisations are asked individually).
+    #[serde(default)]
+    pub ask_individually: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -409,6 +454,10 @@ pub struct NoticeConfigV1 {
     pub channels: Vec<Channel>,
     #[serde(default)]
     pub what_changed: VecMap<String, String>,
+    /// The lawful basis: `consent` (the default, and the only one a
+    /// partner's notice may have) or `legitimate-interests`.
+    #[serde(default)]
+    pub basis: Option<Basis>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -110,6 +110,7 @@ pub fn preference_of(r: ConsentRecordV1) -> PreferenceV1 {
         channels: r.channels,
         notice_text: Some(r.notice.text),
         notice_language: Some(r.notice.language),
+        imported: r.import.is_some(),
     }
 }
 

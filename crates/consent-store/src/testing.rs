@@ -41,7 +41,9 @@ pub fn partner(id: &str) -> Partner {
             purpose: "marketing".to_owned(),
             channels: vec![Channel::Email, Channel::Post],
             what_changed: LocalizedText::new(),
+            basis: Default::default(),
         },
+        ask_individually: false,
     }
 }
 

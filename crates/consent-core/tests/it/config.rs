@@ -374,3 +374,31 @@ fn the_shown_notice_and_the_control_come_from_the_config() {
         "We share your details with Fiery Angel and National Theatre Live."
     );
 }
+
+#[test]
+fn a_partner_notice_may_rely_on_consent_only_and_mixed_mode_flags_are_read() {
+    let mut v = good();
+    v["partners"][1]["notice"]["basis"] = json!("legitimate-interests");
+    v["partners"][0]["askIndividually"] = json!(true);
+    v["channel"] = json!("import");
+    let errors = errors_of(v);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("partners[1].notice.basis") && e.contains("consent")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.starts_with("channel")),
+        "{errors:?}"
+    );
+    let mut ok = good();
+    ok["partners"][0]["askIndividually"] = json!(true);
+    ok["partners"][0]["notice"]["basis"] = json!("consent");
+    ok["reaskImported"] = json!(true);
+    let raw = parse_json(&ok.to_string()).unwrap();
+    let c = validate(&raw).unwrap().config;
+    assert!(c.partners[0].ask_individually);
+    assert!(!c.partners[1].ask_individually);
+    assert!(c.policy.reask_imported);
+}

@@ -209,6 +209,7 @@ fn general_notice() -> Notice {
         purpose: "marketing".into(),
         channels: vec![Channel::Email],
         what_changed: LocalizedText::new(),
+        basis: Default::default(),
     }
 }
 
@@ -358,6 +359,127 @@ fn general_mode_with_nothing_to_ask_has_no_statement() {
 }
 
 #[test]
+fn mixed_mode_asks_flagged_partners_on_their_own_and_names_the_rest() {
+    let mut partners = vec![
+        partner("a", 1),
+        partner("npo", 1),
+        partner("b", 1),
+        partner("npo2", 1),
+    ];
+    partners[1].ask_individually = true;
+    partners[3].ask_individually = true;
+    let general = Policy {
+        mode: Mode::General {
+            notice: general_notice(),
+        },
+        ..Policy::default()
+    };
+    // (basket, earlier answers, expected questions)
+    let cases: Vec<(Vec<BasketLine>, Vec<Preference>, &[&str])> = vec![
+        (
+            vec![line("e1", &["a", "npo"]), line("e2", &["b", "npo2"])],
+            vec![],
+            &["a+b", "npo", "npo2"],
+        ),
+        (
+            vec![line("e1", &["npo"]), line("e2", &["a", "b"])],
+            vec![],
+            &["npo", "a+b"],
+        ),
+        (vec![line("e1", &["npo", "npo2"])], vec![], &["npo", "npo2"]),
+        (vec![line("e1", &["a"])], vec![], &["a"]),
+        // An individually asked partner is judged against its own notice.
+        (
+            vec![line("e1", &["a", "npo"])],
+            vec![pref("npo", Given, 1, 5)],
+            &["a"],
+        ),
+        // The rest against the statement's (version 3).
+        (
+            vec![line("e1", &["a", "npo"])],
+            vec![pref("a", Given, 3, 5)],
+            &["npo"],
+        ),
+    ];
+    for (basket, prefs, expected) in cases {
+        let p = plan(&basket, &prefs, &partners, &general, at(10));
+        assert_eq!(summary(&p).0, expected, "{basket:?}");
+        for q in &p.questions {
+            let flagged = q
+                .asks
+                .iter()
+                .any(|a| partners[a.partner_index].ask_individually);
+            assert_eq!(q.general, q.key == "general");
+            assert!(
+                !(q.general && flagged),
+                "a flagged partner folded into the statement"
+            );
+            assert!(q.general || q.asks.len() == 1);
+        }
+    }
+    // In individual mode the flag changes nothing.
+    let p = plan(
+        &[line("e1", &["a", "npo"])],
+        &[],
+        &partners,
+        &individual(),
+        at(10),
+    );
+    assert_eq!(summary(&p).0, ["a", "npo"]);
+}
+
+#[test]
+fn imported_answers_stand_unless_the_venue_asks_them_again() {
+    let partners = vec![partner("a", 2)];
+    let basket = vec![line("e1", &["a"])];
+    let mut imported = pref("a", Given, 1, 5);
+    imported.imported = true;
+    imported.notice_id = Some("imported".into());
+    // Kept: no notice to compare, so no "wording changed".
+    let p = plan(
+        &basket,
+        std::slice::from_ref(&imported),
+        &partners,
+        &individual(),
+        at(10),
+    );
+    assert!(p.questions.is_empty(), "{p:?}");
+    assert!(matches!(
+        p.skipped[0].reason,
+        SkipReason::AlreadyAnswered { .. }
+    ));
+    // Asked again, with its own reason, when the venue says so.
+    let reask = Policy {
+        reask_imported: true,
+        ..Policy::default()
+    };
+    let p = plan(
+        &basket,
+        std::slice::from_ref(&imported),
+        &partners,
+        &reask,
+        at(10),
+    );
+    assert_eq!(p.questions[0].asks[0].reason, AskReason::Imported);
+    // A lapse still counts.
+    let p = plan(
+        &basket,
+        std::slice::from_ref(&imported),
+        &partners,
+        &expiring(3),
+        at(10),
+    );
+    assert!(matches!(
+        p.questions[0].asks[0].reason,
+        AskReason::Expired { .. }
+    ));
+    // An answer given in the prompt since then is current instead.
+    let fresh = pref("a", Refused, 2, 8);
+    let p = plan(&basket, &[imported, fresh], &partners, &reask, at(10));
+    assert!(p.questions.is_empty());
+}
+
+#[test]
 fn duplicate_and_partnerless_lines_are_reported() {
     let partners = vec![partner("a", 1)];
     let basket = vec![line("e1", &["a"]), line("e2", &[]), line("e1", &["a"])];
@@ -376,13 +498,19 @@ prop_compose! {
     fn arb_input()(
         versions in proptest::collection::vec(1u32..4, 1..12),
         lines in proptest::collection::vec((0usize..20, proptest::collection::vec(0usize..15, 0..4)), 0..40),
-        prefs in proptest::collection::vec((0usize..15, arb_state(), 1u32..4, 0i64..200), 0..30),
+        prefs in proptest::collection::vec((0usize..15, arb_state(), 1u32..4, 0i64..200, any::<bool>()), 0..30),
+        individually in proptest::collection::vec(any::<bool>(), 12),
+        reask_imported in any::<bool>(),
         validity in proptest::option::of(1u32..150),
         reask in any::<bool>(),
         general in any::<bool>(),
     ) -> (Vec<Partner>, Vec<BasketLine>, Vec<Preference>, Policy) {
         // Partner indices past the configured ones stand for unknown ids.
-        let partners: Vec<Partner> = versions.iter().enumerate().map(|(i, v)| partner(&format!("p{i}"), *v)).collect();
+        let partners: Vec<Partner> = versions
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Partner { ask_individually: individually[i], ..partner(&format!("p{i}"), *v) })
+            .collect();
         let basket = lines
             .iter()
             .map(|(e, ps)| {
@@ -391,9 +519,12 @@ prop_compose! {
                 line(&format!("e{e}"), &refs)
             })
             .collect();
-        let prefs = prefs.iter().map(|(p, s, v, d)| pref(&format!("p{p}"), *s, *v, *d)).collect();
+        let prefs = prefs
+            .iter()
+            .map(|(p, s, v, d, imported)| Preference { imported: *imported, ..pref(&format!("p{p}"), *s, *v, *d) })
+            .collect();
         let mode = if general { Mode::General { notice: general_notice() } } else { Mode::Individual };
-        (partners, basket, prefs, Policy { mode, reask_on_notice_change: reask, validity_days: validity, ..Policy::default() })
+        (partners, basket, prefs, Policy { mode, reask_on_notice_change: reask, validity_days: validity, reask_imported, ..Policy::default() })
     }
 }
 
@@ -425,14 +556,20 @@ proptest! {
                 .filter(|(_, x)| x.partner_id == ask.partner_id)
                 .max_by_key(|(i, x)| (x.decided_at.min(now), *i))
                 .map(|(_, x)| x);
+            let partner = &partners[ask.partner_index];
             let notice = match &policy.mode {
-                Mode::Individual | Mode::Account => &partners[ask.partner_index].notice,
-                Mode::General { notice } => notice,
+                Mode::General { notice } if !partner.ask_individually => notice,
+                _ => &partner.notice,
             };
             if let Some(pr) = latest {
+                let unexpired = policy.validity_days.is_none_or(|d| pr.decided_at.plus_days(d) > now);
                 let current = pr.state != Deferred
-                    && pr.notice_version == notice.version
-                    && policy.validity_days.is_none_or(|d| pr.decided_at.plus_days(d) > now);
+                    && unexpired
+                    && if pr.imported {
+                        !policy.reask_imported
+                    } else {
+                        pr.notice_version == notice.version
+                    };
                 prop_assert!(!current, "asked {} despite a current answer {:?}", ask.partner_id, pr);
             }
         }
@@ -470,10 +607,34 @@ proptest! {
     #[test]
     fn questions_follow_first_appearance_in_the_basket((partners, basket, prefs, policy) in arb_input()) {
         let p = plan(&basket, &prefs, &partners, &policy, at(150));
-        let firsts: Vec<usize> = p.asked_partners().map(|a| a.lines[0]).collect();
+        // Each question stands where its first partner first appears (the
+        // statement where the first partner it names does), and a
+        // statement names its partners in that order too.
+        let firsts: Vec<usize> = p.questions.iter().map(|q| q.asks[0].lines[0]).collect();
         prop_assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "{:?}", firsts);
+        for q in &p.questions {
+            let inner: Vec<usize> = q.asks.iter().map(|a| a.lines[0]).collect();
+            prop_assert!(inner.windows(2).all(|w| w[0] <= w[1]), "{:?}", inner);
+        }
         if matches!(policy.mode, Mode::General { .. }) {
-            prop_assert!(p.questions.len() <= 1);
+            prop_assert!(p.questions.iter().filter(|q| q.general).count() <= 1);
+        }
+    }
+
+    #[test]
+    fn flagged_partners_are_never_folded_into_the_statement((partners, basket, prefs, policy) in arb_input()) {
+        let p = plan(&basket, &prefs, &partners, &policy, at(150));
+        let general = matches!(policy.mode, Mode::General { .. });
+        for q in &p.questions {
+            let flagged = q.asks.iter().filter(|a| partners[a.partner_index].ask_individually).count();
+            if q.general {
+                prop_assert!(general);
+                prop_assert_eq!(flagged, 0, "the statement names a partner asked on its own");
+                prop_assert_eq!(q.key.as_str(), "general");
+            } else {
+                prop_assert_eq!(q.asks.len(), 1);
+                prop_assert!(!general || flagged == 1, "an unflagged partner asked on its own in general mode");
+            }
         }
     }
 }

@@ -390,3 +390,94 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_soft_opt_in_is_for_the_venues_own_marketing_only() {
+    let p = partner("fiery", 3);
+    let mut r = build_record(
+        &ctx(CollectionChannel::Web),
+        &decision(&p, DecisionState::Given, Action::SelectedYes),
+        ID,
+        &hasher,
+    )
+    .unwrap();
+    assert!(
+        serde_json::to_value(&r).unwrap().get("basis").is_none(),
+        "consent, the default, is left out (so earlier bodies hash the same)"
+    );
+    r.basis = Basis::LegitimateInterests;
+    r.action = Action::NotOptedOut;
+    let e = check_record(&r, sha256_hex).unwrap_err();
+    assert_eq!(e.field, "basis");
+    // The venue's own question: the venue is the "partner".
+    r.partner.id = r.venue.id.clone();
+    r.partner.name = r.venue.name.clone();
+    check_record(&r, sha256_hex).unwrap();
+    assert!(schema().is_valid(&serde_json::to_value(&r).unwrap()));
+    // Under the soft opt-in the actions are the opt-out's.
+    r.action = Action::SelectedYes;
+    assert_eq!(check_record(&r, sha256_hex).unwrap_err().field, "action");
+    assert!(!schema().is_valid(&serde_json::to_value(&r).unwrap()));
+    r.state = DecisionState::Refused;
+    r.dpv_state = DpvState::ConsentRefused;
+    r.action = Action::OptedOut;
+    check_record(&r, sha256_hex).unwrap();
+    assert!(schema().is_valid(&serde_json::to_value(&r).unwrap()));
+}
+
+#[test]
+fn an_imported_answer_says_what_is_not_known() {
+    let answer = ImportedAnswer {
+        customer_id: "C-77".into(),
+        partner: PartnerRefV1 {
+            id: "fiery".into(),
+            name: "Fiery Angel".into(),
+            privacy_url: "https://fiery.example/privacy".into(),
+        },
+        state: DecisionState::Given,
+        channels: vec![Channel::Post, Channel::Email, Channel::Post],
+        decided_at: None,
+        source: "Box office CRM export, 2019".into(),
+        jurisdiction: "GB".into(),
+    };
+    let venue = Venue {
+        id: "crucible".into(),
+        name: "The Crucible".into(),
+    };
+    let now = at(40);
+    let r = imported_record(&answer, &venue, now, ID, "consent-host 0.1.0", sha256_hex);
+    check_record(&r, sha256_hex).unwrap();
+    let v = serde_json::to_value(&r).unwrap();
+    assert!(schema().is_valid(&v), "{v}");
+    assert_eq!(v["collection"]["channel"], "import");
+    assert_eq!(v["action"], "imported");
+    assert_eq!(
+        v["import"],
+        json!({"source": "Box office CRM export, 2019", "dated": false})
+    );
+    assert_eq!(r.decided_at, now, "undated: decided when imported");
+    assert_eq!(r.notice.text, IMPORTED_NOTICE_TEXT);
+    assert_eq!(r.channels, [Channel::Email, Channel::Post]);
+    // An import is one thing or the other, never half.
+    let mut half = r.clone();
+    half.import = None;
+    assert_eq!(check_record(&half, sha256_hex).unwrap_err().field, "import");
+    assert!(!schema().is_valid(&serde_json::to_value(&half).unwrap()));
+    let dated = ImportedAnswer {
+        decided_at: Some(at(3)),
+        ..answer
+    };
+    let r = imported_record(&dated, &venue, now, ID, "consent-host 0.1.0", sha256_hex);
+    assert_eq!(r.decided_at, at(3));
+    assert!(r.import.unwrap().dated);
+    // Read back as an answer, it is marked imported.
+    let back = consent_core::current::preference_of(&imported_record(
+        &dated,
+        &venue,
+        now,
+        ID,
+        "consent-host",
+        sha256_hex,
+    ));
+    assert!(back.imported);
+}

@@ -172,6 +172,7 @@ fn general_mode_records_one_decision_per_partner() {
         purpose: "marketing".into(),
         channels: vec![Channel::Email],
         what_changed: LocalizedText::new(),
+        basis: Default::default(),
     };
     let policy = Policy {
         mode: Mode::General { notice: statement },

@@ -31,6 +31,9 @@ pub struct PartnerContactV1 {
     /// Whether each contact point is the one the patron's answer was
     /// recorded for (false: the venue has changed it since).
     pub contact_as_recorded: bool,
+    /// Brought in by `consent-host import` from the venue's earlier
+    /// records: its wording was never recorded.
+    pub imported: bool,
     pub record_id: String,
     pub decided_at: consent_core::Timestamp,
     pub received_at: Option<consent_core::Timestamp>,
@@ -49,6 +52,7 @@ impl PartnerContactV1 {
             reference: row.reference,
             contact: row.contact,
             contact_as_recorded: row.contact_as_recorded,
+            imported: r.import.is_some(),
             record_id: r.record_id,
             decided_at: r.decided_at,
             received_at: r.received_at,
@@ -61,7 +65,7 @@ impl PartnerContactV1 {
     }
 
     /// The CSV columns, in order.
-    const CSV_HEADER: &'static str = "customerId,reference,email,phone,postal,contactAsRecorded,recordId,decidedAt,receivedAt,channels,noticeId,noticeVersion,noticeLanguage,noticeSha256\r\n";
+    const CSV_HEADER: &'static str = "customerId,reference,email,phone,postal,contactAsRecorded,imported,recordId,decidedAt,receivedAt,channels,noticeId,noticeVersion,noticeLanguage,noticeSha256\r\n";
 
     fn csv_row(&self, out: &mut String) {
         let channels: Vec<&str> = self.channels.iter().map(|c| c.as_str()).collect();
@@ -73,6 +77,7 @@ impl PartnerContactV1 {
             text(&self.contact.phone),
             text(&self.contact.postal),
             self.contact_as_recorded.to_string(),
+            self.imported.to_string(),
             csv_cell(&self.record_id),
             self.decided_at.to_string(),
             self.received_at.map(|t| t.to_string()).unwrap_or_default(),

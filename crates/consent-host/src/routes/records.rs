@@ -122,6 +122,12 @@ fn prepare(
                     "must not be sent: the backend sets receivedAt when it stores the record",
                 ));
             }
+            if record.import.is_some() {
+                return Err(ApiError::invalid(
+                    format!("records[{i}].import"),
+                    "must not be sent: imported answers are written by consent-host import on the host",
+                ));
+            }
             if record.contact_digests.is_some() {
                 return Err(ApiError::invalid(
                     format!("records[{i}].contactDigests"),

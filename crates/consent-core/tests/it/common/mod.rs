@@ -34,7 +34,9 @@ pub fn partner(id: &str, version: u32) -> Partner {
             purpose: "marketing".to_owned(),
             channels: vec![Channel::Email, Channel::Post],
             what_changed: LocalizedText::new(),
+            basis: Default::default(),
         },
+        ask_individually: false,
     }
 }
 
@@ -62,6 +64,7 @@ pub fn pref(partner: &str, state: DecisionState, version: u32, day: i64) -> Pref
         notice_text: None,
         supersedes: None,
         received_at: None,
+        imported: false,
     }
 }
 
