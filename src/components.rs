@@ -12,7 +12,7 @@ use yew::prelude::*;
 use consent_core::config::{Config, ThemePreset};
 use consent_core::domain::{Channel, DecisionState, Mode, Partner};
 use consent_core::plan::{AskReason, Question};
-use consent_core::session::{offered_channels, Answer, Choice, Problem};
+use consent_core::session::{is_opt_out, offered_channels, Answer, Choice, Problem};
 
 use crate::controller::Controller;
 use crate::platform;
@@ -459,6 +459,8 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     let assisted = c.policy.channel.is_assisted();
     let offered: Vec<Channel> = offered_channels(q, &c.partners, &c.policy).to_vec();
     let partner = q.asks.first().and_then(|a| c.partners.get(a.partner_index));
+    // The venue's own soft opt-in: one box to opt out, not a yes/no.
+    let opt_out = is_opt_out(q, &c.partners);
 
     let events: Vec<&str> = q
         .lines()
@@ -566,6 +568,9 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
             if let Some(because) = because {
                 <p class="muted" part="because">{ because }</p>
             }
+            if opt_out {
+                <p class="muted" part="soft-opt-in">{ texts.fill(Key::OwnSoftOptIn, &[("venue", &c.venue.name)]) }</p>
+            }
             if general {
                 <ul class="partners">
                     { for q.asks.iter().filter_map(|a| c.partners.get(a.partner_index)).map(|p| html! {
@@ -586,6 +591,21 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                     { problem.map(|p| problem_text(&texts, c, q, p)).unwrap_or_default() }
                 </p>
             }
+            if opt_out {
+                <div class="choice">
+                    <input type="checkbox" id={format!("{id}-opt-out")} checked={answer.choice == Some(Choice::No)} part="opt-out"
+                        onchange={{
+                            let dispatch = props.dispatch.clone();
+                            let key = q.key.clone();
+                            Callback::from(move |e: Event| {
+                                let out = e.target_unchecked_into::<HtmlInputElement>().checked();
+                                let choice = if out { Choice::No } else { Choice::Yes };
+                                dispatch.emit(Msg::Choose { key: key.clone(), choice, at: platform::now() });
+                            })
+                        }} />
+                    <label for={format!("{id}-opt-out")}>{ texts.fill(Key::OwnOptOut, &[("venue", &c.venue.name)]) }</label>
+                </div>
+            } else {
             <div class="choices">
                 <div class="choice">
                     <input type="radio" id={format!("{id}-yes")} name={id.clone()} value="yes"
@@ -620,6 +640,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
                         }) }
                     </div>
                 </fieldset>
+            }
             }
             if assisted {
                 <div class="choice">

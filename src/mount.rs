@@ -193,7 +193,8 @@ fn early_answers(session: &Session, container: &Element, now: Timestamp) -> Vec<
                 choice: Choice::Yes,
                 at,
             }),
-            "no" => actions.push(Msg::Choose {
+            // The venue's own soft opt-in, ticked: opted out.
+            "no" | "opt-out" => actions.push(Msg::Choose {
                 key,
                 choice: Choice::No,
                 at,

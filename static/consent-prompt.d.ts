@@ -6,7 +6,9 @@
 export type Channel = "email" | "post" | "sms" | "phone";
 export type DecisionState = "given" | "refused" | "withdrawn" | "deferred";
 export type DpvState = "ConsentGiven" | "RenewedConsentGiven" | "ConsentRefused" | "ConsentWithdrawn" | "ConsentRequestDeferred";
-export type Embed = "module" | "script" | "iframe" | "demo";
+export type Embed = "module" | "script" | "iframe" | "demo" | "none";
+/** The lawful basis: partners always "consent"; the venue's own marketing may use the soft opt-in. */
+export type Basis = "consent" | "legitimate-interests";
 /** A BCP 47 language tag, e.g. "en-GB", "cy". */
 export type Locale = string;
 /** Text per locale: { "en-GB": "…", "cy": "…" }. */
@@ -23,6 +25,8 @@ export interface NoticeConfig {
   purpose?: string;
   channels: Channel[];
   whatChanged?: LocalizedText;
+  /** Default "consent"; "legitimate-interests" only in ownMarketing. */
+  basis?: Basis;
 }
 
 export interface PartnerConfig {
@@ -31,6 +35,17 @@ export interface PartnerConfig {
   /** An https URL. */
   privacyUrl: string;
   privacySummary?: LocalizedText;
+  notice: NoticeConfig;
+  /** In general mode, ask this partner its own question (ACE: NPO partners). */
+  askIndividually?: boolean;
+}
+
+/** The venue's own marketing question, asked first and once. */
+export interface OwnMarketingConfig {
+  /** An https URL. */
+  privacyUrl: string;
+  privacySummary?: LocalizedText;
+  /** With basis "legitimate-interests": an opt-out box (the soft opt-in). */
   notice: NoticeConfig;
 }
 
@@ -53,6 +68,8 @@ export interface Preference {
   /** The wording agreed to, and its locale (shown in the preference centre). */
   noticeText?: string;
   noticeLanguage?: Locale;
+  /** Brought in by `consent-host import`, without its wording. */
+  imported?: boolean;
 }
 
 export type ThemeToken =
@@ -71,9 +88,12 @@ export interface ConsentConfig {
   generalNotice?: NoticeConfig;
   requireAnswer?: boolean;
   reaskOnNoticeChange?: boolean;
+  /** Ask again answers imported from the venue's earlier records (default false). */
+  reaskImported?: boolean;
   validityDays?: number;
   channel?: "web" | "box-office" | "phone";
   operatorId?: string;
+  ownMarketing?: OwnMarketingConfig;
   partners: PartnerConfig[];
   basket: { ref?: string; lines: BasketLine[] };
   preferences?: Preference[];
@@ -103,12 +123,12 @@ export interface ConsentRecord {
   state: DecisionState;
   dpvState: DpvState;
   notice: { id: string; version: number; language: Locale; text: string; sha256: string };
-  presentation: { mode: "individual" | "general" | "account"; control: "radio" | "radio-with-channels" | "operator-entry"; preselected: false };
-  action: "selected-yes" | "selected-no" | "no-answer" | "withdrew";
+  presentation: { mode: "individual" | "general" | "account"; control: "radio" | "radio-with-channels" | "operator-entry" | "opt-out" | "unknown"; preselected: false };
+  action: "selected-yes" | "selected-no" | "no-answer" | "withdrew" | "not-opted-out" | "opted-out" | "imported";
   presentedAt: Instant;
   decidedAt: Instant;
   collection: {
-    channel: "web" | "box-office" | "phone";
+    channel: "web" | "box-office" | "phone" | "import";
     embed: Embed;
     pageOrigin: string;
     pagePath: string;
@@ -125,6 +145,10 @@ export interface ConsentRecord {
   /** Set by the backend when stored, never by the widget: per channel, a
    *  keyed digest of the contact point the decision concerns. */
   contactDigests?: { email?: string; post?: string; sms?: string; phone?: string };
+  /** Left out for "consent". */
+  basis?: Basis;
+  /** Only on answers brought in by `consent-host import`. */
+  import?: { source: string; dated: boolean };
 }
 
 export interface ConsentState {

@@ -465,18 +465,47 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
         c.warn("operatorId", "is ignored on the web channel");
     }
 
-    // Partners.
-    let mut first_index = StrMap::with_capacity(raw.partners.len());
-    let mut partners = Vec::with_capacity(raw.partners.len());
+    // The venue's own question, then the partners.
+    let mut first_index = StrMap::with_capacity(raw.partners.len() + 1);
+    let mut partners = Vec::with_capacity(raw.partners.len() + 1);
+    if let Some(own) = &raw.own_marketing {
+        check_url(&mut c, "ownMarketing.privacyUrl", &own.privacy_url);
+        let summary = locale_map(&mut c, "ownMarketing.privacySummary", &own.privacy_summary);
+        let notice = notice(&mut c, "ownMarketing.notice", &own.notice, &default_locale);
+        if notice.channels.is_empty() {
+            c.error(
+                "ownMarketing.notice.channels",
+                "name at least one channel: email, post, sms or phone",
+            );
+        }
+        first_index.try_insert(venue.id.as_str(), usize::MAX);
+        partners.push(Partner {
+            id: PartnerId(venue.id.clone()),
+            name: venue.name.trim().to_owned(),
+            privacy_url: own.privacy_url.trim().to_owned(),
+            privacy_summary: summary,
+            notice,
+            ask_individually: true,
+            own: true,
+        });
+    }
     for (i, p) in raw.partners.iter().enumerate() {
         let at = format!("partners[{i}]");
         c.non_empty(&format!("{at}.id"), &p.id);
         c.non_empty(&format!("{at}.name"), &p.name);
-        if let Some(prev) = first_index.try_insert(p.id.as_str(), i) {
-            c.error(
+        match first_index.try_insert(p.id.as_str(), i) {
+            Some(&usize::MAX) => c.error(
+                format!("{at}.id"),
+                format!(
+                    "\"{}\" is the venue's own id, which ownMarketing's question uses",
+                    p.id
+                ),
+            ),
+            Some(prev) => c.error(
                 format!("{at}.id"),
                 format!("\"{}\" is already used by partners[{prev}]", p.id),
-            );
+            ),
+            None => {}
         }
         check_url(&mut c, &format!("{at}.privacyUrl"), &p.privacy_url);
         let summary = locale_map(&mut c, &format!("{at}.privacySummary"), &p.privacy_summary);
@@ -506,6 +535,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
             privacy_summary: summary,
             notice,
             ask_individually: p.ask_individually,
+            own: false,
         });
     }
 

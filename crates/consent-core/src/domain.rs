@@ -251,6 +251,10 @@ pub struct Partner {
     pub notice: Notice,
     /// In general mode, asked on its own rather than in the statement.
     pub ask_individually: bool,
+    /// The venue's own marketing question (`ownMarketing`): its id is the
+    /// venue's, it is asked at every checkout until answered, first and
+    /// on its own, and it may rely on the soft opt-in.
+    pub own: bool,
 }
 
 /// One event in the basket, and the partners behind it (possibly none).

@@ -28,6 +28,7 @@ pub fn partners(n: usize) -> Vec<Partner> {
                 basis: Default::default(),
             },
             ask_individually: false,
+            own: false,
         })
         .collect()
 }

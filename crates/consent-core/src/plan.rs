@@ -220,6 +220,13 @@ pub fn plan(
         }
     }
 
+    // The venue's own question comes first, asked whatever the basket holds.
+    for p in partners.iter().filter(|p| p.own).rev() {
+        if slot_of.get(p.id.as_str()).is_none() {
+            groups.insert(0, (&p.id, Vec::new()));
+        }
+    }
+
     let mut asks = Vec::new();
     for (pid, lines) in groups {
         let Some(&partner_index) = partner_index.get(pid.as_str()) else {
@@ -232,7 +239,7 @@ pub fn plan(
         };
         let partner = &partners[partner_index];
         let effective = match &policy.mode {
-            Mode::General { notice } if !partner.ask_individually => notice,
+            Mode::General { notice } if !partner.ask_individually && !partner.own => notice,
             _ => &partner.notice,
         };
         match decide(latest.get(pid.as_str()).copied(), effective, policy, now) {
@@ -259,7 +266,8 @@ pub fn plan(
             let mut general: Vec<Ask> = Vec::new();
             let mut general_at = None;
             for ask in asks {
-                if partners[ask.partner_index].ask_individually {
+                let p = &partners[ask.partner_index];
+                if p.ask_individually || p.own {
                     questions.push(individual(ask));
                 } else {
                     general_at.get_or_insert(questions.len());

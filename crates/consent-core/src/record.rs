@@ -618,6 +618,8 @@ pub fn control_for(
 ) -> Control {
     if policy.channel.is_assisted() {
         Control::OperatorEntry
+    } else if crate::session::is_opt_out(question, partners) {
+        Control::OptOut
     } else if crate::session::offered_channels(question, partners, policy).len() > 1 {
         Control::RadioWithChannels
     } else {

@@ -80,6 +80,28 @@ pub fn offered_channels<'a>(
     }
 }
 
+/// Whether a question is the venue's own soft opt-in: one opt-out box,
+/// not a yes/no. Left unticked it means no objection (`given`,
+/// `not-opted-out`); ticked, `refused` (or `withdrawn` after a yes),
+/// `opted-out`. It never blocks a checkout for want of an answer.
+pub fn is_opt_out(question: &Question, partners: &[Partner]) -> bool {
+    !question.general
+        && question
+            .asks
+            .first()
+            .and_then(|a| partners.get(a.partner_index))
+            .is_some_and(|p| p.notice.basis == crate::domain::Basis::LegitimateInterests)
+}
+
+/// The soft opt-in's actions for a decision made with yes/no's rules.
+fn opt_out_action(state: DecisionState) -> Action {
+    match state {
+        DecisionState::Given => Action::NotOptedOut,
+        DecisionState::Refused | DecisionState::Withdrawn => Action::OptedOut,
+        DecisionState::Deferred => Action::NoAnswer,
+    }
+}
+
 /// Checks the answers against the plan and drafts one decision per partner.
 ///
 /// `assisted` is box-office or phone mode, where each answer also needs the
@@ -99,6 +121,19 @@ pub fn finalize(
     for q in &plan.questions {
         let answer = answers.get(&q.key).unwrap_or(&empty);
         let offered = offered_channels(q, partners, policy);
+        let opt_out = is_opt_out(q, partners);
+        // The opt-out box left alone is no objection, on every channel offered.
+        let no_objection;
+        let answer = if opt_out {
+            no_objection = Answer {
+                choice: Some(answer.choice.unwrap_or(Choice::Yes)),
+                channels: offered.iter().copied().collect(),
+                ..answer.clone()
+            };
+            &no_objection
+        } else {
+            answer
+        };
         let problem = match answer.choice {
             None if require_answer || assisted => Some(Problem::Unanswered),
             Some(Choice::Yes)
@@ -133,6 +168,11 @@ pub fn finalize(
             }
             Some(Choice::No) => (DecisionState::Refused, Action::SelectedNo, offered.to_vec()),
             None => (DecisionState::Deferred, Action::NoAnswer, offered.to_vec()),
+        };
+        let action = if opt_out {
+            opt_out_action(state)
+        } else {
+            action
         };
         for ask in &q.asks {
             let renewal = state == DecisionState::Given
@@ -250,6 +290,11 @@ pub fn finalize_account(
                 }
                 (DecisionState::Refused, Action::SelectedNo, offered.to_vec())
             }
+        };
+        let action = if is_opt_out(q, partners) {
+            opt_out_action(state)
+        } else {
+            action
         };
         drafts.push(DecisionDraft {
             question: q.key.clone(),

@@ -408,6 +408,13 @@ pub struct ConfigV1 {
     /// Never stored: the outbox keeps records, not credentials.
     #[serde(default)]
     pub token: Option<String>,
+    /// The venue's own marketing question, asked once like a partner's:
+    /// `{privacyUrl, privacySummary?, notice}`. With `notice.basis`
+    /// `legitimate-interests` (the soft opt-in, for the venue's existing
+    /// customers and similar events) it is an opt-out the patron can take
+    /// there and then; otherwise a yes/no consent question.
+    #[serde(default)]
+    pub own_marketing: Option<OwnMarketingV1>,
     /// Ask again, at the next checkout, an answer brought in by
     /// `consent-host import` (its wording was never recorded). Default false.
     #[serde(default)]
@@ -439,6 +446,16 @@ pub struct PartnerConfigV1 {
     /// Organisations are asked individually).
     #[serde(default)]
     pub ask_individually: bool,
+}
+
+/// The venue's own marketing question (`ownMarketing`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OwnMarketingV1 {
+    pub privacy_url: String,
+    #[serde(default)]
+    pub privacy_summary: VecMap<String, String>,
+    pub notice: NoticeConfigV1,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -44,6 +44,7 @@ pub fn partner(id: &str) -> Partner {
             basis: Default::default(),
         },
         ask_individually: false,
+        own: false,
     }
 }
 

@@ -463,3 +463,87 @@ fn changing_saved_answers_supersedes_them() {
         ]
     );
 }
+
+/// A validated config with the venue's own question under the soft opt-in.
+fn soft_opt_in_config(basis: &str) -> consent_core::config::Config {
+    let raw: consent_core::wire::ConfigV1 = serde_json::from_value(serde_json::json!({
+        "endpoint": "/api/v1/consent-records",
+        "customerId": "C-1",
+        "venue": {"id": "crucible", "name": "The Crucible"},
+        "ownMarketing": {
+            "privacyUrl": "https://crucible.example/privacy",
+            "notice": {"id": "crucible-news", "version": 1, "basis": basis,
+                       "text": {"en-GB": "We would like to tell you about similar events at the Crucible."},
+                       "channels": ["email", "post"]}
+        },
+        "partners": [
+            {"id": "fiery", "name": "Fiery Angel", "privacyUrl": "https://fiery.example/privacy",
+             "notice": {"id": "fiery-mkt", "version": 1, "text": {"en-GB": "Fiery Angel would like to email you."}, "channels": ["email"]}}
+        ],
+        "basket": {"lines": [{"eventId": "hamlet", "title": "Hamlet", "partnerIds": ["fiery"]}]}
+    }))
+    .unwrap();
+    consent_core::config::validate(&raw).unwrap().config
+}
+
+#[test]
+fn the_venues_own_soft_opt_in_is_asked_first_once_and_never_blocks() {
+    let c = soft_opt_in_config("legitimate-interests");
+    assert!(c.partners[0].own && c.partners[0].id.as_str() == "crucible");
+    let p = plan(&c.basket, &[], &c.partners, &c.policy, at(5));
+    let keys: Vec<&str> = p.questions.iter().map(|q| q.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["crucible", "fiery"],
+        "first, whatever the basket holds"
+    );
+    assert!(is_opt_out(&p.questions[0], &c.partners));
+    assert!(!is_opt_out(&p.questions[1], &c.partners));
+    // Untouched, even with answers required: no objection, on every channel.
+    let mut answers = Answers::new();
+    answers.insert("fiery".into(), no());
+    let drafts = finalize(&p, &c.partners, &c.policy, &answers, true, at(6)).unwrap();
+    assert_eq!(drafts[0].state, DecisionState::Given);
+    assert_eq!(drafts[0].action, Action::NotOptedOut);
+    assert_eq!(drafts[0].channels, [Channel::Email, Channel::Post]);
+    assert_eq!(drafts[1].action, Action::SelectedNo);
+    // Ticked: opted out there and then.
+    answers.insert("crucible".into(), no());
+    let drafts = finalize(&p, &c.partners, &c.policy, &answers, true, at(6)).unwrap();
+    assert_eq!(
+        (drafts[0].state, drafts[0].action),
+        (DecisionState::Refused, Action::OptedOut)
+    );
+    // Answered, it is not asked again.
+    let mut answered = pref("crucible", DecisionState::Given, 1, 6);
+    answered.notice_id = Some("crucible-news".into());
+    let p = plan(&c.basket, &[answered], &c.partners, &c.policy, at(7));
+    assert_eq!(p.questions.len(), 1);
+    assert_eq!(p.questions[0].key, "fiery");
+    // Under consent it is an ordinary yes/no: unanswered is no consent.
+    let c = soft_opt_in_config("consent");
+    let p = plan(&c.basket, &[], &c.partners, &c.policy, at(5));
+    assert!(!is_opt_out(&p.questions[0], &c.partners));
+    let drafts = finalize(&p, &c.partners, &c.policy, &Answers::new(), false, at(6)).unwrap();
+    assert_eq!(drafts[0].state, DecisionState::Deferred);
+}
+
+#[test]
+fn a_partner_cannot_take_the_venues_id() {
+    let raw: consent_core::wire::ConfigV1 = serde_json::from_value(serde_json::json!({
+        "endpoint": "/x", "customerId": "C-1",
+        "venue": {"id": "crucible", "name": "The Crucible"},
+        "ownMarketing": {"privacyUrl": "https://crucible.example/privacy",
+            "notice": {"id": "n", "version": 1, "text": {"en-GB": "News"}, "channels": ["email"]}},
+        "partners": [{"id": "crucible", "name": "Impostor", "privacyUrl": "https://x.example/p",
+            "notice": {"id": "m", "version": 1, "text": {"en-GB": "Hi"}, "channels": ["email"]}}],
+        "basket": {"lines": []}
+    }))
+    .unwrap();
+    let e = consent_core::config::validate(&raw).unwrap_err();
+    assert!(
+        e.errors.iter().any(|e| e.path == "partners[0].id"),
+        "{:?}",
+        e.errors
+    );
+}

@@ -37,6 +37,7 @@ pub fn partner(id: &str, version: u32) -> Partner {
             basis: Default::default(),
         },
         ask_individually: false,
+        own: false,
     }
 }
 
