@@ -18,6 +18,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod import;
 pub mod limits;
 pub mod prompt;
 pub mod routes;

@@ -57,6 +57,37 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Bring in a venue's earlier consents (CSV or JSON lines) as records
+    /// marked imported: every row checked first, every bad row named by
+    /// line and field, nothing written unless all are good; importing the
+    /// same file again stores nothing new.
+    Import {
+        /// The file: `.csv` (a header row) or `.jsonl`, with `customerId`,
+        /// `partnerId`, `state` (given, refused, withdrawn), `channels`
+        /// (`email post`), and optionally `decidedAt`, `source`,
+        /// `partnerName`, `privacyUrl`.
+        file: std::path::PathBuf,
+        /// The venue the answers were given to (the host's `--venue`).
+        #[arg(long)]
+        venue: String,
+        /// The venue's name as records show it (default: its id).
+        #[arg(long)]
+        venue_name: Option<String>,
+        /// Whose law applies.
+        #[arg(long, default_value = "GB")]
+        jurisdiction: String,
+        /// Where the answers came from, for rows that do not say (default:
+        /// the file's name).
+        #[arg(long)]
+        source: Option<String>,
+        /// The partners' names and privacy pages: a config (`{"partners": […]}`)
+        /// or a list of `{id, name, privacyUrl}`.
+        #[arg(long)]
+        partners: Option<std::path::PathBuf>,
+        /// Check the file and count what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// The log of erasures and retention runs (never a customer id).
     Erasures {
         #[command(subcommand)]
@@ -124,6 +155,26 @@ async fn main() -> ExitCode {
             inactive_months,
             dry_run,
         }) => retention(cli.serve.backend(), inactive_months, dry_run).await,
+        Some(Command::Import {
+            file,
+            venue,
+            venue_name,
+            jurisdiction,
+            source,
+            partners,
+            dry_run,
+        }) => {
+            let spec = ImportArgs {
+                file,
+                venue,
+                venue_name,
+                jurisdiction,
+                source,
+                partners,
+                dry_run,
+            };
+            import(cli.serve.backend(), spec).await
+        }
         Some(Command::Verify {
             expect_head,
             expect_count,
@@ -251,6 +302,107 @@ async fn retention(backend: Backend, months: u32, dry_run: bool) -> Result<(), S
         println!("  {partner}: {n} records");
     }
     if dry_run {
+        println!("dry run: nothing was changed");
+    }
+    Ok(())
+}
+
+/// The arguments of `import`.
+struct ImportArgs {
+    file: std::path::PathBuf,
+    venue: String,
+    venue_name: Option<String>,
+    jurisdiction: String,
+    source: Option<String>,
+    partners: Option<std::path::PathBuf>,
+    dry_run: bool,
+}
+
+/// `import`: check the whole file, then store its new records in one
+/// transaction (or, with `--dry-run`, only count them).
+async fn import(backend: Backend, args: ImportArgs) -> Result<(), String> {
+    use consent_host::import::{self, Format, ImportSpec};
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| format!("reading {}: {e}", p.display()))
+    };
+    let format = Format::of(&args.file)?;
+    let text = read(&args.file)?;
+    let partners = match &args.partners {
+        Some(p) => import::partners_from(&read(p)?)?,
+        None => Default::default(),
+    };
+    let now = (system_clock())();
+    let spec = ImportSpec {
+        venue: consent_core::domain::Venue {
+            name: args.venue_name.unwrap_or_else(|| args.venue.clone()),
+            id: args.venue,
+        },
+        jurisdiction: args.jurisdiction,
+        source: args.source.unwrap_or_else(|| {
+            args.file
+                .file_name()
+                .map_or_else(|| "import".to_owned(), |n| n.to_string_lossy().into_owned())
+        }),
+        partners,
+        now,
+    };
+    // A bar on a long file, on a terminal only (never in a log).
+    let lines = text.lines().count() as u64;
+    let bar = if lines > 5_000 && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(lines)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let records = import::read(&text, format, &spec, &|n| bar.set_position(n)).map_err(|e| {
+        format!(
+            "{} problem(s) in {}; nothing was imported:
+{}",
+            e.len(),
+            args.file.display(),
+            import::describe(&e)
+        )
+    })?;
+    bar.finish_and_clear();
+    let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
+    let (db, stored) = if args.dry_run {
+        (None, backend.stored_ids(ids).await?)
+    } else {
+        let db = backend.open_existing(Missing::Refuse).await?;
+        let stored = db
+            .stored_ids(ids)
+            .await
+            .map_err(|e| format!("reading what is stored: {e}"))?;
+        (Some(db), stored)
+    };
+    let (new, summary) = import::plan(records, &stored);
+    if let (Some(db), false) = (&db, new.is_empty()) {
+        match db
+            .insert_batch(new, now)
+            .await
+            .map_err(|e| format!("storing the import (nothing was stored): {e}"))?
+        {
+            consent_host::db::BatchOutcome::Stored(_) => {}
+            consent_host::db::BatchOutcome::Conflict { index } => {
+                return Err(format!(
+                    "record {index} of the import collides with a different stored record; nothing was stored"
+                ))
+            }
+        }
+    }
+    let verb = if args.dry_run {
+        "would import"
+    } else {
+        "imported"
+    };
+    println!(
+        "{verb} {} answer(s) from {} rows ({} imported before)",
+        summary.new, summary.rows, summary.already
+    );
+    for (partner, states) in &summary.per_partner {
+        let counts: Vec<String> = states.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        println!("  {partner}: {}", counts.join(", "));
+    }
+    if args.dry_run {
         println!("dry run: nothing was changed");
     }
     Ok(())

@@ -163,6 +163,24 @@ impl Backend {
         Ok(())
     }
 
+    /// Which of these record ids are stored, read only (an import's dry
+    /// run changes nothing).
+    pub async fn stored_ids(&self, ids: Vec<String>) -> Result<Vec<String>, String> {
+        self.require_sqlite_schema(Missing::Refuse)?;
+        match self {
+            Backend::Sqlite(path) => {
+                let conn =
+                    Db::open_read_only(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                db::stored_ids(&conn, &ids).map_err(|e| e.to_string())
+            }
+            Backend::Postgres(url) => PgStore::connect(url, false)
+                .await?
+                .stored_ids(ids)
+                .await
+                .map_err(|e| e.to_string()),
+        }
+    }
+
     /// The erasure log, read only, from a database that exists.
     pub async fn erasures(&self) -> Result<Vec<serde_json::Value>, String> {
         self.require_sqlite_schema(Missing::Refuse)?;

@@ -410,6 +410,11 @@ pub fn plan_batch(
     })
 }
 
+/// Which of a JSON array of record ids (`?1`) are stored: SQLite's
+/// `json_each` (PostgreSQL asks with `= ANY`).
+pub const STORED_IDS_SQL: &str =
+    "SELECT record_id FROM consent_records WHERE record_id IN (SELECT value FROM json_each(?1))";
+
 /// A fresh random salt for a new customer.
 pub fn random_salt() -> Result<[u8; 32], DbError> {
     let mut salt = [0u8; 32];

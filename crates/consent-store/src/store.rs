@@ -45,6 +45,10 @@ pub trait Storage: Send + Sync + 'static {
         received_at: Timestamp,
     ) -> Result<BatchOutcome, DbError>;
 
+    /// Which of these record ids are stored already (an import run again
+    /// skips them).
+    async fn stored_ids(&self, ids: Vec<String>) -> Result<Vec<String>, DbError>;
+
     /// Every record of a customer, oldest first, with `receivedAt`.
     async fn records_for(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError>;
 
@@ -282,6 +286,11 @@ impl Storage for SqliteStore {
     async fn records_for(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
         let id = customer_id.to_owned();
         self.run(move |db| db.records_for(&id)).await
+    }
+
+    async fn stored_ids(&self, ids: Vec<String>) -> Result<Vec<String>, DbError> {
+        self.run(move |db| crate::db::stored_ids(&db.reader(), &ids))
+            .await
     }
 
     async fn current_records(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {

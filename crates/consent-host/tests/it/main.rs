@@ -15,6 +15,7 @@ mod delivery;
 mod frame;
 mod hosts;
 mod http;
+mod import;
 mod ledger;
 mod partners;
 mod postgres;

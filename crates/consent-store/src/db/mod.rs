@@ -95,6 +95,16 @@ fn decided_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Decided> {
     Ok(crate::decided_of!(r, get))
 }
 
+/// Which of `ids` are stored, in one query (works on a read-only
+/// connection: an import's dry run).
+pub fn stored_ids(conn: &Connection, ids: &[String]) -> Result<Vec<String>, DbError> {
+    let list = serde_json::to_string(ids)
+        .map_err(|e| DbError::Corrupt(format!("a record id list: {e}")))?;
+    let mut stmt = conn.prepare_cached(rules::STORED_IDS_SQL)?;
+    let rows = stmt.query_map([list], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// A partner export's rows, in subject order, for [`ContactGroups`].
 pub(crate) const CONTACT_ROWS_SQL: &str =
     "SELECT r.seq, r.record_id, r.partner_id, r.effective_at_ms, r.supersedes,
@@ -167,7 +177,7 @@ impl Db {
     }
 
     /// A free reader if there is one, else the next in turn.
-    fn reader(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..self.readers.len() {
             if let Ok(guard) = self.readers[(start + i) % self.readers.len()].try_lock() {

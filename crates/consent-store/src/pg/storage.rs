@@ -74,6 +74,19 @@ impl Storage for PgStore {
             .collect()
     }
 
+    async fn stored_ids(&self, ids: Vec<String>) -> Result<Vec<String>, DbError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT record_id FROM consent_records WHERE record_id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+
     async fn current_records(&self, customer_id: &str) -> Result<Vec<ConsentRecordV1>, DbError> {
         let client = self.client().await?;
         let Some(salt) = client
