@@ -82,6 +82,9 @@ pub const KEYS: &[&str] = &[
     "reask_imported",
     "own_opt_out",
     "own_soft_opt_in",
+    "receipt_basis",
+    "basis_consent",
+    "basis_legitimate_interests",
 ];
 
 /// A string the prompt shows, typed: one variant per entry of [`KEYS`], in
@@ -156,6 +159,9 @@ pub enum Key {
     ReaskImported,
     OwnOptOut,
     OwnSoftOptIn,
+    ReceiptBasis,
+    BasisConsent,
+    BasisLegitimateInterests,
 }
 
 impl Key {
@@ -247,7 +253,9 @@ const EN: &[&str] = &[
     "from the venue’s earlier records; the wording was not kept",
     "Your earlier answer came from our old records, which did not keep the wording you saw, so we are asking again.",
     "No thanks, do not send me news about {venue}",
-    "Unless you tick the box, we will send you news about similar events at {venue}. You can stop them in any message we send.",
+    "Unless you tick the box, we will send you news about similar events at {venue}. You can stop them in any message we send.",    "Lawful basis",
+    "Your consent",
+    "Legitimate interests (you may opt out at any time)",
 ];
 
 const CY: &[&str] = &[
@@ -316,7 +324,9 @@ const CY: &[&str] = &[
     "o gofnodion cynharach y lleoliad; ni chadwyd y geiriad",
     "Daeth eich ateb cynharach o’n hen gofnodion, nad oeddent yn cadw’r geiriad a welsoch, felly rydym yn gofyn eto.",
     "Dim diolch, peidiwch ag anfon newyddion am {venue} ataf",
-    "Oni bai eich bod yn ticio’r blwch, byddwn yn anfon newyddion atoch am ddigwyddiadau tebyg yn {venue}. Gallwch eu hatal mewn unrhyw neges a anfonwn.",
+    "Oni bai eich bod yn ticio’r blwch, byddwn yn anfon newyddion atoch am ddigwyddiadau tebyg yn {venue}. Gallwch eu hatal mewn unrhyw neges a anfonwn.",    "Sail gyfreithlon",
+    "Eich cydsyniad",
+    "Buddiannau dilys (gallwch optio allan unrhyw bryd)",
 ];
 
 const FR: &[&str] = &[
@@ -385,7 +395,9 @@ const FR: &[&str] = &[
     "d’après les anciens registres du lieu ; le texte n’a pas été conservé",
     "Votre réponse précédente provient de nos anciens registres, qui n’ont pas conservé le texte que vous avez vu : nous vous reposons donc la question.",
     "Non merci, ne m’envoyez pas d’actualités de {venue}",
-    "Sauf si vous cochez la case, nous vous enverrons des actualités sur des événements semblables à {venue}. Vous pourrez les arrêter depuis chacun de nos messages.",
+    "Sauf si vous cochez la case, nous vous enverrons des actualités sur des événements semblables à {venue}. Vous pourrez les arrêter depuis chacun de nos messages.",    "Base légale",
+    "Votre consentement",
+    "Intérêt légitime (vous pouvez vous y opposer à tout moment)",
 ];
 
 const DE: &[&str] = &[
@@ -454,7 +466,9 @@ const DE: &[&str] = &[
     "aus früheren Unterlagen des Hauses; der Wortlaut wurde nicht aufbewahrt",
     "Ihre frühere Antwort stammt aus unseren alten Unterlagen, die den Wortlaut nicht festgehalten haben. Deshalb fragen wir erneut.",
     "Nein danke, schicken Sie mir keine Neuigkeiten von {venue}",
-    "Wenn Sie das Kästchen nicht ankreuzen, schicken wir Ihnen Neuigkeiten zu ähnlichen Veranstaltungen im {venue}. Sie können sie in jeder Nachricht abbestellen.",
+    "Wenn Sie das Kästchen nicht ankreuzen, schicken wir Ihnen Neuigkeiten zu ähnlichen Veranstaltungen im {venue}. Sie können sie in jeder Nachricht abbestellen.",    "Rechtsgrundlage",
+    "Ihre Einwilligung",
+    "Berechtigtes Interesse (Sie können jederzeit widersprechen)",
 ];
 
 /// Venue overrides: locale → key → text.
@@ -550,7 +564,11 @@ mod tests {
         assert_eq!(Key::ReceiptGenerated.name(), "receipt_generated");
         assert_eq!(Key::Change.name(), "change");
         assert_eq!(Key::OwnSoftOptIn.name(), "own_soft_opt_in");
-        assert_eq!(Key::OwnSoftOptIn as usize, KEYS.len() - 1);
+        assert_eq!(
+            Key::BasisLegitimateInterests.name(),
+            "basis_legitimate_interests"
+        );
+        assert_eq!(Key::BasisLegitimateInterests as usize, KEYS.len() - 1);
     }
 
     #[test]

@@ -102,6 +102,11 @@ pub fn printable(receipt: &ReceiptV1, overrides: &Overrides, locale: &str) -> St
             answer = format!("{answer} ({})", i18n::join_list(&names, &t(Key::And)));
         }
         term(&mut out, &t(Key::ReceiptAnswer), &answer);
+        let basis = match r.basis {
+            crate::domain::Basis::Consent => Key::BasisConsent,
+            crate::domain::Basis::LegitimateInterests => Key::BasisLegitimateInterests,
+        };
+        term(&mut out, &t(Key::ReceiptBasis), &t(basis));
         term(&mut out, &t(Key::ReceiptTime), &readable_time(r.decided_at));
         term(&mut out, &t(Key::ReceiptRecord), &r.record_id);
         out.push_str("</dl>\n</section>\n");

@@ -465,8 +465,10 @@ async fn no_page() -> error::ApiError {
     )
 }
 
-/// The partner page, built into the host: a partner company enters its
-/// key, sees its contacts by channel, and downloads the CSV.
+/// The partner portal, built into the host: a partner company signs in
+/// with its key, sees its name and its contacts by channel, downloads them
+/// (CSV or JSON, filtered by channel and date), reads its suppression feed,
+/// and signs out.
 mod partner_page {
     use axum::http::header;
     use axum::response::IntoResponse;

@@ -34,6 +34,9 @@ pub struct PartnerContactV1 {
     /// Brought in by `consent-host import` from the venue's earlier
     /// records: its wording was never recorded.
     pub imported: bool,
+    /// `consent`, or `legitimate-interests` (the venue's own soft opt-in,
+    /// in the venue's own export).
+    pub basis: consent_core::domain::Basis,
     pub record_id: String,
     pub decided_at: consent_core::Timestamp,
     pub received_at: Option<consent_core::Timestamp>,
@@ -53,6 +56,7 @@ impl PartnerContactV1 {
             contact: row.contact,
             contact_as_recorded: row.contact_as_recorded,
             imported: r.import.is_some(),
+            basis: r.basis,
             record_id: r.record_id,
             decided_at: r.decided_at,
             received_at: r.received_at,
@@ -65,7 +69,7 @@ impl PartnerContactV1 {
     }
 
     /// The CSV columns, in order.
-    const CSV_HEADER: &'static str = "customerId,reference,email,phone,postal,contactAsRecorded,imported,recordId,decidedAt,receivedAt,channels,noticeId,noticeVersion,noticeLanguage,noticeSha256\r\n";
+    const CSV_HEADER: &'static str = "customerId,reference,email,phone,postal,contactAsRecorded,imported,basis,recordId,decidedAt,receivedAt,channels,noticeId,noticeVersion,noticeLanguage,noticeSha256\r\n";
 
     fn csv_row(&self, out: &mut String) {
         let channels: Vec<&str> = self.channels.iter().map(|c| c.as_str()).collect();
@@ -78,6 +82,7 @@ impl PartnerContactV1 {
             text(&self.contact.postal),
             self.contact_as_recorded.to_string(),
             self.imported.to_string(),
+            self.basis.as_str().to_owned(),
             csv_cell(&self.record_id),
             self.decided_at.to_string(),
             self.received_at.map(|t| t.to_string()).unwrap_or_default(),

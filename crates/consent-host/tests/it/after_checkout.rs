@@ -138,7 +138,7 @@ async fn csv_and_json_exports_agree() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "customerId,reference,email,phone,postal,contactAsRecorded,imported,recordId,decidedAt,receivedAt,channels,noticeId,noticeVersion,noticeLanguage,noticeSha256"
+        "customerId,reference,email,phone,postal,contactAsRecorded,imported,basis,recordId,decidedAt,receivedAt,channels,noticeId,noticeVersion,noticeLanguage,noticeSha256"
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     let contacts = json["contacts"].as_array().unwrap();
@@ -147,10 +147,11 @@ async fn csv_and_json_exports_agree() {
         assert_eq!(row[0], c["customerId"]);
         assert_eq!(row[1], c["reference"]);
         assert_eq!(row[6], c["imported"].to_string());
-        assert_eq!(row[7], c["recordId"]);
-        assert_eq!(row[8], c["decidedAt"]);
-        assert_eq!(row[9], c["receivedAt"]);
-        assert_eq!(row[14], c["noticeSha256"]);
+        assert_eq!(row[7], c["basis"]);
+        assert_eq!(row[8], c["recordId"]);
+        assert_eq!(row[9], c["decidedAt"]);
+        assert_eq!(row[10], c["receivedAt"]);
+        assert_eq!(row[15], c["noticeSha256"]);
     }
     // Accept: text/csv asks for the same.
     let req = Request::get("/api/v1/partners/alpha/contacts")
