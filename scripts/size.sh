@@ -18,9 +18,11 @@
 # once, the seams' one owner of state, commit outcome and device answers,
 # less the outbox read without paths and the two entries minified: +5.7 KB
 # → 262.3 KB; mounting owned by the module entry alone: → 262.1 KB;
-# wasm-opt run to convergence: → 261.2 KB), and is lowered whenever a
-# change makes the widget smaller.
+# wasm-opt run to convergence: → 261.2 KB; the lawful basis, the venue's
+# own soft opt-in question, mixed mode, imported answers and the contact
+# digests records may carry: +6.9 KB → 268.1 KB), and is lowered whenever
+# a change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-261.2}"
+BUDGET_KB="${SIZE_BUDGET_KB:-268.2}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"
