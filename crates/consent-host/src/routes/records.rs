@@ -136,7 +136,11 @@ fn prepare(
             let contact = claimed
                 .filter(|(sub, _)| *sub == record.customer_id)
                 .map(|(_, c)| c.clone());
-            Ok(NewRecord { record, contact })
+            Ok(NewRecord {
+                record,
+                contact,
+                activity: None,
+            })
         })
         .collect()
 }
