@@ -60,6 +60,7 @@ pub fn claims_at(customer: &str, scope: &str, now_ms: i64) -> Claims {
         basket: None,
         operator: None,
         contact: None,
+        activity: None,
     }
 }
 
@@ -323,6 +324,16 @@ impl TestApp {
             serde_json::from_slice(&body)
                 .unwrap_or_else(|e| panic!("non-JSON answer ({e}): {body:?}")),
         )
+    }
+
+    /// A new key for the partner `partner`.
+    pub async fn partner_key(&self, partner: &str) -> String {
+        let spec = consent_host::keys::KeySpec {
+            role: Role::Partner,
+            partner_id: Some(partner.to_owned()),
+            label: None,
+        };
+        self.state.db.add_key(&spec, at(1)).await.unwrap().1
     }
 
     pub async fn row_count(&self) -> u64 {
