@@ -20,6 +20,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod prompt;
+pub mod retention;
 pub mod routes;
 pub mod serve;
 pub mod webhooks;

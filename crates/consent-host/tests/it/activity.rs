@@ -1,13 +1,17 @@
 //! Retention by real activity: what the venue reports a patron did
 //! (`POST /api/v1/customers/{id}/activity`, a token's `activity` claim),
 //! who may report it, and a retention run that counts activity and
-//! current yeses, never a refusal or a withdrawal.
+//! current yeses, never a refusal or a withdrawal; and the `retention`
+//! command, which simulates unless told `--apply`.
+
+use std::process::Command;
 
 use crate::common::*;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use consent_core::domain::DecisionState::{Given, Refused, Withdrawn};
 use consent_core::Timestamp;
+use consent_host::Db;
 use consent_store::rules::{Retention, RetentionPlan};
 use serde_json::{json, Value};
 
@@ -310,4 +314,131 @@ async fn retention_by_activity_erasure_and_the_run_forget_the_activity() {
         let (_, answer) = post_activity(&t, who, &activity("click", earlier), Some(&key)).await;
         assert_eq!(answer["lastActivity"]["at"], at(kept).to_string(), "{who}");
     }
+}
+
+// ---- the command ------------------------------------------------------------
+
+/// Today, in days since 2026-01-01 (the command uses the wall clock).
+fn today() -> i64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (ms - EPOCH_2026) / DAY
+}
+
+/// `consent-host retention --db DB --inactive-months 6` and `more`.
+fn retention(db: &str, more: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_consent-host"))
+        .args(["retention", "--db", db, "--inactive-months", "6"])
+        .args(more)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn retention_command_simulates_unless_applied_and_reports_exactly_the_affected_ids() {
+    // The SQLite file, byte for byte.
+    let t = TestApp::sqlite().await;
+    let (old, recent) = (today() - 400, today() - 10);
+    post_on(&t, old, &[record(1, "old-no", "alpha", Refused, old)]).await;
+    post_on(&t, old, &[record(2, "old-withdrew", "alpha", Given, old)]).await;
+    post_on(&t, old, &[record(3, "booker", "alpha", Refused, old)]).await;
+    post_on(&t, old, &[record(4, "recent-yes", "alpha", Refused, old)]).await;
+    post_on(
+        &t,
+        recent,
+        &[record(5, "old-withdrew", "alpha", Withdrawn, recent)],
+    )
+    .await;
+    post_on(
+        &t,
+        recent,
+        &[record(6, "recent-yes", "alpha", Given, recent)],
+    )
+    .await;
+    let (status, _) = post_activity(
+        &t,
+        "booker",
+        &activity("booking", recent),
+        Some(&t.admin_key),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    settle_wal(&t).await;
+    let db = t.db_path.to_str().unwrap().to_owned();
+    let before = sha256_file(&t.db_path);
+    let known = Timestamp::from_unix_millis(at(old).unix_millis() + 3_600_000);
+    let expected_report =
+        format!("customerId,lastActivity\nold-no,{known}\nold-withdrew,{known}\n");
+
+    // No flag, then --dry-run with a report: a simulation, the file untouched.
+    let report = t.dir.path().join("retention.csv");
+    let report_arg = report.to_str().unwrap();
+    for args in [vec![], vec!["--dry-run", "--report", report_arg]] {
+        let (ok, out, err) = retention(&db, &args);
+        assert!(ok, "{args:?}: {out}{err}");
+        assert!(
+            out.contains(
+                "would anonymise 2 customers, 3 records (simulation: run with --apply to anonymise)"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("alpha: 3 records"), "{out}");
+        for id in ["old-no", "old-withdrew", "booker", "recent-yes"] {
+            assert!(
+                !out.contains(id) && !err.contains(id),
+                "{id} printed: {out}{err}"
+            );
+        }
+        assert_eq!(sha256_file(&t.db_path), before, "{args:?} changed the file");
+    }
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), expected_report);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&report).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "owner-only");
+    }
+
+    // A report is never overwritten, and a refused run changes nothing.
+    let (ok, out, err) = retention(&db, &["--apply", "--report", report_arg]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("--report") && err.contains("exists"), "{err}");
+    assert_eq!(sha256_file(&t.db_path), before);
+    let (ok, _, err) = retention(&db, &["--dry-run", "--apply"]);
+    assert!(
+        !ok && err.contains("--dry-run") && err.contains("--apply"),
+        "{err}"
+    );
+    assert_eq!(sha256_file(&t.db_path), before);
+
+    // --apply anonymises exactly that set.
+    let applied = t.dir.path().join("applied.csv");
+    let (ok, out, err) = retention(&db, &["--apply", "--report", applied.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("anonymised 2 customers, 3 records"), "{out}");
+    assert!(
+        !out.contains("simulation") && !out.contains("old-no"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&applied).unwrap(), expected_report);
+    let db = Db::open(&t.db_path).unwrap();
+    for gone in ["old-no", "old-withdrew"] {
+        assert!(db.records_for(gone).unwrap().is_empty(), "{gone}");
+    }
+    assert_eq!(db.records_for("booker").unwrap().len(), 1);
+    assert_eq!(db.records_for("recent-yes").unwrap().len(), 2);
+    let logged = db.erasures().unwrap().pop().unwrap();
+    assert_eq!(
+        (logged["kind"].as_str(), logged["customers"].as_i64()),
+        (Some("retention"), Some(2))
+    );
+    assert!(!logged.to_string().contains("old-no"));
 }

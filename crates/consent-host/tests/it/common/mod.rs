@@ -383,6 +383,24 @@ pub fn startup_port(child: &mut std::process::Child) -> u16 {
         .unwrap_or_else(|| panic!("start-up line {line:?}"))
 }
 
+/// SHA-256 of a file's bytes, to show a command left it as it was.
+pub fn sha256_file(path: &std::path::Path) -> String {
+    consent_host::ledger::sha256_bytes_hex(&std::fs::read(path).unwrap())
+}
+
+/// Moves a SQLite file's WAL into the main file (an empty erasure, then
+/// its scrub's checkpoint), so the file's hash tells all.
+pub async fn settle_wal(t: &TestApp) {
+    let nobody = consent_host::db::Erasure {
+        kind: consent_host::db::ErasureKind::Retention,
+        by: "test".into(),
+        detail: json!({}),
+        at: Timestamp::from_unix_millis(t.now_ms()),
+    };
+    t.state.db.erase(vec![], nobody).await.unwrap();
+    wait_until_scrubbed(t).await;
+}
+
 /// Waits (at most 20 s) until every erasure in the log is scrubbed.
 pub async fn wait_until_scrubbed(t: &TestApp) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
