@@ -366,6 +366,27 @@ pub fn check_timing(r: &ConsentRecordV1, received_at: Timestamp) -> Result<(), F
     Ok(())
 }
 
+/// Checks an activity's time against the moment a backend received it,
+/// as [`check_timing`] does a record's: more than a day ahead is a broken
+/// clock, not a patron. (The backend keeps it at the earlier of `at` and
+/// its arrival, so a clock a few hours fast cannot hold a patron's data
+/// longer.)
+pub fn check_activity(
+    activity: &crate::wire::ActivityV1,
+    received_at: Timestamp,
+) -> Result<(), FieldError> {
+    if activity.at.unix_millis() > received_at.unix_millis().saturating_add(MAX_CLOCK_AHEAD_MS) {
+        return Err(FieldError {
+            field: "at".to_owned(),
+            message: format!(
+                "is {}, more than 24 hours after the backend received it ({received_at}); check the sending server's clock",
+                activity.at
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Checks a record's meaning beyond its JSON shape: the digest matches the
 /// verbatim text, the DPV state matches the state, nothing was pre-selected,
 /// and so on. `sha256_hex` must hash for real (the host uses a native SHA-256).

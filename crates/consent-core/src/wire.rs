@@ -565,3 +565,63 @@ pub struct PromptRenderV1 {
     /// The stylesheet the fragment links.
     pub stylesheet: String,
 }
+
+/// What a patron did at the venue that shows they are still its patron:
+/// the venue's server reports it, and retention counts from the latest.
+/// (An answer to a partner's question is not one of these: a refusal or a
+/// withdrawal must never keep a patron's data longer.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActivityKind {
+    Purchase,
+    Booking,
+    Waitlist,
+    Login,
+    Click,
+}
+
+impl ActivityKind {
+    /// Every kind, in the order the API documents them.
+    pub const ALL: [ActivityKind; 5] = [
+        ActivityKind::Purchase,
+        ActivityKind::Booking,
+        ActivityKind::Waitlist,
+        ActivityKind::Login,
+        ActivityKind::Click,
+    ];
+
+    /// The kind as written on the wire and stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::Purchase => "purchase",
+            ActivityKind::Booking => "booking",
+            ActivityKind::Waitlist => "waitlist",
+            ActivityKind::Login => "login",
+            ActivityKind::Click => "click",
+        }
+    }
+
+    /// The kind written `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// The body of `POST /api/v1/customers/{customerId}/activity`, and the
+/// latest activity the host keeps for a patron.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActivityV1 {
+    pub kind: ActivityKind,
+    /// When the patron did it (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
+    pub at: Timestamp,
+}
+
+/// The answer to an activity: the latest activity kept for the patron
+/// (the one just sent, unless a later one was kept already).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CustomerActivityV1 {
+    pub customer_id: String,
+    pub last_activity: ActivityV1,
+}

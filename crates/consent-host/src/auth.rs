@@ -29,6 +29,9 @@ pub const SCOPE_WRITE: &str = "consent:write";
 pub const SCOPE_READ: &str = "consent:read";
 /// Write records for any customer of the venue (box office, phone).
 pub const SCOPE_WRITE_VENUE: &str = "consent:write:venue";
+/// Report any customer's activity at the venue (a purchase, a booking, …),
+/// which retention counts from: a token for the venue's own server.
+pub const SCOPE_ACTIVITY_WRITE: &str = "activity:write";
 /// The shortest HS256 secret the host accepts, in bytes (RFC 7518 §3.2).
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -62,6 +65,13 @@ pub struct Claims {
     /// record stored for `sub` (which address it concerns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<consent_core::wire::ContactV1>,
+    /// What the patron is doing as the venue's server mints the token
+    /// (`purchase`, `booking`, `waitlist`, `login` or `click`): kept as
+    /// the customer `sub`'s activity when the token writes their records.
+    /// Text here, so a kind the host does not know is a 422 naming
+    /// `token.activity` rather than a token that does not verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
 }
 
 impl Claims {
@@ -231,6 +241,26 @@ impl Caller {
             Caller::Checkout { .. } => Err(Forbidden::new(
                 None,
                 "a checkout token cannot read a partner's contacts",
+            )),
+        }
+    }
+
+    /// Whether this caller may report a customer's activity: an admin
+    /// key, or a token with [`SCOPE_ACTIVITY_WRITE`] (the venue's server,
+    /// for any customer of its venue; the venue was checked with the
+    /// token). A patron's own token may not: a patron cannot keep their
+    /// data longer, nor anyone else's.
+    pub fn may_write_activity(&self) -> Result<(), Forbidden> {
+        match self {
+            Caller::Key(key) if key.role == Role::Admin => Ok(()),
+            Caller::Key(_) => Err(Forbidden::new(
+                None,
+                "a partner key cannot report a customer's activity",
+            )),
+            Caller::Checkout { claims, .. } if claims.has_scope(SCOPE_ACTIVITY_WRITE) => Ok(()),
+            Caller::Checkout { .. } => Err(Forbidden::new(
+                None,
+                format!("the token's scope does not include {SCOPE_ACTIVITY_WRITE}"),
             )),
         }
     }
@@ -590,6 +620,74 @@ impl From<Forbidden> for ApiError {
         match f.field {
             Some(field) => err.at(field),
             None => err,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(scope: &str) -> Caller {
+        Caller::Checkout {
+            claims: Claims {
+                iss: "lyric".into(),
+                sub: "C-1".into(),
+                aud: AUDIENCE.into(),
+                iat: 0,
+                exp: 900,
+                nbf: None,
+                scope: scope.into(),
+                basket: None,
+                operator: None,
+                contact: None,
+                activity: None,
+            },
+            token_tag: "tag".into(),
+        }
+    }
+
+    fn key(role: Role) -> Caller {
+        Caller::Key(ApiKey {
+            id: "0123456789ab".into(),
+            role,
+            partner_id: (role == Role::Partner).then(|| "alpha".to_owned()),
+            label: None,
+            created_at: consent_core::Timestamp::from_unix_millis(0),
+            revoked_at: None,
+        })
+    }
+
+    #[test]
+    fn activity_is_reported_by_an_admin_key_or_a_token_with_activity_write() {
+        let cases = [
+            ("admin key", key(Role::Admin), true),
+            ("partner key", key(Role::Partner), false),
+            ("the venue server's token", token("activity:write"), true),
+            (
+                "with other scopes",
+                token("consent:read activity:write"),
+                true,
+            ),
+            (
+                "a patron's token",
+                token("consent:write consent:read"),
+                false,
+            ),
+            (
+                "a venue-wide record token",
+                token("consent:write:venue"),
+                false,
+            ),
+            ("a near miss", token("activity:write:all activity"), false),
+            ("no scope", token(""), false),
+        ];
+        for (what, caller, allowed) in cases {
+            let result = caller.may_write_activity();
+            assert_eq!(result.is_ok(), allowed, "{what}: {result:?}");
+            if let Err(f) = result {
+                assert_eq!(f.field, None, "{what}");
+            }
         }
     }
 }

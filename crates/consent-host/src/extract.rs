@@ -97,6 +97,11 @@ impl JsonRequest for consent_core::wire::ContactV1 {
     const SMALLER: &'static str = "send a shorter contact";
 }
 
+impl JsonRequest for consent_core::wire::ActivityV1 {
+    const INVALID: &'static str = "invalid_activity";
+    const SMALLER: &'static str = "send one activity";
+}
+
 impl JsonRequest for PromptRenderRequestV1 {
     const INVALID: &'static str = "invalid_request";
     const SMALLER: &'static str = "send a smaller config";

@@ -12,7 +12,7 @@
 pub mod api;
 // The storage, from its own crate; re-exported under the paths the host
 // and its tests have always used.
-pub use consent_store::{backend, db, keys, ledger, pg, store};
+pub use consent_store::{activity, backend, db, keys, ledger, pg, store};
 pub mod assets;
 pub mod auth;
 pub mod config;
@@ -21,6 +21,7 @@ pub mod extract;
 pub mod import;
 pub mod limits;
 pub mod prompt;
+pub mod retention;
 pub mod routes;
 pub mod serve;
 pub mod webhooks;
@@ -285,6 +286,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/partners/{partner_id}/suppressions",
             get(routes::suppressions::get_suppressions),
+        )
+        .route(
+            "/v1/customers/{customer_id}/activity",
+            post(routes::customers::post_activity),
         )
         .route(
             "/v1/customers/{customer_id}/contact",

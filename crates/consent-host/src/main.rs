@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use consent_host::keys::{KeySpec, Role};
 use consent_host::ledger::VerifyError;
+use consent_host::retention::ReportFile;
 use consent_host::serve::{serve, ServeLimits};
 use consent_host::{router, system_clock, AppState, Backend, Config, Missing};
 use tokio::net::TcpListener;
@@ -47,15 +48,27 @@ enum Command {
         #[arg(long)]
         expect_count: Option<u64>,
     },
-    /// Anonymise customers with no activity (no record received) for N
-    /// months, as erasure does; with --dry-run, only report what would be.
+    /// Anonymise customers with no activity for N months, as erasure does.
+    /// A customer's last activity is the latest of what the venue reported
+    /// (purchases, bookings, …), their current yeses and their first record;
+    /// a refusal or withdrawal never moves it. Simulates unless --apply.
     Retention {
-        /// Months without a record received before a customer is anonymised.
+        /// Months without activity before a customer is anonymised.
         #[arg(long, default_value_t = 36, value_parser = clap::value_parser!(u32).range(1..=1200))]
         inactive_months: u32,
-        /// Report only; change nothing (the file is opened read-only).
-        #[arg(long)]
+        /// Simulate (the default): report what would be anonymised and
+        /// change nothing (a SQLite file is opened read-only).
+        #[arg(long, conflicts_with = "apply")]
         dry_run: bool,
+        /// Anonymise them, in one transaction, and log the run.
+        #[arg(long)]
+        apply: bool,
+        /// Also write the customers' ids and last activity to this new file
+        /// (CSV `customerId,lastActivity`, owner-only) for the
+        /// data-protection officer's review. Never overwrites a file. Ids
+        /// go nowhere else: not to stdout, not to the logs.
+        #[arg(long, value_name = "FILE")]
+        report: Option<std::path::PathBuf>,
     },
     /// Bring in a venue's earlier consents (CSV or JSON lines) as records
     /// marked imported: every row checked first, every bad row named by
@@ -153,8 +166,10 @@ async fn main() -> ExitCode {
         }) => erasures_list(cli.serve.backend(), json).await,
         Some(Command::Retention {
             inactive_months,
-            dry_run,
-        }) => retention(cli.serve.backend(), inactive_months, dry_run).await,
+            dry_run: _,
+            apply,
+            report,
+        }) => retention(cli.serve.backend(), inactive_months, apply, report).await,
         Some(Command::Import {
             file,
             venue,
@@ -261,12 +276,22 @@ async fn keys(action: KeysAction, backend: Backend) -> Result<(), String> {
     Ok(())
 }
 
-async fn retention(backend: Backend, months: u32, dry_run: bool) -> Result<(), String> {
+/// `retention`: what a run with this period would anonymise, or (with
+/// `--apply`) the run itself; with `--report`, the customers in a file.
+async fn retention(
+    backend: Backend,
+    months: u32,
+    apply: bool,
+    report: Option<std::path::PathBuf>,
+) -> Result<(), String> {
     let now = (system_clock())();
     let cutoff = now.minus_months(months);
-    let plan = if dry_run {
-        backend.retention_plan(cutoff).await?
-    } else {
+    // Made first: a name already taken stops the run before it changes anything.
+    let report = report.as_deref().map(ReportFile::create).transpose()?;
+    let planned = async {
+        if !apply {
+            return Ok((backend.retention_plan(cutoff).await?, None));
+        }
         let store = backend.open_existing(Missing::Refuse).await?;
         let plan = store
             .run_retention(consent_store::rules::Retention {
@@ -276,22 +301,26 @@ async fn retention(backend: Backend, months: u32, dry_run: bool) -> Result<(), S
             })
             .await
             .map_err(|e| format!("running retention: {e}"))?;
-        let scrubbed = store
-            .scrub(Duration::from_secs(60))
-            .await
-            .map_err(|e| format!("scrubbing after retention: {e}"))?;
-        if !scrubbed {
-            eprintln!("consent-host: the anonymised ids may still be in the WAL (a reader held it for 60 s); the host scrubs them at its next start");
-        }
-        plan
+        Ok::<_, String>((plan, Some(store)))
     };
-    let verb = if dry_run {
-        "would anonymise"
-    } else {
-        "anonymised"
+    let (plan, applied) = match planned.await {
+        Ok(done) => done,
+        Err(e) => {
+            if let Some(report) = report {
+                report.discard();
+            }
+            return Err(e);
+        }
+    };
+    let (verb, note) = match applied {
+        Some(_) => ("anonymised", ""),
+        None => (
+            "would anonymise",
+            " (simulation: run with --apply to anonymise)",
+        ),
     };
     println!(
-        "retention ({months} months, no activity since {cutoff}): {verb} {} customers, {} records",
+        "retention ({months} months, no activity since {cutoff}): {verb} {} customers, {} records{note}",
         plan.customers.len(),
         plan.records
     );
@@ -301,10 +330,26 @@ async fn retention(backend: Backend, months: u32, dry_run: bool) -> Result<(), S
     for (partner, n) in &plan.per_partner {
         println!("  {partner}: {n} records");
     }
-    if dry_run {
-        println!("dry run: nothing was changed");
+    let reported = match report {
+        Some(report) => {
+            let path = report.path().display().to_string();
+            report.write(&plan).map(|()| {
+                println!("  report: {} customers in {path}", plan.customers.len());
+            })
+        }
+        None => Ok(()),
+    };
+    // Scrubbed whether or not the report could be written: the run is done.
+    if let Some(store) = applied {
+        let scrubbed = store
+            .scrub(Duration::from_secs(60))
+            .await
+            .map_err(|e| format!("scrubbing after retention: {e}"))?;
+        if !scrubbed {
+            eprintln!("consent-host: the anonymised ids may still be in the WAL (a reader held it for 60 s); the host scrubs them at its next start");
+        }
     }
-    Ok(())
+    reported
 }
 
 /// The arguments of `import`.

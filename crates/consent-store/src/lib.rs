@@ -8,6 +8,7 @@
 //! - [`ledger`] is the chain and its verification, subjects and sealed
 //!   values; [`keys`] the API keys.
 
+pub mod activity;
 pub mod backend;
 pub mod contacts;
 pub mod db;

@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 
 use consent_core::wire::{
-    ConsentRecordV1, ContactDigestsV1, ContactV1, PreferenceV1, StoredRecordV1, StoredV1,
+    ActivityKind, ConsentRecordV1, ContactDigestsV1, ContactV1, PreferenceV1, StoredRecordV1,
+    StoredV1,
 };
 use consent_core::{current, Timestamp};
 
@@ -25,14 +26,19 @@ pub struct NewRecord {
     /// the patron's contact, and digested into the record. Without one,
     /// the contact stored earlier (if any) is digested.
     pub contact: Option<ContactV1>,
+    /// What the patron was doing when the venue's server minted the token
+    /// (its `activity` claim), if it said: kept as the patron's activity,
+    /// dated when the batch was received.
+    pub activity: Option<ActivityKind>,
 }
 
 impl NewRecord {
-    /// A record with no contact claim beside it.
+    /// A record with no claim beside it.
     pub fn new(record: ConsentRecordV1) -> Self {
         NewRecord {
             record,
             contact: None,
+            activity: None,
         }
     }
 }
@@ -175,13 +181,14 @@ impl ErasureKind {
     }
 }
 
-/// What a retention run would anonymise: customers with no record
-/// received since the cutoff.
+/// What a retention run would anonymise: customers whose last activity
+/// ([`crate::activity::last_activity`]) is before the cutoff.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RetentionPlan {
     pub cutoff: Option<Timestamp>,
-    /// Their ids (to erase; never printed or logged).
-    pub customers: Vec<String>,
+    /// Who, oldest last activity first (to erase, and for the report file
+    /// the DPO asks for; never printed or logged).
+    pub customers: Vec<Inactive>,
     pub records: u64,
     /// Records per partner.
     pub per_partner: std::collections::BTreeMap<String, u64>,
@@ -201,14 +208,40 @@ impl RetentionPlan {
     }
 }
 
+/// A customer a retention run anonymises, and their last activity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inactive {
+    pub customer_id: String,
+    pub last_activity: Timestamp,
+}
+
 impl RetentionPlan {
-    /// Adds a customer whose latest activity was `last`, with `records`
-    /// records (the drivers feed each row of their query, oldest first).
-    pub fn push_customer(&mut self, customer_id: String, last: Timestamp, records: u64) {
-        self.customers.push(customer_id);
-        self.records += records;
+    /// Adds a customer whose last activity was `last`, with one partner id
+    /// per record they hold.
+    pub fn push_customer<'a>(
+        &mut self,
+        customer_id: String,
+        last: Timestamp,
+        partners: impl IntoIterator<Item = &'a str>,
+    ) {
+        self.customers.push(Inactive {
+            customer_id,
+            last_activity: last,
+        });
+        for partner in partners {
+            self.records += 1;
+            *self.per_partner.entry(partner.to_owned()).or_default() += 1;
+        }
         self.oldest_activity = Some(self.oldest_activity.map_or(last, |t| t.min(last)));
         self.newest_activity = Some(self.newest_activity.map_or(last, |t| t.max(last)));
+    }
+
+    /// The customers' ids, to erase.
+    pub fn customer_ids(&self) -> Vec<String> {
+        self.customers
+            .iter()
+            .map(|c| c.customer_id.clone())
+            .collect()
     }
 }
 
@@ -266,6 +299,31 @@ pub struct Planned {
     pub rows: Vec<NewRow>,
     /// Contacts to store (insert or replace), from the batch's claims.
     pub contacts: Vec<NewContact>,
+    /// Activities to keep (each if later than the one kept), from the
+    /// batch's claims: one per customer.
+    pub activities: Vec<NewActivity>,
+}
+
+/// An activity a token's claim reported, to keep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewActivity {
+    pub customer_id: String,
+    pub at_ms: i64,
+    pub kind: ActivityKind,
+}
+
+/// One activity per customer, the latest (the first of equals): one
+/// statement cannot update a row twice.
+pub fn latest_per_customer(activities: Vec<NewActivity>) -> Vec<NewActivity> {
+    let mut latest: Vec<NewActivity> = Vec::with_capacity(activities.len());
+    for a in activities {
+        match latest.iter_mut().find(|l| l.customer_id == a.customer_id) {
+            Some(l) if a.at_ms > l.at_ms => *l = a,
+            Some(_) => {}
+            None => latest.push(a),
+        }
+    }
+    latest
 }
 
 /// A contact the venue just vouched for, to store.
@@ -295,8 +353,17 @@ pub fn plan_batch(
     let mut stored = Vec::new();
     let mut duplicates = Vec::new();
     let mut contacts: Vec<NewContact> = Vec::new();
+    let mut activities: Vec<NewActivity> = Vec::new();
     let mut new_digests: HashMap<String, ContactDigestsV1> = HashMap::new();
-    for (index, NewRecord { record, contact }) in records.iter().enumerate() {
+    for (
+        index,
+        NewRecord {
+            record,
+            contact,
+            activity,
+        },
+    ) in records.iter().enumerate()
+    {
         let customer = &record.customer_id;
         let known_subject = state.subjects.get(customer).cloned().or_else(|| {
             new_subjects
@@ -332,6 +399,15 @@ pub fn plan_batch(
                 });
             }
         }
+        if let Some(kind) = *activity {
+            if !activities.iter().any(|a| &a.customer_id == customer) {
+                activities.push(NewActivity {
+                    customer_id: customer.clone(),
+                    at_ms: received_ms,
+                    kind,
+                });
+            }
+        }
         let known_contact = contact.as_ref().or_else(|| state.contacts.get(customer));
         let mut record = record.clone();
         record.contact_digests = match state
@@ -358,6 +434,7 @@ pub fn plan_batch(
                     subjects: Vec::new(),
                     rows: Vec::new(),
                     contacts: Vec::new(),
+                    activities: Vec::new(),
                 })
             }
             None => {
@@ -407,6 +484,7 @@ pub fn plan_batch(
         subjects: new_subjects,
         rows,
         contacts,
+        activities,
     })
 }
 

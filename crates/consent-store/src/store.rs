@@ -24,7 +24,7 @@ use crate::keys::{ApiKey, KeySpec};
 use crate::ledger::{self, Head, VerifyError};
 use crate::rules::{ContactSink, Export, Retention};
 use crate::suppress::SuppressionSink;
-use consent_core::wire::ContactV1;
+use consent_core::wire::{ActivityV1, ContactV1};
 
 /// What the host needs from its database. Every method is one unit of
 /// work: a batch is stored whole or not at all.
@@ -88,6 +88,14 @@ pub trait Storage: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(), DbError>;
 
+    /// Keeps a customer's activity if it is later than the one kept (see
+    /// [`crate::activity`]); returns the one kept now.
+    async fn record_activity(
+        &self,
+        customer_id: &str,
+        activity: ActivityV1,
+    ) -> Result<ActivityV1, DbError>;
+
     /// Whether writes and erasures queue webhook events from now on (the
     /// host has a receiver). Off until turned on.
     fn set_webhooks(&self, on: bool);
@@ -107,8 +115,8 @@ pub trait Storage: Send + Sync + 'static {
     /// How many webhook events wait, and when the oldest was made.
     async fn event_backlog(&self) -> Result<(u64, Option<Timestamp>), DbError>;
 
-    /// Erases customers (drops their subject mapping, contact points and
-    /// undelivered events) and logs it without ids. Returns how many
+    /// Erases customers (drops their subject mapping, contact points,
+    /// activity and undelivered events) and logs it without ids. Returns how many
     /// records they had.
     async fn erase(&self, customer_ids: Vec<String>, run: Erasure) -> Result<u64, DbError>;
 
@@ -116,7 +124,8 @@ pub trait Storage: Send + Sync + 'static {
     async fn retention_plan(&self, cutoff: Timestamp) -> Result<RetentionPlan, DbError>;
 
     /// Anonymises the customers of [`Storage::retention_plan`] in one
-    /// transaction and logs the run.
+    /// transaction, forgets the contacts and activity left without a
+    /// patron, and logs the run.
     async fn run_retention(&self, run: Retention) -> Result<RetentionPlan, DbError>;
 
     /// Every erasure and retention run, oldest first, each scrubbed or
@@ -323,6 +332,15 @@ impl Storage for SqliteStore {
     ) -> Result<(), DbError> {
         let id = customer_id.to_owned();
         self.run(move |db| db.set_contact(&id, &contact, now)).await
+    }
+
+    async fn record_activity(
+        &self,
+        customer_id: &str,
+        activity: ActivityV1,
+    ) -> Result<ActivityV1, DbError> {
+        let id = customer_id.to_owned();
+        self.run(move |db| db.record_activity(&id, &activity)).await
     }
 
     fn set_webhooks(&self, on: bool) {

@@ -1,10 +1,12 @@
-//! A patron's own data: preferences, the record trail, the receipt, and
-//! erasure.
+//! A patron's own data: preferences, the record trail, the receipt,
+//! contact points, activity, and erasure.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use consent_core::wire::{ConsentRecordV1, ContactV1, PreferencesV1};
+use consent_core::wire::{
+    ActivityV1, ConsentRecordV1, ContactV1, CustomerActivityV1, PreferencesV1,
+};
 use serde::Serialize;
 
 use crate::api::{no_store, storage};
@@ -188,6 +190,48 @@ pub async fn put_contact(
         CustomerContactV1 {
             customer_id,
             contact,
+        },
+    ))
+}
+
+/// `POST /api/v1/customers/{customerId}/activity`: the venue's server (a
+/// token with `activity:write`) or its back office (an admin key) reports
+/// what a patron did, which retention counts from. Kept at the earlier of
+/// `at` and its arrival; only each patron's latest is kept. Answers the
+/// latest kept. An `at` more than 24 hours ahead of the host's clock is a
+/// 422 naming `at`.
+pub async fn post_activity(
+    State(state): State<AppState>,
+    CustomerId(customer_id): CustomerId,
+    Authorized {
+        caller,
+        body: activity,
+    }: Authorized<ActivityV1>,
+) -> Result<Response, ApiError> {
+    caller.may_write_activity()?;
+    let received_at = (state.clock)();
+    consent_core::record::check_activity(&activity, received_at).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_activity",
+            e.message,
+        )
+        .at(e.field)
+    })?;
+    let last_activity = state
+        .db
+        .record_activity(
+            &customer_id,
+            consent_store::activity::kept(activity, received_at),
+        )
+        .await
+        .map_err(storage("keeping an activity"))?;
+    tracing::debug!(by = %caller.audit_name(), kind = activity.kind.as_str(), "activity reported");
+    Ok(no_store(
+        StatusCode::OK,
+        CustomerActivityV1 {
+            customer_id,
+            last_activity,
         },
     ))
 }

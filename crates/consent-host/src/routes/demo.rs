@@ -94,6 +94,7 @@ pub async fn post_demo_token(
         basket: req.basket,
         operator: req.operator,
         contact: req.contact,
+        activity: None,
     };
     Ok(no_store(
         StatusCode::OK,

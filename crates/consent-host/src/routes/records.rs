@@ -1,12 +1,13 @@
 //! `POST /api/v1/consent-records`: a batch, checked record by record
 //! against the core's rules and the caller's token, stored whole or not
-//! at all.
+//! at all, with what the token's `contact` and `activity` claims say of
+//! its own customer.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use consent_core::record::{check_record, check_timing};
-use consent_core::wire::RecordBatchV1;
+use consent_core::wire::{ActivityKind, RecordBatchV1};
 
 use crate::api::{no_store, storage, MAX_BATCH_RECORDS};
 use crate::auth::Caller;
@@ -111,6 +112,27 @@ fn prepare(
             .transpose()?,
         Caller::Key(_) => None,
     };
+    let activity = match caller {
+        Caller::Checkout { claims, .. } => claims
+            .activity
+            .as_deref()
+            .map(|kind| {
+                ActivityKind::parse(kind).ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_activity",
+                        format!(
+                            "the checkout token's activity claim is {kind:?}; it must be one of {}",
+                            ActivityKind::ALL.map(ActivityKind::as_str).join(", ")
+                        ),
+                    )
+                    .at("token.activity")
+                })
+            })
+            .transpose()?
+            .map(|kind| (claims.sub.as_str(), kind)),
+        Caller::Key(_) => None,
+    };
     batch
         .records
         .into_iter()
@@ -138,11 +160,18 @@ fn prepare(
                 .and_then(|()| check_timing(&record, received_at))
                 .map_err(|e| ApiError::invalid(format!("records[{i}].{}", e.field), e.message))?;
             caller.may_write(i, &record)?;
-            // The claim speaks for the token's own customer only.
+            // The claims speak for the token's own customer only.
             let contact = claimed
                 .filter(|(sub, _)| *sub == record.customer_id)
                 .map(|(_, c)| c.clone());
-            Ok(NewRecord { record, contact })
+            let activity = activity
+                .filter(|(sub, _)| *sub == record.customer_id)
+                .map(|(_, kind)| kind);
+            Ok(NewRecord {
+                record,
+                contact,
+                activity,
+            })
         })
         .collect()
 }

@@ -438,10 +438,6 @@ async fn erasure_leaves_no_trace_of_the_id_and_the_ledger_still_verifies() {
     assert!(!log[0].to_string().contains(id));
 }
 
-fn sha256_file(path: &std::path::Path) -> String {
-    ledger::sha256_bytes_hex(&std::fs::read(path).unwrap())
-}
-
 #[tokio::test]
 async fn retention_dry_run_changes_nothing_and_the_run_anonymises_that_set() {
     // The SQLite file's hash (PostgreSQL: tests/postgres.rs).
@@ -462,20 +458,7 @@ async fn retention_dry_run_changes_nothing_and_the_run_anonymises_that_set() {
             .0,
         StatusCode::CREATED
     );
-    // Settle the WAL into the main file, so the file hash tells all.
-    t.state
-        .db
-        .erase(
-            vec![],
-            consent_host::db::Erasure {
-                kind: consent_host::db::ErasureKind::Retention,
-                by: "test".into(),
-                detail: serde_json::json!({}),
-                at: at(300),
-            },
-        )
-        .await
-        .unwrap();
+    settle_wal(&t).await;
     let bin = env!("CARGO_BIN_EXE_consent-host");
     let db = t.db_path.to_str().unwrap();
     let before = sha256_file(&t.db_path);
@@ -509,7 +492,7 @@ async fn retention_dry_run_changes_nothing_and_the_run_anonymises_that_set() {
     );
 
     let out = Command::new(bin)
-        .args(["retention", "--db", db, "--inactive-months", "6"])
+        .args(["retention", "--db", db, "--inactive-months", "6", "--apply"])
         .output()
         .unwrap();
     let report = String::from_utf8_lossy(&out.stdout);

@@ -62,6 +62,7 @@ fn read_commands(db: &Path) -> Vec<Vec<String>> {
         &["verify"],
         &["retention", "--dry-run"],
         &["retention"],
+        &["retention", "--apply"],
         &["erasures", "list"],
         &["erasures", "list", "--json"],
     ]
@@ -407,6 +408,7 @@ async fn commands_refuse_a_postgres_database_without_a_schema() {
         &["verify"],
         &["retention", "--dry-run"],
         &["retention"],
+        &["retention", "--apply"],
         &["erasures", "list"],
     ] {
         let (ok, out, err) = with_url(args);

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod activity;
 mod after_checkout;
 mod attacks;
 mod auth;

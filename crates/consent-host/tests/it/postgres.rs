@@ -248,10 +248,29 @@ async fn keys_and_retention_commands_work_with_a_database_url() {
     assert_eq!(t.state.db.records_for("old-1").await.unwrap().len(), 2);
     let (ok, report, err) = run(&["retention", "--inactive-months", "6"]);
     assert!(ok, "{err}");
+    assert!(report.contains("(simulation: run with --apply"), "{report}");
+    assert_eq!(t.state.db.records_for("old-1").await.unwrap().len(), 2);
+    let file = t.dir.path().join("retention.csv");
+    let (ok, report, err) = run(&[
+        "retention",
+        "--inactive-months",
+        "6",
+        "--apply",
+        "--report",
+        file.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
     assert!(
         report.contains("anonymised 2 customers, 3 records"),
         "{report}"
     );
+    assert!(!report.contains("old-1"), "{report}");
+    let listed = std::fs::read_to_string(&file).unwrap();
+    let ids: Vec<&str> = listed
+        .lines()
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(ids, ["customerId", "old-1", "old-2"], "{listed}");
     assert!(t.state.db.records_for("old-1").await.unwrap().is_empty());
     assert_eq!(t.state.db.records_for("recent").await.unwrap().len(), 1);
     assert_eq!(t.state.db.ledger_head().await.unwrap(), before);

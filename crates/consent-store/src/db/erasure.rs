@@ -5,8 +5,9 @@ use consent_core::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{lock, Db, DbError};
+use crate::activity::RetentionGroups;
 use crate::rules::{Erasure, Retention, RetentionPlan};
-use crate::{contacts, events};
+use crate::{activity, contacts, events};
 
 /// Drops the subject mappings of `customer_ids` inside `tx`, logs the
 /// erasure (counts only, and the key that asked) and keeps each erased
@@ -27,6 +28,7 @@ fn erase_in(
             .query_row([id], |r| r.get(0))
             .optional()?;
         let had_contact = tx.prepare_cached(contacts::DELETE_SQL)?.execute([id])? > 0;
+        tx.prepare_cached(activity::DELETE_SQL)?.execute([id])?;
         tx.prepare_cached(events::FORGET_SQL)?.execute([id])?;
         let n: i64 = match &subject {
             Some(subject) => tx
@@ -87,47 +89,17 @@ fn try_checkpoint_truncate(scrubber: &Connection) -> Result<bool, DbError> {
     }
 }
 
-/// Customers whose latest record was received before `cutoff`, and what
-/// they hold. Reads only; works on a read-only connection.
+/// Customers whose last activity ([`crate::activity::last_activity`]) is
+/// before `cutoff`, and what they hold. Reads only; works on a read-only
+/// connection.
 pub fn retention_plan(conn: &Connection, cutoff: Timestamp) -> Result<RetentionPlan, DbError> {
-    let mut plan = RetentionPlan {
-        cutoff: Some(cutoff),
-        ..RetentionPlan::default()
-    };
-    let mut subjects = Vec::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT s.customer_id, s.subject, MAX(r.received_at_ms) AS last, COUNT(*)
-             FROM subjects s JOIN consent_records r ON r.subject = s.subject
-             GROUP BY s.subject HAVING last < ?1 ORDER BY last",
-        )?;
-        let mut rows = stmt.query([cutoff.unix_millis()])?;
-        while let Some(row) = rows.next()? {
-            plan.push_customer(
-                row.get(0)?,
-                Timestamp::from_unix_millis(row.get(2)?),
-                row.get::<_, i64>(3)? as u64,
-            );
-            subjects.push(row.get::<_, String>(1)?);
-        }
+    let mut stmt = conn.prepare(activity::RETENTION_ROWS_SQL)?;
+    let mut rows = stmt.query([])?;
+    let mut groups = RetentionGroups::new(cutoff);
+    while let Some(row) = rows.next()? {
+        groups.push(crate::retention_row_of!(row, get));
     }
-    if !subjects.is_empty() {
-        // One query for them all, as PostgreSQL's `= ANY($1)`.
-        let list = serde_json::to_string(&subjects)
-            .map_err(|e| DbError::Corrupt(format!("a subject list: {e}")))?;
-        let mut stmt = conn.prepare(
-            "SELECT partner_id, COUNT(*) FROM consent_records
-             WHERE subject IN (SELECT value FROM json_each(?1)) GROUP BY partner_id",
-        )?;
-        let rows = stmt.query_map([list], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        for row in rows {
-            let (partner, n) = row?;
-            *plan.per_partner.entry(partner).or_default() += n as u64;
-        }
-    }
-    Ok(plan)
+    Ok(groups.finish())
 }
 
 /// Every erasure and retention run, oldest first: when, kind, by whom,
@@ -163,15 +135,22 @@ impl Db {
         Ok(records)
     }
 
-    /// Anonymises, in one transaction, exactly the customers with no record
-    /// received since `cutoff` (as [`retention_plan`] reports them), and
-    /// logs the run. Returns the plan that was carried out.
+    /// Anonymises, in one transaction, exactly the customers with no
+    /// activity since `cutoff` (as [`retention_plan`] reports them), forgets
+    /// the contacts and activity left without a patron, and logs the run.
+    /// Returns the plan that was carried out.
     pub fn run_retention(&self, run: &Retention) -> Result<RetentionPlan, DbError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let plan = retention_plan(&tx, run.cutoff)?;
-        erase_in(&tx, &plan.customers, &run.erasure(&plan), self.notifies())?;
+        erase_in(
+            &tx,
+            &plan.customer_ids(),
+            &run.erasure(&plan),
+            self.notifies(),
+        )?;
         tx.execute(contacts::STALE_SQL, [run.cutoff.unix_millis()])?;
+        tx.execute(activity::STALE_SQL, [run.cutoff.unix_millis()])?;
         tx.commit()?;
         Ok(plan)
     }

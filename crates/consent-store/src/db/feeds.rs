@@ -1,14 +1,14 @@
-//! What SQLite serves after checkout: contacts, a partner's suppression
-//! feed, and the webhook queue.
+//! What SQLite serves after checkout: contacts, patrons' activity, a
+//! partner's suppression feed, and the webhook queue.
 
-use consent_core::wire::ContactV1;
+use consent_core::wire::{ActivityV1, ContactV1};
 use consent_core::Timestamp;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use super::{lock, Db, DbError};
-use crate::contacts;
 use crate::events::{self, QueuedEvent, Settle};
 use crate::suppress::{Suppression, SuppressionGroups, SuppressionRow, SUPPRESSION_ROWS_SQL};
+use crate::{activity, contacts};
 
 impl Db {
     /// A customer's stored contact, if any.
@@ -46,6 +46,26 @@ impl Db {
             )?;
         }
         Ok(())
+    }
+
+    /// Keeps a customer's activity if it is later than the one kept, and
+    /// returns the one kept now.
+    pub fn record_activity(
+        &self,
+        customer_id: &str,
+        kept: &ActivityV1,
+    ) -> Result<ActivityV1, DbError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            activity::UPSERT_SQL,
+            params![customer_id, kept.at.unix_millis(), kept.kind.as_str()],
+        )?;
+        let (at, kind): (i64, String) = tx.query_row(activity::SELECT_SQL, [customer_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        tx.commit()?;
+        activity::of_columns(at, &kind)
     }
 
     /// Streams a partner's suppressions (see [`crate::suppress`]), one

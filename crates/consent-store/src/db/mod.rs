@@ -39,7 +39,9 @@ mod schema;
 mod write;
 
 pub use erasure::{erasures, retention_plan};
-pub(crate) use schema::{api_keys_table, AFTER_CHECKOUT_PG, ERASURE_LEDGER_PG};
+pub(crate) use schema::{
+    api_keys_table, AFTER_CHECKOUT_PG, CUSTOMER_ACTIVITY_PG, ERASURE_LEDGER_PG,
+};
 use schema::{migrate, MIGRATIONS};
 use write::{ledger_state, queue_events, write_planned};
 

@@ -57,6 +57,8 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration::Sql(ERASURE_LEDGER),
     // 4: contact points (erasable, beside the ledger) and the webhook queue.
     Migration::Sql(AFTER_CHECKOUT),
+    // 5: each patron's latest activity at the venue, which retention counts from.
+    Migration::Sql(CUSTOMER_ACTIVITY),
 ];
 
 /// The API keys table, the same in SQLite and PostgreSQL but for the name
@@ -166,6 +168,29 @@ macro_rules! after_checkout {
 pub(crate) const AFTER_CHECKOUT: &str =
     after_checkout!("INTEGER", "INTEGER NOT NULL PRIMARY KEY", " STRICT");
 pub(crate) const AFTER_CHECKOUT_PG: &str = after_checkout!("BIGINT", "BIGSERIAL PRIMARY KEY", "");
+
+/// Migration 5, the same in SQLite and PostgreSQL (`crate::pg`) but for
+/// the name of a 64-bit integer and `STRICT`. One row per patron: the
+/// latest activity the venue reported (`crate::activity`), beside the
+/// ledger and never in a hashed body, so an erasure deletes it.
+macro_rules! customer_activity {
+    ($int:literal, $strict:literal) => {
+        concat!(
+            "CREATE TABLE customer_activity (
+                customer_id TEXT NOT NULL PRIMARY KEY,
+                last_at_ms  ",
+            $int,
+            " NOT NULL,
+                kind        TEXT NOT NULL
+                    CHECK (kind IN ('purchase', 'booking', 'waitlist', 'login', 'click'))
+            )",
+            $strict,
+            ";"
+        )
+    };
+}
+pub(crate) const CUSTOMER_ACTIVITY: &str = customer_activity!("INTEGER", " STRICT");
+pub(crate) const CUSTOMER_ACTIVITY_PG: &str = customer_activity!("BIGINT", "");
 
 /// The tables of migration 2. `seq` is the rowid (VACUUM keeps an INTEGER
 /// PRIMARY KEY), the ledger's order.

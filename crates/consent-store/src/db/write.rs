@@ -3,11 +3,11 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use crate::contacts;
 use crate::error::DbError;
 use crate::events::{self, NewEvent};
 use crate::ledger;
 use crate::rules::{LedgerState, NewRecord, Planned};
+use crate::{activity, contacts};
 
 /// The ledger as a batch is decided against it, read inside `tx`: the
 /// last `seq` and head, the subjects of `records`' customers, and the
@@ -100,9 +100,15 @@ pub(super) fn write_planned(tx: &Transaction<'_>, planned: &Planned) -> Result<(
             r.chain,
         ])?;
     }
+    // (The migration that built the ledger ran before there were contacts
+    // and activity tables; it plans neither.)
+    if !planned.activities.is_empty() {
+        let mut keep = tx.prepare_cached(activity::UPSERT_SQL)?;
+        for a in &planned.activities {
+            keep.execute(params![a.customer_id, a.at_ms, a.kind.as_str()])?;
+        }
+    }
     if planned.contacts.is_empty() {
-        // (Also: the migration that built the ledger ran before there was
-        // a contacts table.)
         return Ok(());
     }
     let mut contact = tx.prepare_cached(contacts::UPSERT_SQL)?;

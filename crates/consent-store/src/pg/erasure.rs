@@ -3,12 +3,14 @@
 use consent_core::Timestamp;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::Pool;
+use futures_util::TryStreamExt;
 
 use super::*;
-use crate::contacts;
+use crate::activity::{RetentionGroups, RETENTION_ROWS_PG};
 use crate::db::DbError;
 use crate::events::{self, pg_placeholders};
 use crate::rules::{Erasure, RetentionPlan};
+use crate::{activity, contacts};
 
 impl PgStore {
     /// Drops the subject mappings of `customer_ids` inside `tx` and logs
@@ -24,6 +26,7 @@ impl PgStore {
         let mut told = Vec::new();
         let forget_contact = pg_placeholders(contacts::DELETE_SQL);
         let forget_events = pg_placeholders(events::FORGET_SQL);
+        let forget_activity = pg_placeholders(activity::DELETE_SQL);
         for id in customer_ids {
             let subject: Option<String> = tx
                 .query_opt(
@@ -34,6 +37,7 @@ impl PgStore {
                 .map(|row| row.try_get(0))
                 .transpose()?;
             let had_contact = tx.execute(&forget_contact, &[id]).await? > 0;
+            tx.execute(&forget_activity, &[id]).await?;
             tx.execute(&forget_events, &[id]).await?;
             let n: i64 = match &subject {
                 Some(subject) => tx
@@ -140,45 +144,20 @@ impl PgStore {
         });
     }
 
+    /// Customers whose last activity is before `cutoff`
+    /// ([`crate::activity`]), read as one row stream. Reads only.
     pub(super) async fn plan(
         client: &impl GenericClient,
         cutoff: Timestamp,
     ) -> Result<RetentionPlan, DbError> {
-        let mut plan = RetentionPlan {
-            cutoff: Some(cutoff),
-            ..RetentionPlan::default()
-        };
         let rows = client
-            .query(
-                "SELECT s.customer_id, s.subject, MAX(r.received_at_ms) AS last, COUNT(*)
-                 FROM subjects s JOIN consent_records r ON r.subject = s.subject
-                 GROUP BY s.customer_id, s.subject
-                 HAVING MAX(r.received_at_ms) < $1 ORDER BY last",
-                &[&cutoff.unix_millis()],
-            )
+            .query_raw(RETENTION_ROWS_PG, std::iter::empty::<&str>())
             .await?;
-        let mut subjects: Vec<String> = Vec::with_capacity(rows.len());
-        for row in &rows {
-            plan.push_customer(
-                row.try_get(0)?,
-                Timestamp::from_unix_millis(row.try_get(2)?),
-                row.try_get::<_, i64>(3)? as u64,
-            );
-            subjects.push(row.try_get(1)?);
+        let mut rows = std::pin::pin!(rows);
+        let mut groups = RetentionGroups::new(cutoff);
+        while let Some(row) = rows.try_next().await? {
+            groups.push(crate::retention_row_of!(row, try_get));
         }
-        if !subjects.is_empty() {
-            for row in client
-                .query(
-                    "SELECT partner_id, COUNT(*) FROM consent_records
-                     WHERE subject = ANY($1) GROUP BY partner_id",
-                    &[&subjects],
-                )
-                .await?
-            {
-                *plan.per_partner.entry(row.try_get(0)?).or_default() +=
-                    row.try_get::<_, i64>(1)? as u64;
-            }
-        }
-        Ok(plan)
+        Ok(groups.finish())
     }
 }

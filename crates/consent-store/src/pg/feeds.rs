@@ -1,18 +1,18 @@
-//! What PostgreSQL serves after checkout: contacts, a partner's
-//! suppression feed, and the webhook queue (claimed with `SKIP LOCKED`,
-//! so instances take different events).
+//! What PostgreSQL serves after checkout: contacts, patrons' activity, a
+//! partner's suppression feed, and the webhook queue (claimed with
+//! `SKIP LOCKED`, so instances take different events).
 
 use std::time::Duration;
 
-use consent_core::wire::ContactV1;
+use consent_core::wire::{ActivityV1, ContactV1};
 use consent_core::Timestamp;
 use futures_util::TryStreamExt;
 
 use super::*;
-use crate::contacts;
 use crate::events::{self, pg_placeholders, QueuedEvent, Settle};
 use crate::rules::Export;
 use crate::suppress::{SuppressionGroups, SuppressionRow, SuppressionSink, SUPPRESSION_ROWS_SQL};
+use crate::{activity, contacts};
 
 impl PgStore {
     pub(super) fn notifies(&self) -> bool {
@@ -63,6 +63,25 @@ impl PgStore {
                 .await?;
         }
         Ok(())
+    }
+
+    pub(super) async fn keep_activity(
+        &self,
+        customer_id: &str,
+        kept: &ActivityV1,
+    ) -> Result<ActivityV1, DbError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                &pg_placeholders(activity::UPSERT_SQL),
+                &[&customer_id, &kept.at.unix_millis(), &kept.kind.as_str()],
+            )
+            .await?;
+        // Kept only ever moves later: what is read now is at least as late.
+        let row = client
+            .query_one(&pg_placeholders(activity::SELECT_SQL), &[&customer_id])
+            .await?;
+        activity::of_columns(row.try_get(0)?, row.try_get(1)?)
     }
 
     pub(super) async fn stream_suppressions(

@@ -72,6 +72,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     crate::db::ERASURE_LEDGER_PG,
     // 3: contacts and the webhook queue, as SQLite's migration 4.
     crate::db::AFTER_CHECKOUT_PG,
+    // 4: each patron's latest activity, as SQLite's migration 5.
+    crate::db::CUSTOMER_ACTIVITY_PG,
 ];
 
 /// The schema version this build writes.

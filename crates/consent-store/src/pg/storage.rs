@@ -21,7 +21,7 @@ use crate::rules::{
 };
 use crate::store::Storage;
 use crate::suppress::SuppressionSink;
-use consent_core::wire::ContactV1;
+use consent_core::wire::{ActivityV1, ContactV1};
 
 #[async_trait]
 impl Storage for PgStore {
@@ -180,6 +180,14 @@ impl Storage for PgStore {
         self.write_contact(customer_id, &contact, now).await
     }
 
+    async fn record_activity(
+        &self,
+        customer_id: &str,
+        activity: ActivityV1,
+    ) -> Result<ActivityV1, DbError> {
+        self.keep_activity(customer_id, &activity).await
+    }
+
     fn set_webhooks(&self, on: bool) {
         self.notify.store(on, std::sync::atomic::Ordering::Relaxed);
     }
@@ -227,12 +235,15 @@ impl Storage for PgStore {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&HEAD_LOCK])
             .await?;
         let plan = Self::plan(&tx, run.cutoff).await?;
-        Self::erase_in(&tx, &plan.customers, &run.erasure(&plan), self.notifies()).await?;
-        tx.execute(
-            &crate::events::pg_placeholders(crate::contacts::STALE_SQL),
-            &[&run.cutoff.unix_millis()],
-        )
-        .await?;
+        let ids = plan.customer_ids();
+        Self::erase_in(&tx, &ids, &run.erasure(&plan), self.notifies()).await?;
+        for stale in [crate::contacts::STALE_SQL, crate::activity::STALE_SQL] {
+            tx.execute(
+                &crate::events::pg_placeholders(stale),
+                &[&run.cutoff.unix_millis()],
+            )
+            .await?;
+        }
         tx.commit().await?;
         drop(client);
         self.schedule_scrub();

@@ -10,11 +10,13 @@ use tokio::sync::mpsc;
 use tokio_postgres::types::ToSql;
 
 use super::*;
-use crate::contacts;
 use crate::db::DbError;
 use crate::events::{self, NewEvent};
 use crate::ledger::GENESIS;
-use crate::rules::{self, BatchOutcome, LedgerState, NewContact, NewRecord, NewRow, NewSubject};
+use crate::rules::{
+    self, BatchOutcome, LedgerState, NewActivity, NewContact, NewRecord, NewRow, NewSubject,
+};
+use crate::{activity, contacts};
 
 /// Whether writes queue webhook events, shared with the store.
 pub(super) type Notify = std::sync::Arc<std::sync::atomic::AtomicBool>;
@@ -48,6 +50,24 @@ async fn upsert_contacts(
         ],
     )
     .await?;
+    Ok(())
+}
+
+/// Keeps the activities a group's claims brought, each customer's latest,
+/// where later than the one kept.
+async fn keep_activities(
+    tx: &deadpool_postgres::Transaction<'_>,
+    new: Vec<NewActivity>,
+) -> Result<(), DbError> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let new = rules::latest_per_customer(new);
+    let customers: Vec<&str> = new.iter().map(|a| a.customer_id.as_str()).collect();
+    let at: Vec<i64> = new.iter().map(|a| a.at_ms).collect();
+    let kinds: Vec<&str> = new.iter().map(|a| a.kind.as_str()).collect();
+    tx.execute(activity::UPSERT_MANY_PG, &[&customers, &at, &kinds])
+        .await?;
     Ok(())
 }
 
@@ -209,6 +229,7 @@ async fn store_group(
     let mut subjects: Vec<NewSubject> = Vec::new();
     let mut rows: Vec<NewRow> = Vec::new();
     let mut new_contacts: Vec<NewContact> = Vec::new();
+    let mut new_activities: Vec<NewActivity> = Vec::new();
     let mut new_events: Vec<NewEvent> = Vec::new();
     let notifies = notify.load(std::sync::atomic::Ordering::Relaxed);
     let mut outcomes = Vec::with_capacity(group.len());
@@ -234,6 +255,7 @@ async fn store_group(
                 subjects.extend(planned.subjects);
                 rows.extend(planned.rows);
                 new_contacts.extend(planned.contacts);
+                new_activities.extend(planned.activities);
                 outcomes.push(Ok(planned.outcome));
             }
             Err(e) => outcomes.push(Err(e)),
@@ -253,6 +275,7 @@ async fn store_group(
         NewRows::of(&rows).insert(&tx).await?;
     }
     upsert_contacts(&tx, new_contacts).await?;
+    keep_activities(&tx, new_activities).await?;
     queue_events(&tx, &new_events).await?;
     tx.commit().await?;
     Ok(outcomes)

@@ -3,4 +3,5 @@
 //! retention run counts. The drivers only fetch, call these and write.
 
 mod agree;
+mod retention;
 mod rules;

@@ -2,8 +2,8 @@ use consent_core::domain::DecisionState::{Given, Refused, Withdrawn};
 use consent_core::Timestamp;
 use consent_store::ledger::{self, GENESIS};
 use consent_store::rules::{
-    current_per_partner, plan_batch, read_record, BatchOutcome, ContactGroups, ContactRow, Decided,
-    LedgerState, NewRecord, RetentionPlan,
+    current_per_partner, latest_per_customer, plan_batch, read_record, BatchOutcome, ContactGroups,
+    ContactRow, Decided, LedgerState, NewActivity, NewRecord, RetentionPlan,
 };
 use consent_store::testing::*;
 
@@ -265,11 +265,16 @@ fn an_export_lists_each_customers_current_unlapsed_yes_once() {
 #[test]
 fn a_retention_plan_counts_customers_records_and_the_span_of_activity() {
     let mut plan = RetentionPlan::default();
-    plan.push_customer("C-1".into(), at(3), 4);
-    plan.push_customer("C-2".into(), at(1), 2);
-    plan.push_customer("C-3".into(), at(2), 1);
-    assert_eq!(plan.customers, ["C-1", "C-2", "C-3"]);
+    plan.push_customer("C-1".into(), at(3), ["alpha", "alpha", "beta", "alpha"]);
+    plan.push_customer("C-2".into(), at(1), ["beta", "beta"]);
+    plan.push_customer("C-3".into(), at(2), ["gamma"]);
+    assert_eq!(plan.customer_ids(), ["C-1", "C-2", "C-3"]);
+    assert_eq!(plan.customers[1].last_activity, at(1));
     assert_eq!(plan.records, 7);
+    assert_eq!(
+        plan.per_partner.clone().into_iter().collect::<Vec<_>>(),
+        [("alpha".into(), 3), ("beta".into(), 3), ("gamma".into(), 1)]
+    );
     assert_eq!(plan.oldest_activity, Some(at(1)));
     assert_eq!(plan.newest_activity, Some(at(3)));
     let detail = plan.detail().to_string();
@@ -277,4 +282,65 @@ fn a_retention_plan_counts_customers_records_and_the_span_of_activity() {
         !detail.contains("C-1"),
         "the run log never holds an id: {detail}"
     );
+}
+
+#[test]
+fn a_token_activity_is_kept_once_per_customer_at_the_batch_receipt() {
+    use consent_core::wire::ActivityKind::{Login, Purchase};
+    let mut state = empty();
+    let mut batch = new(vec![
+        record(1, "C-1", "alpha", Given, 10),
+        record(2, "C-1", "beta", Refused, 10),
+        record(3, "C-2", "alpha", Given, 10),
+    ]);
+    batch[0].activity = Some(Purchase);
+    batch[1].activity = Some(Purchase);
+    let planned = plan_batch(&mut state, &batch, at(11), &mut fixed_salt()).unwrap();
+    assert_eq!(
+        planned.activities,
+        [NewActivity {
+            customer_id: "C-1".into(),
+            at_ms: at(11).unix_millis(),
+            kind: Purchase,
+        }]
+    );
+    // A conflicting batch keeps nothing, its activity included.
+    let mut changed = record(1, "C-1", "alpha", Given, 10);
+    changed.channels.push(consent_core::domain::Channel::Post);
+    let mut again = new(vec![changed]);
+    again[0].activity = Some(Login);
+    let planned = plan_batch(&mut state, &again, at(12), &mut fixed_salt()).unwrap();
+    assert!(matches!(planned.outcome, BatchOutcome::Conflict { .. }));
+    assert!(planned.activities.is_empty());
+}
+
+#[test]
+fn one_statement_keeps_each_customers_latest_activity() {
+    use consent_core::wire::ActivityKind::{Booking, Click, Login};
+    let a = |customer: &str, day: i64, kind| NewActivity {
+        customer_id: customer.into(),
+        at_ms: at(day).unix_millis(),
+        kind,
+    };
+    let cases = [
+        (vec![], vec![]),
+        (vec![a("C-1", 1, Login)], vec![a("C-1", 1, Login)]),
+        (
+            vec![a("C-1", 1, Login), a("C-2", 1, Click), a("C-1", 3, Booking)],
+            vec![a("C-1", 3, Booking), a("C-2", 1, Click)],
+        ),
+        // A later batch received earlier (another instance's clock) loses.
+        (
+            vec![a("C-1", 3, Booking), a("C-1", 2, Login)],
+            vec![a("C-1", 3, Booking)],
+        ),
+        // Equal times: the first stays.
+        (
+            vec![a("C-1", 3, Booking), a("C-1", 3, Login)],
+            vec![a("C-1", 3, Booking)],
+        ),
+    ];
+    for (given, expected) in cases {
+        assert_eq!(latest_per_customer(given.clone()), expected, "{given:?}");
+    }
 }

@@ -60,6 +60,7 @@ pub fn claims_at(customer: &str, scope: &str, now_ms: i64) -> Claims {
         basket: None,
         operator: None,
         contact: None,
+        activity: None,
     }
 }
 
@@ -325,6 +326,16 @@ impl TestApp {
         )
     }
 
+    /// A new key for the partner `partner`.
+    pub async fn partner_key(&self, partner: &str) -> String {
+        let spec = consent_host::keys::KeySpec {
+            role: Role::Partner,
+            partner_id: Some(partner.to_owned()),
+            label: None,
+        };
+        self.state.db.add_key(&spec, at(1)).await.unwrap().1
+    }
+
     pub async fn row_count(&self) -> u64 {
         self.state.db.count().await.unwrap()
     }
@@ -370,6 +381,24 @@ pub fn startup_port(child: &mut std::process::Child) -> u16 {
         .next()
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("start-up line {line:?}"))
+}
+
+/// SHA-256 of a file's bytes, to show a command left it as it was.
+pub fn sha256_file(path: &std::path::Path) -> String {
+    consent_host::ledger::sha256_bytes_hex(&std::fs::read(path).unwrap())
+}
+
+/// Moves a SQLite file's WAL into the main file (an empty erasure, then
+/// its scrub's checkpoint), so the file's hash tells all.
+pub async fn settle_wal(t: &TestApp) {
+    let nobody = consent_host::db::Erasure {
+        kind: consent_host::db::ErasureKind::Retention,
+        by: "test".into(),
+        detail: json!({}),
+        at: Timestamp::from_unix_millis(t.now_ms()),
+    };
+    t.state.db.erase(vec![], nobody).await.unwrap();
+    wait_until_scrubbed(t).await;
 }
 
 /// Waits (at most 20 s) until every erasure in the log is scrubbed.
