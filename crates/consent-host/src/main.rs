@@ -614,6 +614,31 @@ async fn checkpoint(state: &AppState, when: &'static str) {
         ),
         Err(e) => tracing::error!(error = %e, "ledger checkpoint failed"),
     }
+    if state.webhooks.is_some() {
+        webhook_backlog(state).await;
+    }
+}
+
+/// Logs how many webhook events wait, and warns when the oldest has waited
+/// an hour (the receiver is failing: it is retried for three days).
+async fn webhook_backlog(state: &AppState) {
+    match state.db.event_backlog().await {
+        Ok((0, _)) => tracing::info!("webhook queue: nothing waiting"),
+        Ok((waiting, oldest)) => {
+            let now = (state.clock)();
+            let hours = oldest.map_or(0, |t| (now.unix_millis() - t.unix_millis()) / 3_600_000);
+            if hours >= 1 {
+                tracing::warn!(
+                    waiting,
+                    oldest = %oldest.map(|t| t.to_string()).unwrap_or_default(),
+                    "webhook queue: events have waited {hours} h; is the receiver failing? they are retried for three days"
+                );
+            } else {
+                tracing::info!(waiting, "webhook queue");
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "webhook queue: reading its backlog failed"),
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
