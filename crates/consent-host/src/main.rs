@@ -74,33 +74,7 @@ enum Command {
     /// marked imported: every row checked first, every bad row named by
     /// line and field, nothing written unless all are good; importing the
     /// same file again stores nothing new.
-    Import {
-        /// The file: `.csv` (a header row) or `.jsonl`, with `customerId`,
-        /// `partnerId`, `state` (given, refused, withdrawn), `channels`
-        /// (`email post`), and optionally `decidedAt`, `source`,
-        /// `partnerName`, `privacyUrl`.
-        file: std::path::PathBuf,
-        /// The venue the answers were given to (the host's `--venue`).
-        #[arg(long)]
-        venue: String,
-        /// The venue's name as records show it (default: its id).
-        #[arg(long)]
-        venue_name: Option<String>,
-        /// Whose law applies.
-        #[arg(long, default_value = "GB")]
-        jurisdiction: String,
-        /// Where the answers came from, for rows that do not say (default:
-        /// the file's name).
-        #[arg(long)]
-        source: Option<String>,
-        /// The partners' names and privacy pages: a config (`{"partners": […]}`)
-        /// or a list of `{id, name, privacyUrl}`.
-        #[arg(long)]
-        partners: Option<std::path::PathBuf>,
-        /// Check the file and count what would be imported; write nothing.
-        #[arg(long)]
-        dry_run: bool,
-    },
+    Import(ImportArgs),
     /// The log of erasures and retention runs (never a customer id).
     Erasures {
         #[command(subcommand)]
@@ -170,26 +144,7 @@ async fn main() -> ExitCode {
             apply,
             report,
         }) => retention(cli.serve.backend(), inactive_months, apply, report).await,
-        Some(Command::Import {
-            file,
-            venue,
-            venue_name,
-            jurisdiction,
-            source,
-            partners,
-            dry_run,
-        }) => {
-            let spec = ImportArgs {
-                file,
-                venue,
-                venue_name,
-                jurisdiction,
-                source,
-                partners,
-                dry_run,
-            };
-            import(cli.serve.backend(), spec).await
-        }
+        Some(Command::Import(args)) => import(cli.serve.backend(), args).await,
         Some(Command::Verify {
             expect_head,
             expect_count,
@@ -353,13 +308,32 @@ async fn retention(
 }
 
 /// The arguments of `import`.
+#[derive(Debug, clap::Args)]
 struct ImportArgs {
+    /// The file: `.csv` (a header row) or `.jsonl`, with `customerId`,
+    /// `partnerId`, `state` (given, refused, withdrawn), `channels`
+    /// (`email post`), and optionally `decidedAt`, `source`,
+    /// `partnerName`, `privacyUrl`.
     file: std::path::PathBuf,
+    /// The venue the answers were given to (the host's `--venue`).
+    #[arg(long)]
     venue: String,
+    /// The venue's name as records show it (default: its id).
+    #[arg(long)]
     venue_name: Option<String>,
+    /// Whose law applies.
+    #[arg(long, default_value = "GB")]
     jurisdiction: String,
+    /// Where the answers came from, for rows that do not say (default:
+    /// the file's name).
+    #[arg(long)]
     source: Option<String>,
+    /// The partners' names and privacy pages: a config (`{"partners": […]}`)
+    /// or a list of `{id, name, privacyUrl}`.
+    #[arg(long)]
     partners: Option<std::path::PathBuf>,
+    /// Check the file and count what would be imported; write nothing.
+    #[arg(long)]
     dry_run: bool,
 }
 
