@@ -20,9 +20,10 @@
 # → 262.3 KB; mounting owned by the module entry alone: → 262.1 KB;
 # wasm-opt run to convergence: → 261.2 KB; the lawful basis, the venue's
 # own soft opt-in question, mixed mode, imported answers and the contact
-# digests records may carry: +6.9 KB → 268.1 KB), and is lowered whenever
-# a change makes the widget smaller.
+# digests records may carry: +6.9 KB → 268.1 KB; a record's provenance:
+# +0.3 KB → 268.4 KB), and is lowered whenever a change makes the widget
+# smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-268.2}"
+BUDGET_KB="${SIZE_BUDGET_KB:-268.5}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"

@@ -147,6 +147,8 @@ export interface ConsentRecord {
   contactDigests?: { email?: string; post?: string; sms?: string; phone?: string };
   /** Left out for "consent". */
   basis?: Basis;
+  /** Left out for "prompt"; "imported" exactly when `import` is present. */
+  provenance?: "prompt" | "imported";
   /** Only on answers brought in by `consent-host import`. */
   import?: { source: string; dated: boolean };
 }

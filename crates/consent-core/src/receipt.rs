@@ -194,6 +194,7 @@ mod tests {
             received_at: None,
             contact_digests: None,
             basis: Default::default(),
+            provenance: Default::default(),
             import: None,
         }
     }

@@ -207,6 +207,7 @@ pub fn build_record(
         received_at: None,
         contact_digests: None,
         basis: decision.partner.notice.basis,
+        provenance: Default::default(),
         import: None,
     })
 }
@@ -290,6 +291,7 @@ pub fn imported_record(
         received_at: None,
         contact_digests: None,
         basis: Basis::Consent,
+        provenance: crate::wire::Provenance::Imported,
         import: Some(crate::wire::ImportV1 {
             source: answer.source.clone(),
             dated: answer.decided_at.is_some(),
@@ -485,6 +487,12 @@ pub fn check_record(
         return err(
             "import",
             "is present exactly on records of collection channel \"import\"".into(),
+        );
+    }
+    if (r.provenance == crate::wire::Provenance::Imported) != imported {
+        return err(
+            "provenance",
+            "is \"imported\" exactly on records of collection channel \"import\"".into(),
         );
     }
     let action_fits = match (imported, r.basis, r.state) {

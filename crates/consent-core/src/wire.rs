@@ -56,11 +56,33 @@ pub struct ConsentRecordV1 {
     /// marketing only, `legitimate-interests` (the soft opt-in).
     #[serde(default, skip_serializing_if = "Basis::is_consent")]
     pub basis: Basis,
+    /// Where the record comes from: `prompt` (left out) or `imported`
+    /// (`consent-host import`, with [`ConsentRecordV1::import`]).
+    #[serde(default, skip_serializing_if = "Provenance::is_prompt")]
+    pub provenance: Provenance,
     /// Present on a record `consent-host import` brought in from the
     /// venue's earlier records (collection channel `import`): its words
     /// and the way it was asked are not known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<ImportV1>,
+}
+
+/// Where a record comes from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provenance {
+    /// Asked by the prompt (or an operator using it): the default.
+    #[default]
+    Prompt,
+    /// Brought in from the venue's earlier records; no wording proof.
+    Imported,
+}
+
+impl Provenance {
+    /// Whether this is the default, left out of a record.
+    pub fn is_prompt(&self) -> bool {
+        *self == Provenance::Prompt
+    }
 }
 
 /// Where an imported answer came from.

@@ -451,6 +451,7 @@ fn an_imported_answer_says_what_is_not_known() {
     assert!(schema().is_valid(&v), "{v}");
     assert_eq!(v["collection"]["channel"], "import");
     assert_eq!(v["action"], "imported");
+    assert_eq!(v["provenance"], "imported");
     assert_eq!(
         v["import"],
         json!({"source": "Box office CRM export, 2019", "dated": false})
@@ -463,6 +464,13 @@ fn an_imported_answer_says_what_is_not_known() {
     half.import = None;
     assert_eq!(check_record(&half, sha256_hex).unwrap_err().field, "import");
     assert!(!schema().is_valid(&serde_json::to_value(&half).unwrap()));
+    let mut unmarked = r.clone();
+    unmarked.provenance = Provenance::Prompt;
+    assert_eq!(
+        check_record(&unmarked, sha256_hex).unwrap_err().field,
+        "provenance"
+    );
+    assert!(!schema().is_valid(&serde_json::to_value(&unmarked).unwrap()));
     let dated = ImportedAnswer {
         decided_at: Some(at(3)),
         ..answer

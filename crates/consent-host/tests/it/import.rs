@@ -140,6 +140,7 @@ async fn an_import_is_checked_whole_written_once_and_marked_everywhere() {
     let (_, receipt) = t.get_json("/api/v1/customers/old-1/receipt").await;
     let r = &receipt["records"][0];
     assert_eq!(r["collection"]["channel"], "import");
+    assert_eq!(r["provenance"], "imported");
     assert_eq!(r["import"]["source"], "Box office CRM 2019");
     assert_eq!(r["import"]["dated"], true);
     assert_eq!(r["decidedAt"], "2019-04-01T12:00:00.000Z");
@@ -166,6 +167,7 @@ async fn an_imported_answer_cannot_be_posted_from_a_browser() {
         dated: true,
     });
     r.collection.channel = consent_core::domain::CollectionChannel::Import;
+    r.provenance = consent_core::wire::Provenance::Imported;
     let (status, body) = t.post_records(&[r]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "records[0].import");
