@@ -23,7 +23,7 @@ use consent_core::wire::{ActivityKind, ActivityV1};
 use consent_core::Timestamp;
 
 use crate::error::DbError;
-use crate::rules::{current_per_partner, Decided, RetentionPlan};
+use crate::rules::{current_per_partner, BySubject, Decided, OfSubject, RetentionPlan};
 
 /// Keeps activities, each if it is later than the one kept for its
 /// patron (or the first), from the rows `$rows` gives.
@@ -150,7 +150,13 @@ pub struct RetentionRow {
 pub struct RetentionGroups {
     cutoff: Timestamp,
     plan: RetentionPlan,
-    rows: Vec<RetentionRow>,
+    rows: BySubject<RetentionRow>,
+}
+
+impl OfSubject for RetentionRow {
+    fn subject(&self) -> &str {
+        &self.subject
+    }
 }
 
 impl RetentionGroups {
@@ -161,33 +167,29 @@ impl RetentionGroups {
                 cutoff: Some(cutoff),
                 ..RetentionPlan::default()
             },
-            rows: Vec::new(),
+            rows: BySubject::default(),
         }
     }
 
     /// Takes the next row (rows come in subject order).
     pub fn push(&mut self, row: RetentionRow) {
-        if self
-            .rows
-            .first()
-            .is_some_and(|first| first.subject != row.subject)
-        {
-            self.flush();
+        if let Some(done) = self.rows.push(row) {
+            self.add(done);
         }
-        self.rows.push(row);
     }
 
     /// The plan: every inactive patron, oldest last activity first.
     pub fn finish(mut self) -> RetentionPlan {
-        self.flush();
+        let rows = std::mem::take(&mut self.rows).finish();
+        self.add(rows);
         self.plan.customers.sort_unstable_by(|a, b| {
             (a.last_activity, &a.customer_id).cmp(&(b.last_activity, &b.customer_id))
         });
         self.plan
     }
 
-    fn flush(&mut self) {
-        let rows = std::mem::take(&mut self.rows);
+    /// Adds one patron to the plan if their last activity is before the cutoff.
+    fn add(&mut self, rows: Vec<RetentionRow>) {
         let Some(first) = rows.first() else { return };
         let (customer_id, stored) = (
             first.customer_id.clone(),

@@ -541,41 +541,83 @@ pub struct ContactRow {
     pub contact: ContactV1,
 }
 
+/// A row of a per-patron read, which comes in subject order.
+pub trait OfSubject {
+    fn subject(&self) -> &str;
+}
+
+/// Rows in subject order, gathered one subject at a time: the grouping
+/// every per-patron read shares (a partner export, the suppression feed,
+/// a retention plan), so none holds more than one patron's rows.
+#[derive(Debug)]
+pub struct BySubject<R> {
+    rows: Vec<R>,
+}
+
+impl<R> Default for BySubject<R> {
+    fn default() -> Self {
+        BySubject { rows: Vec::new() }
+    }
+}
+
+impl<R: OfSubject> BySubject<R> {
+    /// Takes the next row; when it starts another subject, the previous
+    /// subject's rows.
+    pub fn push(&mut self, row: R) -> Option<Vec<R>> {
+        let done = match self.rows.first() {
+            Some(first) if first.subject() != row.subject() => Some(std::mem::take(&mut self.rows)),
+            _ => None,
+        };
+        self.rows.push(row);
+        done
+    }
+
+    /// The last subject's rows (none when no row came).
+    pub fn finish(self) -> Vec<R> {
+        self.rows
+    }
+}
+
+impl OfSubject for ContactRow {
+    fn subject(&self) -> &str {
+        &self.subject
+    }
+}
+
 /// Groups an export's rows by customer and yields, for each, the current
 /// record for the partner if it is a `given` that has not lapsed by `now`.
 /// Holds one customer's rows at a time.
 #[derive(Debug)]
 pub struct ContactGroups {
     now: Timestamp,
-    rows: Vec<ContactRow>,
+    rows: BySubject<ContactRow>,
 }
 
 impl ContactGroups {
     pub fn new(now: Timestamp) -> Self {
         ContactGroups {
             now,
-            rows: Vec::new(),
+            rows: BySubject::default(),
         }
     }
 
     /// Takes the next row; when it starts another customer, the previous
     /// customer's contact, if any.
     pub fn push(&mut self, row: ContactRow) -> Result<Option<ExportRow>, DbError> {
-        let done = match self.rows.first() {
-            Some(first) if first.subject != row.subject => self.flush()?,
-            _ => None,
-        };
-        self.rows.push(row);
-        Ok(done)
+        match self.rows.push(row) {
+            Some(done) => self.contact_of(done),
+            None => Ok(None),
+        }
     }
 
     /// The last customer's contact, if any.
     pub fn finish(mut self) -> Result<Option<ExportRow>, DbError> {
-        self.flush()
+        let rows = std::mem::take(&mut self.rows).finish();
+        self.contact_of(rows)
     }
 
-    fn flush(&mut self) -> Result<Option<ExportRow>, DbError> {
-        let rows = std::mem::take(&mut self.rows);
+    /// One customer's contact, if their current answer is a live yes.
+    fn contact_of(&self, rows: Vec<ContactRow>) -> Result<Option<ExportRow>, DbError> {
         let decided: Vec<Decided> = rows.iter().map(|r| r.decided.clone()).collect();
         let Some(&winner) = current_per_partner(&decided).first() else {
             return Ok(None);

@@ -24,7 +24,7 @@ use consent_core::domain::DecisionState;
 use consent_core::Timestamp;
 use serde::Serialize;
 
-use crate::rules::Decided;
+use crate::rules::{BySubject, Decided, OfSubject};
 
 /// Why a yes ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -230,7 +230,13 @@ struct StateOf {
 pub struct SuppressionGroups {
     partner_id: String,
     now: Timestamp,
-    rows: Vec<SuppressionRow>,
+    rows: BySubject<SuppressionRow>,
+}
+
+impl OfSubject for SuppressionRow {
+    fn subject(&self) -> &str {
+        &self.subject
+    }
 }
 
 impl SuppressionGroups {
@@ -238,28 +244,27 @@ impl SuppressionGroups {
         SuppressionGroups {
             partner_id,
             now,
-            rows: Vec::new(),
+            rows: BySubject::default(),
         }
     }
 
     /// Takes the next row; when it starts another patron, the previous
     /// one's endings.
     pub fn push(&mut self, row: SuppressionRow) -> Result<Vec<Suppression>, crate::DbError> {
-        let done = match self.rows.first() {
-            Some(first) if first.subject != row.subject => self.flush()?,
-            _ => Vec::new(),
-        };
-        self.rows.push(row);
-        Ok(done)
+        match self.rows.push(row) {
+            Some(done) => self.endings_of(done),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// The last patron's endings.
     pub fn finish(mut self) -> Result<Vec<Suppression>, crate::DbError> {
-        self.flush()
+        let rows = std::mem::take(&mut self.rows).finish();
+        self.endings_of(rows)
     }
 
-    fn flush(&mut self) -> Result<Vec<Suppression>, crate::DbError> {
-        let rows = std::mem::take(&mut self.rows);
+    /// One patron's endings.
+    fn endings_of(&self, rows: Vec<SuppressionRow>) -> Result<Vec<Suppression>, crate::DbError> {
         let Some(first) = rows.first() else {
             return Ok(Vec::new());
         };
