@@ -27,7 +27,7 @@ pub mod serve;
 pub mod webhooks;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, Request, StatusCode};
@@ -135,12 +135,7 @@ pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// The wall clock.
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        let ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
-        Timestamp::from_unix_millis(i64::try_from(ms).unwrap_or(i64::MAX))
-    })
+    Arc::new(consent_store::wall_now)
 }
 
 /// Everything a request handler needs.

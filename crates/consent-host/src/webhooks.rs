@@ -15,7 +15,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use consent_core::Timestamp;
 use consent_store::events::{Backoff, QueuedEvent, Settle};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -28,12 +27,17 @@ pub const SIGNATURE_HEADER: &str = "consent-signature";
 
 /// The `Consent-Signature` value of `body` sent at `t` (unix seconds).
 pub fn signature(secret: &[u8], t: i64, body: &str) -> String {
+    format!("t={t},v1={}", hex::encode(signed(secret, t, body)))
+}
+
+/// HMAC-SHA256(secret, "<t>.<body>").
+fn signed(secret: &[u8], t: i64, body: &str) -> [u8; 32] {
     // HMAC takes a key of any length, so this cannot fail.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key");
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
-    format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
+    mac.finalize().into_bytes().into()
 }
 
 /// Checks a `Consent-Signature` the way a receiver should: the HMAC in
@@ -52,11 +56,7 @@ pub fn verify(secret: &[u8], header: &str, body: &str, now: i64, tolerance: i64)
     let Some(t) = t.filter(|t| (now - t).abs() <= tolerance) else {
         return false;
     };
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC accepts any key");
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    let expected = mac.finalize().into_bytes();
+    let expected = signed(secret, t, body);
     v1.iter().any(|sig| {
         use subtle::ConstantTimeEq;
         sig.len() == expected.len() && bool::from(sig.as_slice().ct_eq(expected.as_slice()))
@@ -140,7 +140,7 @@ impl Webhooks {
     pub async fn run(self: Arc<Self>, db: Arc<dyn Storage>) {
         let mut failures_logged = 0u32;
         loop {
-            let now = wall_now();
+            let now = consent_store::wall_now();
             let claimed = db
                 .claim_events(now, self.settings.lease, self.settings.batch)
                 .await;
@@ -187,7 +187,7 @@ impl Webhooks {
 
     /// One POST of one event, and what became of it.
     async fn deliver(&self, event: &QueuedEvent) -> Settle {
-        let t = wall_now().unix_millis() / 1000;
+        let t = consent_store::wall_now().unix_millis() / 1000;
         let sent = self
             .client
             .post(self.settings.url.clone())
@@ -209,19 +209,13 @@ impl Webhooks {
             }
             Err(e) => format!("could not reach the receiver: {e}"),
         };
-        self.settings
-            .backoff
-            .after_failure(event.attempts, event.created_at, wall_now(), error)
+        self.settings.backoff.after_failure(
+            event.attempts,
+            event.created_at,
+            consent_store::wall_now(),
+            error,
+        )
     }
-}
-
-/// The wall clock: the queue's times are never a test's fixed clock
-/// (retries must come due).
-fn wall_now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    Timestamp::from_unix_millis(i64::try_from(ms).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -33,8 +33,9 @@ pub fn sha256_hex(text: &str) -> String {
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
-/// The wall clock, for what the storage stamps itself (a scrub's time).
-pub(crate) fn wall_now() -> consent_core::Timestamp {
+/// The wall clock, for what the storage and the host stamp themselves (a
+/// scrub's time, the webhook queue's): never a test's fixed clock.
+pub fn wall_now() -> consent_core::Timestamp {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());

@@ -278,7 +278,12 @@ pub async fn get_partner_contacts(
     let limit = Duration::from_secs(state.config.export_timeout_secs.max(1));
     let csv = format.csv;
     let body = export_body(state.db.clone(), export, format, limit);
-    Ok(export_response(body, &partner, csv, "contacts"))
+    Ok(export_response(
+        axum::body::Body::from_stream(body),
+        &partner,
+        csv,
+        "contacts",
+    ))
 }
 
 /// How an export is written: which contacts, as CSV or JSON.
@@ -342,12 +347,12 @@ fn export_body(
 /// The export's answer: the streamed body, never cached, as CSV (an
 /// attachment named after the partner) or JSON.
 pub(crate) fn export_response(
-    body: ReceiverStream<Result<Bytes, std::io::Error>>,
+    body: axum::body::Body,
     partner: &str,
     csv: bool,
     what: &str,
 ) -> Response {
-    let mut res = Response::new(axum::body::Body::from_stream(body));
+    let mut res = Response::new(body);
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if !csv {

@@ -2,7 +2,6 @@
 //! for the partner ended (withdrawn, refused after a yes, lapsed, erased),
 //! as JSON or CSV, for the partner to stop contacting them.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -163,15 +162,7 @@ pub async fn get_suppressions(
         })
         .map_err(|e| ApiError::internal("writing a suppression feed", &e))?
     };
-    let (chunks, stream) = tokio::sync::mpsc::channel(1);
-    let _ = chunks.try_send(Ok::<_, std::io::Error>(Bytes::from(body)));
-    drop(chunks);
-    let mut res = export_response(
-        tokio_stream::wrappers::ReceiverStream::new(stream),
-        &partner,
-        csv,
-        "suppressions",
-    );
+    let mut res = export_response(body.into(), &partner, csv, "suppressions");
     if let Ok(v) = axum::http::HeaderValue::from_str(&next_since.to_string()) {
         res.headers_mut().insert("consent-next-since", v);
     }
