@@ -13,6 +13,7 @@ use consent_core::wire::{ConfigV1, ConsentRecordV1};
 
 use crate::platform;
 use crate::state::{Phase, Session};
+use crate::trail::{self, text, Refusal, Seg};
 use consent_core::outcome::Status;
 
 /// Why the prompt could not mount.
@@ -197,32 +198,38 @@ fn read_repaired<T: serde::de::DeserializeOwned + Serialize>(value: &JsValue) ->
     let mut placed: Vec<Vec<Seg>> = Vec::new();
     let mut repaired: Vec<String> = Vec::new();
     let mut read = None;
+    let mut refused = false;
     for _ in 0..MAX_REPAIRS {
-        let de = serde_wasm_bindgen::Deserializer::from(copy.clone());
-        let e = match serde_path_to_error::deserialize::<_, T>(de) {
+        // A config that reads is read once, unwatched; a refused one is
+        // read again through the trail, which says where it stopped.
+        let refusal = if refused {
+            trail::read::<T>(&copy)
+        } else {
+            trail::read_plain::<T>(&copy)
+        };
+        if refusal.is_err() && !refused {
+            refused = true;
+            continue;
+        }
+        let Refusal { message, at } = match refusal {
             Ok(v) => {
                 read = Some(v);
                 break;
             }
             Err(e) => e,
         };
-        // serde-wasm-bindgen's errors are JS `Error`s: "Error: invalid type: …".
-        let message = e.inner().to_string();
-        let message = message
-            .strip_prefix("Error: ")
-            .unwrap_or(&message)
-            .to_owned();
-        let Some(mut at) = segments(e.path()) else {
-            problems.push(read_issue(&e.path().to_string(), &message));
+        let Some(mut at) = at else {
+            problems.push(read_issue("", &message));
             break;
         };
+        let path = text(&at);
         let missing = message
             .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next())
             .map(str::to_owned);
         let inside_placed = |at: &[Seg]| placed.iter().any(|p| at.starts_with(p));
         if !inside_placed(&at) {
-            problems.push(read_issue(&e.path().to_string(), &message));
+            problems.push(read_issue(&path, &message));
         }
         let put = match &missing {
             // Probed with null: the next reading names the type it wants.
@@ -259,39 +266,6 @@ fn read_repaired<T: serde::de::DeserializeOwned + Serialize>(value: &JsValue) ->
 /// What [`read_repaired`] gives: the value read and the paths repaired in
 /// it (if it could be read at all), and every problem found.
 type Repaired<T> = (Option<(T, Vec<String>)>, Vec<Issue>);
-
-/// One step of a path into a JS value.
-#[derive(Clone, Debug, PartialEq)]
-enum Seg {
-    Key(String),
-    Index(u32),
-}
-
-fn segments(path: &serde_path_to_error::Path) -> Option<Vec<Seg>> {
-    use serde_path_to_error::Segment;
-    path.iter()
-        .map(|s| match s {
-            Segment::Map { key } => Some(Seg::Key(key.clone())),
-            Segment::Seq { index } => u32::try_from(*index).ok().map(Seg::Index),
-            Segment::Enum { .. } | Segment::Unknown => None,
-        })
-        .collect()
-}
-
-fn text(at: &[Seg]) -> String {
-    let mut out = String::new();
-    for s in at {
-        match s {
-            Seg::Key(k) if out.is_empty() => out.push_str(k),
-            Seg::Key(k) => {
-                out.push('.');
-                out.push_str(k);
-            }
-            Seg::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
 
 fn get_at(root: &JsValue, at: &[Seg]) -> JsValue {
     at.iter().fold(root.clone(), |v, s| match s {

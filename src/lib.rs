@@ -26,6 +26,7 @@ pub mod ssr;
 pub mod state;
 pub mod styles;
 pub mod text;
+mod trail;
 
 use std::cell::RefCell;
 use std::rc::Rc;

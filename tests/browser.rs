@@ -806,6 +806,35 @@ async fn every_problem_in_a_config_is_reported_at_once() {
     );
 }
 
+/// Paths inside maps (a theme's tokens, a notice's texts) and a missing
+/// field deep inside a list are named exactly: the reading is watched
+/// entry by entry, not guessed from the last object read.
+#[wasm_bindgen_test]
+async fn paths_inside_maps_and_lists_are_exact() {
+    let (_, errors) = refusal(
+        r##"{"theme": {"tokens": {"accent": "#7a1f5c", "radius": 4, "text": "#111"}},
+        "partners": [
+          {"id": "a", "name": "A", "privacyUrl": "https://a.example/",
+           "notice": {"id": "n", "version": 1, "channels": ["email"], "text": {"en-GB": "Hi", "cy": false}}},
+          {"id": "b", "name": "B", "privacyUrl": "https://b.example/",
+           "notice": {"version": 1, "channels": ["email"], "text": {"en-GB": "Hi"}}}
+        ]}"##,
+    );
+    let paths: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        // In the order the config's fields are read.
+        [
+            "partners[0].notice.text.cy",
+            "partners[1].notice.id",
+            "theme.tokens.radius"
+        ],
+        "{errors:?}"
+    );
+    assert_eq!(errors[1].1, "is required");
+    assert_eq!(errors[2].1, "must be a string, not a number");
+}
+
 #[wasm_bindgen_test]
 async fn a_missing_field_and_a_wrong_type_are_both_named() {
     let (_, errors) = refusal(r#"{"endpoint": null, "basket": {"lines": "none"}}"#);
