@@ -476,13 +476,16 @@ export class ConsentPromptElement extends HTMLElement {
   #pointAtFailure() {
     const root = this.shadowRoot;
     const text = root?.getElementById("cp-failure");
-    if (text) {
-      // Re-announced: the alert's words are put back.
-      const words = [...text.childNodes];
-      text.replaceChildren();
-      requestAnimationFrame(() => text.replaceChildren(...words));
-    }
-    root?.querySelector("[part=failure-retry]")?.focus();
+    const retry = () => root?.querySelector("[part=failure-retry]")?.focus();
+    if (!text) return retry();
+    // Re-announced: the alert's words are put back in the next frame, and
+    // the patron is taken to "try again" only once they are there to read.
+    const words = [...text.childNodes];
+    text.replaceChildren();
+    requestAnimationFrame(() => {
+      text.replaceChildren(...words);
+      retry();
+    });
   }
 
   /** The form goes on without consent: said to the page, once per submit. */
