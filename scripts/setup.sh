@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14
+# mdBook builds the docs site (docs/, the docs tier); 0.5.4 needs rustc 1.88.
+MDBOOK_VERSION=0.5.4
 BINARYEN_VERSION=132
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -34,6 +36,13 @@ fi
 if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
   log "installing trunk $TRUNK_VERSION (about 8 minutes)"
   cargo install trunk --version "=$TRUNK_VERSION" --locked --force
+fi
+
+# 3b. mdBook, for the docs site (docs/book.toml). Search only: the book is
+# built, never served by mdBook, so its server and watcher are left out.
+if [ "$(mdbook --version 2>/dev/null | awk '{print $2}')" != "v$MDBOOK_VERSION" ]; then
+  log "installing mdbook $MDBOOK_VERSION (about 3 minutes)"
+  cargo install mdbook --version "=$MDBOOK_VERSION" --locked --force --no-default-features --features search
 fi
 
 # 4. wasm-opt, from the binaryen npm package (trunk finds it on PATH).

@@ -8,10 +8,11 @@
 #   5. release build of the widget, and the size report
 #   6. end-to-end: Playwright + system Chromium against the real host on 127.0.0.1
 #   7. figures: README's benchmark figures are the latest run's (docs/benchmarks.json)
+#   8. docs: the docs site (mdBook, docs/) builds with no warning, every link found
 #
 #   ./scripts/test.sh [tier ...]
 # With no argument every tier runs; otherwise only those named (toolchain
-# always): lints host postgres invariant browser size package types e2e figures.
+# always): lints host postgres invariant browser size package types e2e figures docs.
 # Every check fails closed: a tool's output is captured and its exit status
 # checked before the output is inspected.
 #
@@ -25,7 +26,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-TIERS=(lints host postgres invariant browser size package types e2e figures)
+TIERS=(lints host postgres invariant browser size package types e2e figures docs)
 if [ "$#" -gt 0 ]; then
   for t in "$@"; do
     [[ " ${TIERS[*]} " == *" $t "* ]] || { echo "unknown tier: $t (tiers: ${TIERS[*]})" >&2; exit 2; }
@@ -154,6 +155,25 @@ if want figures; then
   # docs/benchmarks.json and README's block from one run of bench/run.sh;
   # this fails if the block differs from what that JSON gives.
   node bench/report.mjs --check
+fi
+
+if want docs; then
+  step "docs: the docs site builds, with no warning and no broken link"
+  # mdBook logs a missing {{#include}} or an unclosed HTML tag and still
+  # exits 0, so its output is captured and any WARN or ERROR fails the
+  # tier; it checks no links, so scripts/check-book.mjs reads the built
+  # pages (target/book) for files, images and #fragments that are not there.
+  if ! book_log=$(mdbook build docs 2>&1); then
+    printf '%s\n' "$book_log" >&2
+    echo "mdbook build docs failed" >&2
+    exit 1
+  fi
+  printf '%s\n' "$book_log"
+  if grep -E '\b(WARN|ERROR)\b' <<<"$book_log" >/dev/null; then
+    echo "mdbook warned while building the docs site (above)" >&2
+    exit 1
+  fi
+  node scripts/check-book.mjs target/book
 fi
 
 step "passed: $(echo $WANT)"
