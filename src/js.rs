@@ -5,7 +5,7 @@
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
-use consent_core::config::{read_issue, validate, Config, ConfigErrors, Issue};
+use consent_core::config::{self, read_issue, validate, Config, ConfigErrors, Issue, Placeholder};
 use consent_core::outbox::Kept;
 use consent_core::plan::{AskReason, SkipReason};
 use consent_core::session::{is_complete, Choice};
@@ -292,35 +292,20 @@ fn set_at(root: &JsValue, at: &[Seg], put: &JsValue) -> bool {
 }
 
 /// A value of the type serde's message says it expected; for a string a
-/// field's own reading refused (a time, say), a time that reads.
+/// field's own reading refused (a time, say), a time that reads. The rule
+/// is the core's [`config::placeholder`], which the host's `check-config`
+/// follows too.
 fn placeholder(message: &str, current: &JsValue) -> Option<JsValue> {
-    const TIME: &str = "1970-01-01T00:00:00.000Z";
-    if let Some(rest) = message.strip_prefix("unknown variant `") {
-        // "unknown variant `x`, expected one of `a`, `b`" / "expected `a` or `b`"
-        let expected = rest.split_once("expected")?.1;
-        let first = expected.split('`').nth(1)?;
-        return Some(JsValue::from_str(first));
-    }
-    let expected = message.rsplit_once("expected ").map_or("", |(_, e)| e);
-    let has = |words: &[&str]| words.iter().any(|w| expected.contains(w));
-    if has(&["string", "char"]) {
-        Some(JsValue::from_str(""))
-    } else if has(&[
-        "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "integer", "number",
-    ]) {
-        Some(JsValue::from_f64(1.0))
-    } else if has(&["bool"]) {
-        Some(JsValue::FALSE)
-    } else if has(&["sequence", "array", "tuple"]) {
-        Some(js_sys::Array::new().into())
-    } else if has(&["map", "struct", "object"]) {
-        Some(js_sys::Object::new().into())
-    } else {
-        match current.as_string() {
-            Some(s) if s != TIME => Some(JsValue::from_str(TIME)),
-            _ => None,
-        }
-    }
+    let current = current.as_string();
+    Some(match config::placeholder(message, current.as_deref())? {
+        Placeholder::Text => JsValue::from_str(""),
+        Placeholder::Number => JsValue::from_f64(1.0),
+        Placeholder::False => JsValue::FALSE,
+        Placeholder::List => js_sys::Array::new().into(),
+        Placeholder::Object => js_sys::Object::new().into(),
+        Placeholder::Variant(name) => JsValue::from_str(name),
+        Placeholder::Time => JsValue::from_str(config::PLACEHOLDER_TIME),
+    })
 }
 
 /// A copy of a JSON-like value (plain objects and arrays copied, anything

@@ -257,6 +257,63 @@ pub fn read_issue(path: &str, message: &str) -> Issue {
     }
 }
 
+/// What to put in place of a value serde refused, so that a copy of the
+/// config can be read again and the next problem found (every wrong type
+/// and missing field reported at once). Each reader makes its own value
+/// of it: the widget a `JsValue`, a server a `serde_json::Value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placeholder<'a> {
+    /// `""`
+    Text,
+    /// `1`
+    Number,
+    /// `false`
+    False,
+    /// `[]`
+    List,
+    /// `{}`
+    Object,
+    /// The first name serde allows (`"email"` for an unknown channel).
+    Variant(&'a str),
+    /// [`PLACEHOLDER_TIME`]: for a string the field's own reading refused.
+    Time,
+}
+
+/// The time [`Placeholder::Time`] stands for: one every reading accepts.
+pub const PLACEHOLDER_TIME: &str = "1970-01-01T00:00:00.000Z";
+
+/// The value of the type serde's `message` says it expected; for a string
+/// a field's own reading refused (`current`, the value there now, when it
+/// is a string), a time that reads. `None` when nothing would read (the
+/// reader then stops repairing).
+pub fn placeholder<'a>(message: &'a str, current: Option<&str>) -> Option<Placeholder<'a>> {
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        // "unknown variant `x`, expected one of `a`, `b`" / "expected `a` or `b`"
+        let expected = rest.split_once("expected")?.1;
+        return expected.split('`').nth(1).map(Placeholder::Variant);
+    }
+    let expected = message.rsplit_once("expected ").map_or("", |(_, e)| e);
+    let has = |words: &[&str]| words.iter().any(|w| expected.contains(w));
+    if has(&["string", "char"]) {
+        Some(Placeholder::Text)
+    } else if has(&[
+        "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "integer", "number",
+    ]) {
+        Some(Placeholder::Number)
+    } else if has(&["bool"]) {
+        Some(Placeholder::False)
+    } else if has(&["sequence", "array", "tuple"]) {
+        Some(Placeholder::List)
+    } else if has(&["map", "struct", "object"]) {
+        Some(Placeholder::Object)
+    } else {
+        match current {
+            Some(s) if s != PLACEHOLDER_TIME => Some(Placeholder::Time),
+            _ => None,
+        }
+    }
+}
+
 /// The names in serde's "expected one of `a`, `b`" list.
 fn ticked(list: &str) -> Vec<&str> {
     list.split('`').skip(1).step_by(2).collect()

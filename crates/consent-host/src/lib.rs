@@ -15,6 +15,7 @@ pub mod api;
 pub use consent_store::{activity, backend, db, keys, ledger, pg, store};
 pub mod assets;
 pub mod auth;
+pub mod check;
 pub mod config;
 pub mod error;
 pub mod extract;

@@ -1,7 +1,8 @@
 //! `consent-host`: the reference backend (and, with `--demo`, the demo
 //! server), and its admin commands (`keys`, `verify`, `retention`,
-//! `erasures list`). Only serving creates a database; the commands refuse
-//! one that does not exist (`keys add --create` makes an empty one).
+//! `erasures list`), and `check-config`, a venue's widget config checked
+//! as the widget reads it. Only serving creates a database; the commands
+//! refuse one that does not exist (`keys add --create` makes an empty one).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -75,6 +76,11 @@ enum Command {
     /// line and field, nothing written unless all are good; importing the
     /// same file again stores nothing new.
     Import(ImportArgs),
+    /// Check a widget config (the JSON a page gives the prompt) as the
+    /// widget reads it: every problem at once, one line each, `path:
+    /// message`. Exits 0 when it is valid (warnings allowed), 1 when it has
+    /// errors, 2 when the file cannot be read.
+    CheckConfig(CheckConfigArgs),
     /// The log of erasures and retention runs (never a customer id).
     Erasures {
         #[command(subcommand)]
@@ -149,6 +155,7 @@ async fn main() -> ExitCode {
             expect_head,
             expect_count,
         }) => return verify(cli.serve.backend(), expect_head, expect_count).await,
+        Some(Command::CheckConfig(args)) => return check_config(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -425,6 +432,67 @@ async fn import(backend: Backend, args: ImportArgs) -> Result<(), String> {
         println!("dry run: nothing was changed");
     }
     Ok(())
+}
+
+/// The arguments of `check-config`.
+#[derive(Debug, clap::Args)]
+struct CheckConfigArgs {
+    /// The config: a JSON file (`-` reads standard input).
+    file: std::path::PathBuf,
+    /// `human` (one line per problem) or `json` (`{"ok", "errors",
+    /// "warnings"}`, each problem `{path, message}`).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    format: CheckFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CheckFormat {
+    Human,
+    Json,
+}
+
+/// `check-config`: the venue's config read as the widget reads it, every
+/// problem named by its path.
+fn check_config(args: CheckConfigArgs) -> ExitCode {
+    let text = if args.file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map(|_| text)
+    } else {
+        std::fs::read_to_string(&args.file)
+    };
+    let text = match text {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!(
+                "consent-host check-config: reading {}: {e}",
+                args.file.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let checked = consent_host::check::check_text(&text);
+    match args.format {
+        CheckFormat::Json => println!("{}", checked.to_json()),
+        CheckFormat::Human => {
+            for line in checked.lines() {
+                println!("{line}");
+            }
+            let (e, w) = (checked.errors.len(), checked.warnings.len());
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
+            let verdict = if checked.ok() { "valid" } else { "not valid" };
+            eprintln!(
+                "{}: {verdict} ({e} error{}, {w} warning{})",
+                args.file.display(),
+                plural(e),
+                plural(w)
+            );
+        }
+    }
+    if checked.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 /// `erasures list`: the erasure log, read only, from a database that

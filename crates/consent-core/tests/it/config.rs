@@ -402,3 +402,95 @@ fn a_partner_notice_may_rely_on_consent_only_and_mixed_mode_flags_are_read() {
     assert!(!c.partners[1].ask_individually);
     assert!(c.policy.reask_imported);
 }
+
+/// What a reader puts in place of a refused value, so that the next
+/// problem is found too: one rule for the widget and the host's
+/// `check-config`, by serde's message (and the value there now).
+#[test]
+fn placeholders_follow_what_serde_expected() {
+    use consent_core::config::{placeholder, Placeholder as P, PLACEHOLDER_TIME};
+    let cases: &[(&str, Option<&str>, Option<P>)] = &[
+        (
+            "invalid type: integer `5`, expected a string",
+            None,
+            Some(P::Text),
+        ),
+        (
+            "invalid type: null, expected a borrowed string",
+            None,
+            Some(P::Text),
+        ),
+        (
+            "invalid type: string \"x\", expected char",
+            None,
+            Some(P::Text),
+        ),
+        (
+            "invalid type: string \"2\", expected u32",
+            Some("2"),
+            Some(P::Number),
+        ),
+        (
+            "invalid value: integer `-1`, expected u8",
+            None,
+            Some(P::Number),
+        ),
+        (
+            "invalid type: string \"yes\", expected a boolean",
+            Some("yes"),
+            Some(P::False),
+        ),
+        (
+            "invalid type: map, expected a sequence",
+            None,
+            Some(P::List),
+        ),
+        (
+            "invalid type: string \"a\", expected a tuple of size 2",
+            Some("a"),
+            Some(P::List),
+        ),
+        (
+            "invalid type: sequence, expected a map",
+            None,
+            Some(P::Object),
+        ),
+        (
+            "invalid type: string \"v\", expected struct Venue",
+            Some("v"),
+            Some(P::Object),
+        ),
+        (
+            "invalid type: null, expected struct NoticeConfigV1",
+            None,
+            Some(P::Object),
+        ),
+        (
+            "unknown variant `fax`, expected one of `email`, `post`, `sms`, `phone`",
+            Some("fax"),
+            Some(P::Variant("email")),
+        ),
+        (
+            "unknown variant `x`, expected `web` or `box-office`",
+            Some("x"),
+            Some(P::Variant("web")),
+        ),
+        ("unknown variant `x`, expected nothing", Some("x"), None),
+        // A string the field's own reading refused: a time that reads,
+        // unless that is what is there already (then nothing would read).
+        (
+            "must be an RFC 3339 date-time such as 2026-11-25T14:03:07Z (no T)",
+            Some("yesterday"),
+            Some(P::Time),
+        ),
+        (
+            "must be an RFC 3339 date-time",
+            Some(PLACEHOLDER_TIME),
+            None,
+        ),
+        ("must be an RFC 3339 date-time", None, None),
+    ];
+    for (message, current, want) in cases {
+        assert_eq!(placeholder(message, *current), *want, "{message}");
+    }
+}

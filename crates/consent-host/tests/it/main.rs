@@ -10,6 +10,7 @@ mod activity;
 mod after_checkout;
 mod attacks;
 mod auth;
+mod check_config;
 mod cli;
 mod defects;
 mod delivery;
