@@ -171,6 +171,13 @@ ${PARTNERS.map((p) => `    { name: ${JSON.stringify(p.id)}, title: ${JSON.string
 /** Inline script text, safe inside a <script> element. */
 const inline = (js) => js.replace(/<\/script/gi, "<\\/script");
 
+/**
+ * The first question, visible only once it is styled: by the stylesheet
+ * the rendered HTML links, or (once the wasm has taken it over, which
+ * drops the link) by the styles it adopted.
+ */
+const STYLED_QUESTION = `() => { const h = document.getElementById("consent"); const r = h && h.shadowRoot; if (!r) return null; const l = r.querySelector("link[rel=stylesheet]"); return (l && l.sheet) || r.adoptedStyleSheets.length ? r.querySelector("fieldset.q") : null; }`;
+
 const WIDGETS = {
   ssr: {
     label: "Consent Prompt (server-rendered, then hydrated)",
@@ -181,7 +188,7 @@ const WIDGETS = {
     page: null, // made per request by ssrPage()
     // Visible and styled: the first question, once its linked stylesheet
     // has loaded (before that it would show unstyled, which does not count).
-    find: `() => { const h = document.getElementById("consent"); const r = h && h.shadowRoot; const l = r && r.querySelector("link[rel=stylesheet]"); return l && l.sheet ? r.querySelector("fieldset.q") : null; }`,
+    find: STYLED_QUESTION,
     what: "first `fieldset.q` in the server-rendered shadow root, its stylesheet loaded",
     shape: "made per request by the venue's server, which first calls `POST /api/v1/prompt/render` on the reference host (server to server, timed inside the page's response); the question is in the HTML; its shadow root links `consent-prompt.css`; the config is in the page; `embed.js` (async) hydrates later",
     serial: 2,

@@ -27,14 +27,30 @@ if [ "${TRUNK_PROFILE:-}" = "release" ]; then
   mv consent_prompt_bg.opt.wasm consent_prompt_bg.wasm
   "$TERSER" consent_prompt.js --module --compress --mangle --output consent_prompt.min.js
   mv consent_prompt.min.js consent_prompt.js
-  # The entries a page loads first, minified too (their sources, with
-  # their comments, are static/entry.js and static/embed.js). The module
-  # entry keeps its exported names; the classic one is a script.
-  "$TERSER" consent-prompt.js --module --compress --mangle --output consent-prompt.min.js
-  mv consent-prompt.min.js consent-prompt.js
-  "$TERSER" embed.js --compress --mangle --output embed.min.js
-  mv embed.min.js embed.js
 fi
+# The first question as HTML before the wasm (static/early.js) is built
+# into the front of every entry a page may load first, so none needs a
+# request of its own for it.
+for entry in consent-prompt.js element.js frame.js embed.js; do
+  cat early.js "$entry" > "$entry.tmp" && mv "$entry.tmp" "$entry"
+done
+rm early.js
+# Integrity over the chain: each entry carries the hashes of the files it
+# loads (scripts/stamp.mjs), stamped leaves first, so the page's one
+# integrity on embed.js (or on the module entry) covers everything after it.
+STAMP="node $ROOT/scripts/stamp.mjs"
+minify() { # file [--module]: the entries a page loads first, minified too
+  if [ "${TRUNK_PROFILE:-}" = "release" ]; then
+    "$TERSER" "$1" ${2:-} --compress --mangle --output "$1.min" && mv "$1.min" "$1"
+  fi
+}
+$STAMP consent-prompt.js consent_prompt.js consent_prompt_bg.wasm
+minify consent-prompt.js --module
+$STAMP element.js consent-prompt.js
+$STAMP frame.js consent-prompt.js
+$STAMP frame.html frame.js
+$STAMP embed.js consent-prompt.js consent_prompt.js consent_prompt_bg.wasm consent-prompt.css element.js
+minify embed.js
 # Drop the preload links Trunk adds for the old names; the entry loads the wasm itself.
 sed -i -e '/consent-prompt_bg.wasm/d' -e '/rel="modulepreload" href="\/consent-prompt.js"/d' index.html
 sed -i '/data-trunk rel="rust"/d' index.html

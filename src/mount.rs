@@ -96,8 +96,8 @@ pub fn mount(
         .filter(|(_, key)| parked.is_none() && *key == session.render_key());
     let early = match &server {
         Some((container, _)) => {
-            // The question has been on screen since the page arrived.
-            if let Some(start) = platform::page_start().filter(|t| *t <= now) {
+            // The question has been on screen since it was put in the page.
+            if let Some(start) = platform::shown_since(container).filter(|t| *t <= now) {
                 session.presented_at = start;
             }
             early_answers(&session, container, now)
@@ -109,7 +109,12 @@ pub fn mount(
         (None, Some((_, c))) => c.clone(),
         (None, None) => platform::create_element("div").map_err(|e| MountError::Platform(e.0))?,
     };
-    if server.is_none() {
+    if server.is_some() {
+        // The rendered HTML's stylesheet link has done its work: the same
+        // rules are adopted above, so the live prompt has one set of styles
+        // in every mode.
+        platform::remove_linked_styles(&shadow);
+    } else {
         while let Some(child) = shadow.first_child() {
             let _ = shadow.remove_child(&child);
         }

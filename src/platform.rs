@@ -324,6 +324,20 @@ pub fn shadow_root(host: &Element) -> Result<ShadowRoot> {
         })
 }
 
+/// Removes the `<link rel="stylesheet">`s directly in a shadow root.
+pub fn remove_linked_styles(root: &ShadowRoot) {
+    let children = root.children();
+    let links: Vec<Element> = (0..children.length())
+        .filter_map(|i| children.item(i))
+        .filter(|e| {
+            e.tag_name() == "LINK" && e.get_attribute("rel").as_deref() == Some("stylesheet")
+        })
+        .collect();
+    for link in links {
+        link.remove();
+    }
+}
+
 /// Applies stylesheets to a shadow root without any inline `<style>`, so a
 /// strict `style-src 'self'` policy is respected.
 pub fn adopt_styles(root: &ShadowRoot, sheets: &[&str]) -> Result<()> {
@@ -425,9 +439,20 @@ pub fn early_inputs(container: &Element) -> Vec<EarlyInput> {
         .collect()
 }
 
-/// When the page began to load (`performance.timeOrigin`): a
-/// server-rendered question has been on screen since about then.
-pub fn page_start() -> Option<Timestamp> {
+/// Since when a rendered prompt has been on screen: when the entry
+/// script put it in the page (`data-cp-shown`, rendered on demand), else
+/// when the page began to load (`performance.timeOrigin`: the venue's
+/// server wrote it into the page).
+pub fn shown_since(container: &Element) -> Option<Timestamp> {
+    container
+        .get_attribute("data-cp-shown")
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(Timestamp::from_unix_millis)
+        .or_else(page_start)
+}
+
+/// When the page began to load (`performance.timeOrigin`).
+fn page_start() -> Option<Timestamp> {
     let performance = Reflect::get(&js_sys::global(), &"performance".into()).ok()?;
     let origin = Reflect::get(&performance, &"timeOrigin".into())
         .ok()?

@@ -41,6 +41,9 @@ pub struct RenderInput {
     pub now: Timestamp,
     /// The URL of `consent-prompt.css`, linked from the shadow root.
     pub stylesheet: String,
+    /// Its `sha384-…` integrity, if known: the link carries it (with
+    /// `crossorigin="anonymous"`), so the browser refuses a changed file.
+    pub stylesheet_integrity: Option<String>,
 }
 
 /// A server-rendered prompt.
@@ -80,6 +83,13 @@ pub async fn render(input: RenderInput) -> Rendered {
     };
     let stylesheet = input.stylesheet.clone();
     let linked = consent_core::html::escape(&stylesheet);
+    let checked = match &input.stylesheet_integrity {
+        Some(i) => format!(
+            " integrity=\"{}\" crossorigin=\"anonymous\"",
+            consent_core::html::escape(i)
+        ),
+        None => String::new(),
+    };
     // Yew renders on its own runtime; the props are made there, from what
     // can be sent to it. So the session is made twice: above for its
     // fingerprint, and there, since its `Rc`s cannot be sent across.
@@ -109,7 +119,7 @@ pub async fn render(input: RenderInput) -> Rendered {
         1,
     );
     let fragment = format!(
-        "<template shadowrootmode=\"open\"><link rel=\"stylesheet\" href=\"{linked}\"><div {RENDER_KEY_ATTR}=\"{key}\">{body}</div></template>"
+        "<template shadowrootmode=\"open\"><link rel=\"stylesheet\" href=\"{linked}\"{checked}><div {RENDER_KEY_ATTR}=\"{key}\">{body}</div></template>"
     );
     Rendered {
         fragment,

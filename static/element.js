@@ -30,7 +30,22 @@
 // patron at the message; "allow" (the default without `required`) lets it
 // through with no record ids and dispatches `consent:skipped`. Either way no
 // consent is recorded without an answer.
-import { loadConfig, mount } from "./consent-prompt.js";
+// The module entry, imported when first needed, with the integrity the
+// build wrote here (scripts/stamp.mjs; early.js, built into the front of
+// this file, asks for it ahead with that integrity).
+const INTEGRITY = "__CP_INTEGRITY__";
+const ENTRY = new URL("./consent-prompt.js", import.meta.url).href;
+let entry = null;
+function entryModule() {
+  if (!entry) {
+    const integrity = (typeof INTEGRITY === "object" && INTEGRITY["consent-prompt.js"]) || "";
+    entry = import(window.ConsentPrompt.preload("modulepreload", ENTRY, integrity));
+  }
+  return entry;
+}
+const loadConfig = (source) => entryModule().then((m) => m.loadConfig(source));
+const mount = (target, config, options) => entryModule().then((m) => m.mount(target, config, options));
+
 
 const TAG = "consent-prompt";
 const OBSERVED = ["config", "token", "locale", "theme", "required", "on-failure"];
@@ -338,7 +353,8 @@ export class ConsentPromptElement extends HTMLElement {
     const source = this.config;
     if (!source) return null;
     if (typeof source !== "string") return source;
-    const url = new URL(source, document.baseURI).href;
+    // "#id": the config written into the page; anything else a URL.
+    const url = source.startsWith("#") ? source : new URL(source, document.baseURI).href;
     if (!this.#fetched || this.#fetched.url !== url) {
       this.#fetched = { url, config: loadConfig(url) };
     }

@@ -13,32 +13,55 @@
 // request, the wasm and the mount together). ConsentPrompt.ready resolves
 // with the handle or rejects with the typed error {code, message, field,
 // errors}, which also fires as consent:error on the target element.
+//
+// With a checkout token in the config, the first question is asked of the
+// host as HTML (static/early.js, built into the front of this file) at
+// the same moment the wasm starts downloading, and shown as soon as it
+// arrives; the wasm takes it over when it lands.
 (function () {
   "use strict";
   var script = document.currentScript;
   if (!script) return;
-  var entry = new URL("consent-prompt.js", script.src).href;
+  /**
+   * The Subresource Integrity of every file after this one, written in by
+   * the build (scripts/stamp.mjs): the page's integrity on this file
+   * covers the module entry, the glue, the wasm, the stylesheet and the
+   * element, each refused by the browser if it was changed.
+   */
+  var INTEGRITY = "__CP_INTEGRITY__";
+  function sri(file) {
+    return (typeof INTEGRITY === "object" && INTEGRITY[file]) || "";
+  }
+  function at(file) {
+    return new URL(file, script.src).href;
+  }
+  var ConsentPrompt = window.ConsentPrompt;
+  var entry = at("consent-prompt.js");
   // <consent-prompt>, for pages that use it
-  function el() { if (document.querySelector("consent-prompt")) import(new URL("element.js", script.src).href); }
-  el(); addEventListener("DOMContentLoaded", el);
+  function el() {
+    if (document.querySelector("consent-prompt")) {
+      hint("modulepreload", "element.js", {});
+      import(at("element.js"));
+    }
+  }
   var api = null;
   function module() {
     if (!api) api = import(entry);
     return api;
   }
-  // No request waterfall: ask for the entry, the glue and the wasm at once,
-  // rather than each after the one that names it.
+  // No request waterfall: ask for the entry, the glue, the wasm and the
+  // stylesheet at once, rather than each after the one that names it;
+  // each with its integrity, which the later import or fetch then meets.
   function hint(rel, file, extra) {
-    var link = document.createElement("link");
-    link.rel = rel;
-    link.href = new URL(file, script.src).href;
-    for (var k in extra) link.setAttribute(k, extra[k]);
-    document.head.appendChild(link);
+    // A fetch preload cannot carry an integrity (the browser ignores it);
+    // the entry's fetch of the wasm checks it instead.
+    ConsentPrompt.preload(rel, at(file), extra.as === "fetch" ? "" : sri(file), extra);
   }
   hint("modulepreload", "consent-prompt.js", {});
   hint("modulepreload", "consent_prompt.js", {});
   hint("preload", "consent_prompt_bg.wasm", { as: "fetch", type: "application/wasm", crossorigin: "anonymous" });
-  var ConsentPrompt = (window.ConsentPrompt = window.ConsentPrompt || {});
+  el();
+  addEventListener("DOMContentLoaded", el);
   // The entry module settles every mount within its timeout with a typed
   // error and tells the page (consent:error); only its own download can
   // fail before it runs.
@@ -58,6 +81,23 @@
   var target = script.getAttribute("data-target");
   var config = script.getAttribute("data-config");
   if (!target || !config) return;
+  var render = script.getAttribute("data-render");
+  /** The first question as HTML, from the config written into the page. */
+  function early() {
+    var block = document.querySelector(config);
+    var into = document.querySelector(target);
+    if (!block || !into) return;
+    var inline;
+    try {
+      inline = JSON.parse(block.textContent);
+    } catch (error) {
+      return; // the entry reports it, typed
+    }
+    if (inline && inline.token) {
+      hint("preload", "consent-prompt.css", { as: "style" });
+      ConsentPrompt.early(into, inline, { render: render === "off" ? false : render, assetBase: at(".") });
+    }
+  }
   var settle;
   // Resolves with the handle once the prompt has mounted itself; rejects
   // with the typed error if it could not (within data-timeout ms).
@@ -68,7 +108,7 @@
   // unhandled rejection; the console line below says what happened.
   ConsentPrompt.ready.catch(function () {});
   function start() {
-    ConsentPrompt.mount(target, config, { timeout: Number(script.getAttribute("data-timeout")) }).then(
+    ConsentPrompt.mount(target, config, { timeout: Number(script.getAttribute("data-timeout")), render: render === "off" ? false : render }).then(
       function (handle) {
         ConsentPrompt.handle = handle;
         settle.resolve(handle);
@@ -80,8 +120,18 @@
       }
     );
   }
-  // data-config="#id": the config is in the page already; nothing to fetch.
-  if (config.charAt(0) !== "#") hint("preload", new URL(config, document.baseURI).href, { as: "fetch", crossorigin: "anonymous" });
+  // data-config="#id": the config is in the page already; nothing to fetch,
+  // and the first question can be asked for at once.
+  if (config.charAt(0) !== "#") {
+    var link = document.createElement("link");
+    link.rel = "preload";
+    link.as = "fetch";
+    link.crossOrigin = "anonymous";
+    link.href = new URL(config, document.baseURI).href;
+    document.head.appendChild(link);
+  } else {
+    early();
+  }
   module();
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });
   else start();

@@ -5,59 +5,42 @@
 //   await prompt.commit();
 //
 // This file keeps a stable name; it loads the wasm beside it once.
-import init, { mountPrompt } from "./consent_prompt.js";
+//
+// Before this file: static/early.js (built into its front), the first
+// question as HTML while the wasm downloads.
+
+/**
+ * The Subresource Integrity of the files this entry loads, written in by
+ * the build (scripts/stamp.mjs): the glue and the wasm are refused if
+ * they differ from the build that wrote this file.
+ */
+const INTEGRITY = "__CP_INTEGRITY__";
+const sri = (name) => (typeof INTEGRITY === "object" && INTEGRITY[name]) || undefined;
+const here = (name) => new URL(`./${name}`, import.meta.url).href;
+/** This file as the host serves it (not inlined into a venue's bundle, which has no glue file of its own). */
+const SERVED_AS_BUILT = /\/consent-prompt\.js([?#]|$)/.test(import.meta.url);
 
 let loading = null;
 
-// A server-rendered prompt can be answered before the wasm arrives. Note
-// when each of its inputs changed (`input` events cross the shadow root),
-// so the record states when the patron decided, not when the prompt woke.
-document.addEventListener(
-  "input",
-  (event) => {
-    const input = event.composedPath()[0];
-    if (input instanceof HTMLInputElement && input.closest("[data-cp-render]")) {
-      input.setAttribute("data-cp-at", String(Date.now()));
-    }
-  },
-  true
-);
+/** A module beside this entry, asked for ahead with its integrity (see early.js). */
+function preloadModule(name) {
+  return window.ConsentPrompt.preload("modulepreload", here(name), sri(name));
+}
 
-// Save pressed on a server-rendered prompt before the wasm took it over:
-// the page must not navigate (the answers would be lost). The press is
-// held here, shown as in progress, and committed once, as soon as the
-// prompt is taken over (`data-cp-save` on the rendered prompt, read by
-// mount). `click` crosses the shadow root; `submit` does not. A prompt
-// that is live (`data-cp-live` on its element) handles its own Save.
-document.addEventListener(
-  "click",
-  (event) => {
-    const path = event.composedPath();
-    const button = path[0];
-    if (!(button instanceof HTMLButtonElement) || button.type !== "submit") return;
-    const render = button.closest("[data-cp-render]");
-    const host = render && render.getRootNode().host;
-    if (!render || !host || host.hasAttribute("data-cp-live")) return;
-    event.preventDefault();
-    if (render.hasAttribute("data-cp-save")) return;
-    render.setAttribute("data-cp-save", String(Date.now()));
-    // Beside the prompt, never inside it: the DOM the wasm takes over stays
-    // exactly as the server rendered it.
-    const status = render.querySelector("[part=status]");
-    const note = document.createElement("p");
-    note.setAttribute("role", "status");
-    note.setAttribute("data-cp-early", "");
-    note.className = "cp-early";
-    note.textContent = (status && status.getAttribute("data-saving")) || "Saving…";
-    render.after(note);
-  },
-  true
-);
-
-/** Loads the WebAssembly once; later calls share the same promise. */
+/** Loads the glue and the WebAssembly once; later calls share the same promise. */
 export function load() {
   if (!loading) {
-    loading = init({ module_or_path: new URL("./consent_prompt_bg.wasm", import.meta.url) });
+    // The import names the glue literally, so a bundler that takes the
+    // package in bundles the glue too; served as it is built, the glue is
+    // asked for first with its integrity, and the import meets that.
+    if (SERVED_AS_BUILT) preloadModule("consent_prompt.js");
+    loading = import("./consent_prompt.js").then(async (glue) => {
+      const wasm = here("consent_prompt_bg.wasm");
+      const integrity = sri("consent_prompt_bg.wasm");
+      // Checked by the browser as it streams: a changed file never compiles.
+      await glue.default({ module_or_path: integrity ? fetch(wasm, { integrity, mode: "cors" }) : wasm });
+      return glue;
+    });
   }
   return loading;
 }
@@ -96,9 +79,16 @@ export async function mount(target, config, options = {}) {
   let timer;
   // The wasm (streamed and compiled as it arrives) and the config load at
   // the same time, never one after the other.
-  const mounting = Promise.all([load(), loadConfig(config)]).then(([, resolved]) =>
-    mountPrompt(target, resolved, options.embed ?? "module")
-  );
+  const mounting = Promise.all([
+    load(),
+    loadConfig(config).then((resolved) => {
+      // The first question as HTML while the wasm downloads (nothing when
+      // the config has no token, or the host cannot render it).
+      const early = window.ConsentPrompt && window.ConsentPrompt.early;
+      if (early) early(element(target), resolved, { render: options.render, assetBase: here("") });
+      return resolved;
+    }),
+  ]).then(([glue, resolved]) => glue.mountPrompt(target, resolved, options.embed ?? "module"));
   const late = new Promise((_, reject) => {
     timer = setTimeout(() => reject(fault("timeout", `the consent prompt did not start within ${ms / 1000} s`)), ms);
   });

@@ -11,7 +11,21 @@
 // message a parent off the allowlist gets is `refused` (no data, only the
 // refusal), posted to that parent's own origin, so its mount() settles at
 // once rather than waiting for its timeout.
-import { mount } from "./consent-prompt.js";
+// The module entry, imported when first needed, with the integrity the
+// build wrote here (scripts/stamp.mjs; early.js, built into the front of
+// this file, asks for it ahead with that integrity).
+const INTEGRITY = "__CP_INTEGRITY__";
+const ENTRY = new URL("./consent-prompt.js", import.meta.url).href;
+let entry = null;
+function entryModule() {
+  if (!entry) {
+    const integrity = (typeof INTEGRITY === "object" && INTEGRITY["consent-prompt.js"]) || "";
+    entry = import(window.ConsentPrompt.preload("modulepreload", ENTRY, integrity));
+  }
+  return entry;
+}
+const mount = (target, config, options) => entryModule().then((m) => m.mount(target, config, options));
+
 
 const PREFIX = "consent-prompt:";
 const VERSION = 1;

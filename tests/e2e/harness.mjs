@@ -70,12 +70,20 @@ export function startHost({ port = 0, db = tempDb(), env = {}, examples = path.j
   });
 }
 
-export async function launch() {
+export async function launch({ args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"],
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", ...args],
   });
 }
+
+/**
+ * A venue's page on the public web reaching the consent host is what
+ * these tests stand for; on one machine both are loopback, and a page the
+ * test serves itself has no address, which Chromium's Local Network Access
+ * would treat as public reaching loopback. Off for such tests only.
+ */
+export const PUBLIC_VENUE_ARGS = ["--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests"];
 
 /** Runs SQL against the host's database with Python's sqlite3 (read-only). */
 export function sql(db, query, ...params) {

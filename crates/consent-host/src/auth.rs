@@ -588,20 +588,32 @@ impl FromRequestParts<AppState> for Caller {
             .unwrap_or(ClientAddr(None));
         state.limits.check_address_for(access, addr)?;
         let credential = bearer(parts)?.to_owned();
-        let caller = if crate::keys::looks_like_key(&credential) {
+        Caller::from_credential(state, access, &credential).await
+    }
+}
+
+impl Caller {
+    /// The caller a credential names (an API key, else a checkout token),
+    /// counted against that credential's own limit.
+    pub async fn from_credential(
+        state: &AppState,
+        access: Access,
+        credential: &str,
+    ) -> Result<Caller, ApiError> {
+        let caller = if crate::keys::looks_like_key(credential) {
             let found = state
                 .db
-                .find_key(&credential)
+                .find_key(credential)
                 .await
                 .map_err(|e| ApiError::internal("checking an API key", &e))?;
             found
                 .map(Caller::Key)
                 .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))?
         } else {
-            let claims = state.tokens.verify(&credential, (state.clock)())?;
+            let claims = state.tokens.verify(credential, (state.clock)())?;
             Caller::Checkout {
                 claims,
-                token_tag: credential_tag(&credential),
+                token_tag: credential_tag(credential),
             }
         };
         let tag = match &caller {

@@ -5,13 +5,14 @@
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use consent_core::record::MAX_CUSTOMER_ID_BYTES;
 use consent_core::wire::{PromptRenderRequestV1, RecordBatchV1};
 
 use crate::api::{is_json_content_type, parse_strictly, MAX_BODY_BYTES};
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::limits::{Access, ClientAddr};
 use crate::AppState;
 
 /// `{customer_id}` from the path: valid UTF-8, not blank, at most
@@ -130,30 +131,92 @@ impl<T: JsonRequest> FromRequest<AppState> for Authorized<T> {
                 "the body must be JSON sent as Content-Type: application/json",
             ));
         }
-        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-            .await
-            .map_err(|e| {
-                let too_large = std::error::Error::source(&e)
-                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-                if too_large {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        format!(
-                            "the body is larger than {MAX_BODY_BYTES} bytes; {}",
-                            T::SMALLER
-                        ),
-                    )
-                } else {
-                    tracing::debug!(error = %e, "could not read a request body");
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "malformed_json",
-                        "the request body could not be read",
-                    )
-                }
-            })?;
-        let body = parse_strictly(&bytes, T::INVALID)?;
+        let body = read_json(body).await?;
         Ok(Authorized { caller, body })
+    }
+}
+
+/// A JSON body of at most [`MAX_BODY_BYTES`], read strictly.
+async fn read_json<T: JsonRequest>(body: axum::body::Body) -> Result<T, ApiError> {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!(
+                        "the body is larger than {MAX_BODY_BYTES} bytes; {}",
+                        T::SMALLER
+                    ),
+                )
+            } else {
+                tracing::debug!(error = %e, "could not read a request body");
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    "the request body could not be read",
+                )
+            }
+        })?;
+    parse_strictly(&bytes, T::INVALID)
+}
+
+/// `POST /api/v1/prompt/fragment`: the patron's own browser asks for its
+/// first question as HTML while the wasm downloads. It asks with a CORS
+/// "simple" request (a `text/plain` body and no `Authorization` header),
+/// so no preflight costs the patron a round trip before it: the
+/// credential is the checkout token the config already carries
+/// (`config.token`), and only a checkout token (never an API key, which
+/// has no place in a page) is taken.
+pub struct PageRender {
+    pub caller: Caller,
+    pub body: PromptRenderRequestV1,
+}
+
+impl FromRequest<AppState> for PageRender {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = req.into_parts();
+        let access = Access::of(&parts.method);
+        let ClientAddr(addr) = ClientAddr::from_request_parts(&mut parts, state)
+            .await
+            .unwrap_or(ClientAddr(None));
+        state.limits.check_address_for(access, addr)?;
+        let media = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| m.trim().to_ascii_lowercase());
+        if !matches!(media.as_deref(), Some("text/plain" | "application/json")) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "the body must be JSON sent as Content-Type: text/plain (or application/json)",
+            ));
+        }
+        let body: PromptRenderRequestV1 = read_json(body).await?;
+        let token = body
+            .config
+            .token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("the config carries no checkout token (config.token)")
+                    .at("config.token")
+            })?;
+        if crate::keys::looks_like_key(token) {
+            return Err(ApiError::unauthorized(
+                "an API key must never be sent from a page: give the config a checkout token",
+            )
+            .at("config.token"));
+        }
+        let caller = Caller::from_credential(state, access, token).await?;
+        Ok(PageRender { caller, body })
     }
 }

@@ -293,6 +293,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/ledger/head", get(routes::ledger::get_ledger_head))
         .route("/v1/prompt/render", post(prompt::post_render))
+        .route("/v1/prompt/fragment", post(prompt::post_fragment))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))

@@ -30,7 +30,7 @@ use tower_http::services::ServeDir;
 
 use crate::api::no_store;
 use crate::error::ApiError;
-use crate::extract::Authorized;
+use crate::extract::{Authorized, PageRender};
 use crate::AppState;
 
 /// Renders at once at most; more wait their turn (each is a few
@@ -42,6 +42,9 @@ pub struct PromptRenderer {
     /// `/consent-prompt/<version>/` when the build wrote a manifest,
     /// else `/consent-prompt/`.
     pub asset_base: String,
+    /// The stylesheet's `sha384-…` from the build's manifest: the fragment
+    /// links it with this integrity, so a changed stylesheet is refused.
+    stylesheet_integrity: Option<String>,
     permits: Semaphore,
 }
 
@@ -49,8 +52,15 @@ impl PromptRenderer {
     pub fn new(asset_base: String) -> Self {
         PromptRenderer {
             asset_base,
+            stylesheet_integrity: None,
             permits: Semaphore::new(MAX_CONCURRENT_RENDERS),
         }
+    }
+
+    /// With the stylesheet's integrity (from the build's manifest).
+    pub fn with_stylesheet_integrity(mut self, integrity: Option<String>) -> Self {
+        self.stylesheet_integrity = integrity;
+        self
     }
 
     /// Renders the prompt for a checked config.
@@ -77,6 +87,7 @@ impl PromptRenderer {
             gpc,
             now,
             stylesheet,
+            stylesheet_integrity: self.stylesheet_integrity.clone(),
         })
         .await)
     }
@@ -165,11 +176,47 @@ fn asset_base_ok(base: &str) -> bool {
     }
 }
 
-/// `POST /api/v1/prompt/render`.
+/// `POST /api/v1/prompt/render`: a venue's server asks, server to server,
+/// passing on what it knows of the patron's browser.
 pub async fn post_render(
     State(state): State<AppState>,
     headers: HeaderMap,
     Authorized { caller, body: req }: Authorized<PromptRenderRequestV1>,
+) -> Result<Response, ApiError> {
+    render_for(&state, &headers, caller, req).await
+}
+
+/// `POST /api/v1/prompt/fragment`: the patron's own browser asks, while the
+/// wasm downloads (`embed.js`, the element, the iframe and `mount()` do it
+/// by themselves when the config carries a checkout token). Its own
+/// `Accept-Language` and `Sec-GPC` stand for the patron's, unless the body
+/// says otherwise.
+pub async fn post_fragment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PageRender {
+        caller,
+        body: mut req,
+    }: PageRender,
+) -> Result<Response, ApiError> {
+    if req.accept_language.is_none() {
+        req.accept_language = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+    }
+    if req.gpc.is_none() {
+        req.gpc = gpc_header(&headers);
+    }
+    render_for(&state, &headers, caller, req).await
+}
+
+/// Renders the prompt for a request either endpoint took.
+async fn render_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: crate::auth::Caller,
+    req: PromptRenderRequestV1,
 ) -> Result<Response, ApiError> {
     if let Some(base) = &req.asset_base {
         check_asset_base(base)?;
@@ -447,10 +494,16 @@ async fn serve_file(dist: &Path, file: &str, req: Request<Body>) -> Response {
 /// The renderer for a build directory: versioned asset paths when the
 /// build wrote a manifest.
 pub fn renderer_for(dist: &Path) -> Arc<PromptRenderer> {
-    let base = crate::assets::AssetManifest::load(dist)
+    let manifest = crate::assets::AssetManifest::load(dist);
+    let base = manifest
+        .as_ref()
         .map(|m| format!("{}/", m.prefix()))
         .unwrap_or_else(|| "/consent-prompt/".to_owned());
-    Arc::new(PromptRenderer::new(base))
+    let integrity = manifest
+        .as_ref()
+        .and_then(|m| m.files.get("consent-prompt.css"))
+        .map(|f| f.integrity.clone());
+    Arc::new(PromptRenderer::new(base).with_stylesheet_integrity(integrity))
 }
 
 #[cfg(test)]

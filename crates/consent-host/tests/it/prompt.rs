@@ -390,3 +390,86 @@ async fn the_frame_renders_a_config_it_serves_and_nothing_else() {
         assert!(html.contains("<div id=\"consent\"></div>"), "{uri}");
     }
 }
+
+/// `POST /api/v1/prompt/fragment` as the patron's browser sends it: a
+/// `text/plain` body (a CORS simple request) with the token in the config.
+async fn fragment(
+    t: &TestApp,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Value) {
+    let mut req = Request::post("/api/v1/prompt/fragment")
+        .header(header::CONTENT_TYPE, "text/plain;charset=UTF-8");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let (status, headers, bytes) = t
+        .send(req.body(Body::from(body.to_string())).unwrap())
+        .await;
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("non-JSON answer ({e}): {bytes:?}"));
+    (status, headers, value)
+}
+
+fn with_token(customer: &str, token: Option<String>) -> Value {
+    let mut c = config(customer);
+    if let Some(t) = token {
+        c["token"] = json!(t);
+    }
+    json!({ "config": c })
+}
+
+#[tokio::test]
+async fn the_browser_asks_with_the_token_in_its_config_and_its_own_languages() {
+    let t = TestApp::new().await;
+    let (status, headers, body) = fragment(
+        &t,
+        &with_token("C-1", Some(token("C-1"))),
+        &[("accept-language", "cy-GB,cy;q=0.9"), ("sec-gpc", "1")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(body["locale"], "cy-GB", "the patron's own Accept-Language");
+    assert_eq!(body["questions"], 2);
+    // The same render as a server's: the same fingerprint for the same session.
+    let (_, _, server) = render(
+        &t,
+        &json!({ "config": config("C-1"), "acceptLanguage": "cy-GB,cy;q=0.9", "gpc": true }),
+        Some(&token("C-1")),
+    )
+    .await;
+    assert_eq!(body["renderKey"], server["renderKey"]);
+}
+
+#[tokio::test]
+async fn the_browsers_render_needs_the_patrons_own_checkout_token_and_never_a_key() {
+    let t = TestApp::new().await;
+    let (status, _, body) = fragment(&t, &with_token("C-1", None), &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["field"], "config.token");
+    let (status, _, body) = fragment(&t, &with_token("C-1", Some("not-a-token".into())), &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    // Another patron's token does not render this patron's prompt.
+    let (status, _, body) = fragment(&t, &with_token("C-1", Some(token("C-2"))), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // An API key has no place in a page: refused before it is even looked up.
+    let (status, _, body) = fragment(&t, &with_token("C-1", Some(t.admin_key.clone())), &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("API key"),
+        "{body}"
+    );
+    // A body that is neither text nor JSON is not read.
+    let req = Request::post("/api/v1/prompt/fragment")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            with_token("C-1", Some(token("C-1"))).to_string(),
+        ))
+        .unwrap();
+    let (status, _, _) = t.send(req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

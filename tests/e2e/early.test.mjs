@@ -1,0 +1,274 @@
+// The first question as HTML in every embedding mode, on a venue's own
+// origin: with a checkout token in the config, the script tag, the
+// <consent-prompt> element and the iframe ask the host to render the
+// prompt while the wasm downloads, show it styled by the host's stylesheet
+// before the wasm arrives, and the wasm takes that very DOM over, keeping
+// an early answer and an early Save. Without a reachable render, the
+// prompt renders itself as before. And every file after the page's one
+// integrity is checked: a changed entry, glue, wasm or stylesheet is
+// refused.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { PUBLIC_VENUE_ARGS, ROOT, launch, mintToken, newCustomer, recordsFor, startHost, waitFor } from "./harness.mjs";
+
+/**
+ * The venue's checkout, on an origin of its own: a second host's (a
+ * loopback origin, as the browser lets a loopback page reach a loopback
+ * host), its pages served by the test. The consent host allows it.
+ */
+let VENUE = "";
+const env = { host: null, other: null, browser: null };
+
+before(async () => {
+  env.other = await startHost();
+  VENUE = env.other.url.replace(/\/$/, "");
+  env.host = await startHost({ env: { ALLOWED_ORIGINS: VENUE, FRAME_PARENT_ORIGINS: VENUE } });
+  env.browser = await launch({ args: PUBLIC_VENUE_ARGS });
+});
+after(async () => {
+  await env.browser?.close();
+  await env.host?.stop();
+  await env.other?.stop();
+});
+
+const hostOrigin = () => env.host.url.replace(/\/$/, "");
+const asset = (file) => `${env.host.url}consent-prompt/${file}`;
+const manifest = () => JSON.parse(readFileSync(path.join(ROOT, "dist/asset-manifest.json"), "utf8"));
+
+/** The venue's strict policy: scripts, styles and requests from the consent host only. */
+function venueCsp() {
+  const h = hostOrigin();
+  return `default-src 'self'; script-src 'self' ${h} 'wasm-unsafe-eval'; style-src 'self' ${h}; connect-src 'self' ${h}; frame-src ${h}`;
+}
+
+/** A patron's config with a checkout token, as the venue's server writes it into the page. */
+async function patronConfig(customer, extra = {}) {
+  const config = JSON.parse(readFileSync(path.join(ROOT, "examples/consent-config.json"), "utf8"));
+  config.customerId = customer;
+  config.endpoint = `${env.host.url}api/v1/consent-records`;
+  config.token = (await mintToken(env.host.url, { customerId: customer })).token;
+  return { ...config, ...extra };
+}
+
+const block = (config) =>
+  `<script type="application/json" id="consent-config">${JSON.stringify(config).replace(/</g, "\\u003c")}</script>`;
+
+/** A context that serves `body` as the venue's checkout and records CSP violations. */
+async function venuePage(body) {
+  const context = await env.browser.newContext();
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+    window.__shifts = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (!e.hadRecentInput) window.__shifts += e.value;
+    }).observe({ type: "layout-shift", buffered: true });
+  });
+  await context.route(`${VENUE}/**`, (route) =>
+    route.fulfill({
+      status: 200,
+      headers: { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": venueCsp() },
+      body: `<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Checkout</title></head><body><main><h1>Checkout</h1>${body}<p><button id="pay" type="button">Continue to payment</button></p></main></body></html>`,
+    })
+  );
+  const page = await context.newPage();
+  return { context, page };
+}
+
+/** Holds every wasm download until `release()`. */
+async function holdWasm(context) {
+  let release;
+  const gate = new Promise((r) => (release = r));
+  let asked = 0;
+  await context.route("**/*.wasm", async (route) => {
+    asked++;
+    await gate;
+    await route.continue().catch(() => {});
+  });
+  return { release: () => release(), asked: () => asked };
+}
+
+/** The first question in `root`'s shadow root, with the stylesheet it links loaded. */
+const styledQuestion = (frame, selector) =>
+  frame.waitForFunction((sel) => {
+    const root = document.querySelector(sel)?.shadowRoot;
+    const link = root?.querySelector("link[rel=stylesheet]");
+    return !!(link && link.sheet && root.querySelector("fieldset.q #cp-q0-yes"));
+  }, selector);
+
+/** Radios are 24 px under the prompt's stylesheet (a browser's own are 13). */
+const radioWidth = (frame, selector) =>
+  frame.evaluate((sel) => Math.round(document.querySelector(sel).shadowRoot.querySelector("#cp-q0-yes").getBoundingClientRect().width), selector);
+
+const SCRIPT_TAG = (config, attrs = "") =>
+  `<div id="consent"></div>${block(config)}<script src="${asset("embed.js")}" integrity="${manifest().files["embed.js"].integrity}" crossorigin="anonymous" data-target="#consent" data-config="#consent-config" ${attrs} async></script>`;
+
+test("script tag on the venue's origin: the question before the wasm, styled from the host; an early answer and an early Save survive hydration", async () => {
+  const customer = newCustomer();
+  const config = await patronConfig(customer, { submitButton: true });
+  const { context, page } = await venuePage(SCRIPT_TAG(config));
+  const wasm = await holdWasm(context);
+  await page.goto(`${VENUE}/checkout`);
+  await styledQuestion(page, "#consent");
+  assert.equal(await radioWidth(page, "#consent"), 24, "styled by the host's stylesheet, linked absolutely");
+  assert.equal(await page.evaluate(() => !!window.ConsentPrompt.handle), false, "the wasm has not taken over");
+  const stylesheet = await page.evaluate(() => document.getElementById("consent").shadowRoot.querySelector("link[rel=stylesheet]").href);
+  assert.ok(stylesheet.startsWith(`${hostOrigin()}/consent-prompt/`), stylesheet);
+  // The patron answers and presses Save before the wasm has arrived.
+  await page.locator("#consent #cp-q0-yes").check();
+  const answeredAt = Date.now();
+  await page.locator("#consent #cp-q1-no").check();
+  await page.locator("#consent button[type=submit]").click();
+  await page.locator("[data-cp-early]").waitFor();
+  assert.equal(page.url(), `${VENUE}/checkout`, "the page did not navigate");
+  const question = await page.evaluateHandle(() => document.getElementById("consent").shadowRoot.querySelector("fieldset.q"));
+  wasm.release();
+  await page.waitForFunction(() => !!window.ConsentPrompt.handle);
+  assert.equal(await question.evaluate((q) => q.isConnected), true, "the same DOM, taken over");
+  const records = await waitFor(() => {
+    const r = recordsFor(env.host.db, customer);
+    return r.length === 2 && r;
+  });
+  const byPartner = Object.fromEntries(records.map((r) => [r.partner.id, r]));
+  assert.equal(byPartner["northern-lights"].state, "given");
+  assert.equal(byPartner["paper-lantern"].state, "refused");
+  assert.equal(byPartner["northern-lights"].collection.embed, "script");
+  const decided = Date.parse(byPartner["northern-lights"].decidedAt);
+  assert.ok(Math.abs(decided - answeredAt) < 2000, `dated when answered (${decided - answeredAt} ms)`);
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
+  await context.close();
+});
+
+test("<consent-prompt> on the venue's origin: the question before the wasm, taken over with the patron's answer", async () => {
+  const customer = newCustomer();
+  const config = await patronConfig(customer);
+  const { context, page } = await venuePage(
+    `${block(config)}<consent-prompt name="consent" config="#consent-config"></consent-prompt><script type="module" src="${asset("element.js")}"></script>`
+  );
+  const wasm = await holdWasm(context);
+  await page.goto(`${VENUE}/checkout`);
+  await styledQuestion(page, "consent-prompt");
+  assert.equal(await radioWidth(page, "consent-prompt"), 24);
+  await page.locator("consent-prompt #cp-q0-yes").check();
+  await page.locator("consent-prompt #cp-q1-no").check();
+  wasm.release();
+  await page.waitForFunction(() => document.querySelector("consent-prompt").state?.()?.questions?.[0]?.answer === "yes");
+  const summary = await page.evaluate(() => document.querySelector("consent-prompt").commit());
+  assert.equal(summary.records.length, 2);
+  const records = await waitFor(() => {
+    const r = recordsFor(env.host.db, customer);
+    return r.length === 2 && r;
+  });
+  assert.deepEqual(records.map((r) => [r.partner.id, r.state, r.collection.embed]).sort(), [
+    // The element is the ES module's: its records say so.
+    ["northern-lights", "given", "module"],
+    ["paper-lantern", "refused", "module"],
+  ]);
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
+  await context.close();
+});
+
+test("iframe: the frame asks for its first question as soon as the config arrives, before the wasm", async () => {
+  const customer = newCustomer();
+  const config = await patronConfig(customer);
+  const { context, page } = await venuePage(
+    `<div id="consent"></div><script src="${asset("host.js")}"></script><script type="application/json" id="cfg">${JSON.stringify(config)}</script><script src="/venue.js"></script>`
+  );
+  await context.route(`${VENUE}/venue.js`, (route) =>
+    route.fulfill({
+      status: 200,
+      headers: { "Content-Type": "text/javascript" },
+      body: `window.framed = window.ConsentPromptFrame.mount("#consent", { src: ${JSON.stringify(asset("frame.html"))}, config: JSON.parse(document.getElementById("cfg").textContent), title: "Contact preferences" });`,
+    })
+  );
+  const wasm = await holdWasm(context);
+  await page.goto(`${VENUE}/checkout`);
+  const frame = await waitFor(() => page.frames().find((f) => f.url().includes("frame.html")));
+  await styledQuestion(frame, "#consent");
+  assert.equal(wasm.asked() <= 1, true);
+  await frame.locator("#consent #cp-q0-yes").check();
+  await frame.locator("#consent #cp-q1-no").check();
+  wasm.release();
+  const summary = await page.evaluate(async () => (await window.framed).commit());
+  assert.deepEqual(summary.records.map((r) => [r.partner.id, r.state]).sort(), [
+    ["northern-lights", "given"],
+    ["paper-lantern", "refused"],
+  ]);
+  const records = await waitFor(() => {
+    const r = recordsFor(env.host.db, customer);
+    return r.length === 2 && r;
+  });
+  assert.ok(records.every((r) => r.collection.embed === "iframe"));
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
+  await context.close();
+});
+
+test("without a reachable render the prompt renders itself, as before", async () => {
+  const customer = newCustomer();
+  const config = await patronConfig(customer);
+  const { context, page } = await venuePage(SCRIPT_TAG(config));
+  let asked = 0;
+  await context.route("**/api/v1/prompt/fragment", (route) => {
+    asked++;
+    return route.abort("connectionrefused");
+  });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${VENUE}/checkout`);
+  await page.waitForFunction(() => !!window.ConsentPrompt.handle);
+  await page.locator("#consent #cp-q0-yes").waitFor();
+  assert.ok(asked >= 1, "the render was asked for");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("data-render=off: no render is asked for", async () => {
+  const config = await patronConfig(newCustomer());
+  const { context, page } = await venuePage(SCRIPT_TAG(config, 'data-render="off"'));
+  let asked = 0;
+  await context.route("**/api/v1/prompt/fragment", (route) => {
+    asked++;
+    return route.continue();
+  });
+  await page.goto(`${VENUE}/checkout`);
+  await page.waitForFunction(() => !!window.ConsentPrompt.handle);
+  assert.equal(asked, 0);
+  await context.close();
+});
+
+for (const file of ["consent-prompt.js", "consent_prompt.js", "consent_prompt_bg.wasm"]) {
+  test(`a changed ${file} on the host is refused: the page's one integrity covers it`, async () => {
+    const config = await patronConfig(newCustomer());
+    const { context, page } = await venuePage(SCRIPT_TAG(config, 'data-render="off" data-timeout="8000"'));
+    await context.route(`**/consent-prompt/**/${file}`, async (route) => {
+      const response = await route.fetch();
+      const body = await response.body();
+      const changed = file.endsWith(".wasm") ? Buffer.concat([body, Buffer.from([0])]) : Buffer.concat([body, Buffer.from("\n;globalThis.__tampered = true;\n")]);
+      return route.fulfill({ response, body: changed, headers: { ...response.headers(), "content-encoding": "identity", "content-length": String(changed.length) } });
+    });
+    await page.goto(`${VENUE}/checkout`);
+    const error = await page.evaluate(() => window.ConsentPrompt.ready.then(() => null, (e) => e));
+    assert.ok(error, "the prompt did not mount");
+    assert.equal(error.code, "load", JSON.stringify(error));
+    assert.equal(await page.evaluate(() => !!globalThis.__tampered), false, "the changed code never ran");
+    assert.equal(await page.evaluate(() => !!document.getElementById("consent").shadowRoot?.querySelector("fieldset.q")), false);
+    await context.close();
+  });
+}
+
+test("a changed stylesheet is refused: the question waits for the wasm instead of showing unstyled", async () => {
+  const config = await patronConfig(newCustomer());
+  const { context, page } = await venuePage(SCRIPT_TAG(config));
+  await context.route("**/consent-prompt/**/consent-prompt.css", async (route) => {
+    const response = await route.fetch();
+    const changed = Buffer.concat([await response.body(), Buffer.from("\n* { color: red !important; }\n")]);
+    return route.fulfill({ response, body: changed, headers: { ...response.headers(), "content-encoding": "identity", "content-length": String(changed.length) } });
+  });
+  await page.goto(`${VENUE}/checkout`);
+  await page.waitForFunction(() => !!window.ConsentPrompt.handle);
+  const color = await page.evaluate(() => getComputedStyle(document.getElementById("consent").shadowRoot.querySelector("legend")).color);
+  assert.notEqual(color, "rgb(255, 0, 0)");
+  await context.close();
+});
