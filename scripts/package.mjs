@@ -28,6 +28,7 @@ const out = path.join(pkgDir, "dist");
 // lands when JavaScript is off.
 const FILES = [
   "consent-prompt.js",
+  "early.js",
   "consent-prompt.d.ts",
   "consent_prompt.js",
   "consent_prompt_bg.wasm",

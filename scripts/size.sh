@@ -23,8 +23,13 @@
 # digests records may carry: +6.9 KB → 268.1 KB; a record's provenance:
 # +0.3 KB → 268.4 KB; config paths found by watching serde-wasm-bindgen's
 # own reading instead of serde_path_to_error's wrapped visitors: -10.8 KB →
-# 257.6 KB), and is lowered whenever a change makes the widget smaller.
+# 257.6 KB; the first question as HTML in every mode and integrity over the
+# chain (+2.4 KB of entries), less the known keys read off the same trail
+# (no config written back: -2.6 KB), early.js imported by the module entry
+# only where no other entry holds it, and the theme tokens' descriptions
+# left out of the widget: → 256.3 KB), and is lowered whenever a change
+# makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-257.7}"
+BUDGET_KB="${SIZE_BUDGET_KB:-256.4}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"

@@ -29,12 +29,12 @@ if [ "${TRUNK_PROFILE:-}" = "release" ]; then
   mv consent_prompt.min.js consent_prompt.js
 fi
 # The first question as HTML before the wasm (static/early.js) is built
-# into the front of every entry a page may load first, so none needs a
-# request of its own for it.
-for entry in consent-prompt.js element.js frame.js embed.js; do
+# into the front of every entry a page loads first (the script tag, the
+# element, the frame), so none needs a request of its own for it. The
+# module entry imports it only on a page that has none of those.
+for entry in element.js frame.js embed.js; do
   cat early.js "$entry" > "$entry.tmp" && mv "$entry.tmp" "$entry"
 done
-rm early.js
 # Integrity over the chain: each entry carries the hashes of the files it
 # loads (scripts/stamp.mjs), stamped leaves first, so the page's one
 # integrity on embed.js (or on the module entry) covers everything after it.
@@ -44,7 +44,8 @@ minify() { # file [--module]: the entries a page loads first, minified too
     "$TERSER" "$1" ${2:-} --compress --mangle --output "$1.min" && mv "$1.min" "$1"
   fi
 }
-$STAMP consent-prompt.js consent_prompt.js consent_prompt_bg.wasm
+minify early.js
+$STAMP consent-prompt.js consent_prompt.js consent_prompt_bg.wasm early.js
 minify consent-prompt.js --module
 $STAMP element.js consent-prompt.js
 $STAMP frame.js consent-prompt.js

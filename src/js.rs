@@ -13,7 +13,7 @@ use consent_core::wire::{ConfigV1, ConsentRecordV1};
 
 use crate::platform;
 use crate::state::{Phase, Session};
-use crate::trail::{self, text, Refusal, Seg};
+use crate::trail::{self, text, Known, Refusal, Seg};
 use consent_core::outcome::Status;
 
 /// Why the prompt could not mount.
@@ -191,29 +191,18 @@ const MAX_REPAIRS: usize = 200;
 /// Returns the value read (with the paths repaired), or `None` when the
 /// value could not be repaired, and the problems in the order: unknown
 /// keys, then the reading's own.
-fn read_repaired<T: serde::de::DeserializeOwned + Serialize>(value: &JsValue) -> Repaired<T> {
+fn read_repaired<T: serde::de::DeserializeOwned>(value: &JsValue) -> Repaired<T> {
     let copy = plain_copy(value);
     let mut problems = Vec::new();
     // Paths whose value was put in place, as segments and as text.
     let mut placed: Vec<Vec<Seg>> = Vec::new();
     let mut repaired: Vec<String> = Vec::new();
     let mut read = None;
-    let mut refused = false;
     for _ in 0..MAX_REPAIRS {
-        // A config that reads is read once, unwatched; a refused one is
-        // read again through the trail, which says where it stopped.
-        let refusal = if refused {
-            trail::read::<T>(&copy)
-        } else {
-            trail::read_plain::<T>(&copy)
-        };
-        if refusal.is_err() && !refused {
-            refused = true;
-            continue;
-        }
-        let Refusal { message, at } = match refusal {
+        let (outcome, known) = trail::read::<T>(&copy);
+        let Refusal { message, at } = match outcome {
             Ok(v) => {
-                read = Some(v);
+                read = Some((v, known));
                 break;
             }
             Err(e) => e,
@@ -248,19 +237,49 @@ fn read_repaired<T: serde::de::DeserializeOwned + Serialize>(value: &JsValue) ->
         repaired.push(text(&at));
         placed.push(at);
     }
-    let Some(read) = read else {
+    let Some((read, known)) = read else {
         return (None, problems);
     };
     let mut unknown = Vec::new();
-    match platform::to_js(&read) {
-        Ok(back) => unknown_keys(value, &back, "", &mut unknown),
-        Err(e) => unknown.push(Issue {
-            path: String::new(),
-            message: e.0,
-        }),
-    }
+    keys_not_read(value, &known, &mut Vec::new(), &mut unknown);
     unknown.extend(problems);
     (Some((read, repaired)), unknown)
+}
+
+/// Every key in `given` (at `at`, anywhere inside it) that the reading
+/// never asked for, as an "is not a known field" issue with the likely
+/// intended name. A key whose value is `null` or `undefined` is let be.
+fn keys_not_read(given: &JsValue, known: &Known, at: &mut Vec<Seg>, out: &mut Vec<Issue>) {
+    if let Some(items) = given.dyn_ref::<js_sys::Array>() {
+        for (i, v) in items.iter().enumerate() {
+            at.push(Seg::Index(i as u32));
+            keys_not_read(&v, known, at, out);
+            at.pop();
+        }
+        return;
+    }
+    if !given.is_object() || given.is_function() {
+        return;
+    }
+    let asked = known.keys_under(at);
+    if asked.is_empty() {
+        return;
+    }
+    for k in js_sys::Object::keys(given.unchecked_ref::<js_sys::Object>()).iter() {
+        let Some(k) = k.as_string() else { continue };
+        let v = js_sys::Reflect::get(given, &JsValue::from_str(&k)).unwrap_or(JsValue::UNDEFINED);
+        at.push(Seg::Key(k.clone()));
+        if asked.contains(&k.as_str()) {
+            keys_not_read(&v, known, at, out);
+        } else if !(v.is_null() || v.is_undefined()) {
+            let list: Vec<String> = asked.iter().map(|k| format!("`{k}`")).collect();
+            out.push(read_issue(
+                &text(at),
+                &format!("unknown field `{k}`, expected one of {}", list.join(", ")),
+            ));
+        }
+        at.pop();
+    }
 }
 
 /// What [`read_repaired`] gives: the value read and the paths repaired in

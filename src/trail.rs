@@ -9,13 +9,15 @@
 //! its objects that notes every property read, in order; the reading's
 //! last property is the one it refused. (A `missing field` is found after
 //! the struct's last field was read: it is placed at the struct whose
-//! read of that field found nothing.)
+//! read of that field found nothing.) The same notes say which keys the
+//! reader knows ([`Known`]): a struct asks for each field it declares, so
+//! a key it never asked for is one the config does not have, exactly as
+//! serde's own field list would say.
 //!
 //! A type-directed tracker (`serde_path_to_error`) gives the same paths by
 //! wrapping every visitor of every type it reads: about 15 KB gzip of the
 //! widget's download (`bench/doc/size-analysis.md`). The trail only watches
-//! the one reading serde-wasm-bindgen already does, and only once a config
-//! has been refused, so a valid config is read exactly as before.
+//! the one reading serde-wasm-bindgen already does.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -71,27 +73,35 @@ struct Log {
 
 type Shared = Rc<RefCell<Log>>;
 
-/// Reads `value` as a `T` with serde-wasm-bindgen, unwatched: the path of
-/// a refusal is not known.
-pub(crate) fn read_plain<T: DeserializeOwned>(value: &JsValue) -> Result<T, Refusal> {
-    serde(value.clone()).map_err(|e| Refusal {
-        message: e.to_string(),
-        at: None,
-    })
-}
+/// Every property a reading asked for, in order: for an object read as a
+/// struct, each field the struct declares (present or not); for a map,
+/// each key it holds. What a venue wrote and the reader never asked for is
+/// a key the config does not have.
+pub(crate) struct Known(Vec<Read>);
 
-/// The one reading both share (never inlined: one copy of every visitor).
-#[inline(never)]
-fn serde<T: DeserializeOwned>(value: JsValue) -> Result<T, serde_wasm_bindgen::Error> {
-    T::deserialize(serde_wasm_bindgen::Deserializer::from(value))
+impl Known {
+    /// The keys read directly under `at`, in the order read, once each;
+    /// empty when nothing was read there (not an object the reader took
+    /// apart: a value put in place, say, or a wrong type).
+    pub fn keys_under(&self, at: &[Seg]) -> Vec<&str> {
+        let mut keys: Vec<&str> = Vec::new();
+        for r in &self.0 {
+            if let Some((Seg::Key(k), parent)) = r.at.split_last() {
+                if parent == at && !keys.contains(&k.as_str()) {
+                    keys.push(k);
+                }
+            }
+        }
+        keys
+    }
 }
 
 /// Reads `value` as a `T` with serde-wasm-bindgen; on a refusal, says
-/// where. `value` is never changed.
-pub(crate) fn read<T: DeserializeOwned>(value: &JsValue) -> Result<T, Refusal> {
+/// where; either way, which keys it asked for. `value` is never changed.
+pub(crate) fn read<T: DeserializeOwned>(value: &JsValue) -> (Result<T, Refusal>, Known) {
     let log: Shared = Rc::default();
     let watched = watch(&log, value, Vec::new());
-    let outcome = serde(watched).map_err(|e| {
+    let outcome = T::deserialize(serde_wasm_bindgen::Deserializer::from(watched)).map_err(|e| {
         let message = e.to_string();
         let message = message
             .strip_prefix("Error: ")
@@ -104,7 +114,7 @@ pub(crate) fn read<T: DeserializeOwned>(value: &JsValue) -> Result<T, Refusal> {
     let mut log = log.borrow_mut();
     log.traps.clear();
     log.entries.clear();
-    outcome
+    (outcome, Known(std::mem::take(&mut log.reads)))
 }
 
 /// Where the reading stopped: the last property read; for a missing field,

@@ -6,8 +6,9 @@
 //
 // This file keeps a stable name; it loads the wasm beside it once.
 //
-// Before this file: static/early.js (built into its front), the first
-// question as HTML while the wasm downloads.
+// The first question as HTML while the wasm downloads is static/early.js:
+// built into the front of embed.js, element.js and frame.js, and imported
+// here only by a page that loaded none of them.
 
 /**
  * The Subresource Integrity of the files this entry loads, written in by
@@ -22,10 +23,32 @@ const SERVED_AS_BUILT = /\/consent-prompt\.js([?#]|$)/.test(import.meta.url);
 
 let loading = null;
 
-/** A module beside this entry, asked for ahead with its integrity (see early.js). */
+/**
+ * `<link rel="modulepreload">` for a module beside this entry, with its
+ * integrity: the browser keeps the checked module and the `import()` that
+ * follows meets it (an import alone cannot carry an integrity). Only for
+ * this file as built: a bundle that took the package in has inlined them.
+ * (early.js's `ConsentPrompt.preload` does the same for the other entries;
+ * this one runs before early.js may be there.)
+ */
 function preloadModule(name) {
-  return window.ConsentPrompt.preload("modulepreload", here(name), sri(name));
+  const href = here(name);
+  const integrity = sri(name);
+  if (!SERVED_AS_BUILT || !integrity) return;
+  for (const link of document.querySelectorAll('link[rel="modulepreload"]')) if (link.href === href) return;
+  const link = document.createElement("link");
+  link.rel = "modulepreload";
+  link.href = href;
+  link.integrity = integrity;
+  link.crossOrigin = "anonymous";
+  document.head.appendChild(link);
 }
+
+/** early.js, unless an entry that holds it (embed.js, element.js, frame.js) ran first. */
+const early =
+  window.ConsentPrompt && window.ConsentPrompt.early
+    ? Promise.resolve()
+    : (preloadModule("early.js"), import("./early.js").catch(() => {}));
 
 /** Loads the glue and the WebAssembly once; later calls share the same promise. */
 export function load() {
@@ -33,7 +56,7 @@ export function load() {
     // The import names the glue literally, so a bundler that takes the
     // package in bundles the glue too; served as it is built, the glue is
     // asked for first with its integrity, and the import meets that.
-    if (SERVED_AS_BUILT) preloadModule("consent_prompt.js");
+    preloadModule("consent_prompt.js");
     loading = import("./consent_prompt.js").then(async (glue) => {
       const wasm = here("consent_prompt_bg.wasm");
       const integrity = sri("consent_prompt_bg.wasm");
@@ -81,11 +104,11 @@ export async function mount(target, config, options = {}) {
   // the same time, never one after the other.
   const mounting = Promise.all([
     load(),
-    loadConfig(config).then((resolved) => {
+    Promise.all([loadConfig(config), early]).then(([resolved]) => {
       // The first question as HTML while the wasm downloads (nothing when
       // the config has no token, or the host cannot render it).
-      const early = window.ConsentPrompt && window.ConsentPrompt.early;
-      if (early) early(element(target), resolved, { render: options.render, assetBase: here("") });
+      const ask = window.ConsentPrompt && window.ConsentPrompt.early;
+      if (ask) ask(element(target), resolved, { render: options.render, assetBase: here("") });
       return resolved;
     }),
   ]).then(([glue, resolved]) => glue.mountPrompt(target, resolved, options.embed ?? "module"));

@@ -835,6 +835,34 @@ async fn paths_inside_maps_and_lists_are_exact() {
     assert_eq!(errors[2].1, "must be a string, not a number");
 }
 
+/// A field the config's types declare is never called unknown, even when
+/// its value is the one left out when written (an empty list, `false`):
+/// the known keys are the ones the reader asks for, not a copy written back.
+#[wasm_bindgen_test]
+async fn a_declared_field_with_its_empty_value_is_not_unknown() {
+    let host = platform::create_element("div").unwrap();
+    let mounted = mount_prompt(
+        host.into(),
+        config(
+            r#"{"preferences": [{"partnerId": "done", "state": "given", "noticeVersion": 1,
+                "decidedAt": "2026-01-02T10:00:00Z", "channels": [], "imported": false}]}"#,
+        ),
+        None,
+    );
+    assert!(
+        mounted.is_ok(),
+        "{:?}",
+        mounted.err().map(|e| js_sys::JSON::stringify(&e).ok())
+    );
+    let (_, errors) = refusal(
+        r#"{"preferences": [{"partnerId": "done", "state": "given", "noticeVersion": 1,
+        "decidedAt": "2026-01-02T10:00:00Z", "channels": [], "chanels": ["email"]}]}"#,
+    );
+    let paths: Vec<&str> = errors.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["preferences[0].chanels"], "{errors:?}");
+    assert!(errors[0].1.contains("channels"), "{errors:?}");
+}
+
 #[wasm_bindgen_test]
 async fn a_missing_field_and_a_wrong_type_are_both_named() {
     let (_, errors) = refusal(r#"{"endpoint": null, "basket": {"lines": "none"}}"#);

@@ -105,24 +105,23 @@ impl ThemePreset {
     }
 }
 
-/// The theme tokens a venue may set, each a CSS custom property `--cp-NAME`.
-pub const THEME_TOKENS: &[(&str, &str)] = &[
-    ("accent", "Buttons, selected controls and links."),
-    ("accent-text", "Text on the accent colour."),
-    ("text", "Body text."),
-    ("muted", "Secondary text (summaries, hints)."),
-    ("background", "The prompt's background."),
-    ("surface", "Background of each question."),
-    ("border", "Borders of questions and controls."),
-    (
-        "error",
-        "Error text and borders (always with an icon and words too).",
-    ),
-    ("radius", "Corner radius of questions and controls."),
-    ("font-family", "Font stack."),
-    ("font-size", "Base font size."),
-    ("spacing", "Base spacing unit."),
-    ("focus-ring", "Colour of the keyboard focus outline."),
+/// The theme tokens a venue may set, each a CSS custom property `--cp-NAME`
+/// (what each one colours or sizes: the theming guide, `docs/src/venues/theming.md`).
+/// Names only: every patron downloads this list with the widget.
+pub const THEME_TOKENS: &[&str] = &[
+    "accent",
+    "accent-text",
+    "text",
+    "muted",
+    "background",
+    "surface",
+    "border",
+    "error",
+    "radius",
+    "font-family",
+    "font-size",
+    "spacing",
+    "focus-ring",
 ];
 
 /// The venue's look.
@@ -884,11 +883,13 @@ fn theme(c: &mut Check, raw: &ConfigV1) -> Theme {
     let mut tokens = Vec::new();
     for (name, value) in &t.tokens {
         let at = format!("theme.tokens.{name}");
-        if !THEME_TOKENS.iter().any(|(n, _)| n == name) {
-            let known: Vec<&str> = THEME_TOKENS.iter().map(|(n, _)| *n).collect();
+        if !THEME_TOKENS.contains(&name.as_str()) {
             c.error(
                 at,
-                format!("is not a theme token; known tokens: {}", known.join(", ")),
+                format!(
+                    "is not a theme token; known tokens: {}",
+                    THEME_TOKENS.join(", ")
+                ),
             );
         } else if !is_safe_css_value(value) {
             c.error(
