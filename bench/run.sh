@@ -74,7 +74,7 @@ else
 fi
 # Everything below measures one snapshot, even if dist/ is rebuilt meanwhile.
 mkdir -p "$OUT/dist"
-for f in embed.js consent-prompt.js consent_prompt.js consent_prompt_bg.wasm consent-prompt.css; do
+for f in embed.js consent-prompt.js early.js consent_prompt.js consent_prompt_bg.wasm consent-prompt.css element.js host.js frame.html frame.js frame.css; do
   cp "dist/$f" "$OUT/dist/$f"
 done
 {
@@ -137,7 +137,7 @@ stamp ttfq-mobile
 # request, as a venue's server would, so the render is timed with the page.
 for cache in cold warm; do
   timeout 1500 node bench/ttfq.mjs --profile mobile --cache "$cache" --runs "$TTFQ_MOBILE_RUNS" \
-    --widgets "ssr,$PEER_WIDGETS" --host-bin target/host/consent-host \
+    --widgets "ssr,element,iframe,$PEER_WIDGETS" --host-bin target/host/consent-host \
     --dist "$OUT/dist" --out "$OUT/ttfq-mobile-$cache.json"
 done
 

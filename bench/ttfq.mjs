@@ -105,8 +105,14 @@ const OURS_CONFIG = {
   },
 };
 
-/** The config as a JSON data block in the page (`data-config="#consent-config"`). */
-const INLINE_CONFIG = `  <script type="application/json" id="consent-config">${JSON.stringify(OURS_CONFIG).replace(/</g, "\\u003c")}</script>`;
+/**
+ * The patron's config as a JSON data block in the page
+ * (`data-config="#consent-config"`), with the checkout token the venue's
+ * server writes in with it (minted by the reference host the bench starts):
+ * with it, every mode asks the host for the first question as HTML.
+ */
+const inlineConfig = () =>
+  `  <script type="application/json" id="consent-config">${JSON.stringify({ ...OURS_CONFIG, token: renderHost.token }).replace(/</g, "\\u003c")}</script>`;
 
 // vanilla-cookieconsent 3: its stylesheet, its UMD build (defer), and the
 // config inline as a module calling CookieConsent.run() (the documented
@@ -176,6 +182,9 @@ const inline = (js) => js.replace(/<\/script/gi, "<\\/script");
  * the rendered HTML links, or (once the wasm has taken it over, which
  * drops the link) by the styles it adopted.
  */
+/** Save works: the wasm has taken the prompt on element `#id` over. */
+const LIVE = (id) => `() => !!document.getElementById(${JSON.stringify(id)})?.hasAttribute("data-cp-live")`;
+
 const STYLED_QUESTION = `() => { const h = document.getElementById("consent"); const r = h && h.shadowRoot; if (!r) return null; const l = r.querySelector("link[rel=stylesheet]"); return (l && l.sheet) || r.adoptedStyleSheets.length ? r.querySelector("fieldset.q") : null; }`;
 
 const WIDGETS = {
@@ -189,6 +198,7 @@ const WIDGETS = {
     // Visible and styled: the first question, once its linked stylesheet
     // has loaded (before that it would show unstyled, which does not count).
     find: STYLED_QUESTION,
+    live: LIVE("consent"),
     what: "first `fieldset.q` in the server-rendered shadow root, its stylesheet loaded",
     shape: "made per request by the venue's server, which first calls `POST /api/v1/prompt/render` on the reference host (server to server, timed inside the page's response); the question is in the HTML; its shadow root links `consent-prompt.css`; the config is in the page; `embed.js` (async) hydrates later",
     serial: 2,
@@ -196,17 +206,35 @@ const WIDGETS = {
   },
   ours: {
     label: "Consent Prompt (script tag)",
-    // The README's script tag, with the patron's config written into the
-    // page (as a checkout page made per patron has it).
-    page: shell({
-      body: `${INLINE_CONFIG}\n  <script src="/consent-prompt/embed.js" data-target="#consent" data-config="#consent-config" async></script>`,
-    }),
-    // The first question: a fieldset.q in the prompt's open shadow root.
-    find: `() => { const h = document.getElementById("consent"); return h && h.shadowRoot ? h.shadowRoot.querySelector("fieldset.q") : null; }`,
-    what: "first `fieldset.q` in the prompt's shadow root",
-    shape: "config in the page (a JSON data block); `embed.js` (async), which starts the entry module, the glue and the wasm at once; the stylesheet is inside the wasm",
+    // The README's script tag, with the patron's config (and checkout
+    // token) written into the page, as a checkout page made per patron has it.
+    page: null, // made per request by oursPage(): the token is minted at start
+    find: STYLED_QUESTION,
+    live: LIVE("consent"),
+    what: "first `fieldset.q` in the prompt's shadow root, styled (the rendered HTML's stylesheet loaded, or the wasm's own styles)",
+    shape: "config and checkout token in the page (a JSON data block); `embed.js` (async) asks the host for the first question as HTML (`POST /api/v1/prompt/fragment`) and starts the entry, the glue, the wasm and the stylesheet at once; the wasm hydrates the question later",
     serial: 3,
-    serialWhat: "page → `embed.js` → entry, glue and wasm (in parallel)",
+    serialWhat: "page → `embed.js` → the render and the stylesheet (in parallel)",
+  },
+  element: {
+    label: "Consent Prompt (<consent-prompt> element)",
+    page: null, // made per request by elementPage()
+    find: STYLED_QUESTION.replace('document.getElementById("consent")', 'document.querySelector("consent-prompt")'),
+    live: `() => document.querySelector("consent-prompt")?.hasAttribute("data-cp-live")`,
+    what: "first `fieldset.q` in the element's shadow root, styled",
+    shape: "config and checkout token in the page (a JSON data block); `<consent-prompt config=\"#consent-config\">` and `element.js` (a module, in the head), which asks for the first question as HTML as soon as it reads the config, and imports the entry, the glue and the wasm meanwhile",
+    serial: 4,
+    serialWhat: "page → `element.js` → the render → the stylesheet it links",
+  },
+  iframe: {
+    label: "Consent Prompt (iframe)",
+    page: null, // made per request by iframePage()
+    find: `() => { const f = document.querySelector("#consent iframe"); const d = f && f.contentDocument; if (!d) return null; const h = d.getElementById("consent"); const r = h && h.shadowRoot; if (!r) return null; const l = r.querySelector("link[rel=stylesheet]"); return (l && l.sheet) || r.adoptedStyleSheets.length ? r.querySelector("fieldset.q") : null; }`,
+    live: `() => !!document.querySelector("#consent iframe")?.contentDocument?.getElementById("consent")?.hasAttribute("data-cp-live")`,
+    what: "first `fieldset.q` in the frame's prompt, styled",
+    shape: "config and checkout token in the page; `host.js` (defer) opens `frame.html` (its own `frame.css` and `frame.js`, a module that imports the entry) and sends the config once the frame says it is ready; the frame asks for the first question as HTML as soon as it has the config",
+    serial: 5,
+    serialWhat: "page → `host.js` → `frame.html` → `frame.js`, `frame.json` and the entry → the render",
   },
   cookieconsent: {
     label: "vanilla-cookieconsent 3.1.0 (consent modal)",
@@ -233,16 +261,39 @@ const WIDGETS = {
   },
 };
 
-/** The rendering host, when the ssr page is measured (set in main). */
+/** The rendering host, when a page of ours is measured (set in main). */
 let renderHost = null;
+/** The page server's origin (the frame's allowed parent). */
+let pageOrigin = "";
+/** Our modes: each measured with the reference host behind it. */
+const OURS = ["ours", "ssr", "element", "iframe"];
+
+/** The script tag of every page of ours. */
+const EMBED = `  <script src="/consent-prompt/embed.js" data-target="#consent" data-config="#consent-config" async></script>`;
 
 /** The ssr page for one request: the render asked for now, server to server. */
 async function ssrPage() {
-  const rendered = await renderHost.render(OURS_CONFIG, "/consent-prompt/");
-  return shell({
-    body: `${INLINE_CONFIG}\n  <script src="/consent-prompt/embed.js" data-target="#consent" data-config="#consent-config" async></script>`,
-  }).replace('<div id="consent"></div>', () => `<div id="consent">${rendered.fragment}</div>`);
+  const rendered = await renderHost.render({ ...OURS_CONFIG, token: renderHost.token }, "/consent-prompt/");
+  return shell({ body: `${inlineConfig()}\n${EMBED}` }).replace('<div id="consent"></div>', () => `<div id="consent">${rendered.fragment}</div>`);
 }
+
+/** The script-tag page: the config and token in the page, the README's script tag. */
+const oursPage = async () => shell({ body: `${inlineConfig()}\n${EMBED}` });
+
+/** The element's page: the module in the head, the element where the prompt goes. */
+const elementPage = async () =>
+  shell({
+    head: `  <script type="module" src="/consent-prompt/element.js"></script>\n${inlineConfig()}`,
+  }).replace('<div id="consent"></div>', '<consent-prompt name="consent" config="#consent-config"></consent-prompt>');
+
+/** The iframe's page: host.js opens the frame and sends it the config from the page. */
+const iframePage = async () =>
+  shell({
+    head: `  <script src="/consent-prompt/host.js" defer></script>\n  <script src="/frame-start.js" defer></script>\n${inlineConfig()}`,
+  });
+
+/** The parent's two lines for the iframe (a file: a strict page allows no inline script). */
+const FRAME_START = `ConsentPromptFrame.mount("#consent", { src: "/consent-prompt/frame.html", config: JSON.parse(document.getElementById("consent-config").textContent), title: "Contact preferences" });\n`;
 
 // ------------------------------------------------------------ measurement
 
@@ -254,9 +305,10 @@ async function ssrPage() {
  * checkVisibility() with opacity and visibility (so a modal still at
  * opacity 0 or visibility: hidden does not count).
  */
-function probe(findSource) {
+function probe(findSource, liveSource) {
   return `(() => {
   const find = ${findSource};
+  const live = ${liveSource ?? "null"};
   const visible = (el) => {
     if (!el || !el.isConnected) return false;
     const r = el.getBoundingClientRect();
@@ -265,6 +317,7 @@ function probe(findSource) {
     return el.checkVisibility({ opacityProperty: true, visibilityProperty: true });
   };
   window.__ttfq = null;
+  window.__live = null;
   // Cumulative layout shift from navigation on (shifts after input excluded).
   window.__cls = 0;
   try {
@@ -272,6 +325,14 @@ function probe(findSource) {
       for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
     }).observe({ type: "layout-shift", buffered: true });
   } catch (e) {}
+  // Save works: the wasm has taken the prompt over (ours only).
+  const liveFrame = () => {
+    let ok = false;
+    try { ok = live(); } catch (e) {}
+    if (ok) window.__live = { ms: performance.now() };
+    else requestAnimationFrame(liveFrame);
+  };
+  if (live) requestAnimationFrame(liveFrame);
   const frame = () => {
     let el = null;
     try { el = find(); } catch (e) {}
@@ -291,8 +352,21 @@ function files() {
   const klaro = (f) => ({ file: path.join(PEERS, "klaro/dist", f) });
   return {
     "/shell.css": { body: SHELL_CSS, type: "text/css; charset=utf-8" },
-    "/ours.html": { body: WIDGETS.ours.page, type: "text/html; charset=utf-8" },
+    "/ours.html": { dynamic: oursPage, type: "text/html; charset=utf-8" },
     "/ssr.html": { dynamic: ssrPage, type: "text/html; charset=utf-8" },
+    "/element.html": { dynamic: elementPage, type: "text/html; charset=utf-8" },
+    "/iframe.html": { dynamic: iframePage, type: "text/html; charset=utf-8" },
+    "/frame-start.js": { body: FRAME_START, type: "text/javascript; charset=utf-8" },
+    // The page's own render request, passed on to the reference host as a
+    // venue's host would answer it (the bench serves one origin).
+    "/api/v1/prompt/fragment": { post: (body, headers) => renderHost.forPage(body, headers) },
+    "/consent-prompt/element.js": dist("element.js"),
+    "/consent-prompt/early.js": dist("early.js"),
+    "/consent-prompt/host.js": dist("host.js"),
+    "/consent-prompt/frame.html": dist("frame.html"),
+    "/consent-prompt/frame.js": dist("frame.js"),
+    "/consent-prompt/frame.css": dist("frame.css"),
+    "/consent-prompt/frame.json": { dynamic: async () => JSON.stringify({ allowedParentOrigins: [pageOrigin] }), type: "application/json" },
     "/consent-prompt/consent-prompt.css": dist("consent-prompt.css"),
     "/cookieconsent.html": { body: WIDGETS.cookieconsent.page, type: "text/html; charset=utf-8" },
     "/klaro.html": { body: WIDGETS.klaro.page, type: "text/html; charset=utf-8" },
@@ -335,7 +409,7 @@ async function once(browser, server, name) {
       });
       await cdp.send("Emulation.setCPUThrottlingRate", { rate: MOBILE.cpuRate });
     }
-    await page.addInitScript({ content: probe(widget.find) });
+    await page.addInitScript({ content: probe(widget.find, widget.live) });
     if (CACHE === "warm") {
       // The first visit fills the cache; it is not measured.
       await page.goto(`${server.url}/${name}.html`, { waitUntil: "commit" });
@@ -357,16 +431,30 @@ async function once(browser, server, name) {
       throw new Error(`${e.message}; page errors: ${errors.join(" | ") || "none"}`);
     });
     const { ms } = await handle.jsonValue();
+    // Until Save works (the wasm has taken the prompt over), for ours.
+    let liveMs = null;
+    if (widget.live) {
+      const live = await withTimeout(
+        page.waitForFunction(() => window.__live, null, { polling: 50, timeout: RUN_TIMEOUT_MS }),
+        RUN_TIMEOUT_MS + 2000,
+        `${name}: Save works`
+      );
+      liveMs = (await live.jsonValue()).ms;
+    }
     // Let late requests (none expected) land before the log is read, and
     // let the prompt settle so a late shift would be counted.
     await page.waitForTimeout(PROFILE === "mobile" ? 800 : 200);
     const cls = await page.evaluate(() => window.__cls);
+    if (process.env.TTFQ_TRACE) {
+      const entries = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => `${e.name.split("/").pop().padEnd(28)} start ${e.startTime.toFixed(0)} end ${e.responseEnd.toFixed(0)}`));
+      console.error(`  [${name}] first question at ${ms.toFixed(0)}\n    ${entries.join("\n    ")}`);
+    }
     if (SHOTS && !shot.has(name)) {
       shot.add(name);
       await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
     }
     const requests = server.log.map((r) => ({ ...r }));
-    return { ms, cls, requests, errors, chain: chainDepth(sent) };
+    return { ms, liveMs, cls, requests, errors, chain: chainDepth(sent) };
   } finally {
     await context.close();
   }
@@ -408,8 +496,8 @@ async function main() {
     writeFileSync(CONFIG_OUT, JSON.stringify(OURS_CONFIG, null, 2));
     return;
   }
-  if (ONLY.includes("ssr")) {
-    if (!existsSync(HOST_BIN)) throw new Error(`the ssr page needs the host: ${HOST_BIN} (cargo build -p consent-host --profile host)`);
+  if (ONLY.some((n) => OURS.includes(n))) {
+    if (!existsSync(HOST_BIN)) throw new Error(`our pages need the host (the token, and the render): ${HOST_BIN} (cargo build -p consent-host --profile host)`);
     renderHost = await startRenderHost({ hostBin: HOST_BIN, dist: DIST, venueId: OURS_CONFIG.venue.id, customerId: OURS_CONFIG.customerId });
   }
   const needs = { cookieconsent: "vanilla-cookieconsent", klaro: "klaro" };
@@ -424,16 +512,18 @@ async function main() {
   // A peer that is not installed is not served (and not measured).
   const table = Object.fromEntries(Object.entries(files()).filter(([, v]) => !v.file || existsSync(v.file)));
   const server = await serveStatic(table, { cache: CACHE === "warm" ? "immutable" : "no-store" });
+  pageOrigin = server.url;
   const browser = await launch();
   const chromiumVersion = browser.version();
   const names = ONLY;
-  const results = Object.fromEntries(names.map((n) => [n, { times: [], cls: [], requests: null, errors: [], chains: [] }]));
+  const results = Object.fromEntries(names.map((n) => [n, { times: [], live: [], cls: [], requests: null, errors: [], chains: [] }]));
   try {
     for (let round = -WARMUP; round < RUNS; round++) {
       for (const name of names) {
         const r = await once(browser, server, name);
         if (round < 0) continue; // warm-up rounds are not recorded
         results[name].times.push(r.ms);
+        if (r.liveMs !== null) results[name].live.push(r.liveMs);
         results[name].cls.push(r.cls);
         results[name].requests ??= r.requests;
         results[name].chains.push(r.chain);
@@ -470,6 +560,9 @@ async function main() {
             // Measured: the longest chain of requests over the whole visit.
             chainMax: Math.max(...r.chains),
             renderCall: n === "ssr" ? renderHost?.timings() : undefined,
+            pageRenderCall: n !== "ssr" && OURS.includes(n) ? renderHost?.pageTimings() : undefined,
+            // Until Save works (hydrated), for ours.
+            live: r.live.length ? summary(r.live) : null,
             ...summary(r.times),
             times: r.times,
             clsMax: Math.max(...r.cls),
@@ -486,11 +579,12 @@ async function main() {
   writeFileSync(OUT, JSON.stringify(out, null, 2));
   for (const n of names) {
     const w = out.widgets[n];
-    console.error(`  ${n.padEnd(14)} median ${w.median.toFixed(1)} ms (min ${w.min.toFixed(1)}, max ${w.max.toFixed(1)}), ${(w.gzipBytes / 1000).toFixed(1)} KB on the wire, CLS max ${w.clsMax.toFixed(3)}`);
+    console.error(`  ${n.padEnd(14)} median ${w.median.toFixed(1)} ms (min ${w.min.toFixed(1)}, max ${w.max.toFixed(1)})${w.live ? `, Save works at ${w.live.median.toFixed(1)} ms` : ""}, ${(w.gzipBytes / 1000).toFixed(1)} KB on the wire, CLS max ${w.clsMax.toFixed(3)}`);
   }
 }
 
-main().catch((e) => {
+main().catch(async (e) => {
   console.error(e);
+  await renderHost?.stop(); // never leave the host running
   process.exit(1);
 });

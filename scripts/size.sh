@@ -27,9 +27,10 @@
 # chain (+2.4 KB of entries), less the known keys read off the same trail
 # (no config written back: -2.6 KB), early.js imported by the module entry
 # only where no other entry holds it, and the theme tokens' descriptions
-# left out of the widget: → 256.3 KB), and is lowered whenever a change
-# makes the widget smaller.
+# left out of the widget: → 256.3 KB; the stylesheet asked for beside the
+# render in every mode, and wasm-opt's --flatten --rereloop: → 255.9 KB),
+# and is lowered whenever a change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-256.4}"
+BUDGET_KB="${SIZE_BUDGET_KB:-256.0}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"

@@ -15,7 +15,10 @@
 // with whatever the patron already chose. Without a token, with a render
 // that fails or is refused, or once the wasm got there first, nothing is
 // inserted and the prompt renders itself as before. It resolves with
-// true (inserted) or false, never rejects.
+// true (inserted) or false, never rejects. options: `render` (a URL, or
+// false), `assetBase` (where the widget's files are: the fragment links
+// its stylesheet from there, and it is asked for at once), `sheet` (that
+// stylesheet's integrity).
 //
 // It also watches the HTML the wasm has not yet taken over (rendered on
 // demand, or by the venue's server):
@@ -155,6 +158,10 @@
         return false;
       });
     asked.set(at, done);
+    // The stylesheet the fragment links, asked for beside it, not after it.
+    if (options.assetBase) {
+      CP.preload("preload", new URL("consent-prompt.css", options.assetBase).href, options.sheet, { as: "style" });
+    }
     return done;
   };
 })();

@@ -353,7 +353,16 @@ export class ConsentPromptElement extends HTMLElement {
     const source = this.config;
     if (!source) return null;
     if (typeof source !== "string") return source;
-    // "#id": the config written into the page; anything else a URL.
+    // "#id": the config written into the page, read here at once (no need
+    // to wait for the entry); a problem with it is the entry's to report.
+    if (source.startsWith("#")) {
+      try {
+        return JSON.parse(document.querySelector(source).textContent);
+      } catch {
+        /* loadConfig below names it, typed */
+      }
+    }
+    // Anything else a URL.
     const url = source.startsWith("#") ? source : new URL(source, document.baseURI).href;
     if (!this.#fetched || this.#fetched.url !== url) {
       this.#fetched = { url, config: loadConfig(url) };
@@ -396,6 +405,11 @@ export class ConsentPromptElement extends HTMLElement {
     }
     // The element reports failures itself (with its message and form
     // policy), so the entry's own deadline is its remaining budget.
+    // The first question as HTML while the entry and the wasm download.
+    window.ConsentPrompt.early(this, config, {
+      assetBase: new URL(".", import.meta.url).href,
+      sheet: (typeof INTEGRITY === "object" && INTEGRITY["consent-prompt.css"]) || "",
+    });
     let handle;
     try {
       handle = await mount(this, config, { timeout: Math.max(1, left()) });

@@ -37,6 +37,9 @@
   }
   var ConsentPrompt = window.ConsentPrompt;
   var entry = at("consent-prompt.js");
+  var target = script.getAttribute("data-target");
+  var config = script.getAttribute("data-config");
+  var render = script.getAttribute("data-render");
   // <consent-prompt>, for pages that use it
   function el() {
     if (document.querySelector("consent-prompt")) {
@@ -57,9 +60,13 @@
     // the entry's fetch of the wasm checks it instead.
     ConsentPrompt.preload(rel, at(file), extra.as === "fetch" ? "" : sri(file), extra);
   }
+  // The first question as HTML comes first: asked for before anything else,
+  // and, on a slow connection, not sharing it with the wasm (which the
+  // entry asks for itself as soon as it runs, a moment later).
+  var asked = early();
   hint("modulepreload", "consent-prompt.js", {});
   hint("modulepreload", "consent_prompt.js", {});
-  hint("preload", "consent_prompt_bg.wasm", { as: "fetch", type: "application/wasm", crossorigin: "anonymous" });
+  if (!asked) hint("preload", "consent_prompt_bg.wasm", { as: "fetch", type: "application/wasm", crossorigin: "anonymous" });
   el();
   addEventListener("DOMContentLoaded", el);
   // The entry module settles every mount within its timeout with a typed
@@ -78,25 +85,29 @@
       }
     );
   };
-  var target = script.getAttribute("data-target");
-  var config = script.getAttribute("data-config");
   if (!target || !config) return;
-  var render = script.getAttribute("data-render");
-  /** The first question as HTML, from the config written into the page. */
+  /**
+   * The first question as HTML, from the config written into the page
+   * (`data-config="#id"`); true when it was asked for.
+   */
   function early() {
+    if (!target || !config || config.charAt(0) !== "#" || render === "off") return false;
     var block = document.querySelector(config);
     var into = document.querySelector(target);
-    if (!block || !into) return;
+    if (!block || !into) return false;
     var inline;
     try {
       inline = JSON.parse(block.textContent);
     } catch (error) {
-      return; // the entry reports it, typed
+      return false; // the entry reports it, typed
     }
-    if (inline && inline.token) {
-      hint("preload", "consent-prompt.css", { as: "style" });
-      ConsentPrompt.early(into, inline, { render: render === "off" ? false : render, assetBase: at(".") });
-    }
+    if (!inline || !inline.token || !inline.endpoint) return false;
+    ConsentPrompt.early(into, inline, {
+      render: render,
+      assetBase: at("."),
+      sheet: sri("consent-prompt.css"),
+    });
+    return true;
   }
   var settle;
   // Resolves with the handle once the prompt has mounted itself; rejects
@@ -120,8 +131,8 @@
       }
     );
   }
-  // data-config="#id": the config is in the page already; nothing to fetch,
-  // and the first question can be asked for at once.
+  // A config by URL: asked for now, beside the code (the entry asks the
+  // host for the first question once it has it).
   if (config.charAt(0) !== "#") {
     var link = document.createElement("link");
     link.rel = "preload";
@@ -129,8 +140,6 @@
     link.crossOrigin = "anonymous";
     link.href = new URL(config, document.baseURI).href;
     document.head.appendChild(link);
-  } else {
-    early();
   }
   module();
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });

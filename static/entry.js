@@ -108,7 +108,13 @@ export async function mount(target, config, options = {}) {
       // The first question as HTML while the wasm downloads (nothing when
       // the config has no token, or the host cannot render it).
       const ask = window.ConsentPrompt && window.ConsentPrompt.early;
-      if (ask) ask(element(target), resolved, { render: options.render, assetBase: here("") });
+      if (ask) {
+        ask(element(target), resolved, {
+          render: options.render,
+          assetBase: here(""),
+          sheet: sri("consent-prompt.css"),
+        });
+      }
       return resolved;
     }),
   ]).then(([glue, resolved]) => glue.mountPrompt(target, resolved, options.embed ?? "module"));

@@ -55,6 +55,10 @@ const TYPES = {
 export async function serveStatic(files, { headers = {}, cache = "no-store" } = {}) {
   const table = new Map();
   for (const [urlPath, spec] of Object.entries(files)) {
+    if (spec.post) {
+      table.set(urlPath, { post: spec.post });
+      continue;
+    }
     if (spec.dynamic) {
       table.set(urlPath, { dynamic: spec.dynamic, type: spec.type ?? TYPES[path.extname(urlPath)], cacheControl: cache === "immutable" ? "no-cache" : "no-store" });
       continue;
@@ -73,6 +77,27 @@ export async function serveStatic(files, { headers = {}, cache = "no-store" } = 
   const server = createServer(async (req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, "http://127.0.0.1").pathname);
     let entry = table.get(urlPath);
+    // A POST route (`{post: async (body, headers) => ({status, type, body})}`):
+    // the page's render request, passed on to the reference host.
+    if (entry?.post && req.method === "POST") {
+      const chunks = [];
+      for await (const c of req) chunks.push(c);
+      try {
+        const out = await entry.post(Buffer.concat(chunks).toString("utf8"), req.headers);
+        const raw = Buffer.from(out.body);
+        const accept = req.headers["accept-encoding"] ?? "";
+        const encoding = /\bbr\b/.test(accept) ? "br" : /\bgzip\b/.test(accept) ? "gzip" : "identity";
+        const body = encoding === "br" ? brotliCompressSync(raw, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 5 } }) : encoding === "gzip" ? gzipSync(raw, { level: 6 }) : raw;
+        res.writeHead(out.status, { "Cache-Control": "no-store", "Content-Type": out.type, "Content-Length": body.length, ...(encoding !== "identity" ? { "Content-Encoding": encoding } : {}), Vary: "Accept-Encoding" });
+        res.end(body);
+        log.push({ path: urlPath, status: out.status, encoding, bytes: body.length, raw: raw.length });
+      } catch (e) {
+        res.writeHead(502, { "Content-Type": "text/plain", "Cache-Control": "no-store" });
+        res.end(String(e));
+        log.push({ path: urlPath, status: 502, encoding: "identity", bytes: 0, error: String(e) });
+      }
+      return;
+    }
     if (entry?.dynamic && (req.method === "GET" || req.method === "HEAD")) {
       try {
         const raw = Buffer.from(await entry.dynamic());

@@ -67,8 +67,34 @@ export async function startRenderHost({ hostBin, dist, venueId, customerId }) {
     });
   const { token } = await post("/demo/token", { venueId, customerId, ttlSeconds: 4 * 3600 });
   const times = [];
+  const pageTimes = [];
+  /** The patron's browser's own render request, passed on as it came. */
+  const forPage = (text, headers) =>
+    new Promise((resolve, reject) => {
+      const data = Buffer.from(text);
+      const started = performance.now();
+      const pass = Object.fromEntries(["accept-language", "sec-gpc"].filter((h) => headers[h]).map((h) => [h, headers[h]]));
+      const req = request(
+        { host: "127.0.0.1", port: url.port, path: "/api/v1/prompt/fragment", method: "POST", agent, headers: { "Content-Type": "text/plain;charset=UTF-8", "Content-Length": data.length, ...pass } },
+        (res) => {
+          const chunks = [];
+          res.on("data", (c) => chunks.push(c));
+          res.on("end", () => {
+            pageTimes.push(performance.now() - started);
+            resolve({ status: res.statusCode, type: res.headers["content-type"] ?? "application/json", body: Buffer.concat(chunks) });
+          });
+        }
+      );
+      req.on("error", reject);
+      req.end(data);
+    });
   return {
     url: url.href,
+    /** The patron's checkout token (the config written into a page carries it). */
+    token,
+    forPage,
+    /** How long the page's own render requests took at the host. */
+    pageTimings: () => (pageTimes.length ? { n: pageTimes.length, median: median(pageTimes), min: Math.min(...pageTimes), max: Math.max(...pageTimes) } : null),
     /** The render a venue's server asks for; its duration is kept. */
     async render(config, assetBase) {
       const started = performance.now();
