@@ -469,20 +469,29 @@ function mobileSection() {
     const ours = run.widgets.ours;
     const cc = run.widgets.cookieconsent;
     for (const [n, x] of Object.entries(run.widgets)) {
-      rows.push([run.cache, x.label, dur(x.median), dur(x.min), dur(x.max), cc && n !== "cookieconsent" ? `${(x.median / cc.median).toFixed(2)}×` : "—", kb(x.gzipBytes), x.clsMax.toFixed(3)]);
+      rows.push([
+        run.cache,
+        x.label,
+        dur(x.median),
+        dur(x.min),
+        dur(x.max),
+        cc && n !== "cookieconsent" ? `${(x.median / cc.median).toFixed(2)}×` : "—",
+        x.live ? dur(x.live.median) : "—",
+        kb(x.gzipBytes),
+        x.clsMax.toFixed(3),
+      ]);
     }
-    if (cc && ours) {
-      const ratio = ours.median / cc.median;
-      const limit = run.cache === "cold" ? 1.5 : 1.0;
-      targets.push({ what: `Script-tag mode on a phone, ${run.cache} cache: at most ${limit.toFixed(1)}× vanilla-cookieconsent's modal`, figure: `${dur(ours.median)} vs ${dur(cc.median)} (${ratio.toFixed(2)}×)`, ok: ratio <= limit });
-    }
-    const ssr = run.widgets.ssr;
-    if (cc && ssr && run.cache === "cold") {
-      const ratio = ssr.median / cc.median;
-      targets.push({ what: "Server-rendered checkout on a phone, cold cache: at most 1.0× vanilla-cookieconsent's modal", figure: `${dur(ssr.median)} vs ${dur(cc.median)} (${ratio.toFixed(2)}×)`, ok: ratio <= 1.0 });
+    // The first question, each mode against vanilla-cookieconsent's modal:
+    // cold, as the issue sets them; warm, the script tag as before.
+    const limits = run.cache === "cold" ? { ours: 1.0, element: 1.0, iframe: 1.2, ssr: 0.7 } : { ours: 1.0 };
+    for (const [n, limit] of Object.entries(limits)) {
+      const x = run.widgets[n];
+      if (!cc || !x) continue;
+      const ratio = x.median / cc.median;
+      targets.push({ what: `${x.label} on a phone, ${run.cache} cache: first question in at most ${limit.toFixed(1)}× vanilla-cookieconsent's modal`, figure: `${dur(x.median)} vs ${dur(cc.median)} (${ratio.toFixed(2)}×)`, ok: ratio <= limit });
     }
     for (const [n, x] of Object.entries(run.widgets)) {
-      if (n !== "ours" && n !== "ssr") continue;
+      if (!["ours", "ssr", "element", "iframe"].includes(n)) continue;
       targets.push({ what: `Cumulative layout shift 0 while the prompt loads (${x.label}, ${run.cache})`, figure: x.clsMax.toFixed(3), ok: x.clsMax === 0 });
     }
   }
@@ -500,7 +509,15 @@ sent (brotli quality 5, as a web server compresses a dynamic page). Cold: the HT
 disabled. Warm: a first visit fills the cache (assets served as versioned,
 immutable files), the second is measured. Runs interleaved; medians.
 
-${table(["cache", "widget", "median", "min", "max", "÷ vanilla-cookieconsent", "bytes on the wire", "CLS (max)"], rows, ["---", "---", "---:", "---:", "---:", "---:", "---:", "---:"])}
+${table(["cache", "widget", "first question, median", "min", "max", "÷ vanilla-cookieconsent", "Save works (hydrated), median", "bytes on the wire", "CLS (max)"], rows, ["---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"])}
+
+Each of our modes with a checkout token in the config shows the first
+question as HTML the host renders (${code("POST /api/v1/prompt/fragment")},
+asked for by the page's own entry while the wasm downloads; the bench's
+page server passes it on to the reference host${pageRenderLine()}); "Save
+works" is when the wasm has taken that question over, so a Save is
+recorded then. The bytes on the wire are the whole visit's, the wasm
+included.
 
 The server-rendered page is made per request, as a venue's server makes
 it: the bench's page server asks the reference host (${code("target/host/consent-host")},
@@ -514,6 +531,13 @@ navigation${renderLine()}. Its first question counts as visible once the
 stylesheet its shadow root links has loaded. Its bytes on the wire include
 the wasm, which arrives after the question is shown.
 `;
+}
+
+/** How long the pages' own render requests took at the host, from the mobile runs. */
+function pageRenderLine() {
+  const calls = mobile.filter(Boolean).map((r) => r.widgets.ours?.pageRenderCall).filter(Boolean);
+  if (!calls.length) return "";
+  return ` (at the host: ${calls.map((c) => `median ${dur(c.median)} over ${c.n} requests`).join("; ")}, cold then warm, not throttled)`;
 }
 
 /** How long the render calls took, from the mobile runs. */

@@ -147,6 +147,7 @@
       method: "POST",
       body: JSON.stringify(body),
       credentials: "omit",
+      priority: "high",
     })
       .then(function (response) {
         return response.ok ? response.json() : null;
@@ -160,7 +161,7 @@
     asked.set(at, done);
     // The stylesheet the fragment links, asked for beside it, not after it.
     if (options.assetBase) {
-      CP.preload("preload", new URL("consent-prompt.css", options.assetBase).href, options.sheet, { as: "style" });
+      CP.preload("preload", new URL("consent-prompt.css", options.assetBase).href, options.sheet, { as: "style", fetchpriority: "high" });
     }
     return done;
   };
