@@ -318,11 +318,17 @@ function probe(findSource, liveSource) {
   };
   window.__ttfq = null;
   window.__live = null;
-  // Cumulative layout shift from navigation on (shifts after input excluded).
+  // Cumulative layout shift from navigation on. Every shift counts: nobody
+  // touches the page in a run, and Chromium marks shifts in a mobile
+  // emulation's first second as "after input", which would hide exactly
+  // the shift a late prompt causes.
   window.__cls = 0;
   try {
     new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
+      for (const e of list.getEntries()) {
+        window.__cls += e.value;
+        (window.__shiftLog ||= []).push(Math.round(e.startTime) + "ms " + e.value.toFixed(4) + " " + e.sources.map((s) => s.node && s.node.nodeName).join(","));
+      }
     }).observe({ type: "layout-shift", buffered: true });
   } catch (e) {}
   // Save works: the wasm has taken the prompt over (ours only).
@@ -447,7 +453,8 @@ async function once(browser, server, name) {
     const cls = await page.evaluate(() => window.__cls);
     if (process.env.TTFQ_TRACE) {
       const entries = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => `${e.name.split("/").pop().padEnd(28)} start ${e.startTime.toFixed(0)} end ${e.responseEnd.toFixed(0)}`));
-      console.error(`  [${name}] first question at ${ms.toFixed(0)}\n    ${entries.join("\n    ")}`);
+      const shifts = await page.evaluate(() => window.__shiftLog || []);
+      console.error(`  [${name}] first question at ${ms.toFixed(0)}, shifts: ${shifts.join("; ")}\n    ${entries.join("\n    ")}`);
     }
     if (SHOTS && !shot.has(name)) {
       shot.add(name);

@@ -30,6 +30,10 @@ if [ "${TRUNK_PROFILE:-}" = "release" ]; then
   "$TERSER" consent_prompt.js --module --compress --mangle --output consent_prompt.min.js
   mv consent_prompt.min.js consent_prompt.js
 fi
+# The stylesheet a rendered question links, as the wasm carries it (build.rs):
+# without the comments and indentation meant for its editors.
+node -e 'const fs = require("fs"); const f = "consent-prompt.css";
+fs.writeFileSync(f, fs.readFileSync(f, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").split("\n").map((l) => l.trim()).filter(Boolean).join("\n"));'
 # The first question as HTML before the wasm (static/early.js) is built
 # into the front of every entry a page loads first (the script tag, the
 # element, the frame), so none needs a request of its own for it. The

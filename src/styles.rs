@@ -5,8 +5,9 @@
 use consent_core::config::Theme;
 
 /// Base styles (`static/consent-prompt.css`, also served beside the
-/// widget for server-rendered prompts to link).
-pub const BASE_CSS: &str = include_str!("../static/consent-prompt.css");
+/// widget for server-rendered prompts to link), without its comments
+/// (`build.rs`).
+pub const BASE_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/consent-prompt.css"));
 
 /// The venue's token values as one rule on the host element. Values were
 /// checked by `consent-core` to be plain CSS values, so they cannot end the
@@ -15,6 +16,9 @@ pub fn token_css(theme: &Theme) -> String {
     let mut css = String::from(":host {");
     for (name, value) in &theme.tokens {
         css.push_str(&format!(" --cp-{name}: {value};"));
+    }
+    for (name, value) in &theme.dark_tokens {
+        css.push_str(&format!(" --cp-dark-{name}: {value};"));
     }
     css.push_str(" }");
     css

@@ -98,7 +98,16 @@ export interface ConsentConfig {
   basket: { ref?: string; lines: BasketLine[] };
   preferences?: Preference[];
   headingLevel?: 1 | 2 | 3 | 4 | 5 | 6;
-  theme?: { preset?: "light" | "dark" | "auto"; tokens?: Partial<Record<ThemeToken, string>> };
+  /**
+   * The look: a preset, the light scheme's tokens (and the sizes and fonts
+   * of both), and the dark scheme's own colours (`darkTokens`, used by the
+   * `dark` preset and by `auto` on a dark device).
+   */
+  theme?: {
+    preset?: "light" | "dark" | "auto";
+    tokens?: Partial<Record<ThemeToken, string>>;
+    darkTokens?: Partial<Record<ThemeToken, string>>;
+  };
   strings?: Record<Locale, Record<string, string>>;
   headers?: Record<string, string>;
   credentials?: "omit" | "same-origin" | "include";

@@ -128,8 +128,11 @@ pub const THEME_TOKENS: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Theme {
     pub preset: ThemePreset,
-    /// Validated `(token, value)` pairs, token without the `--cp-` prefix.
+    /// Validated `(token, value)` pairs, token without the `--cp-` prefix:
+    /// the light scheme's, and the sizes and fonts of both.
     pub tokens: Vec<(String, String)>,
+    /// The dark scheme's own, set as `--cp-dark-NAME`.
+    pub dark_tokens: Vec<(String, String)>,
 }
 
 /// A checked config, ready to plan and render.
@@ -880,9 +883,24 @@ fn theme(c: &mut Check, raw: &ConfigV1) -> Theme {
             ThemePreset::Auto
         }),
     };
+    let tokens = theme_tokens(c, &t.tokens, "theme.tokens");
+    let dark_tokens = theme_tokens(c, &t.dark_tokens, "theme.darkTokens");
+    Theme {
+        preset,
+        tokens,
+        dark_tokens,
+    }
+}
+
+/// A scheme's tokens, each a known name with a plain CSS value.
+fn theme_tokens(
+    c: &mut Check,
+    given: &crate::compact::VecMap<String, String>,
+    path: &str,
+) -> Vec<(String, String)> {
     let mut tokens = Vec::new();
-    for (name, value) in &t.tokens {
-        let at = format!("theme.tokens.{name}");
+    for (name, value) in given {
+        let at = format!("{path}.{name}");
         if !THEME_TOKENS.contains(&name.as_str()) {
             c.error(
                 at,
@@ -900,7 +918,7 @@ fn theme(c: &mut Check, raw: &ConfigV1) -> Theme {
             tokens.push((name.clone(), value.trim().to_owned()));
         }
     }
-    Theme { preset, tokens }
+    tokens
 }
 
 /// A token value must stay a single CSS value: it is written into a

@@ -522,9 +522,16 @@ pub struct ThemeV1 {
     /// `light`, `dark` or `auto` (follows `prefers-color-scheme`).
     #[serde(default)]
     pub preset: Option<String>,
-    /// CSS custom properties without the `--cp-` prefix, e.g. `{"accent": "#7a1f5c"}`.
+    /// CSS custom properties without the `--cp-` prefix, e.g. `{"accent": "#7a1f5c"}`:
+    /// the light scheme's (and the sizes and fonts of both).
     #[serde(default)]
     pub tokens: VecMap<String, String>,
+    /// The dark scheme's own colours (the `dark` preset, and `auto` on a
+    /// dark device), named as in `tokens`, so a brand colour chosen for a
+    /// light page never lands on a dark one unchecked. Colours not given
+    /// here keep the dark preset's.
+    #[serde(default)]
+    pub dark_tokens: VecMap<String, String>,
 }
 
 /// The `schema` value of every v1 receipt.

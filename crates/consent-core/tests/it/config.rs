@@ -99,6 +99,10 @@ fn errors_name_the_field_path() {
             "theme.tokens.accent: \"red; } body { display:none\" is not a plain CSS value (no ; { } < > \\ or url())"),
         ("unknown token", |v| v["theme"] = json!({"tokens": {"acent": "red"}}),
             "theme.tokens.acent: is not a theme token; known tokens: accent, accent-text, text, muted, background, surface, border, error, radius, font-family, font-size, spacing, focus-ring"),
+        ("css injection in a dark token", |v| v["theme"] = json!({"darkTokens": {"text": "#fff} x {"}}),
+            "theme.darkTokens.text: \"#fff} x {\" is not a plain CSS value (no ; { } < > \\ or url())"),
+        ("unknown dark token", |v| v["theme"] = json!({"darkTokens": {"colour": "red"}}),
+            "theme.darkTokens.colour: is not a theme token; known tokens: accent, accent-text, text, muted, background, surface, border, error, radius, font-family, font-size, spacing, focus-ring"),
         ("zero validity", |v| v["validityDays"] = json!(0),
             "validityDays: must be at least 1 day (leave it out for answers that do not lapse)"),
         ("overriding a header the prompt sets", |v| v["headers"] = json!({"Idempotency-Key": "x"}),
@@ -493,4 +497,25 @@ fn placeholders_follow_what_serde_expected() {
     for (message, current, want) in cases {
         assert_eq!(placeholder(message, *current), *want, "{message}");
     }
+}
+
+#[test]
+fn each_colour_scheme_keeps_its_own_tokens() {
+    let mut v = good();
+    v["theme"] = json!({
+        "preset": "auto",
+        "tokens": { "accent": "#7a1f5c", "radius": "4px" },
+        "darkTokens": { "accent": " #f0a8d8 " }
+    });
+    let c = validate(&parse_json(&v.to_string()).unwrap())
+        .unwrap()
+        .config;
+    assert_eq!(
+        c.theme.tokens,
+        [
+            ("accent".into(), "#7a1f5c".into()),
+            ("radius".into(), "4px".into())
+        ]
+    );
+    assert_eq!(c.theme.dark_tokens, [("accent".into(), "#f0a8d8".into())]);
 }
