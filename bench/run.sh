@@ -74,7 +74,7 @@ else
 fi
 # Everything below measures one snapshot, even if dist/ is rebuilt meanwhile.
 mkdir -p "$OUT/dist"
-for f in embed.js consent-prompt.js early.js consent_prompt.js consent_prompt_bg.wasm consent-prompt.css element.js host.js frame.html frame.js frame.css; do
+for f in embed.js consent-prompt.js early.js consent_prompt.js consent_prompt_bg.wasm consent-prompt.css element.js host.js frame.html frame.js frame.css asset-manifest.json; do
   cp "dist/$f" "$OUT/dist/$f"
 done
 {
