@@ -36,10 +36,14 @@
 const INTEGRITY = "__CP_INTEGRITY__";
 const ENTRY = new URL("./consent-prompt.js", import.meta.url).href;
 let entry = null;
+/** This file as the host serves it (not inlined into a venue's bundle, which bundles the entry too). */
+const SERVED_AS_BUILT = /\/element\.js([?#]|$)/.test(import.meta.url);
 function entryModule() {
   if (!entry) {
     const integrity = (typeof INTEGRITY === "object" && INTEGRITY["consent-prompt.js"]) || "";
-    entry = import(window.ConsentPrompt.preload("modulepreload", ENTRY, integrity));
+    if (SERVED_AS_BUILT) window.ConsentPrompt.preload("modulepreload", ENTRY, integrity);
+    // Named literally, so a bundler that takes the package in bundles it.
+    entry = import("./consent-prompt.js");
   }
   return entry;
 }

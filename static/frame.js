@@ -20,7 +20,8 @@ let entry = null;
 function entryModule() {
   if (!entry) {
     const integrity = (typeof INTEGRITY === "object" && INTEGRITY["consent-prompt.js"]) || "";
-    entry = import(window.ConsentPrompt.preload("modulepreload", ENTRY, integrity));
+    window.ConsentPrompt.preload("modulepreload", ENTRY, integrity);
+    entry = import("./consent-prompt.js");
   }
   return entry;
 }
