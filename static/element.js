@@ -409,8 +409,9 @@ export class ConsentPromptElement extends HTMLElement {
     }
     // The element reports failures itself (with its message and form
     // policy), so the entry's own deadline is its remaining budget.
-    // The first question as HTML while the entry and the wasm download.
-    window.ConsentPrompt.early(this, config, {
+    // The first question as HTML while the entry and the wasm download
+    // (served as built: a venue's bundle has no stylesheet beside it).
+    if (SERVED_AS_BUILT) window.ConsentPrompt.early(this, config, {
       assetBase: new URL(".", import.meta.url).href,
       sheet: (typeof INTEGRITY === "object" && INTEGRITY["consent-prompt.css"]) || "",
     });

@@ -107,7 +107,9 @@ export async function mount(target, config, options = {}) {
     Promise.all([loadConfig(config), early]).then(([resolved]) => {
       // The first question as HTML while the wasm downloads (nothing when
       // the config has no token, or the host cannot render it).
-      const ask = window.ConsentPrompt && window.ConsentPrompt.early;
+      // (Served as built only: a venue's bundle has no stylesheet beside it
+      // for the rendered question to link.)
+      const ask = SERVED_AS_BUILT && window.ConsentPrompt && window.ConsentPrompt.early;
       if (ask) {
         ask(element(target), resolved, {
           render: options.render,
