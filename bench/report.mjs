@@ -119,6 +119,11 @@ const ledgerPg = has("ledger-postgres.json") ? json("ledger-postgres.json") : nu
 const pgVersion = has("postgres-version.txt") ? text("postgres-version.txt").trim() : null;
 const pgFailed = has("postgres-failed.txt") ? text("postgres-failed.txt").trim() : null;
 const mobile = ["cold", "warm"].map((c) => (has(`ttfq-mobile-${c}.json`) ? json(`ttfq-mobile-${c}.json`) : null));
+// A widget's label goes into Markdown as text: `<consent-prompt>` must not
+// be read as an HTML tag.
+for (const run of [ttfq, ...mobile]) {
+  for (const w of Object.values(run?.widgets ?? {})) w.label = w.label.replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
 const divanText = has("divan.txt") ? text("divan.txt") : "";
 const sizeText = has("size.txt") ? text("size.txt") : "";
 const budgetKb = has("size-budget.txt") ? Number(text("size-budget.txt").trim()) : null;
