@@ -411,7 +411,7 @@ export class ConsentPromptElement extends HTMLElement {
     // policy), so the entry's own deadline is its remaining budget.
     // The first question as HTML while the entry and the wasm download
     // (served as built: a venue's bundle has no stylesheet beside it).
-    if (SERVED_AS_BUILT) window.ConsentPrompt.early(this, config, {
+    if (SERVED_AS_BUILT && !this.#handle) window.ConsentPrompt.early(this, config, {
       assetBase: new URL(".", import.meta.url).href,
       sheet: (typeof INTEGRITY === "object" && INTEGRITY["consent-prompt.css"]) || "",
     });

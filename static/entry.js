@@ -22,6 +22,8 @@ const here = (name) => new URL(`./${name}`, import.meta.url).href;
 const SERVED_AS_BUILT = /\/consent-prompt\.js([?#]|$)/.test(import.meta.url);
 
 let loading = null;
+/** The wasm is in: a prompt mounted now renders at once, with no HTML to ask for first. */
+let loaded = false;
 
 /**
  * `<link rel="modulepreload">` for a module beside this entry, with its
@@ -62,6 +64,7 @@ export function load() {
       const integrity = sri("consent_prompt_bg.wasm");
       // Checked by the browser as it streams: a changed file never compiles.
       await glue.default({ module_or_path: integrity ? fetch(wasm, { integrity, mode: "cors" }) : wasm });
+      loaded = true;
       return glue;
     });
   }
@@ -109,7 +112,7 @@ export async function mount(target, config, options = {}) {
       // the config has no token, or the host cannot render it).
       // (Served as built only: a venue's bundle has no stylesheet beside it
       // for the rendered question to link.)
-      const ask = SERVED_AS_BUILT && window.ConsentPrompt && window.ConsentPrompt.early;
+      const ask = SERVED_AS_BUILT && !loaded && window.ConsentPrompt && window.ConsentPrompt.early;
       if (ask) {
         ask(element(target), resolved, {
           render: options.render,
