@@ -26,28 +26,9 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// One step of a path into a JS value.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Seg {
-    Key(String),
-    Index(u32),
-}
-
-/// `a.b[0].c`, as the venue reads paths.
-pub(crate) fn text(at: &[Seg]) -> String {
-    let mut out = String::new();
-    for s in at {
-        match s {
-            Seg::Key(k) if out.is_empty() => out.push_str(k),
-            Seg::Key(k) => {
-                out.push('.');
-                out.push_str(k);
-            }
-            Seg::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
+/// A step of a path, and a path as the venue reads it: the core's, shared
+/// with every reader of configs.
+pub(crate) use consent_core::config::{path_text as text, Step as Seg};
 
 /// A reading that stopped: serde's message (without the `Error: ` a JS
 /// error's text starts with) and, when the trail shows it, where.

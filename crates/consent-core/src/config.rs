@@ -171,6 +171,30 @@ pub struct Validated {
     pub warnings: Vec<Issue>,
 }
 
+/// One step of a path into a config: a key, or an index in a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(u32),
+}
+
+/// `a.b[0].c`: a path as every reader of configs names it to the venue
+/// (the widget's and `check-config`'s).
+pub fn path_text(at: &[Step]) -> String {
+    let mut out = String::new();
+    for s in at {
+        match s {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
 /// A config serde could not read, in the words the rest of validation uses.
 ///
 /// Whatever reads the config (serde-wasm-bindgen in the widget, serde_json

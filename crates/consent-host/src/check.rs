@@ -167,27 +167,7 @@ fn under(path: &str, root: &str) -> bool {
 }
 
 /// One step of a path into a JSON value.
-#[derive(Clone, Debug, PartialEq)]
-enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-/// `a.b[0].c`, as the venue reads paths (and as the widget writes them).
-fn text(at: &[Seg]) -> String {
-    let mut out = String::new();
-    for s in at {
-        match s {
-            Seg::Key(k) if out.is_empty() => out.push_str(k),
-            Seg::Key(k) => {
-                out.push('.');
-                out.push_str(k);
-            }
-            Seg::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
+use consent_core::config::{path_text as text, Step as Seg};
 
 /// The steps of `serde_path_to_error`'s path; `None` where one is not a
 /// key or an index.
@@ -195,7 +175,7 @@ fn segments(path: &serde_path_to_error::Path) -> Option<Vec<Seg>> {
     use serde_path_to_error::Segment;
     path.iter()
         .map(|s| match s {
-            Segment::Seq { index } => Some(Seg::Index(*index)),
+            Segment::Seq { index } => u32::try_from(*index).ok().map(Seg::Index),
             Segment::Map { key } => Some(Seg::Key(key.clone())),
             Segment::Enum { variant } => Some(Seg::Key(variant.clone())),
             Segment::Unknown => None,
@@ -312,14 +292,14 @@ fn json_of(p: Placeholder<'_>) -> Value {
 fn get_at<'v>(root: &'v Value, at: &[Seg]) -> Option<&'v Value> {
     at.iter().try_fold(root, |v, s| match s {
         Seg::Key(k) => v.get(k),
-        Seg::Index(i) => v.get(i),
+        Seg::Index(i) => v.get(*i as usize),
     })
 }
 
 fn get_at_mut<'v>(root: &'v mut Value, at: &[Seg]) -> Option<&'v mut Value> {
     at.iter().try_fold(root, |v, s| match s {
         Seg::Key(k) => v.get_mut(k),
-        Seg::Index(i) => v.get_mut(i),
+        Seg::Index(i) => v.get_mut(*i as usize),
     })
 }
 
@@ -333,8 +313,8 @@ fn set_at(root: &mut Value, at: &[Seg], put: Value) -> bool {
             map.insert(k.clone(), put);
             true
         }
-        (Some(Value::Array(items)), Seg::Index(i)) if *i < items.len() => {
-            items[*i] = put;
+        (Some(Value::Array(items)), Seg::Index(i)) if (*i as usize) < items.len() => {
+            items[*i as usize] = put;
             true
         }
         _ => false,
