@@ -30,8 +30,9 @@
 # left out of the widget: → 256.3 KB; the stylesheet asked for beside the
 # render in every mode, and wasm-opt's --flatten --rereloop: → 255.9 KB;
 # each colour scheme its own tokens, less the stylesheet's comments: →
-# 256.0 KB), and is lowered whenever a change makes the widget smaller.
+# 256.0 KB; wasm-opt -Oz run again while the gzip size falls: → 255.4
+# KB), and is lowered whenever a change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-256.0}"
+BUDGET_KB="${SIZE_BUDGET_KB:-255.4}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"

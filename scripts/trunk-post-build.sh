@@ -27,6 +27,20 @@ if [ "${TRUNK_PROFILE:-}" = "release" ]; then
   fi
   wasm-opt -Oz --flatten --rereloop -Oz --converge consent_prompt_bg.wasm -o consent_prompt_bg.opt.wasm
   mv consent_prompt_bg.opt.wasm consent_prompt_bg.wasm
+  # --converge stops when the raw size stops falling, but what a patron
+  # downloads is compressed: a fresh -Oz run still reorders code into a
+  # smaller gzip (about 0.9 KB). Run it again while the gzip size falls,
+  # at most three times, and keep the smallest.
+  gz() { gzip -9 -c "$1" | wc -c; }
+  for _ in 1 2 3; do
+    wasm-opt -Oz consent_prompt_bg.wasm -o consent_prompt_bg.opt.wasm
+    if [ "$(gz consent_prompt_bg.opt.wasm)" -lt "$(gz consent_prompt_bg.wasm)" ]; then
+      mv consent_prompt_bg.opt.wasm consent_prompt_bg.wasm
+    else
+      rm consent_prompt_bg.opt.wasm
+      break
+    fi
+  done
   "$TERSER" consent_prompt.js --module --compress --mangle --output consent_prompt.min.js
   mv consent_prompt.min.js consent_prompt.js
 fi
