@@ -695,7 +695,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
             format!("{heading_level} must be between 1 and 6"),
         );
     }
-    let theme = theme(&mut c, raw);
+    let theme = theme(&mut c, raw.theme.as_ref());
     let credentials = match raw.credentials.as_deref() {
         None | Some("same-origin") => Credentials::SameOrigin,
         Some("omit") => Credentials::Omit,
@@ -893,8 +893,22 @@ fn check_url(c: &mut Check, at: &str, url: &str) {
     }
 }
 
-fn theme(c: &mut Check, raw: &ConfigV1) -> Theme {
-    let Some(t) = &raw.theme else {
+/// The theme a config gives, read on its own: what the rest of the config
+/// holds does not matter, and a token [`validate`] would refuse is left out
+/// (so a theme can be audited, `crate::theme::audit`, beside a config's
+/// other problems).
+pub fn theme_of(given: Option<&crate::wire::ThemeV1>) -> Theme {
+    theme(
+        &mut Check {
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        },
+        given,
+    )
+}
+
+fn theme(c: &mut Check, given: Option<&crate::wire::ThemeV1>) -> Theme {
+    let Some(t) = given else {
         return Theme::default();
     };
     let preset = match t.preset.as_deref() {

@@ -29,6 +29,7 @@ pub mod plan;
 pub mod receipt;
 pub mod record;
 pub mod session;
+pub mod theme;
 pub mod time;
 pub mod wire;
 

@@ -8,9 +8,12 @@
 //! and each missing field (serde_json under `serde_path_to_error`; each
 //! time serde stops, a copy is repaired at that path with the core's
 //! [`placeholder`] and read again, so one problem never hides the next),
-//! then the core's [`validate`], less what was repaired.
+//! then the core's [`validate`], less what was repaired, then every pair
+//! of colours the theme draws below WCAG 2.2 AA contrast
+//! ([`theme::audit`]).
 
 use consent_core::config::{self, placeholder, read_issue, validate, Config, Issue, Placeholder};
+use consent_core::theme;
 use consent_core::wire::ConfigV1;
 use serde::Serialize;
 use serde_json::Value;
@@ -135,16 +138,15 @@ fn check(value: &Value, written: &Tree) -> Checked {
             config: None,
         };
     };
-    match validate(&raw) {
-        Ok(v) if errors.is_empty() => Checked {
-            errors,
-            warnings: v.warnings,
-            config: Some(v.config),
-        },
+    // The theme's contrast, audited whatever else is wrong: a pale colour
+    // is a problem for patrons, not a matter of taste.
+    let (contrast, unreadable) =
+        theme::issues(&theme::audit(&config::theme_of(raw.theme.as_ref())));
+    let mut checked = match validate(&raw) {
         Ok(v) => Checked {
+            config: errors.is_empty().then_some(v.config),
             errors,
             warnings: v.warnings,
-            config: None,
         },
         Err(e) => {
             // A value put in place of a wrong one may itself be refused:
@@ -157,7 +159,13 @@ fn check(value: &Value, written: &Tree) -> Checked {
                 config: None,
             }
         }
+    };
+    if !contrast.is_empty() {
+        checked.config = None;
     }
+    checked.errors.extend(contrast);
+    checked.warnings.extend(unreadable);
+    checked
 }
 
 /// Whether `path` is `root` or lies inside it (`a.b`, `a.b.c`, `a.b[0]`).

@@ -201,3 +201,56 @@ fn a_config_that_is_not_an_object_is_one_problem() {
         "{errors:?}"
     );
 }
+
+/// A pale colour is a problem like any other: named at the token's path,
+/// with the pair it fails and the ratio, beside the config's other
+/// problems, and the command exits 1.
+#[test]
+fn a_pale_theme_colour_is_named_with_its_pair() {
+    let mut c = demo();
+    c["theme"] = json!({ "preset": "auto", "tokens": { "muted": "#aaaaaa" }, "darkTokens": { "focus-ring": "#222222" } });
+    c["headingLevel"] = json!(9);
+    let checked = check_text(&c.to_string());
+    let paths: Vec<&str> = checked.errors.iter().map(|e| e.path.as_str()).collect();
+    assert!(paths.contains(&"headingLevel"), "{paths:?}");
+    assert!(paths.contains(&"theme.tokens.muted"), "{paths:?}");
+    assert!(paths.contains(&"theme.darkTokens.focus-ring"), "{paths:?}");
+    let muted = checked
+        .errors
+        .iter()
+        .find(|e| e.path == "theme.tokens.muted")
+        .unwrap();
+    assert!(
+        muted
+            .message
+            .contains("muted on background is 2.32:1; WCAG 2.2 AA asks for 4.5:1"),
+        "{}",
+        muted.message
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = check_config(&[&file(dir.path(), &c.to_string())]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("theme.tokens.muted: secondary text on the background (light scheme)"),
+        "{out}"
+    );
+}
+
+/// A colour the audit cannot read (a variable of the page's) is a warning,
+/// not a refusal: the venue is told to check it by hand.
+#[test]
+fn a_colour_that_cannot_be_read_is_a_warning() {
+    let mut c = demo();
+    c["theme"] = json!({ "tokens": { "accent": "var(--brand)" } });
+    let checked = check_text(&c.to_string());
+    assert!(checked.ok(), "{:?}", checked.errors);
+    assert!(
+        checked
+            .warnings
+            .iter()
+            .any(|w| w.path == "theme.tokens.accent" && w.message.contains("cannot be checked")),
+        "{:?}",
+        checked.warnings
+    );
+}
