@@ -105,7 +105,7 @@ pub async fn build_records(s: &Session, embed: Embed) -> Result<Vec<ConsentRecor
             event_ids: d
                 .lines
                 .iter()
-                .filter_map(|i| c.basket.get(*i))
+                .filter_map(|i| c.basket.get(*i as usize))
                 .map(|l| l.event_id.0.clone())
                 .collect(),
             supersedes: d.supersedes,

@@ -252,13 +252,14 @@ impl Session {
         }
         let gpc = if shown.show_gpc_note { self.gpc } else { None };
         let mut hasher = Fnv1a::default();
-        // The plan goes in as its `Debug` text: it holds `Vec<usize>`s, and
-        // `Hash` writes a slice of `usize` as raw memory, 8 bytes a number
-        // on the host and 4 in wasm32. Nothing else hashed holds one.
+        // Every `usize` hashed goes through `write_usize`, as a u64: the
+        // plan's line numbers are `u32`s (`plan::LineNo`), since `Hash`
+        // writes a slice of `usize` as raw memory, 8 bytes a number on the
+        // host and 4 in wasm32.
         (
             env!("CARGO_PKG_VERSION"),
             &shown,
-            format!("{:?}", self.plan),
+            &self.plan,
             &self.locale,
             &self.answers,
             gpc,

@@ -96,6 +96,12 @@ pub enum SkipReason {
     },
 }
 
+/// A basket line's index. A `u32`, not a `usize`: the plan is hashed into
+/// the render fingerprint, which must come out the same in the browser
+/// (wasm32) and on the server (64-bit), and `Hash` writes a `usize` slice
+/// as its raw memory.
+pub type LineNo = u32;
+
 /// One partner inside a question.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Ask {
@@ -108,7 +114,7 @@ pub struct Ask {
     pub reason: AskReason,
     pub previous: Option<PreviousAnswer>,
     /// Indices of the basket lines that name this partner, in basket order.
-    pub lines: Vec<usize>,
+    pub lines: Vec<LineNo>,
 }
 
 /// One question put to the patron.
@@ -126,8 +132,8 @@ pub struct Question {
 
 impl Question {
     /// Indices of every basket line behind this question, in basket order, without repeats.
-    pub fn lines(&self) -> Vec<usize> {
-        let lines: Vec<usize> = self
+    pub fn lines(&self) -> Vec<LineNo> {
+        let lines: Vec<LineNo> = self
             .asks
             .iter()
             .flat_map(|a| a.lines.iter().copied())
@@ -137,11 +143,11 @@ impl Question {
         let Some(&last) = lines.iter().max() else {
             return lines;
         };
-        let mut present = vec![false; last + 1];
+        let mut present = vec![false; last as usize + 1];
         for &l in &lines {
-            present[l] = true;
+            present[l as usize] = true;
         }
-        (0..=last).filter(|&l| present[l]).collect()
+        (0..=last).filter(|&l| present[l as usize]).collect()
     }
 }
 
@@ -150,7 +156,7 @@ impl Question {
 pub struct Skipped {
     pub partner_id: PartnerId,
     pub reason: SkipReason,
-    pub lines: Vec<usize>,
+    pub lines: Vec<LineNo>,
 }
 
 /// The outcome of planning.
@@ -161,9 +167,9 @@ pub struct Plan {
     /// Every partner named in the basket and not asked, in first-appearance order.
     pub skipped: Vec<Skipped>,
     /// Lines whose event id already appeared earlier in the basket (ignored).
-    pub duplicate_lines: Vec<usize>,
+    pub duplicate_lines: Vec<LineNo>,
     /// Lines for events with no partner company (nothing to ask).
-    pub lines_without_partners: Vec<usize>,
+    pub lines_without_partners: Vec<LineNo>,
 }
 
 impl Plan {
@@ -197,8 +203,8 @@ pub fn plan(
     let mut out = Plan::default();
     let mut seen_events = StrMap::with_capacity(basket.len());
     let mut slot_of = StrMap::default();
-    let mut groups: Vec<(&PartnerId, Vec<usize>)> = Vec::new();
-    for (line_no, line) in basket.iter().enumerate() {
+    let mut groups: Vec<(&PartnerId, Vec<LineNo>)> = Vec::new();
+    for (line_no, line) in (0..).zip(basket) {
         if seen_events.try_insert(line.event_id.as_str(), ()).is_some() {
             out.duplicate_lines.push(line_no);
             continue;

@@ -61,7 +61,7 @@ pub struct DecisionDraft {
     pub supersedes: Option<String>,
     pub renewal: bool,
     /// Basket line indices behind this partner.
-    pub lines: Vec<usize>,
+    pub lines: Vec<crate::plan::LineNo>,
 }
 
 /// The channels a question offers: the partner's, or the general statement's.

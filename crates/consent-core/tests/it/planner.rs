@@ -610,10 +610,10 @@ proptest! {
         // Each question stands where its first partner first appears (the
         // statement where the first partner it names does), and a
         // statement names its partners in that order too.
-        let firsts: Vec<usize> = p.questions.iter().map(|q| q.asks[0].lines[0]).collect();
+        let firsts: Vec<u32> = p.questions.iter().map(|q| q.asks[0].lines[0]).collect();
         prop_assert!(firsts.windows(2).all(|w| w[0] <= w[1]), "{:?}", firsts);
         for q in &p.questions {
-            let inner: Vec<usize> = q.asks.iter().map(|a| a.lines[0]).collect();
+            let inner: Vec<u32> = q.asks.iter().map(|a| a.lines[0]).collect();
             prop_assert!(inner.windows(2).all(|w| w[0] <= w[1]), "{:?}", inner);
         }
         if matches!(policy.mode, Mode::General { .. }) {
