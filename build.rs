@@ -1,5 +1,5 @@
 //! The prompt's stylesheet as the wasm carries it: `static/consent-prompt.css`
-//! without its comments and indentation (every patron downloads these bytes
+//! without its comments and the whitespace CSS does not need (every patron downloads these bytes
 //! inside the wasm; the comments are for the people who edit the file).
 
 use std::{env, fs, path::Path};
@@ -13,8 +13,8 @@ fn main() {
     fs::write(out, strip(&css)).expect("OUT_DIR is writable");
 }
 
-/// Comments out, each line trimmed, blank lines dropped. (The stylesheet
-/// holds no string containing `/*`.)
+/// Comments out, then [`squeeze`]d. (The stylesheet holds no string
+/// containing `/*`.)
 fn strip(css: &str) -> String {
     let mut text = String::with_capacity(css.len());
     let mut rest = css;
@@ -26,9 +26,38 @@ fn strip(css: &str) -> String {
         };
     }
     text.push_str(rest);
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
+    squeeze(&text)
+}
+
+/// Whitespace runs made one space, and dropped where CSS needs none:
+/// beside `{ } ; , >` and after `:` (never before it: `.cp :focus` is a
+/// descendant selector). Quoted strings are kept as they are.
+fn squeeze(css: &str) -> String {
+    let mut out = String::with_capacity(css.len());
+    let mut quote: Option<char> = None;
+    let mut space = false;
+    for c in css.chars() {
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        let joins = |c: char| matches!(c, '{' | '}' | ';' | ',' | '>');
+        let after = out.chars().last();
+        if space && !joins(c) && !after.is_some_and(|a| joins(a) || a == ':') && after.is_some() {
+            out.push(' ');
+        }
+        space = false;
+        if c == '"' || c == '\'' {
+            quote = Some(c);
+        }
+        out.push(c);
+    }
+    out
 }
