@@ -328,6 +328,12 @@ pub fn Prompt(props: &PromptProps) -> Html {
         Phase::Done(Status::Kept) => texts.get(Key::Pending),
         Phase::Done(Status::Failed { .. }) | Phase::Failed(_) => texts.get(Key::Failed),
     };
+    let status_class = match &s.phase {
+        Phase::Done(Status::Saved { .. }) => "status done",
+        Phase::Done(Status::Kept) => "status kept",
+        Phase::Done(Status::Failed { .. }) | Phase::Failed(_) => "status failed",
+        Phase::Asking | Phase::Saving => "status",
+    };
     // Box office and phone: the operator reads the screen, so the heading and
     // introduction speak to them; the notices are still read out verbatim.
     let (title, intro) = if account {
@@ -382,7 +388,7 @@ pub fn Prompt(props: &PromptProps) -> Html {
                     <button key="submit" type="submit" part="submit" disabled={s.phase == Phase::Saving}>{ texts.get(Key::Save) }</button>
                 }
             </form>
-            <p class="status" role="status" aria-live="polite" part="status" data-saving={texts.get(Key::Saving)}>{ status }</p>
+            <p class={status_class} role="status" aria-live="polite" part="status" data-saving={texts.get(Key::Saving)}>{ status }</p>
             <div class="receipt" part="receipt" aria-live="polite">
                 if let Some(r) = s.final_save().and_then(|saved| saved.links.as_ref()) {
                     <p id="cp-receipt" part="receipt-title">{ texts.get(Key::ReceiptOffer) }</p>
@@ -465,7 +471,7 @@ pub fn QuestionView(props: &QuestionProps) -> Html {
     let events: Vec<&str> = q
         .lines()
         .iter()
-        .filter_map(|i| c.basket.get(*i))
+        .filter_map(|i| c.basket.get(*i as usize))
         .map(|l| l.title.as_str())
         .collect();
     let because = (!events.is_empty())

@@ -74,7 +74,7 @@ export interface Preference {
 
 export type ThemeToken =
   | "accent" | "accent-text" | "text" | "muted" | "background" | "surface" | "border"
-  | "error" | "radius" | "font-family" | "font-size" | "spacing" | "focus-ring";
+  | "error" | "radius" | "font-family" | "font-size" | "spacing" | "padding" | "focus-ring";
 
 export interface ConsentConfig {
   endpoint: string;

@@ -121,6 +121,7 @@ pub const THEME_TOKENS: &[&str] = &[
     "font-family",
     "font-size",
     "spacing",
+    "padding",
     "focus-ring",
 ];
 
