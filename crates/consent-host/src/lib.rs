@@ -294,6 +294,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ledger/head", get(routes::ledger::get_ledger_head))
         .route("/v1/prompt/render", post(prompt::post_render))
         .route("/v1/prompt/fragment", post(prompt::post_fragment))
+        .route("/v1/studio/check", post(routes::studio::post_check))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(api::MAX_BODY_BYTES))
@@ -392,9 +393,16 @@ fn static_routes(config: &Config, manifest: Option<assets::AssetManifest>) -> Ro
             "/partners",
             get(|| async { axum::response::Redirect::permanent("/partners/") }),
         )
-        .route("/partners/", get(partner_page::index))
-        .route("/partners/partners.js", get(partner_page::script))
-        .route("/partners/partners.css", get(partner_page::style));
+        .route("/partners/", get(pages::partners))
+        .route("/partners/partners.js", get(pages::partners_js))
+        .route("/pages.css", get(pages::style))
+        .route(
+            "/studio",
+            get(|| async { axum::response::Redirect::permanent("/studio/") }),
+        )
+        .route("/studio/", get(pages::studio))
+        .route("/studio/studio.js", get(pages::studio_js))
+        .route("/studio/studio.css", get(pages::studio_css));
     // The iframe page, server-rendered when given `?config=`.
     let versioned_frame_html = manifest
         .as_ref()
@@ -467,33 +475,50 @@ async fn no_page() -> error::ApiError {
     )
 }
 
-/// The partner portal, built into the host: a partner company signs in
-/// with its key, sees its name and its contacts by channel, downloads them
-/// (CSV or JSON, filtered by channel and date), reads its suppression feed,
-/// and signs out.
-mod partner_page {
+/// The pages built into the host, each an HTML page with its script and
+/// stylesheet (no inline code, so the static CSP holds):
+/// - the partner portal, `/partners/`: a partner company signs in with its
+///   key, sees its name and its contacts by channel, downloads them (CSV
+///   or JSON, filtered by channel and date), reads its suppression feed,
+///   and signs out;
+/// - the prompt studio, `/studio/`: a venue themes and words its prompt
+///   on the real widget in every state, with every colour pair's contrast
+///   checked (`POST /api/v1/studio/check`: an admin key, or a demo host).
+mod pages {
     use axum::http::header;
     use axum::response::IntoResponse;
 
-    pub async fn index() -> impl IntoResponse {
-        (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            include_str!("../assets/partners/index.html"),
-        )
+    fn asset(kind: &'static str, body: &'static str) -> impl IntoResponse {
+        ([(header::CONTENT_TYPE, kind)], body)
     }
 
-    pub async fn script() -> impl IntoResponse {
-        (
-            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-            include_str!("../assets/partners/partners.js"),
-        )
+    const HTML: &str = "text/html; charset=utf-8";
+    const JS: &str = "text/javascript; charset=utf-8";
+    const CSS: &str = "text/css; charset=utf-8";
+
+    pub async fn partners() -> impl IntoResponse {
+        asset(HTML, include_str!("../assets/partners/index.html"))
     }
 
+    pub async fn partners_js() -> impl IntoResponse {
+        asset(JS, include_str!("../assets/partners/partners.js"))
+    }
+
+    /// The look both pages share.
     pub async fn style() -> impl IntoResponse {
-        (
-            [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-            include_str!("../assets/partners/partners.css"),
-        )
+        asset(CSS, include_str!("../assets/pages.css"))
+    }
+
+    pub async fn studio() -> impl IntoResponse {
+        asset(HTML, include_str!("../assets/studio/index.html"))
+    }
+
+    pub async fn studio_js() -> impl IntoResponse {
+        asset(JS, include_str!("../assets/studio/studio.js"))
+    }
+
+    pub async fn studio_css() -> impl IntoResponse {
+        asset(CSS, include_str!("../assets/studio/studio.css"))
     }
 }
 

@@ -8,4 +8,5 @@ pub mod demo;
 pub mod ledger;
 pub mod partners;
 pub mod records;
+pub mod studio;
 pub mod suppressions;

@@ -23,4 +23,5 @@ mod partners;
 mod postgres;
 mod prompt;
 mod records;
+mod studio;
 mod verify_cli;
