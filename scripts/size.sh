@@ -31,8 +31,10 @@
 # render in every mode, and wasm-opt's --flatten --rereloop: → 255.9 KB;
 # each colour scheme its own tokens, less the stylesheet's comments: →
 # 256.0 KB; wasm-opt -Oz run again while the gzip size falls: → 255.4
-# KB), and is lowered whenever a change makes the widget smaller.
+# KB; the render fingerprint hashing the plan itself, not its Debug text,
+# with the 360 px polish, the saved state and --cp-padding: → 253.8 KB),
+# and is lowered whenever a change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-255.4}"
+BUDGET_KB="${SIZE_BUDGET_KB:-253.8}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"
