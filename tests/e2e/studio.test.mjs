@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import AxeBuilder from "@axe-core/playwright";
-import { hostAndBrowser, openDemo, newCustomer, setControl, waitFor } from "./harness.mjs";
+import { hostAndBrowser, openDemo, newCustomer, setControl, waitFor, recordsFor } from "./harness.mjs";
 
 const env = hostAndBrowser();
 
@@ -189,3 +189,55 @@ for (const scheme of ["light", "dark"]) {
     await context.close();
   });
 }
+
+test("a wording change shows how many stored answers it asks again, and a text changed without a new version is flagged", async () => {
+  const context = await env.browser.newContext();
+  // Two patrons answer Northern Lights (yes, then no) at the checkout.
+  for (const answer of ["yes", "no"]) {
+    const customer = newCustomer();
+    const page = await context.newPage();
+    await openDemo(page, env.host.url, customer);
+    await page.locator(`#consent #cp-q0-${answer}`).check();
+    if (answer === "yes") await page.locator("#consent #cp-q0-email").check();
+    await page.locator("#consent #cp-q1-no").check();
+    await page.locator("#consent #cp-q2-no").check();
+    await page.locator("#consent [part=submit]").click();
+    await waitFor(() => recordsFor(env.host.db, customer).length === 3);
+    await page.close();
+  }
+  const page = await context.newPage();
+  await openStudio(page);
+  const row = page.locator('#wording li[data-partner="northern-lights"]');
+  await row.waitFor();
+  const before = await row.textContent();
+  const answered = Number((await row.locator(".as-configured").textContent()).match(/^(\d+) patrons? ha(?:s|ve) answered/)[1]);
+  assert.ok(answered >= 2, before);
+  assert.match(before, new RegExp(`As configured: 0 asked again for the wording`));
+  assert.match(before, new RegExp(`Changing the wording means version 3: ${answered} answers asked again`));
+  assert.equal(await row.locator(".changed-text").count(), 0);
+
+  // The English text edited in place, its version left at 2.
+  await page.evaluate(() => {
+    const text = document.getElementById("config-text");
+    const config = JSON.parse(text.value);
+    config.partners[0].notice.text["en-GB"] += " Now by text message too.";
+    text.value = JSON.stringify(config, null, 2);
+    text.dispatchEvent(new Event("input"));
+  });
+  await row.locator(".changed-text").waitFor();
+  assert.match(await row.locator(".changed-text").textContent(), /The en-GB text differs from what patrons saw as version 2: give the notice version 3/);
+
+  // Bumped to version 3: the answers given to version 2 are asked again.
+  await page.evaluate(() => {
+    const text = document.getElementById("config-text");
+    const config = JSON.parse(text.value);
+    config.partners[0].notice.version = 3;
+    text.value = JSON.stringify(config, null, 2);
+    text.dispatchEvent(new Event("input"));
+  });
+  await page.locator('#wording li[data-partner="northern-lights"] code', { hasText: "v3" }).waitFor();
+  const after = await page.locator('#wording li[data-partner="northern-lights"]').textContent();
+  assert.match(after, new RegExp(`As configured: ${answered} asked again for the wording`));
+  assert.equal(await page.locator('#wording li[data-partner="northern-lights"] .changed-text').count(), 0);
+  await context.close();
+});

@@ -668,24 +668,7 @@ pub fn validate(raw: &ConfigV1) -> Result<Validated, ConfigErrors> {
                     format!("\"{}\" is not among the configured partners", p.partner_id),
                 );
             }
-            Preference {
-                partner_id: PartnerId(p.partner_id.clone()),
-                state: p.state,
-                notice_id: p.notice_id.clone(),
-                notice_version: p.notice_version,
-                decided_at: p.decided_at,
-                valid_until: p.valid_until,
-                record_id: p.record_id.clone(),
-                channels: p.channels.clone(),
-                notice_text: match (&p.notice_language, &p.notice_text) {
-                    (Some(lang), Some(text)) => Some((canonical_tag(lang), text.clone())),
-                    (None, Some(text)) => Some((default_locale.clone(), text.clone())),
-                    _ => None,
-                },
-                supersedes: None,
-                received_at: None,
-                imported: p.imported,
-            }
+            preference_of(p, &default_locale)
         })
         .collect();
 
@@ -891,6 +874,30 @@ fn check_url(c: &mut Check, at: &str, url: &str) {
         || url.contains(char::is_whitespace)
     {
         c.error(at, format!("\"{url}\" must be an https:// URL"));
+    }
+}
+
+/// A preference as the planner reads it (`notice_text` in
+/// `default_locale` when the wire form names no language): a config's
+/// `preferences`, and a host's current answers.
+pub fn preference_of(p: &crate::wire::PreferenceV1, default_locale: &str) -> Preference {
+    Preference {
+        partner_id: PartnerId(p.partner_id.clone()),
+        state: p.state,
+        notice_id: p.notice_id.clone(),
+        notice_version: p.notice_version,
+        decided_at: p.decided_at,
+        valid_until: p.valid_until,
+        record_id: p.record_id.clone(),
+        channels: p.channels.clone(),
+        notice_text: match (&p.notice_language, &p.notice_text) {
+            (Some(lang), Some(text)) => Some((canonical_tag(lang), text.clone())),
+            (None, Some(text)) => Some((default_locale.to_owned(), text.clone())),
+            _ => None,
+        },
+        supersedes: None,
+        received_at: None,
+        imported: p.imported,
     }
 }
 

@@ -244,10 +244,7 @@ pub fn plan(
             continue;
         };
         let partner = &partners[partner_index];
-        let effective = match &policy.mode {
-            Mode::General { notice } if !partner.ask_individually && !partner.own => notice,
-            _ => &partner.notice,
-        };
+        let effective = notice_for(partner, policy);
         match decide(latest.get(pid.as_str()).copied(), effective, policy, now) {
             Verdict::Ask(reason, previous) => asks.push(Ask {
                 partner_id: pid.clone(),
@@ -359,6 +356,56 @@ fn previous_answer(pref: &Preference) -> PreviousAnswer {
         channels: pref.channels.clone(),
         notice_text: pref.notice_text.clone(),
     }
+}
+
+/// The notice a partner's answer is held to: the venue's general
+/// statement in general mode (unless the partner is asked on its own),
+/// else the partner's own.
+pub fn notice_for<'a>(partner: &'a Partner, policy: &'a Policy) -> &'a Notice {
+    match &policy.mode {
+        Mode::General { notice } if !partner.ask_individually && !partner.own => notice,
+        _ => &partner.notice,
+    }
+}
+
+/// What patrons' current answers to one partner meet under a notice, by
+/// the planner's own rule ([`decide`]): asked again because they answered
+/// other wording (a version or notice changed, and the policy re-asks),
+/// asked anyway (deferred, lapsed, imported and re-asked), or kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reasks {
+    pub wording: u64,
+    pub anyway: u64,
+    pub kept: u64,
+}
+
+impl std::ops::AddAssign for Reasks {
+    fn add_assign(&mut self, other: Reasks) {
+        self.wording += other.wording;
+        self.anyway += other.anyway;
+        self.kept += other.kept;
+    }
+}
+
+/// Counts [`Reasks`] over `answers` (each a patron's current answer to the
+/// partner) under `notice`. The prompt studio asks it twice: for the
+/// notice as configured, and as it would be with its wording changed
+/// (the next version), so a venue sees how many answers an edit re-asks.
+pub fn reasks<'a>(
+    answers: impl IntoIterator<Item = &'a Preference>,
+    notice: &Notice,
+    policy: &Policy,
+    now: Timestamp,
+) -> Reasks {
+    let mut r = Reasks::default();
+    for pref in answers {
+        match decide(Some(pref), notice, policy, now) {
+            Verdict::Ask(AskReason::NoticeChanged { .. }, _) => r.wording += 1,
+            Verdict::Ask(..) => r.anyway += 1,
+            Verdict::Skip(_) => r.kept += 1,
+        }
+    }
+    r
 }
 
 /// Whether one partner is asked, and why (or why not). Not a decision of

@@ -501,12 +501,26 @@ pub fn random_salt() -> Result<[u8; 32], DbError> {
     Ok(salt)
 }
 
-/// What a partner export asks for: the partner, and the moment that
-/// decides which yeses have lapsed.
+/// What a partner export asks for: the partner, the moment that decides
+/// which yeses have lapsed, and which patrons it lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Export {
     pub partner_id: String,
     pub now: Timestamp,
+    pub answers: Answers,
+}
+
+/// Which of a partner's patrons an export lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Answers {
+    /// Those whose current answer is a `given` that has not lapsed: the
+    /// contacts a partner may use.
+    #[default]
+    Agreed,
+    /// Every patron with a current answer for the partner, whatever it is
+    /// (what the prompt studio counts when a wording changes). Never
+    /// handed to a partner.
+    Current,
 }
 
 /// Where a partner export's contacts go, one patron at a time.
@@ -585,18 +599,26 @@ impl OfSubject for ContactRow {
 }
 
 /// Groups an export's rows by customer and yields, for each, the current
-/// record for the partner if it is a `given` that has not lapsed by `now`.
-/// Holds one customer's rows at a time.
+/// record for the partner if it is a `given` that has not lapsed by `now`
+/// (or, for [`Answers::Current`], whatever it is). Holds one customer's
+/// rows at a time.
 #[derive(Debug)]
 pub struct ContactGroups {
     now: Timestamp,
+    answers: Answers,
     rows: BySubject<ContactRow>,
 }
 
 impl ContactGroups {
+    /// The contacts a partner may use ([`Answers::Agreed`]).
     pub fn new(now: Timestamp) -> Self {
+        Self::listing(now, Answers::Agreed)
+    }
+
+    pub fn listing(now: Timestamp, answers: Answers) -> Self {
         ContactGroups {
             now,
+            answers,
             rows: BySubject::default(),
         }
     }
@@ -627,7 +649,8 @@ impl ContactGroups {
         };
         let record = read_record(&row.body, row.received_at_ms, &row.customer_id, &row.salt)?;
         let lapsed = record.valid_until.is_some_and(|v| v <= self.now);
-        if record.state != consent_core::domain::DecisionState::Given || lapsed {
+        let agreed = record.state == consent_core::domain::DecisionState::Given && !lapsed;
+        if self.answers == Answers::Agreed && !agreed {
             return Ok(None);
         }
         let contact = consent_core::contact::for_channels(&row.contact, &record.channels);

@@ -308,13 +308,21 @@ impl Storage for SqliteStore {
     }
 
     async fn partner_contacts(&self, export: Export, out: ContactSink) -> Result<(), DbError> {
-        let Export { partner_id, now } = export;
-        self.run(move |db| db.partner_contacts(&partner_id, now, |r| out.blocking_send(r).is_ok()))
-            .await
+        let Export {
+            partner_id,
+            now,
+            answers,
+        } = export;
+        self.run(move |db| {
+            db.partner_contacts(&partner_id, now, answers, |r| out.blocking_send(r).is_ok())
+        })
+        .await
     }
 
     async fn suppressions(&self, export: Export, out: SuppressionSink) -> Result<(), DbError> {
-        let Export { partner_id, now } = export;
+        let Export {
+            partner_id, now, ..
+        } = export;
         self.run(move |db| db.suppressions(&partner_id, now, |s| out.blocking_send(s).is_ok()))
             .await
     }

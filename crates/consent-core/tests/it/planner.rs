@@ -638,3 +638,67 @@ proptest! {
         }
     }
 }
+
+/// The studio's question, by the planner's own rule: how many current
+/// answers a notice meets as asked again for its wording, asked anyway,
+/// or kept, and what a new version would do.
+#[test]
+fn reasks_count_what_a_wording_change_asks_again() {
+    use consent_core::plan::{reasks, Reasks};
+    let p = partner("a", 2);
+    let deferred = pref("a", Deferred, 2, 90);
+    let mut lapsed = pref("a", Given, 2, 10);
+    lapsed.valid_until = Some(at(50));
+    let answers = vec![
+        pref("a", Given, 2, 90),
+        pref("a", Refused, 2, 91),
+        pref("a", Given, 1, 20),
+        deferred,
+        lapsed,
+    ];
+    let now = at(100);
+    let cases: &[(&str, u32, Policy, Reasks)] = &[
+        (
+            "as configured",
+            2,
+            individual(),
+            Reasks {
+                wording: 1,
+                anyway: 2,
+                kept: 2,
+            },
+        ),
+        (
+            "the next version",
+            3,
+            individual(),
+            Reasks {
+                wording: 4,
+                anyway: 1,
+                kept: 0,
+            },
+        ),
+        (
+            "a venue that never re-asks for wording",
+            3,
+            Policy {
+                reask_on_notice_change: false,
+                ..individual()
+            },
+            Reasks {
+                wording: 0,
+                anyway: 2,
+                kept: 3,
+            },
+        ),
+    ];
+    for (name, version, policy, want) in cases {
+        let mut notice = p.notice.clone();
+        notice.version = *version;
+        assert_eq!(reasks(&answers, &notice, policy, now), *want, "{name}");
+    }
+    assert_eq!(
+        reasks(&[], &p.notice, &individual(), now),
+        Reasks::default()
+    );
+}

@@ -334,6 +334,50 @@ function renderProblems() {
   if (list.children.length) box.append(list);
 }
 
+function plural(n, one, many) {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function renderWording() {
+  const box = $("wording");
+  box.replaceChildren();
+  const rows = state.check?.wording;
+  if (!rows) {
+    const p = document.createElement("p");
+    p.className = "muted";
+    p.textContent = "Shown once the config has no problems.";
+    box.append(p);
+    return;
+  }
+  const list = document.createElement("ul");
+  list.className = "wording";
+  for (const w of rows) {
+    const li = document.createElement("li");
+    li.dataset.partner = w.partnerId;
+    const name = document.createElement("strong");
+    name.textContent = w.partnerName;
+    const notice = document.createElement("code");
+    notice.textContent = `${w.noticeId} v${w.version}`;
+    const now = document.createElement("p");
+    now.className = "as-configured";
+    now.textContent = w.answers === 0
+      ? "No patron has answered yet: a change asks no one again."
+      : `${plural(w.answers, "patron has", "patrons have")} answered. As configured: ${w.asConfigured.askedAgain} asked again for the wording, ${w.asConfigured.askedAnyway} asked again anyway (lapsed or deferred), ${w.asConfigured.kept} kept.`;
+    const next = document.createElement("p");
+    next.className = "if-changed";
+    next.textContent = `Changing the wording means version ${w.nextVersion}: ${plural(w.ifChanged.askedAgain, "answer", "answers")} asked again.`;
+    li.append(name, " ", notice, now, next);
+    if (w.changedWithoutNewVersion.length) {
+      const warn = document.createElement("p");
+      warn.className = "token-problem changed-text";
+      warn.textContent = `The ${w.changedWithoutNewVersion.join(", ")} text differs from what patrons saw as version ${w.version}: give the notice version ${w.nextVersion}, or the records will hold words no patron was shown under that version.`;
+      li.append(warn);
+    }
+    list.append(li);
+  }
+  box.append(list);
+}
+
 function isContrast(issue) {
   return (state.check?.contrast || []).some((p) => p.message === issue.message);
 }
@@ -485,6 +529,7 @@ async function runCheck() {
   renderContrast();
   renderColourRows();
   renderProblems();
+  renderWording();
   document.body.dataset.checked = String(Date.now());
 }
 
@@ -603,6 +648,7 @@ function open() {
   renderContrast();
   renderColourRows();
   renderProblems();
+  renderWording();
   renderPreviews();
 }
 

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::PartnerId;
 use crate::AppState;
-use consent_store::rules::{Export, ExportRow};
+use consent_store::rules::{Answers, Export, ExportRow};
 use tokio_stream::wrappers::ReceiverStream;
 
 /// One contact in a partner export: who agreed, how to reach them on the
@@ -274,6 +274,7 @@ pub async fn get_partner_contacts(
     let export = Export {
         partner_id: partner.clone(),
         now: (state.clock)(),
+        answers: Answers::Agreed,
     };
     let limit = Duration::from_secs(state.config.export_timeout_secs.max(1));
     let csv = format.csv;
@@ -428,6 +429,7 @@ pub async fn get_partner_summary(
             Export {
                 partner_id: partner.clone(),
                 now,
+                answers: Answers::Agreed,
             },
             records_tx,
         ),

@@ -7,7 +7,11 @@
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::Response;
+use consent_core::config::Config;
+use consent_core::plan;
 use consent_core::theme::{self, PairCheck, Side, Verdict};
+use consent_core::wire::{ConfigV1, ConsentRecordV1};
+use consent_store::rules::{preference_of, Answers, Export, ExportRow};
 use serde::Serialize;
 
 use crate::api::{is_json_content_type, no_store, MAX_BODY_BYTES};
@@ -29,6 +33,65 @@ pub struct StudioCheckV1 {
     /// Every pair of colours the prompt draws, in every scheme the
     /// theme's preset shows.
     pub contrast: Vec<ContrastV1>,
+    /// Per partner question, what its wording does to the answers patrons
+    /// hold on this host; `null` while the config does not validate.
+    pub wording: Option<Vec<WordingV1>>,
+}
+
+/// What one partner's question, as configured, does to the current
+/// answers stored on this host, and what a change of its wording would do.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WordingV1 {
+    pub partner_id: String,
+    pub partner_name: String,
+    /// The notice the partner's answers are held to (in general mode, the
+    /// venue's statement, unless the partner is asked on its own).
+    pub notice_id: String,
+    pub version: u32,
+    /// Patrons with a current answer to this partner.
+    pub answers: u64,
+    /// Those answers by the notice and version they were given to.
+    pub by_version: Vec<VersionCountV1>,
+    /// Under this config as it stands.
+    pub as_configured: ReasksV1,
+    /// The version a change of wording needs: one above any the config or
+    /// a stored answer names.
+    pub next_version: u32,
+    /// What that version would do.
+    pub if_changed: ReasksV1,
+    /// Languages whose text here differs from what patrons were shown
+    /// under this same version: the wording changed, the version did not.
+    pub changed_without_new_version: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionCountV1 {
+    pub notice_id: String,
+    pub version: u32,
+    pub answers: u64,
+}
+
+/// The planner's verdict on the current answers (`plan::reasks`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReasksV1 {
+    /// Asked again because they were given to other wording.
+    pub asked_again: u64,
+    /// Asked again whatever the wording (deferred, lapsed, imported).
+    pub asked_anyway: u64,
+    pub kept: u64,
+}
+
+impl From<plan::Reasks> for ReasksV1 {
+    fn from(r: plan::Reasks) -> Self {
+        ReasksV1 {
+            asked_again: r.wording,
+            asked_anyway: r.anyway,
+            kept: r.kept,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -156,9 +219,16 @@ impl FromRequest<AppState> for StudioRequest {
 /// checks it, and its theme's contrast pair by pair. A config with
 /// problems is still a 200: the problems are the answer.
 pub async fn post_check(
-    State(_state): State<AppState>,
+    State(state): State<AppState>,
     StudioRequest { config }: StudioRequest,
 ) -> Result<Response, ApiError> {
+    let wording = match serde_json::from_str::<ConfigV1>(&config)
+        .ok()
+        .and_then(|raw| consent_core::config::validate(&raw).ok())
+    {
+        Some(valid) => Some(wording(&state, &valid.config).await?),
+        None => None,
+    };
     let checked = check::check_text(&config);
     let contrast = theme_given(&config)
         .map(|t| theme::audit(&consent_core::config::theme_of(t.as_ref())))
@@ -174,6 +244,7 @@ pub async fn post_check(
             errors: checked.errors.iter().map(issue).collect(),
             warnings: checked.warnings.iter().map(issue).collect(),
             contrast: contrast.iter().map(ContrastV1::from).collect(),
+            wording,
         },
     ))
 }
@@ -190,4 +261,125 @@ fn theme_given(config: &str) -> Option<Option<consent_core::wire::ThemeV1>> {
             .get("theme")
             .and_then(|t| serde_json::from_value(t.clone()).ok()),
     )
+}
+
+/// Every partner question's [`WordingV1`]: each partner's current answers
+/// streamed from storage (the ledger's rule for "current", any state) and
+/// counted as they arrive by the planner's rule, under the notice as
+/// configured and under a version no answer names (which is what the
+/// next version is: `decide` only asks whether the versions are equal).
+/// Memory stays constant however many patrons answered. Read within the
+/// export timeout, as a partner export is.
+async fn wording(state: &AppState, config: &Config) -> Result<Vec<WordingV1>, ApiError> {
+    let now = (state.clock)();
+    let limit = std::time::Duration::from_secs(state.config.export_timeout_secs.max(1));
+    let mut out = Vec::with_capacity(config.partners.len());
+    for partner in &config.partners {
+        let notice = plan::notice_for(partner, &config.policy);
+        let mut unnamed = notice.clone();
+        unnamed.version = u32::MAX;
+        let mut w = WordingV1 {
+            partner_id: partner.id.0.clone(),
+            partner_name: partner.name.clone(),
+            notice_id: notice.id.clone(),
+            version: notice.version,
+            answers: 0,
+            by_version: Vec::new(),
+            as_configured: plan::Reasks::default().into(),
+            next_version: 0,
+            if_changed: plan::Reasks::default().into(),
+            changed_without_new_version: Vec::new(),
+        };
+        let (mut now_counts, mut changed_counts) =
+            (plan::Reasks::default(), plan::Reasks::default());
+        let count = |r: ConsentRecordV1| {
+            let pref = consent_core::config::preference_of(
+                &preference_of(r.clone()),
+                &config.default_locale,
+            );
+            now_counts += plan::reasks([&pref], notice, &config.policy, now);
+            changed_counts += plan::reasks([&pref], &unnamed, &config.policy, now);
+            w.answers += 1;
+            match w
+                .by_version
+                .iter_mut()
+                .find(|v| v.notice_id == r.notice.id && v.version == r.notice.version)
+            {
+                Some(v) => v.answers += 1,
+                None => w.by_version.push(VersionCountV1 {
+                    notice_id: r.notice.id.clone(),
+                    version: r.notice.version,
+                    answers: 1,
+                }),
+            }
+            // Only the partner's own notice is shown verbatim (the
+            // statement names the partners in it), so only it is compared.
+            let same_version = notice.id == partner.notice.id
+                && r.notice.id == notice.id
+                && r.notice.version == notice.version;
+            let differs = notice
+                .text
+                .get(r.notice.language.as_str())
+                .is_some_and(|text| *text != r.notice.text);
+            if same_version
+                && differs
+                && !w.changed_without_new_version.contains(&r.notice.language)
+            {
+                w.changed_without_new_version
+                    .push(r.notice.language.clone());
+            }
+        };
+        tokio::time::timeout(limit, current_answers(state, &partner.id.0, now, count))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "counting the stored answers took too long; try again",
+                )
+            })??;
+        w.by_version
+            .sort_by(|a, b| (&b.notice_id, b.version).cmp(&(&a.notice_id, a.version)));
+        w.next_version = w
+            .by_version
+            .iter()
+            .filter(|v| v.notice_id == notice.id)
+            .map(|v| v.version)
+            .chain([notice.version])
+            .max()
+            .unwrap_or(notice.version)
+            .saturating_add(1);
+        w.as_configured = now_counts.into();
+        w.if_changed = changed_counts.into();
+        out.push(w);
+    }
+    Ok(out)
+}
+
+/// Hands every patron's current record for a partner, whatever its state,
+/// to `visit`, one at a time.
+async fn current_answers(
+    state: &AppState,
+    partner_id: &str,
+    now: consent_core::Timestamp,
+    mut visit: impl FnMut(ConsentRecordV1),
+) -> Result<(), ApiError> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<ExportRow>(256);
+    let visiting = async {
+        while let Some(row) = rx.recv().await {
+            visit(row.record);
+        }
+    };
+    let (read, ()) = tokio::join!(
+        state.db.partner_contacts(
+            Export {
+                partner_id: partner_id.to_owned(),
+                now,
+                answers: Answers::Current,
+            },
+            tx,
+        ),
+        visiting
+    );
+    read.map_err(crate::api::storage("reading a partner's current answers"))
 }

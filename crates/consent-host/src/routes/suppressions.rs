@@ -120,6 +120,7 @@ pub async fn get_suppressions(
     let export = Export {
         partner_id: partner.clone(),
         now,
+        answers: Default::default(),
     };
     let limit = std::time::Duration::from_secs(state.config.export_timeout_secs.max(1));
     let read = tokio::time::timeout(limit, async {

@@ -129,3 +129,107 @@ async fn text_that_is_not_json_is_answered_with_where() {
     assert!(message.starts_with("not valid JSON at line 1"), "{message}");
     assert_eq!(answer["contrast"], json!([]));
 }
+
+/// A config for the test venue whose one partner, `p1`, asks with the
+/// words the test records hold (version 2).
+fn lyric_config(version: u32, text: &str) -> Value {
+    json!({
+        "endpoint": "/api/v1/consent-records",
+        "customerId": "C-9",
+        "venue": { "id": "lyric", "name": "The Lyric" },
+        "partners": [{
+            "id": "p1",
+            "name": "p1 Productions",
+            "privacyUrl": "https://p1.example/privacy",
+            "notice": { "id": "p1-marketing", "version": version, "text": { "en-GB": text }, "channels": ["email", "post"] }
+        }],
+        "basket": { "lines": [{ "eventId": "e1", "title": "Hamlet", "partnerIds": ["p1"] }] }
+    })
+}
+
+const P1_TEXT: &str = "p1 Productions would like to email you about their shows.";
+
+#[tokio::test]
+async fn a_wording_change_is_counted_against_the_stored_answers() {
+    use consent_core::domain::DecisionState::{Given, Refused};
+    let t = TestApp::new().await;
+    let mut older = record(3, "C-3", "p1", Given, 60);
+    older.notice.version = 1;
+    for r in [
+        record(1, "C-1", "p1", Given, 90),
+        record(2, "C-2", "p1", Refused, 91),
+        older,
+        record(4, "C-4", "p2", Given, 90),
+    ] {
+        let (status, body) = t.post_records(&[r]).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    // As configured (version 2, the words the patrons saw).
+    let (status, answer) = ask(
+        &t,
+        &lyric_config(2, P1_TEXT).to_string(),
+        Some(&t.admin_key),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let w = &answer["wording"][0];
+    assert_eq!(w["partnerId"], "p1", "{answer}");
+    assert_eq!(
+        w["answers"], 3,
+        "another partner's answers are not counted: {w}"
+    );
+    assert_eq!(
+        w["asConfigured"],
+        json!({ "askedAgain": 1, "askedAnyway": 0, "kept": 2 }),
+        "{w}"
+    );
+    assert_eq!(w["nextVersion"], 3);
+    assert_eq!(
+        w["ifChanged"],
+        json!({ "askedAgain": 3, "askedAnyway": 0, "kept": 0 }),
+        "{w}"
+    );
+    assert_eq!(w["changedWithoutNewVersion"], json!([]));
+    assert_eq!(
+        w["byVersion"],
+        json!([
+            { "noticeId": "p1-marketing", "version": 2, "answers": 2 },
+            { "noticeId": "p1-marketing", "version": 1, "answers": 1 }
+        ])
+    );
+
+    // The words edited, the version left alone: flagged.
+    let edited = format!("{P1_TEXT} And by post.");
+    let (_, answer) = ask(
+        &t,
+        &lyric_config(2, &edited).to_string(),
+        Some(&t.admin_key),
+    )
+    .await;
+    assert_eq!(
+        answer["wording"][0]["changedWithoutNewVersion"],
+        json!(["en-GB"])
+    );
+
+    // The version raised: the version 2 answers are asked again too.
+    let (_, answer) = ask(
+        &t,
+        &lyric_config(3, &edited).to_string(),
+        Some(&t.admin_key),
+    )
+    .await;
+    let w = &answer["wording"][0];
+    assert_eq!(w["asConfigured"]["askedAgain"], 3, "{w}");
+    assert_eq!(w["nextVersion"], 4);
+    assert_eq!(w["changedWithoutNewVersion"], json!([]));
+
+    // A config that does not validate has no wording answer.
+    let (_, answer) = ask(
+        &t,
+        &json!({ "endpoint": "" }).to_string(),
+        Some(&t.admin_key),
+    )
+    .await;
+    assert_eq!(answer["wording"], Value::Null);
+}

@@ -24,7 +24,7 @@ use consent_core::Timestamp;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::ledger::{self, Head};
-use crate::rules::{self, ContactGroups, ContactRow, ExportRow};
+use crate::rules::{self, Answers, ContactGroups, ContactRow, ExportRow};
 pub use crate::rules::{
     current_per_partner, preference_of, read_record, stored_body, BatchOutcome, Decided, Erasure,
     ErasureKind, NewRecord, RetentionPlan,
@@ -306,12 +306,13 @@ impl Db {
         &self,
         partner_id: &str,
         now: Timestamp,
+        answers: Answers,
         mut emit: impl FnMut(ExportRow) -> bool,
     ) -> Result<(), DbError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(CONTACT_ROWS_SQL)?;
         let mut rows = stmt.query([partner_id])?;
-        let mut groups = ContactGroups::new(now);
+        let mut groups = ContactGroups::listing(now, answers);
         while let Some(row) = rows.next()? {
             let row: ContactRow = crate::contact_row_of!(row, get);
             if let Some(contact) = groups.push(row)? {

@@ -89,7 +89,9 @@ impl PgStore {
         export: Export,
         out: SuppressionSink,
     ) -> Result<(), DbError> {
-        let Export { partner_id, now } = export;
+        let Export {
+            partner_id, now, ..
+        } = export;
         let mut client = self.client().await?;
         let tx = client.build_transaction().read_only(true).start().await?;
         tx.batch_execute(EXPORT_TIMEOUT).await?;

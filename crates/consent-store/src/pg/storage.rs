@@ -136,7 +136,11 @@ impl Storage for PgStore {
     }
 
     async fn partner_contacts(&self, export: Export, out: ContactSink) -> Result<(), DbError> {
-        let Export { partner_id, now } = export;
+        let Export {
+            partner_id,
+            now,
+            answers,
+        } = export;
         let mut client = self.client().await?;
         let tx = client.build_transaction().read_only(true).start().await?;
         tx.batch_execute(EXPORT_TIMEOUT).await?;
@@ -147,7 +151,7 @@ impl Storage for PgStore {
             .query_raw(&CONTACT_ROWS_SQL.replace("?1", "$1"), [&partner_id])
             .await?;
         let mut rows = std::pin::pin!(rows);
-        let mut groups = ContactGroups::new(now);
+        let mut groups = ContactGroups::listing(now, answers);
         while let Some(row) = rows.try_next().await? {
             let row: ContactRow = crate::contact_row_of!(row, try_get);
             if let Some(contact) = groups.push(row)? {
