@@ -47,18 +47,17 @@ impl Scheme {
     }
 }
 
-/// The tokens that are colours (the others size and set type).
-pub const COLOUR_TOKENS: &[&str] = &[
-    "accent",
-    "accent-text",
-    "text",
-    "muted",
-    "background",
-    "surface",
-    "border",
-    "error",
-    "focus-ring",
-];
+/// The theme tokens that size and set type, shared by both schemes; every
+/// other token in `config::THEME_TOKENS` is a colour.
+pub const SHAPE_TOKENS: &[&str] = &["radius", "font-family", "font-size", "spacing", "padding"];
+
+/// The tokens that are colours, in `config::THEME_TOKENS` order.
+pub fn colour_tokens() -> impl Iterator<Item = &'static str> {
+    crate::config::THEME_TOKENS
+        .iter()
+        .copied()
+        .filter(|t| !SHAPE_TOKENS.contains(t))
+}
 
 /// WCAG 2.2 1.4.3: text (the prompt has no large text).
 pub const TEXT: f64 = 4.5;
@@ -177,10 +176,9 @@ pub fn defaults(scheme: Scheme) -> Vec<(&'static str, &'static str)> {
             let rest = &decl[decl.find(prefix)? + prefix.len()..];
             let (name, value) = rest.split_once(',')?;
             let value = value.trim().strip_suffix(')')?.trim();
-            COLOUR_TOKENS
-                .iter()
-                .find(|t| **t == name.trim())
-                .map(|t| (*t, value))
+            colour_tokens()
+                .find(|t| *t == name.trim())
+                .map(|t| (t, value))
         })
         .collect()
 }
@@ -630,23 +628,22 @@ mod tests {
     fn every_colour_token_has_a_default_in_the_stylesheet_for_each_scheme() {
         for scheme in [Scheme::Light, Scheme::Dark] {
             let found = defaults(scheme);
-            for token in COLOUR_TOKENS {
+            for token in colour_tokens() {
                 let value = found
                     .iter()
-                    .find(|(t, _)| t == token)
+                    .find(|(t, _)| *t == token)
                     .unwrap_or_else(|| panic!("{token} has no {scheme:?} default"))
                     .1;
                 assert!(parse_colour(value).is_ok(), "{token} = {value}");
             }
         }
         for pair in PAIRS {
-            assert!(
-                COLOUR_TOKENS.contains(&pair.foreground)
-                    && COLOUR_TOKENS.contains(&pair.background)
-            );
             for token in [pair.foreground, pair.background] {
-                assert!(crate::config::THEME_TOKENS.contains(&token), "{token}");
+                assert!(colour_tokens().any(|t| t == token), "{token}");
             }
+        }
+        for token in SHAPE_TOKENS {
+            assert!(crate::config::THEME_TOKENS.contains(token), "{token}");
         }
     }
 
