@@ -66,7 +66,8 @@ test("the studio shows the real prompt in every state, language and scheme", asy
   assert.deepEqual(Object.keys(shown), ["questions", "errors", "saving", "saved", "saved-none", "box-office", "account", "general"]);
   for (const [state, p] of Object.entries(shown)) assert.equal(p.mounted, "true", `${state}: ${JSON.stringify(p)}`);
   assert.ok(shown.questions.questions >= 2, JSON.stringify(shown.questions));
-  assert.equal(shown.errors.summary, true, "the errors state shows the error summary");
+  assert.equal(shown.errors.summary, true, "the errors state shows the error summary once it counts as mounted");
+  assert.match(shown.saving.status, /saving/i, "so does the saving state its status");
   await waitFor(async () => (await previews(page)).saved.status.length > 0);
   const after = await previews(page);
   assert.match(after.saved.status, /saved/i);

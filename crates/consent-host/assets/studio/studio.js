@@ -30,8 +30,8 @@ const SHAPE_TOKENS = [
 /** The states a patron can meet, each a config change and what to do once mounted. */
 const STATES = [
   { id: "questions", label: "Questions" },
-  { id: "errors", label: "Errors", tweak: (c) => ({ ...c, requireAnswer: true, submitButton: true }), after: (h, el) => settle(el.shadowRoot?.querySelector("[part=submit]")?.click()) },
-  { id: "saving", label: "Saving", tweak: (c) => ({ ...c, endpoint: "/studio/preview/hold" }), after: async (h, el) => { await answer(el); h.commit().catch(() => {}); } },
+  { id: "errors", label: "Errors", tweak: (c) => ({ ...c, requireAnswer: true, submitButton: true }), after: async (h, el) => { await until(() => el.shadowRoot?.querySelector("[part=submit]")); el.shadowRoot?.querySelector("[part=submit]")?.click(); await until(() => el.shadowRoot?.querySelector("[part=error-summary]")); } },
+  { id: "saving", label: "Saving", tweak: (c) => ({ ...c, endpoint: "/studio/preview/hold" }), after: async (h, el) => { await answer(el); h.commit().catch(() => {}); await until(() => el.shadowRoot?.querySelector(".status")?.textContent); } },
   { id: "saved", label: "Saved", tweak: (c) => ({ ...c, endpoint: "/studio/preview/store" }), after: async (h, el) => { await answer(el); await h.commit().catch(() => {}); } },
   { id: "saved-none", label: "Saved, nothing chosen", tweak: (c) => ({ ...c, endpoint: "/studio/preview/store" }), after: (h) => h.commit().catch(() => {}) },
   { id: "box-office", label: "Box office", tweak: (c) => ({ ...c, channel: "box-office", operatorId: c.operatorId || "studio" }) },
@@ -397,6 +397,12 @@ function earlier(config) {
   }));
 }
 
+/** Waits (a few seconds at most) until the prompt shows what `shown` looks for. */
+async function until(shown, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!shown() && Date.now() < end) await settle();
+}
+
 /** A moment for the prompt to re-render. */
 function settle() {
   return new Promise((done) => requestAnimationFrame(() => setTimeout(done)));
@@ -404,6 +410,8 @@ function settle() {
 
 /** Chooses "Yes" (with its first channel) for the first question and "No" for the rest. */
 async function answer(el) {
+  // Mounting resolves before the first render reaches the DOM: wait for it.
+  await until(() => el.shadowRoot?.querySelector('fieldset.q input[type="radio"]'));
   const root = el.shadowRoot;
   if (!root) return;
   const names = [...new Set([...root.querySelectorAll('fieldset.q input[type="radio"]')].map((r) => r.name))];
@@ -449,6 +457,7 @@ async function renderPreviews() {
   if (!mountPrompt || !state.config) return;
   const shown = state.previewState === "all" ? STATES : STATES.filter((s) => s.id === state.previewState);
   for (const st of shown) {
+    if (generation !== state.generation) return;
     const figure = document.createElement("figure");
     figure.className = "preview";
     figure.dataset.state = st.id;
@@ -480,7 +489,10 @@ async function renderPreviews() {
       const handle = await mountPrompt(host, previewConfig(state.config, st), { embed: "demo" });
       if (generation !== state.generation) { handle.destroy(); return; }
       state.handles.push(handle);
+      await until(() => host.shadowRoot?.querySelector("[part=root]"));
       await st.after?.(handle, host);
+      // A newer render replaced this one while it was being driven.
+      if (generation !== state.generation) return;
       figure.dataset.mounted = "true";
     } catch (e) {
       const p = document.createElement("p");
