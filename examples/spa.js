@@ -12,8 +12,24 @@ const base = await (await fetch("consent-config.json")).json();
 /** @type {{destroy(): void} | null} */
 let current = null;
 
+/**
+ * Shows a view once the one before it has finished mounting: a quick
+ * second click (or the back button) while a prompt is still mounting
+ * would otherwise mount on a target that is about to hold one. Views are
+ * shown in the order asked, each promise settling with its own mount.
+ * @type {Promise<unknown>}
+ */
+let queue = Promise.resolve();
+
 /** @param {string} view */
-async function show(view) {
+function show(view) {
+  const run = queue.then(() => render(view));
+  queue = run.catch(() => {});
+  return run;
+}
+
+/** @param {string} view */
+async function render(view) {
   current?.destroy();
   current = null;
   const title = /** @type {HTMLElement} */ (document.getElementById("view-title"));
