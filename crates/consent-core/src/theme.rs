@@ -462,10 +462,15 @@ impl PairCheck {
     }
 }
 
-/// A ratio as a person reads it: rounded down to two decimals, so a
+/// A ratio as a person is shown it: rounded down to two decimals, so a
 /// failing 4.499 is never shown as 4.5.
+pub fn ratio_shown(ratio: f64) -> f64 {
+    (ratio * 100.0).floor() / 100.0
+}
+
+/// [`ratio_shown`] as text, always with two decimals.
 pub fn ratio_text(ratio: f64) -> String {
-    format!("{:.2}", (ratio * 100.0).floor() / 100.0)
+    format!("{:.2}", ratio_shown(ratio))
 }
 
 /// The colour of `token` in `scheme` under `theme`.

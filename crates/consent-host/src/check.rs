@@ -18,13 +18,20 @@ use consent_core::wire::ConfigV1;
 use serde::Serialize;
 use serde_json::Value;
 
-/// What a check found: the errors and warnings, and the config when it is
-/// valid.
+/// What a check found: the errors and warnings, the config as the widget
+/// would take it, and the theme's contrast audit.
 #[derive(Debug)]
 pub struct Checked {
     pub errors: Vec<Issue>,
     pub warnings: Vec<Issue>,
+    /// The config when reading and validation found nothing: what the
+    /// widget would mount (it does not audit contrast, so a failing pair,
+    /// an error here, leaves this set).
     pub config: Option<Config>,
+    /// Every pair of the theme's colours, audited whatever else is wrong;
+    /// empty when the config could not be read at all. Its failures are
+    /// among `errors`, its unreadable colours among `warnings`.
+    pub contrast: Vec<theme::PairCheck>,
 }
 
 impl Checked {
@@ -99,6 +106,7 @@ pub fn check_text(text: &str) -> Checked {
                 }],
                 warnings: Vec::new(),
                 config: None,
+                contrast: Vec::new(),
             }
         }
     }
@@ -128,6 +136,7 @@ fn check(value: &Value, written: &Tree) -> Checked {
             )],
             warnings: Vec::new(),
             config: None,
+            contrast: Vec::new(),
         };
     }
     let (read, mut errors) = read_repaired(value, written);
@@ -136,17 +145,19 @@ fn check(value: &Value, written: &Tree) -> Checked {
             errors,
             warnings: Vec::new(),
             config: None,
+            contrast: Vec::new(),
         };
     };
     // The theme's contrast, audited whatever else is wrong: a pale colour
     // is a problem for patrons, not a matter of taste.
-    let (contrast, unreadable) =
-        theme::issues(&theme::audit(&config::theme_of(raw.theme.as_ref())));
+    let contrast = theme::audit(&config::theme_of(raw.theme.as_ref()));
+    let (failing, unreadable) = theme::issues(&contrast);
     let mut checked = match validate(&raw) {
         Ok(v) => Checked {
             config: errors.is_empty().then_some(v.config),
             errors,
             warnings: v.warnings,
+            contrast: Vec::new(),
         },
         Err(e) => {
             // A value put in place of a wrong one may itself be refused:
@@ -157,14 +168,13 @@ fn check(value: &Value, written: &Tree) -> Checked {
                 errors,
                 warnings: e.warnings.into_iter().filter(own).collect(),
                 config: None,
+                contrast: Vec::new(),
             }
         }
     };
-    if !contrast.is_empty() {
-        checked.config = None;
-    }
-    checked.errors.extend(contrast);
+    checked.errors.extend(failing);
     checked.warnings.extend(unreadable);
+    checked.contrast = contrast;
     checked
 }
 

@@ -138,7 +138,17 @@ impl<T: JsonRequest> FromRequest<AppState> for Authorized<T> {
 
 /// A JSON body of at most [`MAX_BODY_BYTES`], read strictly.
 async fn read_json<T: JsonRequest>(body: axum::body::Body) -> Result<T, ApiError> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+    let bytes = read_body(body, T::SMALLER).await?;
+    parse_strictly(&bytes, T::INVALID)
+}
+
+/// A body of at most [`MAX_BODY_BYTES`]: a larger one is a 413 saying how
+/// to fit (`smaller`), one that breaks off a 400.
+pub async fn read_body(
+    body: axum::body::Body,
+    smaller: &str,
+) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|e| {
             let too_large = std::error::Error::source(&e)
@@ -147,10 +157,7 @@ async fn read_json<T: JsonRequest>(body: axum::body::Body) -> Result<T, ApiError
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
-                    format!(
-                        "the body is larger than {MAX_BODY_BYTES} bytes; {}",
-                        T::SMALLER
-                    ),
+                    format!("the body is larger than {MAX_BODY_BYTES} bytes; {smaller}"),
                 )
             } else {
                 tracing::debug!(error = %e, "could not read a request body");
@@ -160,8 +167,7 @@ async fn read_json<T: JsonRequest>(body: axum::body::Body) -> Result<T, ApiError
                     "the request body could not be read",
                 )
             }
-        })?;
-    parse_strictly(&bytes, T::INVALID)
+        })
 }
 
 /// `POST /api/v1/prompt/fragment`: the patron's own browser asks for its

@@ -10,14 +10,15 @@ use axum::response::Response;
 use consent_core::config::Config;
 use consent_core::plan;
 use consent_core::theme::{self, PairCheck, Side, Verdict};
-use consent_core::wire::{ConfigV1, ConsentRecordV1};
+use consent_core::wire::ConsentRecordV1;
 use consent_store::rules::{preference_of, Answers, Export, ExportRow};
 use serde::Serialize;
 
-use crate::api::{is_json_content_type, no_store, MAX_BODY_BYTES};
+use crate::api::{is_json_content_type, no_store};
 use crate::auth::Caller;
 use crate::check;
 use crate::error::ApiError;
+use crate::extract::read_body;
 use crate::limits::{Access, ClientAddr};
 use crate::AppState;
 
@@ -153,7 +154,7 @@ impl From<&PairCheck> for ContrastV1 {
             background: (&c.background).into(),
             drawn: c.pair.drawn,
             minimum: c.pair.minimum,
-            ratio: ratio.map(|r| (r * 100.0).floor() / 100.0),
+            ratio: ratio.map(theme::ratio_shown),
             verdict,
             message,
         }
@@ -193,17 +194,7 @@ impl FromRequest<AppState> for StudioRequest {
                 "the body must be a config sent as Content-Type: application/json",
             ));
         }
-        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!(
-                        "the config is larger than {MAX_BODY_BYTES} bytes or could not be read"
-                    ),
-                )
-            })?;
+        let bytes = read_body(body, "send a smaller config").await?;
         let config = String::from_utf8(bytes.to_vec()).map_err(|_| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -216,23 +207,19 @@ impl FromRequest<AppState> for StudioRequest {
 }
 
 /// `POST /api/v1/studio/check`: the config checked as `check-config`
-/// checks it, and its theme's contrast pair by pair. A config with
-/// problems is still a 200: the problems are the answer.
+/// checks it (once: its contrast audit and the config the widget would
+/// take come from the same check), its theme's contrast pair by pair, and
+/// what its wording does to the stored answers. A config with problems is
+/// still a 200: the problems are the answer.
 pub async fn post_check(
     State(state): State<AppState>,
     StudioRequest { config }: StudioRequest,
 ) -> Result<Response, ApiError> {
-    let wording = match serde_json::from_str::<ConfigV1>(&config)
-        .ok()
-        .and_then(|raw| consent_core::config::validate(&raw).ok())
-    {
-        Some(valid) => Some(wording(&state, &valid.config).await?),
+    let checked = check::check_text(&config);
+    let wording = match &checked.config {
+        Some(valid) => Some(wording(&state, valid).await?),
         None => None,
     };
-    let checked = check::check_text(&config);
-    let contrast = theme_given(&config)
-        .map(|t| theme::audit(&consent_core::config::theme_of(t.as_ref())))
-        .unwrap_or_default();
     let issue = |i: &consent_core::config::Issue| IssueV1 {
         path: i.path.clone(),
         message: i.message.clone(),
@@ -243,24 +230,10 @@ pub async fn post_check(
             ok: checked.ok(),
             errors: checked.errors.iter().map(issue).collect(),
             warnings: checked.warnings.iter().map(issue).collect(),
-            contrast: contrast.iter().map(ContrastV1::from).collect(),
+            contrast: checked.contrast.iter().map(ContrastV1::from).collect(),
             wording,
         },
     ))
-}
-
-/// The `theme` a config gives, read on its own (so a designer sees the
-/// contrast while another part of the config is still wrong); `None` when
-/// the text is not a JSON object, `Some(None)` when it has no theme (the
-/// presets are audited) or one that cannot be read.
-fn theme_given(config: &str) -> Option<Option<consent_core::wire::ThemeV1>> {
-    let value: serde_json::Value = serde_json::from_str(config).ok()?;
-    let object = value.as_object()?;
-    Some(
-        object
-            .get("theme")
-            .and_then(|t| serde_json::from_value(t.clone()).ok()),
-    )
 }
 
 /// Every partner question's [`WordingV1`]: each partner's current answers
