@@ -229,12 +229,14 @@ const WIDGETS = {
   iframe: {
     label: "Consent Prompt (iframe)",
     page: null, // made per request by iframePage()
-    find: `() => { const f = document.querySelector("#consent iframe"); const d = f && f.contentDocument; if (!d) return null; const h = d.getElementById("consent"); const r = h && h.shadowRoot; if (!r) return null; const l = r.querySelector("link[rel=stylesheet]"); return (l && l.sheet) || r.adoptedStyleSheets.length ? r.querySelector("fieldset.q") : null; }`,
+    // Inside the frame, and shown by it: the frame is tall enough to show
+    // the question (a frame still 0 px tall shows nothing) and in the page's viewport.
+    find: `() => { const f = document.querySelector("#consent iframe"); const d = f && f.contentDocument; if (!d) return null; const h = d.getElementById("consent"); const r = h && h.shadowRoot; if (!r) return null; const l = r.querySelector("link[rel=stylesheet], style"); const q = (l && l.sheet) || r.adoptedStyleSheets.length ? r.querySelector("fieldset.q") : null; if (!q) return null; const fr = f.getBoundingClientRect(); const qr = q.getBoundingClientRect(); return fr.height > 0 && qr.top < f.clientHeight && qr.bottom > 0 && fr.top + qr.top < innerHeight ? q : null; }`,
     live: `() => !!document.querySelector("#consent iframe")?.contentDocument?.getElementById("consent")?.hasAttribute("data-cp-live")`,
     what: "first `fieldset.q` in the frame's prompt, styled",
-    shape: "config and checkout token in the page; `host.js` (defer) opens `frame.html` (its own `frame.css` and `frame.js`, a module that imports the entry) and sends the config once the frame says it is ready; the frame asks for the first question as HTML as soon as it has the config",
-    serial: 5,
-    serialWhat: "page → `host.js` → `frame.html` → `frame.js`, `frame.json` and the entry → the render",
+    shape: "config and checkout token in the page; `host.js` (defer) opens the frame with a form POST of the config to `frame.html`, which the host answers with the first question rendered, its styles inline and a small inline script that tells the parent its height; `frame.js` (a module) then takes it over and the wasm hydrates it. The frame counts as showing its question once the parent has sized it to show it",
+    serial: 3,
+    serialWhat: "page → `host.js` → the frame (POST, rendered by the host)",
   },
   cookieconsent: {
     label: "vanilla-cookieconsent 3.1.0 (consent modal)",
@@ -369,7 +371,12 @@ function files() {
     "/consent-prompt/element.js": dist("element.js"),
     "/consent-prompt/early.js": dist("early.js"),
     "/consent-prompt/host.js": dist("host.js"),
-    "/consent-prompt/frame.html": dist("frame.html"),
+    // The frame as built (GET), and opened by host.js's form POST with the
+    // parent's config, rendered by the reference host as it serves it.
+    // The bench's server serves the widget's files under /consent-prompt/
+    // (the host would link its own versioned directory), so the render
+    // links them there.
+    "/consent-prompt/frame.html": { ...dist("frame.html"), post: (body, headers) => renderHost.forPage(withAssetBase(body, `${pageOrigin}/consent-prompt/`), headers, "/consent-prompt/frame.html") },
     "/consent-prompt/frame.js": dist("frame.js"),
     "/consent-prompt/frame.css": dist("frame.css"),
     "/consent-prompt/frame.json": { dynamic: async () => JSON.stringify({ allowedParentOrigins: [pageOrigin] }), type: "application/json" },
@@ -384,6 +391,14 @@ function files() {
     "/peers/vanilla-cookieconsent/cookieconsent.umd.js": cc("cookieconsent.umd.js"),
     "/peers/klaro/klaro.js": klaro("klaro.js"),
   };
+}
+
+/** A frame's form body (`request=<JSON>`) with `assetBase` set. */
+function withAssetBase(form, assetBase) {
+  const params = new URLSearchParams(form);
+  const request = JSON.parse(params.get("request") ?? "{}");
+  params.set("request", JSON.stringify({ ...request, assetBase }));
+  return params.toString();
 }
 
 const shot = new Set();
@@ -454,6 +469,19 @@ async function once(browser, server, name) {
     if (process.env.TTFQ_TRACE) {
       const entries = await page.evaluate(() => performance.getEntriesByType("resource").map((e) => `${e.name.split("/").pop().padEnd(28)} start ${e.startTime.toFixed(0)} end ${e.responseEnd.toFixed(0)}`));
       const shifts = await page.evaluate(() => window.__shiftLog || []);
+      const marks = await page.evaluate(() => performance.getEntriesByType("mark").map((m) => `${m.name} ${m.startTime.toFixed(0)}`));
+      entries.push(`marks: ${marks.join(", ")}`);
+      // A same-origin frame's own requests, on the page's clock.
+      const inFrame = await page.evaluate(() => {
+        const f = document.querySelector("iframe");
+        const w = f && f.contentWindow;
+        if (!w || !w.performance) return [];
+        const off = w.performance.timeOrigin - performance.timeOrigin;
+        const nav = w.performance.getEntriesByType("navigation")[0];
+        const rows = nav ? [`frame page start ${(nav.startTime + off).toFixed(0)} response ${(nav.responseStart + off).toFixed(0)} end ${(nav.responseEnd + off).toFixed(0)}`] : [];
+        return rows.concat(w.performance.getEntriesByType("resource").map((e) => `frame: ${e.name.split("/").pop().padEnd(28)} start ${(e.startTime + off).toFixed(0)} end ${(e.responseEnd + off).toFixed(0)}`));
+      });
+      entries.push(...inFrame);
       console.error(`  [${name}] first question at ${ms.toFixed(0)}, shifts: ${shifts.join("; ")}\n    ${entries.join("\n    ")}`);
     }
     if (SHOTS && !shot.has(name)) {
@@ -503,10 +531,6 @@ async function main() {
     writeFileSync(CONFIG_OUT, JSON.stringify(OURS_CONFIG, null, 2));
     return;
   }
-  if (ONLY.some((n) => OURS.includes(n))) {
-    if (!existsSync(HOST_BIN)) throw new Error(`our pages need the host (the token, and the render): ${HOST_BIN} (cargo build -p consent-host --profile host)`);
-    renderHost = await startRenderHost({ hostBin: HOST_BIN, dist: DIST, venueId: OURS_CONFIG.venue.id, customerId: OURS_CONFIG.customerId });
-  }
   const needs = { cookieconsent: "vanilla-cookieconsent", klaro: "klaro" };
   const peerVersions = {};
   for (const key of ONLY) {
@@ -520,6 +544,14 @@ async function main() {
   const table = Object.fromEntries(Object.entries(files()).filter(([, v]) => !v.file || existsSync(v.file)));
   const server = await serveStatic(table, { cache: CACHE === "warm" ? "immutable" : "no-store" });
   pageOrigin = server.url;
+  if (ONLY.some((n) => OURS.includes(n))) {
+    if (!existsSync(HOST_BIN)) {
+      await server.close();
+      throw new Error(`our pages need the host (the token, and the render): ${HOST_BIN} (cargo build -p consent-host --profile host)`);
+    }
+    // The page server's origin may embed the frame the host renders.
+    renderHost = await startRenderHost({ hostBin: HOST_BIN, dist: DIST, venueId: OURS_CONFIG.venue.id, customerId: OURS_CONFIG.customerId, frameParents: [pageOrigin] });
+  }
   const browser = await launch();
   const chromiumVersion = browser.version();
   const names = ONLY;

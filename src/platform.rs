@@ -324,13 +324,16 @@ pub fn shadow_root(host: &Element) -> Result<ShadowRoot> {
         })
 }
 
-/// Removes the `<link rel="stylesheet">`s directly in a shadow root.
+/// Removes the `<link rel="stylesheet">`s and `<style>`s directly in a
+/// shadow root (a server render's styles; the live prompt adopts its own).
 pub fn remove_linked_styles(root: &ShadowRoot) {
     let children = root.children();
     let links: Vec<Element> = (0..children.length())
         .filter_map(|i| children.item(i))
         .filter(|e| {
-            e.tag_name() == "LINK" && e.get_attribute("rel").as_deref() == Some("stylesheet")
+            let tag = e.tag_name();
+            tag == "STYLE"
+                || (tag == "LINK" && e.get_attribute("rel").as_deref() == Some("stylesheet"))
         })
         .collect();
     for link in links {

@@ -378,6 +378,14 @@ export interface FrameOptions {
   timeout?: number;
   /** Milliseconds before commit(), outbox(), retry() or receipt() rejects with "timeout" (default 30000). */
   requestTimeout?: number;
+  /**
+   * `false`: open `src` as built and send the config by the handshake only.
+   * By default a config with a checkout token opens the frame with a form
+   * POST to `src` carrying it, and the host answers with the first
+   * question already rendered (the page's CSP `form-action` must allow the
+   * host; if it does not, the frame opens as built).
+   */
+  render?: false;
 }
 /**
  * The iframe handle: the module handle's methods over postMessage (no

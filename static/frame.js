@@ -32,29 +32,49 @@ const PREFIX = "consent-prompt:";
 const VERSION = 1;
 const target = document.getElementById("consent");
 
-// frame.html?config=<path>: the host served this page with the first
-// question already rendered for that config; the prompt takes it over at
-// once, while the handshake with the parent goes on. The parent's init
-// then updates it (its patron, token and basket).
+// The host served this page with the first question already rendered:
+// for the parent's own config (host.js opened the frame with a form POST,
+// and the host wrote that config in as the data block #consent-config), or
+// for a config file it serves (frame.html?config=<path>). The prompt takes
+// the question over at once, while the handshake with the parent goes on;
+// the parent's init then updates it.
 const configParam = new URLSearchParams(location.search).get("config");
+const configBlock = document.getElementById("consent-config");
 let handle = null;
-const early = configParam
-  ? mount(target, new URL(configParam, location.href).href, { embed: "iframe" }).then(
+function written() {
+  try {
+    return JSON.parse(configBlock.textContent);
+  } catch (error) {
+    console.error("[consent-prompt frame] the config written into the page is not JSON", error);
+    return null;
+  }
+}
+const served = configBlock ? written() : configParam ? new URL(configParam, location.href).href : null;
+const early = served
+  ? mount(target, served, { embed: "iframe" }).then(
       (h) => (handle = h),
       (error) => {
-        console.error("[consent-prompt frame] could not start from ?config=", error);
+        console.error("[consent-prompt frame] could not start from the config the host served", error);
         return null;
       }
     )
   : null;
 
+// The allowed parent origins: written into the page by the host that
+// rendered it (#consent-frame), else from frame.json on the same server.
 let allowed = [];
+const settingsBlock = document.getElementById("consent-frame");
 try {
-  const response = await fetch(new URL("./frame.json", import.meta.url), { cache: "no-store" });
-  allowed = response.ok ? (await response.json()).allowedParentOrigins ?? [] : [];
+  if (settingsBlock) {
+    allowed = JSON.parse(settingsBlock.textContent).allowedParentOrigins ?? [];
+  } else {
+    const response = await fetch(new URL("./frame.json", import.meta.url), { cache: "no-store" });
+    allowed = response.ok ? (await response.json()).allowedParentOrigins ?? [] : [];
+  }
 } catch {
   allowed = [];
 }
+if (!Array.isArray(allowed)) allowed = [];
 if (!allowed.length) console.error("[consent-prompt frame] no allowed parent origins (frame.json): the prompt will not start");
 
 let parentOrigin = null; // fixed by the first valid init
@@ -194,15 +214,18 @@ for (const [event, name] of [
 }
 
 // Keep the parent's frame exactly as tall as the content: no scrollbar.
-// A height measured before the parent is known (a server-rendered frame)
-// is sent once init fixes the parent.
+// Before init fixes the parent, the height goes, like ready, to each
+// allowed origin (only the real parent's origin receives it), so a frame
+// the host rendered is shown at its height before the handshake ends.
 let lastHeight = 0;
+// The host's own sizer, in a page it rendered, hands over to this one.
+window.ConsentPromptSizer?.disconnect();
 function reportHeight() {
   const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
-  if (parentOrigin && height !== lastHeight) {
-    lastHeight = height;
-    post("resize", { height });
-  }
+  if (height === lastHeight) return;
+  lastHeight = height;
+  if (parentOrigin) post("resize", { height });
+  else for (const origin of allowed) window.parent.postMessage({ type: PREFIX + "resize", v: VERSION, height }, origin);
 }
 new ResizeObserver(reportHeight).observe(document.documentElement);
 

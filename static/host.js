@@ -43,7 +43,13 @@
     var timeout = options.timeout > 0 ? options.timeout : TIMEOUT_MS;
     var requestTimeout = options.requestTimeout > 0 ? options.requestTimeout : REQUEST_TIMEOUT_MS;
     var frame = document.createElement("iframe");
-    frame.src = src.href;
+    // With a checkout token, the frame is opened by a form POST carrying
+    // the config: the host answers with the first question already in the
+    // page (no wait for the handshake, the module or the wasm). Without
+    // one, or with options.render false, it opens frame.html as built.
+    var post = options.render !== false && !!options.config.token;
+    if (post) frame.name = "consent-prompt-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
+    else frame.src = src.href;
     frame.title = options.title || "Contact preferences";
     frame.setAttribute("scrolling", "no");
     frame.className = "consent-prompt-frame";
@@ -60,11 +66,9 @@
     var destroyed = false;
     var loaded = false;
     var greeted = false;
+    var unwatch = function () {};
     var mountedPromise = new Promise(function (resolve, reject) {
       mounted = { resolve: resolve, reject: reject };
-    });
-    frame.addEventListener("load", function () {
-      loaded = true;
     });
 
     function ignore(key, message) {
@@ -85,6 +89,7 @@
     function fail(error) {
       if (settled) return;
       settled = true;
+      unwatch();
       clearTimeout(timer);
       teardown();
       emit("error", error);
@@ -121,6 +126,7 @@
           emit("ready", m.detail);
           if (!settled) {
             settled = true;
+            unwatch();
             clearTimeout(timer);
             if (live) live.set(container, handle);
             mounted.resolve(handle);
@@ -155,6 +161,7 @@
     window.addEventListener("message", onMessage);
 
     function teardown() {
+      unwatch();
       window.removeEventListener("message", onMessage);
       Object.keys(pending).forEach(function (id) {
         clearTimeout(pending[id].timer);
@@ -216,7 +223,47 @@
       },
     };
     container.appendChild(frame);
+    if (post) open();
+    // Listened to from here on: a frame without a src loads about:blank
+    // as it is added, which is not the prompt's page.
+    frame.addEventListener("load", function () {
+      loaded = true;
+    });
     return mountedPromise;
+
+    /**
+     * The form POST into the frame: one field, `request`, the render
+     * request (the config, the page's language). A page whose CSP
+     * `form-action` leaves the host out cannot send it: the frame then
+     * opens frame.html as built, and the config goes by the handshake.
+     */
+    function open() {
+      var form = document.createElement("form");
+      form.method = "POST";
+      form.action = src.href;
+      form.target = frame.name;
+      form.hidden = true;
+      var field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "request";
+      var request = { config: options.config };
+      if (document.documentElement.lang) request.pageLang = document.documentElement.lang;
+      field.value = JSON.stringify(request);
+      form.appendChild(field);
+      function refused(event) {
+        if (event.violatedDirective !== "form-action" && event.effectiveDirective !== "form-action") return;
+        document.removeEventListener("securitypolicyviolation", refused);
+        frame.src = src.href;
+      }
+      document.addEventListener("securitypolicyviolation", refused);
+      // Listened to until the mount settles or the frame is gone.
+      unwatch = function () {
+        document.removeEventListener("securitypolicyviolation", refused);
+      };
+      (document.body || document.documentElement).appendChild(form);
+      form.submit();
+      form.remove();
+    }
   }
 
   window.ConsentPromptFrame = { mount: mount, version: "0.1.0" };

@@ -49,13 +49,14 @@ const TYPES = {
  * or `{ dynamic, type }`: an async function making the body for each
  * request (a page a server makes per request), compressed as it is sent
  * (brotli quality 5 or gzip -6, as a web server compresses dynamic pages).
+ * Any of them may also have `post`, answering a POST to the same path.
  * `log` lists what each response sent: `{ path, status, encoding, bytes }`
  * (bytes = the body as sent on the wire, i.e. compressed).
  */
 export async function serveStatic(files, { headers = {}, cache = "no-store" } = {}) {
   const table = new Map();
   for (const [urlPath, spec] of Object.entries(files)) {
-    if (spec.post) {
+    if (spec.post && !spec.file && !spec.body) {
       table.set(urlPath, { post: spec.post });
       continue;
     }
@@ -71,7 +72,7 @@ export async function serveStatic(files, { headers = {}, cache = "no-store" } = 
     // `cache: "immutable"`: every file but the page and the config is a
     // versioned asset, cached for a year, as in production.
     const cacheControl = cache === "immutable" && !spec.noCache && !/\.(html|json)$/.test(urlPath) ? "public, max-age=31536000, immutable" : cache === "immutable" ? "no-cache" : "no-store";
-    table.set(urlPath, { raw, gzip: gzipSync(raw, { level: 9 }), br, type, cacheControl });
+    table.set(urlPath, { raw, gzip: gzipSync(raw, { level: 9 }), br, type, cacheControl, post: spec.post });
   }
   const log = [];
   const server = createServer(async (req, res) => {

@@ -11,11 +11,11 @@ import { performance } from "node:perf_hooks";
 import { Agent, request } from "node:http";
 import { median } from "./common.mjs";
 
-export async function startRenderHost({ hostBin, dist, venueId, customerId }) {
+export async function startRenderHost({ hostBin, dist, venueId, customerId, frameParents = [] }) {
   const dir = mkdtempSync(path.join(tmpdir(), "consent-render-"));
   const host = spawn(
     hostBin,
-    ["--port", "0", "--bind", "127.0.0.1", "--db", path.join(dir, "consent.db"), "--dist", dist, "--demo", "--write-rate-per-token", "1000000", "--write-rate-per-address", "1000000"],
+    ["--port", "0", "--bind", "127.0.0.1", "--db", path.join(dir, "consent.db"), "--dist", dist, "--demo", "--write-rate-per-token", "1000000", "--write-rate-per-address", "1000000", ...(frameParents.length ? ["--frame-parents", frameParents.join(",")] : [])],
     { env: { ...process.env, RUST_LOG: "warn" }, stdio: ["ignore", "pipe", "inherit"] }
   );
   const stop = () =>
@@ -68,14 +68,17 @@ export async function startRenderHost({ hostBin, dist, venueId, customerId }) {
   const { token } = await post("/demo/token", { venueId, customerId, ttlSeconds: 4 * 3600 });
   const times = [];
   const pageTimes = [];
-  /** The patron's browser's own render request, passed on as it came. */
-  const forPage = (text, headers) =>
+  /**
+   * The patron's browser's own render request (the fragment, or the
+   * frame's form POST at `path`), passed on as it came.
+   */
+  const forPage = (text, headers, path = "/api/v1/prompt/fragment") =>
     new Promise((resolve, reject) => {
       const data = Buffer.from(text);
       const started = performance.now();
       const pass = Object.fromEntries(["accept-language", "sec-gpc"].filter((h) => headers[h]).map((h) => [h, headers[h]]));
       const req = request(
-        { host: "127.0.0.1", port: url.port, path: "/api/v1/prompt/fragment", method: "POST", agent, headers: { "Content-Type": "text/plain;charset=UTF-8", "Content-Length": data.length, ...pass } },
+        { host: "127.0.0.1", port: url.port, path, method: "POST", agent, headers: { "Content-Type": headers["content-type"] ?? "text/plain;charset=UTF-8", "Content-Length": data.length, ...pass } },
         (res) => {
           const chunks = [];
           res.on("data", (c) => chunks.push(c));

@@ -56,7 +56,7 @@ const block = (config) =>
   `<script type="application/json" id="consent-config">${JSON.stringify(config).replace(/</g, "\\u003c")}</script>`;
 
 /** A context that serves `body` as the venue's checkout and records CSP violations. */
-async function venuePage(body) {
+async function venuePage(body, extraCsp = "") {
   const context = await env.browser.newContext();
   await context.addInitScript(() => {
     window.__csp = [];
@@ -69,7 +69,7 @@ async function venuePage(body) {
   await context.route(`${VENUE}/**`, (route) =>
     route.fulfill({
       status: 200,
-      headers: { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": venueCsp() },
+      headers: { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": venueCsp() + extraCsp },
       body: `<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Checkout</title></head><body><main><h1>Checkout</h1>${body}<p><button id="pay" type="button">Continue to payment</button></p></main></body></html>`,
     })
   );
@@ -90,12 +90,15 @@ async function holdWasm(context) {
   return { release: () => release(), asked: () => asked };
 }
 
-/** The first question in `root`'s shadow root, with the stylesheet it links loaded. */
+/**
+ * The first question in `root`'s shadow root, styled: the stylesheet it
+ * links loaded, or the styles a rendered frame page carries inline.
+ */
 const styledQuestion = (frame, selector) =>
   frame.waitForFunction((sel) => {
     const root = document.querySelector(sel)?.shadowRoot;
-    const link = root?.querySelector("link[rel=stylesheet]");
-    return !!(link && link.sheet && root.querySelector("fieldset.q #cp-q0-yes"));
+    const sheet = root?.querySelector("link[rel=stylesheet], style");
+    return !!(sheet && sheet.sheet && root.querySelector("fieldset.q #cp-q0-yes"));
   }, selector);
 
 /** Radios are 24 px under the prompt's stylesheet (a browser's own are 13). */
@@ -170,11 +173,11 @@ test("<consent-prompt> on the venue's origin: the question before the wasm, take
   await context.close();
 });
 
-test("iframe: the frame asks for its first question as soon as the config arrives, before the wasm", async () => {
-  const customer = newCustomer();
-  const config = await patronConfig(customer);
+/** A venue page mounting the iframe prompt with `config`; its CSP plus `extraCsp`. */
+async function framePage(config, extraCsp = "") {
   const { context, page } = await venuePage(
-    `<div id="consent"></div><script src="${asset("host.js")}"></script><script type="application/json" id="cfg">${JSON.stringify(config)}</script><script src="/venue.js"></script>`
+    `<div id="consent"></div><script src="${asset("host.js")}"></script><script type="application/json" id="cfg">${JSON.stringify(config)}</script><script src="/venue.js"></script>`,
+    extraCsp
   );
   await context.route(`${VENUE}/venue.js`, (route) =>
     route.fulfill({
@@ -183,10 +186,18 @@ test("iframe: the frame asks for its first question as soon as the config arrive
       body: `window.framed = window.ConsentPromptFrame.mount("#consent", { src: ${JSON.stringify(asset("frame.html"))}, config: JSON.parse(document.getElementById("cfg").textContent), title: "Contact preferences" });`,
     })
   );
+  return { context, page };
+}
+
+/** With the wasm held back: the question in the frame, answered, then committed once the wasm lands. */
+async function answerInFrameBeforeTheWasm(context, page, customer) {
   const wasm = await holdWasm(context);
   await page.goto(`${VENUE}/checkout`);
   const frame = await waitFor(() => page.frames().find((f) => f.url().includes("frame.html")));
   await styledQuestion(frame, "#consent");
+  // Shown at its height, before the wasm: the parent sized the frame.
+  const height = await page.evaluate(() => document.querySelector("#consent iframe").getBoundingClientRect().height);
+  assert.ok(height > 100, `the frame is ${height} px tall before the wasm`);
   assert.equal(wasm.asked() <= 1, true);
   await frame.locator("#consent #cp-q0-yes").check();
   await frame.locator("#consent #cp-q1-no").check();
@@ -201,7 +212,34 @@ test("iframe: the frame asks for its first question as soon as the config arrive
     return r.length === 2 && r;
   });
   assert.ok(records.every((r) => r.collection.embed === "iframe"));
+  return frame;
+}
+
+test("iframe: the frame arrives with its first question (a form POST of the config), shown at its height before the wasm", async () => {
+  const customer = newCustomer();
+  const config = await patronConfig(customer);
+  const { context, page } = await framePage(config);
+  const posted = [];
+  page.on("request", (r) => r.url().includes("frame.html") && posted.push(r.method()));
+  const frame = await answerInFrameBeforeTheWasm(context, page, customer);
+  assert.deepEqual(posted, ["POST"], "the frame is opened once, by the form");
+  // The host wrote the question and the config into the page: no render
+  // request from the frame, and its styles are inline (no stylesheet request).
+  assert.equal(await frame.evaluate(() => !!document.getElementById("consent-config")), true);
   assert.deepEqual(await page.evaluate(() => window.__csp), []);
+  await context.close();
+});
+
+test("iframe: a page whose CSP form-action leaves the host out still gets the question before the wasm, by the handshake", async () => {
+  const customer = newCustomer();
+  const config = await patronConfig(customer);
+  const { context, page } = await framePage(config, "; form-action 'self'");
+  let rendered = 0;
+  page.on("request", (r) => r.url().includes("/prompt/fragment") && rendered++);
+  const frame = await answerInFrameBeforeTheWasm(context, page, customer);
+  assert.equal(await frame.evaluate(() => !!document.getElementById("consent-config")), false, "the frame as built");
+  assert.equal(rendered, 1, "the frame asked for its question as HTML once it had the config");
+  assert.ok((await page.evaluate(() => window.__csp)).some((v) => v.startsWith("form-action")));
   await context.close();
 });
 

@@ -206,23 +206,33 @@ impl FromRequest<AppState> for PageRender {
             ));
         }
         let body: PromptRenderRequestV1 = read_json(body).await?;
-        let token = body
-            .config
-            .token
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized("the config carries no checkout token (config.token)")
-                    .at("config.token")
-            })?;
-        if crate::keys::looks_like_key(token) {
-            return Err(ApiError::unauthorized(
-                "an API key must never be sent from a page: give the config a checkout token",
-            )
-            .at("config.token"));
-        }
-        let caller = Caller::from_credential(state, access, token).await?;
+        let caller = checkout_caller(state, access, &body.config).await?;
         Ok(PageRender { caller, body })
     }
+}
+
+/// The caller a page's config speaks for: its checkout token
+/// (`config.token`), and only a checkout token, never an API key, which has
+/// no place in a page.
+pub async fn checkout_caller(
+    state: &AppState,
+    access: Access,
+    config: &consent_core::wire::ConfigV1,
+) -> Result<Caller, ApiError> {
+    let token = config
+        .token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized("the config carries no checkout token (config.token)")
+                .at("config.token")
+        })?;
+    if crate::keys::looks_like_key(token) {
+        return Err(ApiError::unauthorized(
+            "an API key must never be sent from a page: give the config a checkout token",
+        )
+        .at("config.token"));
+    }
+    Caller::from_credential(state, access, token).await
 }

@@ -92,7 +92,11 @@ impl StaticCsp {
     /// `localhost`/`127.0.0.1` boundary), then `frame-ancestors` for pages:
     /// the frame parents for `frame.html` (`'none'` if there are none),
     /// `'self'` for every other page.
-    pub fn new(config: &Config) -> Self {
+    ///
+    /// `frame.html`'s policy also allows, by their hashes, the styles and
+    /// the script the host writes into the frame page it renders
+    /// ([`prompt::FrameInline`]), and nothing else inline.
+    pub fn new(config: &Config, inline: Option<&prompt::FrameInline>) -> Self {
         let mut frame_src = vec!["'self'".to_owned()];
         frame_src.extend(config.loopback_origins());
         let other = format!("{STATIC_CSP}; frame-src {}", frame_src.join(" "));
@@ -102,8 +106,22 @@ impl StaticCsp {
         } else {
             parents.join(" ")
         };
+        let framed = match inline {
+            Some(inline) => {
+                let styles = inline.style_sources().join(" ");
+                let script = inline.script_source();
+                STATIC_CSP
+                    .replace("style-src 'self'", &format!("style-src 'self' {styles}"))
+                    .replace(
+                        "script-src 'self' 'wasm-unsafe-eval'",
+                        &format!("script-src 'self' 'wasm-unsafe-eval' {script}"),
+                    )
+            }
+            None => STATIC_CSP.to_owned(),
+        };
+        let framed = format!("{framed}; frame-src {}", frame_src.join(" "));
         StaticCsp {
-            frame: csp_value(format!("{other}; frame-ancestors {ancestors}")),
+            frame: csp_value(format!("{framed}; frame-ancestors {ancestors}")),
             page: csp_value(format!("{other}; frame-ancestors 'self'")),
             other: csp_value(other),
         }
@@ -316,7 +334,7 @@ pub fn router(state: AppState) -> Router {
         app = app.route(path, get(api::frame_settings));
     }
     app.nest("/api", api)
-        .merge(static_routes(&config, manifest))
+        .merge(static_routes(&config, manifest, &state.prompt))
         .layer(CatchPanicLayer::custom(api::panic_response))
         // Bounds on what a client controls: a request (body included) gets
         // a fixed time, and a body that trickles in is cut off.
@@ -387,7 +405,11 @@ fn precompressed(dir: &std::path::Path) -> ServeDir {
 
 /// The demo at `/`, the widget at `/consent-prompt/` and
 /// `/consent-prompt/<version>/`, the examples at `/examples/`.
-fn static_routes(config: &Config, manifest: Option<assets::AssetManifest>) -> Router<AppState> {
+fn static_routes(
+    config: &Config,
+    manifest: Option<assets::AssetManifest>,
+    prompt: &prompt::PromptRenderer,
+) -> Router<AppState> {
     let mut routes = Router::new()
         .route(
             "/partners",
@@ -403,7 +425,8 @@ fn static_routes(config: &Config, manifest: Option<assets::AssetManifest>) -> Ro
         .route("/studio/", get(pages::studio))
         .route("/studio/studio.js", get(pages::studio_js))
         .route("/studio/studio.css", get(pages::studio_css));
-    // The iframe page, server-rendered when given `?config=`.
+    // The iframe page, server-rendered when given `?config=` or opened by
+    // `host.js`'s form POST with the parent's config.
     let versioned_frame_html = manifest
         .as_ref()
         .map(|m| format!("{}/frame.html", m.prefix()));
@@ -412,7 +435,7 @@ fn static_routes(config: &Config, manifest: Option<assets::AssetManifest>) -> Ro
         .copied()
         .chain(versioned_frame_html.as_deref())
     {
-        routes = routes.route(path, get(prompt::frame_page));
+        routes = routes.route(path, get(prompt::frame_page).post(prompt::frame_post));
     }
     // The demo checkout, its first question rendered on the server. A
     // host without --demo serves none: the dist's `index.html` is the
@@ -456,7 +479,7 @@ fn static_routes(config: &Config, manifest: Option<assets::AssetManifest>) -> Ro
             assets::asset_headers,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(StaticCsp::new(config)),
+            Arc::new(StaticCsp::new(config, prompt.frame_inline())),
             set_static_csp,
         ))
         .layer(SetResponseHeaderLayer::overriding(

@@ -15,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use consent_core::config::{validate, Config as WidgetConfig, ConfigErrors};
@@ -29,8 +29,10 @@ use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use crate::api::no_store;
+use crate::api::parse_strictly;
 use crate::error::ApiError;
-use crate::extract::{Authorized, PageRender};
+use crate::extract::{checkout_caller, read_body, Authorized, PageRender};
+use crate::limits::{Access, ClientAddr};
 use crate::AppState;
 
 /// Renders at once at most; more wait their turn (each is a few
@@ -45,7 +47,89 @@ pub struct PromptRenderer {
     /// The stylesheet's `sha384-…` from the build's manifest: the fragment
     /// links it with this integrity, so a changed stylesheet is refused.
     stylesheet_integrity: Option<String>,
+    /// What the frame page the host renders carries inline.
+    frame_inline: Option<FrameInline>,
     permits: Semaphore,
+}
+
+/// The script the host writes at the end of a frame page it rendered: it
+/// tells the parent the page's height (to each allowed origin in
+/// `#consent-frame`, as `frame.js` says `ready`; only the real parent's
+/// origin receives it) as soon as the page is laid out, so the question
+/// is shown at its height before `frame.js` arrives. `frame.js` stops it
+/// and reports from then on.
+pub const FRAME_SIZER: &str = r#"(function(){var o=[];try{o=JSON.parse(document.getElementById("consent-frame").textContent).allowedParentOrigins||[]}catch(e){}var h=0;var r=new ResizeObserver(function(){var n=Math.ceil(document.documentElement.getBoundingClientRect().height);if(n===h)return;h=n;for(var i=0;i<o.length;i++)parent.postMessage({type:"consent-prompt:resize",v:1,height:n},o[i])});r.observe(document.documentElement);window.ConsentPromptSizer=r})();"#;
+
+/// The frame page the host renders holds its styles inline, so the
+/// question shows with the page, with no stylesheet request after it: the
+/// frame's own `frame.css` and the prompt's `consent-prompt.css`, as built.
+/// The frame's policy allows exactly these texts, by their hashes, and
+/// [`FRAME_SIZER`].
+#[derive(Clone, Debug)]
+pub struct FrameInline {
+    frame_css: String,
+    prompt_css: String,
+}
+
+/// `'sha256-…'`: a CSP source allowing exactly `text` inline.
+fn csp_hash(text: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+impl FrameInline {
+    /// The two stylesheets of a build directory; `None` if either is
+    /// missing or could close its `<style>` element.
+    pub fn load(dist: &Path) -> Option<Self> {
+        let read = |file: &str| {
+            std::fs::read_to_string(dist.join(file))
+                .ok()
+                .filter(|css| !css.to_ascii_lowercase().contains("</style"))
+        };
+        Some(FrameInline {
+            frame_css: read("frame.css")?,
+            prompt_css: read("consent-prompt.css")?,
+        })
+    }
+
+    /// The CSP sources of the two styles.
+    pub fn style_sources(&self) -> [String; 2] {
+        [csp_hash(&self.frame_css), csp_hash(&self.prompt_css)]
+    }
+
+    /// The CSP source of [`FRAME_SIZER`].
+    pub fn script_source(&self) -> String {
+        csp_hash(FRAME_SIZER)
+    }
+
+    /// The rendered frame page: `frame.css` and the fragment's stylesheet
+    /// inline (a page without either link is left as it is).
+    fn apply(&self, page: &str) -> String {
+        let page = page.replacen(
+            "<link rel=\"stylesheet\" href=\"frame.css\">",
+            &format!("<style>{}</style>", self.frame_css),
+            1,
+        );
+        let Some(start) = page.find("<template shadowrootmode=\"open\"><link rel=\"stylesheet\"")
+        else {
+            return page;
+        };
+        let link = start + "<template shadowrootmode=\"open\">".len();
+        let Some(end) = page[link..].find('>').map(|e| link + e + 1) else {
+            return page;
+        };
+        format!(
+            "{}<style>{}</style>{}",
+            &page[..link],
+            self.prompt_css,
+            &page[end..]
+        )
+    }
 }
 
 impl PromptRenderer {
@@ -53,6 +137,7 @@ impl PromptRenderer {
         PromptRenderer {
             asset_base,
             stylesheet_integrity: None,
+            frame_inline: None,
             permits: Semaphore::new(MAX_CONCURRENT_RENDERS),
         }
     }
@@ -61,6 +146,17 @@ impl PromptRenderer {
     pub fn with_stylesheet_integrity(mut self, integrity: Option<String>) -> Self {
         self.stylesheet_integrity = integrity;
         self
+    }
+
+    /// With the styles the frame page carries inline.
+    pub fn with_frame_inline(mut self, inline: Option<FrameInline>) -> Self {
+        self.frame_inline = inline;
+        self
+    }
+
+    /// What the rendered frame page carries inline, if the build has it.
+    pub fn frame_inline(&self) -> Option<&FrameInline> {
+        self.frame_inline.as_ref()
     }
 
     /// Renders the prompt for a checked config.
@@ -199,6 +295,13 @@ pub async fn post_fragment(
         body: mut req,
     }: PageRender,
 ) -> Result<Response, ApiError> {
+    from_browser(&headers, &mut req);
+    render_for(&state, &headers, caller, req).await
+}
+
+/// A request the patron's own browser sent: its `Accept-Language` and
+/// `Sec-GPC` stand for the patron's, unless the body says otherwise.
+fn from_browser(headers: &HeaderMap, req: &mut PromptRenderRequestV1) {
     if req.accept_language.is_none() {
         req.accept_language = headers
             .get(header::ACCEPT_LANGUAGE)
@@ -206,18 +309,38 @@ pub async fn post_fragment(
             .map(str::to_owned);
     }
     if req.gpc.is_none() {
-        req.gpc = gpc_header(&headers);
+        req.gpc = gpc_header(headers);
     }
-    render_for(&state, &headers, caller, req).await
 }
 
-/// Renders the prompt for a request either endpoint took.
+/// Renders the prompt for a request either endpoint took, as JSON.
 async fn render_for(
     state: &AppState,
     headers: &HeaderMap,
     caller: crate::auth::Caller,
     req: PromptRenderRequestV1,
 ) -> Result<Response, ApiError> {
+    let rendered = render_request(state, headers, caller, req).await?;
+    Ok(no_store(
+        StatusCode::OK,
+        PromptRenderV1 {
+            fragment: rendered.fragment,
+            locale: rendered.locale,
+            render_key: rendered.key,
+            questions: rendered.questions,
+            stylesheet: rendered.stylesheet,
+        },
+    ))
+}
+
+/// Renders the prompt for a request the caller may make: the config
+/// checked, for this host's venue and a patron the caller speaks for.
+async fn render_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: crate::auth::Caller,
+    req: PromptRenderRequestV1,
+) -> Result<Rendered, ApiError> {
     if let Some(base) = &req.asset_base {
         check_asset_base(base)?;
     }
@@ -269,16 +392,7 @@ async fn render_for(
         locale = %rendered.locale,
         "prompt rendered"
     );
-    Ok(no_store(
-        StatusCode::OK,
-        PromptRenderV1 {
-            fragment: rendered.fragment,
-            locale: rendered.locale,
-            render_key: rendered.key,
-            questions: rendered.questions,
-            stylesheet: rendered.stylesheet,
-        },
-    ))
+    Ok(rendered)
 }
 
 /// The element a page's prompt mounts on, empty, as the demo and the
@@ -463,6 +577,103 @@ pub async fn frame_page(State(state): State<AppState>, req: Request<Body>) -> Re
     rendered_page(&state, html, config.config, languages, gpc).await
 }
 
+/// The one field of the form `host.js` opens the frame with.
+#[derive(Deserialize)]
+struct FrameForm {
+    /// `POST /api/v1/prompt/fragment`'s body, as JSON.
+    request: String,
+}
+
+/// `POST frame.html`: the iframe page with its first question for the
+/// parent's own config. `host.js` opens the frame with a form POST (a
+/// navigation: no CORS, no preflight, no handshake before the render) whose
+/// one field, `request`, holds the same JSON as the fragment endpoint's
+/// body, with the same authorisation: the config's checkout token. The page
+/// carries that config as a JSON data block, so the frame takes the
+/// question over as soon as its module runs, before the parent's `init`.
+/// Anything refused (the address's limit, no or a bad token, a bad config)
+/// answers the frame as built, which then renders in the browser and
+/// reports the problem, typed, through the handshake.
+pub async fn frame_post(State(state): State<AppState>, req: Request<Body>) -> Response {
+    let Ok(html) = tokio::fs::read_to_string(state.config.dist.join("frame.html")).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match frame_render(&state, req).await {
+        Ok((fragment, config)) => {
+            let settings = serde_json::json!({
+                "allowedParentOrigins": state.config.frame_parent_origins()
+            });
+            let html = with_data(&inline(&html, &fragment), "consent-config", &config);
+            let html = with_data(&html, "consent-frame", &settings.to_string());
+            match state.prompt.frame_inline() {
+                Some(styles) => {
+                    let sized = html.replacen(
+                        "</body>",
+                        &format!("<script>{FRAME_SIZER}</script>\n</body>"),
+                        1,
+                    );
+                    page(styles.apply(&sized))
+                }
+                None => page(html),
+            }
+        }
+        Err(e) => {
+            tracing::debug!(
+                code = e.code,
+                "frame render refused; the frame renders in the browser"
+            );
+            page(html)
+        }
+    }
+}
+
+/// The fragment and the config (as JSON) of a frame's form POST.
+async fn frame_render(state: &AppState, req: Request<Body>) -> Result<(String, String), ApiError> {
+    let (mut parts, body) = req.into_parts();
+    let access = Access::of(&parts.method);
+    let ClientAddr(addr) = ClientAddr::from_request_parts(&mut parts, state)
+        .await
+        .unwrap_or(ClientAddr(None));
+    state.limits.check_address_for(access, addr)?;
+    let bytes = read_body(body, "send a smaller config").await?;
+    let form: FrameForm = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "the frame's form must carry one field, request, holding the render request as JSON",
+        )
+    })?;
+    let mut request: PromptRenderRequestV1 =
+        parse_strictly(form.request.as_bytes(), "invalid_request")?;
+    from_browser(&parts.headers, &mut request);
+    let caller = checkout_caller(state, access, &request.config).await?;
+    // The config exactly as the parent sent it (the strict parse above
+    // has checked it), for the frame to mount with.
+    let config = serde_json::from_str::<serde_json::Value>(&form.request)
+        .ok()
+        .and_then(|mut v| v.get_mut("config").map(serde_json::Value::take))
+        .map(|c| c.to_string())
+        .ok_or_else(|| ApiError::internal("reading the frame's config", &"no config"))?;
+    let rendered = render_request(state, &parts.headers, caller, request).await?;
+    Ok((rendered.fragment, config))
+}
+
+/// `page` with `json` as the data block `#id` at the end of its body, where
+/// the frame's module reads it: the config (`consent-config`), and the
+/// frame's settings (`consent-frame`, as `frame.json` has them, saving the
+/// frame that request). A `<` is written `\u003c`, so no text in it can
+/// close the element.
+fn with_data(page: &str, id: &str, json: &str) -> String {
+    let block = format!(
+        "<script type=\"application/json\" id=\"{id}\">{}</script>\n",
+        json.replace('<', "\\u003c")
+    );
+    match page.rfind("</body>") {
+        Some(at) => format!("{}{block}{}", &page[..at], &page[at..]),
+        None => format!("{page}{block}"),
+    }
+}
+
 /// The `lang` of a page's `<html>` element, if it has one.
 fn html_lang(page: &str) -> Option<String> {
     let start = page.find("<html")?;
@@ -503,7 +714,11 @@ pub fn renderer_for(dist: &Path) -> Arc<PromptRenderer> {
         .as_ref()
         .and_then(|m| m.files.get("consent-prompt.css"))
         .map(|f| f.integrity.clone());
-    Arc::new(PromptRenderer::new(base).with_stylesheet_integrity(integrity))
+    Arc::new(
+        PromptRenderer::new(base)
+            .with_stylesheet_integrity(integrity)
+            .with_frame_inline(FrameInline::load(dist)),
+    )
 }
 
 #[cfg(test)]

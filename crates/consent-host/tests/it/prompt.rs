@@ -473,3 +473,152 @@ async fn the_browsers_render_needs_the_patrons_own_checkout_token_and_never_a_ke
     let (status, _, _) = t.send(req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// A build directory whose frame page links `frame.css`, with both of the
+/// stylesheets the rendered frame carries inline.
+fn frame_dist(dir: &std::path::Path) {
+    let dist = dir.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(
+        dist.join("frame.html"),
+        "<!doctype html><head><link rel=\"stylesheet\" href=\"frame.css\"></head><body>\n<div id=\"consent\"></div>\n</body>",
+    )
+    .unwrap();
+    std::fs::write(dist.join("frame.css"), "html { margin: 0; }").unwrap();
+    std::fs::write(dist.join("consent-prompt.css"), ".q { border: 1px solid; }").unwrap();
+}
+
+/// `POST frame.html` as `host.js` sends it: a form with one field,
+/// `request`, holding the render request as JSON.
+async fn frame_post(t: &TestApp, request: &Value) -> (StatusCode, HeaderMap, String) {
+    let form = format!("request={}", url_encode(&request.to_string()));
+    let req = Request::post("/consent-prompt/frame.html")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .unwrap();
+    let (status, headers, body) = t.send(req).await;
+    (status, headers, String::from_utf8(body).unwrap())
+}
+
+/// Percent-encodes everything but unreserved characters, as a form does.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The JSON in the data block `#id` of a page.
+fn data_block(html: &str, id: &str) -> Value {
+    let open = format!("<script type=\"application/json\" id=\"{id}\">");
+    let start = html
+        .find(&open)
+        .unwrap_or_else(|| panic!("no #{id}: {html}"))
+        + open.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).unwrap()
+}
+
+#[tokio::test]
+async fn the_frame_opened_with_the_parents_config_arrives_with_its_first_question() {
+    let t = TestApp::with_config(|c, dir| {
+        frame_dist(dir);
+        c.frame_parents = vec!["https://shop.example".into()];
+    })
+    .await;
+    let mut request = with_token("C-1", Some(token("C-1")));
+    request["config"]["partners"][1]["notice"]["text"]["en-GB"] =
+        json!("South </script><script>alert(1)</script> Players");
+    let (status, headers, html) = frame_post(&t, &request).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    // The question is in the page, with its styles inline and nothing linked.
+    assert!(
+        html.contains("<div id=\"consent\"><template shadowrootmode=\"open\"><style>.q { border: 1px solid; }</style>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<style>html { margin: 0; }</style>"),
+        "{html}"
+    );
+    assert!(!html.contains("<link rel=\"stylesheet\""), "{html}");
+    // The config as sent, token included, and the frame's settings: no
+    // text in the config closes its element.
+    assert_eq!(data_block(&html, "consent-config"), request["config"]);
+    assert_eq!(
+        data_block(&html, "consent-frame"),
+        json!({ "allowedParentOrigins": ["https://shop.example"] })
+    );
+    assert_eq!(
+        html.matches("</script>").count(),
+        3,
+        "two data blocks and the sizer: {html}"
+    );
+    // The frame's policy allows exactly those inline texts, by hash, and
+    // its parents to frame it.
+    let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    let hash = |text: &str| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text))
+        )
+    };
+    assert!(
+        policy.contains(&hash(".q { border: 1px solid; }")),
+        "{policy}"
+    );
+    assert!(policy.contains(&hash("html { margin: 0; }")), "{policy}");
+    assert!(
+        policy.contains(&hash(consent_host::prompt::FRAME_SIZER)),
+        "{policy}"
+    );
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert!(
+        policy.contains("frame-ancestors https://shop.example"),
+        "{policy}"
+    );
+}
+
+#[tokio::test]
+async fn a_frame_post_that_is_refused_gets_the_frame_as_built() {
+    let t = TestApp::with_config(|_, dir| frame_dist(dir)).await;
+    let built = std::fs::read_to_string(t.dir.path().join("dist/frame.html")).unwrap();
+    let bad = |mut r: Value, f: &dyn Fn(&mut Value)| {
+        f(&mut r);
+        r
+    };
+    for (what, request) in [
+        ("no token", with_token("C-1", None)),
+        ("a bad token", with_token("C-1", Some("not-a-token".into()))),
+        (
+            "another patron's token",
+            with_token("C-1", Some(token("C-2"))),
+        ),
+        ("an API key", with_token("C-1", Some(t.admin_key.clone()))),
+        (
+            "a bad config",
+            bad(with_token("C-1", Some(token("C-1"))), &|r| {
+                r["config"]["partners"] = json!("none")
+            }),
+        ),
+    ] {
+        let (status, headers, html) = frame_post(&t, &request).await;
+        assert_eq!(status, StatusCode::OK, "{what}");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store", "{what}");
+        assert_eq!(html, built, "{what}: nothing rendered, nothing written in");
+    }
+    // Not a form: the frame as built too.
+    let req = Request::post("/consent-prompt/frame.html")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("config=%7B"))
+        .unwrap();
+    let (status, _, body) = t.send(req).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(String::from_utf8(body).unwrap(), built);
+}
