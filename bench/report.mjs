@@ -517,9 +517,12 @@ immutable files), the second is measured. Runs interleaved; medians.
 ${table(["cache", "widget", "first question, median", "min", "max", "÷ vanilla-cookieconsent", "Save works (hydrated), median", "bytes on the wire", "CLS (max)"], rows, ["---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"])}
 
 Each of our modes with a checkout token in the config shows the first
-question as HTML the host renders (${code("POST /api/v1/prompt/fragment")},
-asked for by the page's own entry while the wasm downloads; the bench's
-page server passes it on to the reference host${pageRenderLine()}); "Save
+question as HTML the host renders: the script tag and the element ask for
+it (${code("POST /api/v1/prompt/fragment")}, with its stylesheet inline,
+adopted) before they ask for the code, and the iframe is opened by a form
+POST of the config, which the host answers with the question in the frame's
+page (styles inline, and a sizer that tells the parent the frame's height);
+the bench's page server passes both on to the reference host${pageRenderLine()}. "Save
 works" is when the wasm has taken that question over, so a Save is
 recorded then. The bytes on the wire are the whole visit's, the wasm
 included.
@@ -527,13 +530,14 @@ included.
 The server-rendered page is made per request, as a venue's server makes
 it: the bench's page server asks the reference host (${code("target/host/consent-host")},
 started by the bench on 127.0.0.1, demo mode) for the render with
-${code("POST /api/v1/prompt/render")} (the patron's checkout token, one
+${code("POST /api/v1/prompt/render")} with ${code("inlineStyle")} (the patron's checkout token, one
 keep-alive connection, server to server, not throttled: a venue's server
 talks to its host over its own network) and only then answers with the
 fragment inside the mount point, the config written in and the same script
 tag, which hydrates it. The render call is therefore inside the measured
-navigation${renderLine()}. Its first question counts as visible once the
-stylesheet its shadow root links has loaded. Its bytes on the wire include
+navigation${renderLine()}. Its stylesheet is in the page (a page under a
+CSP allows it by the render's ${code("styleHash")}), so the question needs
+no request after the page. Its bytes on the wire include
 the wasm, which arrives after the question is shown.
 `;
 }
@@ -607,7 +611,7 @@ ${memory}
 `;
 }
 
-/** The stylesheet a server-rendered prompt links, brotli q11, from the dist snapshot. */
+/** The stylesheet a rendered first question holds or links, brotli q11, from the dist snapshot. */
 function cssBrotli() {
   const f = path.join(DIR, "dist/consent-prompt.css");
   if (!existsSync(f)) return "?";
@@ -647,8 +651,8 @@ brotli quality 11, per file; ${code("bash scripts/size.sh")} runs the same with 
 ${table(["file", "raw KB", "gzip KB", "brotli KB"], rows, ["---", "---:", "---:", "---:"])}
 
 The prompt's CSS is compiled into the wasm and adopted into its shadow root,
-so a script-tag page downloads no CSS file; a server-rendered prompt links
-the same sheet as ${code("consent-prompt.css")} (${cssBrotli()} brotli).
+so a script-tag page downloads no CSS file; a rendered first question
+carries the same sheet inline or links it as ${code("consent-prompt.css")} (${cssBrotli()} brotli).
 
 Target: ${target} KB gzip — withdrawn (a Yew hello-world alone is over half of it); this build is ${(total.gzip - target).toFixed(1)} KB over it. The hello-world floor for Yew 0.23
 is ${floor} KB (measured by hand in the size analysis below), so the prompt's own code costs about

@@ -185,7 +185,7 @@ const inline = (js) => js.replace(/<\/script/gi, "<\\/script");
 /** Save works: the wasm has taken the prompt on element `#id` over. */
 const LIVE = (id) => `() => !!document.getElementById(${JSON.stringify(id)})?.hasAttribute("data-cp-live")`;
 
-const STYLED_QUESTION = `() => { const h = document.getElementById("consent"); const r = h && h.shadowRoot; if (!r) return null; const l = r.querySelector("link[rel=stylesheet]"); return (l && l.sheet) || r.adoptedStyleSheets.length ? r.querySelector("fieldset.q") : null; }`;
+const STYLED_QUESTION = `() => { const h = document.getElementById("consent"); const r = h && h.shadowRoot; if (!r) return null; const l = r.querySelector("link[rel=stylesheet], style"); return (l && l.sheet) || r.adoptedStyleSheets.length ? r.querySelector("fieldset.q") : null; }`;
 
 const WIDGETS = {
   ssr: {
@@ -199,10 +199,10 @@ const WIDGETS = {
     // has loaded (before that it would show unstyled, which does not count).
     find: STYLED_QUESTION,
     live: LIVE("consent"),
-    what: "first `fieldset.q` in the server-rendered shadow root, its stylesheet loaded",
-    shape: "made per request by the venue's server, which first calls `POST /api/v1/prompt/render` on the reference host (server to server, timed inside the page's response); the question is in the HTML; its shadow root links `consent-prompt.css`; the config is in the page; `embed.js` (async) hydrates later",
-    serial: 2,
-    serialWhat: "page (with the render call) → stylesheet",
+    what: "first `fieldset.q` in the server-rendered shadow root, styled",
+    shape: "made per request by the venue's server, which first calls `POST /api/v1/prompt/render` on the reference host (server to server, timed inside the page's response) with `inlineStyle`; the question and its stylesheet are in the HTML; the config is in the page; `embed.js` (async) hydrates later",
+    serial: 1,
+    serialWhat: "page (with the render call)",
   },
   ours: {
     label: "Consent Prompt (script tag)",
@@ -211,10 +211,10 @@ const WIDGETS = {
     page: null, // made per request by oursPage(): the token is minted at start
     find: STYLED_QUESTION,
     live: LIVE("consent"),
-    what: "first `fieldset.q` in the prompt's shadow root, styled (the rendered HTML's stylesheet loaded, or the wasm's own styles)",
-    shape: "config and checkout token in the page (a JSON data block); `embed.js` (async) asks the host for the first question as HTML (`POST /api/v1/prompt/fragment`) and starts the entry, the glue, the wasm and the stylesheet at once; the wasm hydrates the question later",
+    what: "first `fieldset.q` in the prompt's shadow root, styled (the stylesheet that came with the render adopted, or the wasm's own styles)",
+    shape: "config and checkout token in the page (a JSON data block); `embed.js` (async) asks the host for the first question as HTML with its stylesheet inline (`POST /api/v1/prompt/fragment`, `inlineStyle`), adopts the stylesheet and shows the question, and only then asks for the entry, the glue and the wasm, at once; the wasm hydrates the question later",
     serial: 3,
-    serialWhat: "page → `embed.js` → the render and the stylesheet (in parallel)",
+    serialWhat: "page → `embed.js` → the render",
   },
   element: {
     label: "Consent Prompt (<consent-prompt> element)",
@@ -222,9 +222,9 @@ const WIDGETS = {
     find: STYLED_QUESTION.replace('document.getElementById("consent")', 'document.querySelector("consent-prompt")'),
     live: `() => document.querySelector("consent-prompt")?.hasAttribute("data-cp-live")`,
     what: "first `fieldset.q` in the element's shadow root, styled",
-    shape: "config and checkout token in the page (a JSON data block); `<consent-prompt config=\"#consent-config\">` and `element.js` (a module, in the head), which asks for the first question as HTML as soon as it reads the config, and imports the entry, the glue and the wasm meanwhile",
-    serial: 4,
-    serialWhat: "page → `element.js` → the render → the stylesheet it links",
+    shape: "config and checkout token in the page (a JSON data block); `<consent-prompt config=\"#consent-config\">` and `element.js` (a module, in the head), which asks for the first question as HTML with its stylesheet inline as soon as it reads the config, and imports the entry, the glue and the wasm once it is shown",
+    serial: 3,
+    serialWhat: "page → `element.js` → the render",
   },
   iframe: {
     label: "Consent Prompt (iframe)",
@@ -275,7 +275,10 @@ const EMBED = `  <script src="/consent-prompt/embed.js" data-target="#consent" d
 
 /** The ssr page for one request: the render asked for now, server to server. */
 async function ssrPage() {
-  const rendered = await renderHost.render({ ...OURS_CONFIG, token: renderHost.token }, "/consent-prompt/");
+  // Its stylesheet inline (`inlineStyle`; a page under a CSP adds the
+  // render's `styleHash` to its style-src), so the question needs no
+  // request after the page.
+  const rendered = await renderHost.render({ ...OURS_CONFIG, token: renderHost.token }, "/consent-prompt/", { inlineStyle: true });
   return shell({ body: `${inlineConfig()}\n${EMBED}` }).replace('<div id="consent"></div>', () => `<div id="consent">${rendered.fragment}</div>`);
 }
 

@@ -65,12 +65,14 @@ minify() { # file [--module]: the entries a page loads first, minified too
   fi
 }
 minify early.js
-$STAMP consent-prompt.js consent_prompt.js consent_prompt_bg.wasm early.js consent-prompt.css
+$STAMP consent-prompt.js consent_prompt.js consent_prompt_bg.wasm early.js
 minify consent-prompt.js --module
-$STAMP element.js consent-prompt.js consent-prompt.css
+$STAMP element.js consent-prompt.js
 $STAMP frame.js consent-prompt.js
-$STAMP frame.html frame.js
-$STAMP embed.js consent-prompt.js consent_prompt.js consent_prompt_bg.wasm consent-prompt.css element.js
+# The frame page asks for the entry, the glue and the wasm at once, not each
+# after the file that names it.
+$STAMP frame.html frame.js consent-prompt.js consent_prompt.js
+$STAMP embed.js consent-prompt.js consent_prompt.js consent_prompt_bg.wasm element.js
 minify embed.js
 # Drop the preload links Trunk adds for the old names; the entry loads the wasm itself.
 sed -i -e '/consent-prompt_bg.wasm/d' -e '/rel="modulepreload" href="\/consent-prompt.js"/d' index.html

@@ -9,16 +9,22 @@
 // early(target, config, options) asks the host to render the prompt for
 // this config (POST <endpoint's /api/v1/>prompt/fragment, a CORS "simple"
 // request: a text/plain body and no Authorization header, so no preflight
-// round trip; the checkout token is the config's own) at the same moment
-// the wasm downloads, and puts the HTML in the target's shadow root. The
-// wasm, when it arrives, takes that HTML over as it stands (hydration),
-// with whatever the patron already chose. Without a token, with a render
-// that fails or is refused, or once the wasm got there first, nothing is
-// inserted and the prompt renders itself as before. It resolves with
-// true (inserted) or false, never rejects. options: `render` (a URL, or
-// false), `assetBase` (where the widget's files are: the fragment links
-// its stylesheet from there, and it is asked for at once), `sheet` (that
-// stylesheet's integrity).
+// round trip; the checkout token is the config's own), before the code
+// downloads, and puts the HTML in the target's shadow root. It asks for
+// the stylesheet inline (`inlineStyle`) and adopts it as a constructable
+// stylesheet (which a page's CSP does not govern), so the question shows
+// with no second request; a render that links it instead (a venue's own
+// render URL) is shown once the link has loaded. The wasm, when it
+// arrives, takes that HTML over as it stands (hydration), with whatever
+// the patron already chose. Without a token, with a render that fails or
+// is refused, or once the wasm got there first, nothing is inserted and
+// the prompt renders itself as before. It resolves with true (inserted)
+// or false, never rejects. options: `render` (a URL, or false),
+// `assetBase` (where the widget's files are, for a render that links
+// them).
+//
+// CP.after(promise, ms) lets an entry wait for its early render (at most
+// ms) before it asks for the wasm.
 //
 // It also watches the HTML the wasm has not yet taken over (rendered on
 // demand, or by the venue's server):
@@ -90,6 +96,28 @@
     return href;
   };
 
+  /**
+   * Settles when `promise` does, or after `ms` (default 2 000), whichever
+   * comes first; never rejects. An entry waits on its early render this way
+   * before it asks for the wasm: on a slow connection the question's few
+   * kilobytes then have the line to themselves, and the wasm still starts
+   * at once if the render is slow.
+   */
+  CP.after = function (promise, ms) {
+    var timer;
+    return Promise.race([
+      Promise.resolve(promise).then(
+        function () {},
+        function () {}
+      ),
+      new Promise(function (resolve) {
+        timer = setTimeout(resolve, ms || 2000);
+      }),
+    ]).then(function () {
+      clearTimeout(timer);
+    });
+  };
+
   /** Where to ask: options.render, else beside the config's endpoint. */
   function renderUrl(config, options) {
     if (options.render) return new URL(options.render, document.baseURI).href;
@@ -105,6 +133,20 @@
     if (!inner || !inner.content) return false;
     var content = inner.content;
     var root = at.attachShadow({ mode: "open" });
+    // The stylesheet inline (asked for with inlineStyle): adopted as a
+    // constructable stylesheet, which a page's CSP style-src does not
+    // govern, so the question shows at once, styled.
+    var style = content.querySelector("style");
+    if (style) {
+      try {
+        var sheet = new CSSStyleSheet();
+        sheet.replaceSync(style.textContent);
+        root.adoptedStyleSheets = [sheet];
+      } catch (error) {
+        return false; // the wasm renders with its own styles when it lands
+      }
+      style.remove();
+    }
     var link = content.querySelector("link[rel=stylesheet]");
     return new Promise(function (resolve) {
       // Shown styled or not at all, and never over a prompt the wasm has
@@ -140,7 +182,7 @@
     } catch (error) {
       return Promise.resolve(false);
     }
-    var body = { config: config, assetBase: options.assetBase };
+    var body = { config: config, assetBase: options.assetBase, inlineStyle: true };
     var lang = document.documentElement.lang;
     if (lang) body.pageLang = lang;
     var done = fetch(url, {
@@ -159,10 +201,6 @@
         return false;
       });
     asked.set(at, done);
-    // The stylesheet the fragment links, asked for beside it, not after it.
-    if (options.assetBase) {
-      CP.preload("preload", new URL("consent-prompt.css", options.assetBase).href, options.sheet, { as: "style", fetchpriority: "high" });
-    }
     return done;
   };
 })();

@@ -411,10 +411,15 @@ export class ConsentPromptElement extends HTMLElement {
     // policy), so the entry's own deadline is its remaining budget.
     // The first question as HTML while the entry and the wasm download
     // (served as built: a venue's bundle has no stylesheet beside it).
-    if (SERVED_AS_BUILT && !this.#handle) window.ConsentPrompt.early(this, config, {
-      assetBase: new URL(".", import.meta.url).href,
-      sheet: (typeof INTEGRITY === "object" && INTEGRITY["consent-prompt.css"]) || "",
-    });
+    // The entry, the glue and the wasm are asked for once it has arrived
+    // (or failed, or after 2 s at most), so it has the line to itself.
+    if (SERVED_AS_BUILT && !this.#handle) {
+      const shown = window.ConsentPrompt.early(this, config, {
+        assetBase: new URL(".", import.meta.url).href,
+      });
+      await window.ConsentPrompt.after(shown);
+      if (generation !== this.#generation || !this.isConnected) return;
+    }
     let handle;
     try {
       handle = await mount(this, config, { timeout: Math.max(1, left()) });

@@ -117,7 +117,6 @@ export async function mount(target, config, options = {}) {
         ask(element(target), resolved, {
           render: options.render,
           assetBase: here(""),
-          sheet: sri("consent-prompt.css"),
         });
       }
       return resolved;

@@ -99,9 +99,9 @@ export async function startRenderHost({ hostBin, dist, venueId, customerId, fram
     /** How long the page's own render requests took at the host. */
     pageTimings: () => (pageTimes.length ? { n: pageTimes.length, median: median(pageTimes), min: Math.min(...pageTimes), max: Math.max(...pageTimes) } : null),
     /** The render a venue's server asks for; its duration is kept. */
-    async render(config, assetBase) {
+    async render(config, assetBase, { inlineStyle = false } = {}) {
       const started = performance.now();
-      const rendered = await post("/api/v1/prompt/render", { config, assetBase }, token);
+      const rendered = await post("/api/v1/prompt/render", { config, assetBase, inlineStyle }, token);
       times.push(performance.now() - started);
       return rendered;
     },

@@ -91,14 +91,16 @@ async function holdWasm(context) {
 }
 
 /**
- * The first question in `root`'s shadow root, styled: the stylesheet it
- * links loaded, or the styles a rendered frame page carries inline.
+ * The first question in `root`'s shadow root, styled: by the stylesheet
+ * the render held inline (adopted, or a `<style>` in a page the host
+ * rendered), or by one it links, loaded.
  */
 const styledQuestion = (frame, selector) =>
   frame.waitForFunction((sel) => {
     const root = document.querySelector(sel)?.shadowRoot;
     const sheet = root?.querySelector("link[rel=stylesheet], style");
-    return !!(sheet && sheet.sheet && root.querySelector("fieldset.q #cp-q0-yes"));
+    const styled = root && (root.adoptedStyleSheets.length > 0 || !!(sheet && sheet.sheet));
+    return !!(styled && root.querySelector("fieldset.q #cp-q0-yes"));
   }, selector);
 
 /** Radios are 24 px under the prompt's stylesheet (a browser's own are 13). */
@@ -108,17 +110,21 @@ const radioWidth = (frame, selector) =>
 const SCRIPT_TAG = (config, attrs = "") =>
   `<div id="consent"></div>${block(config)}<script src="${asset("embed.js")}" integrity="${manifest().files["embed.js"].integrity}" crossorigin="anonymous" data-target="#consent" data-config="#consent-config" ${attrs} async></script>`;
 
-test("script tag on the venue's origin: the question before the wasm, styled from the host; an early answer and an early Save survive hydration", async () => {
+test("script tag on the venue's origin: the question before the wasm, styled by the render's own stylesheet; an early answer and an early Save survive hydration", async () => {
   const customer = newCustomer();
   const config = await patronConfig(customer, { submitButton: true });
   const { context, page } = await venuePage(SCRIPT_TAG(config));
+  const asked = [];
+  page.on("request", (r) => asked.push(new URL(r.url()).pathname));
   const wasm = await holdWasm(context);
   await page.goto(`${VENUE}/checkout`);
   await styledQuestion(page, "#consent");
-  assert.equal(await radioWidth(page, "#consent"), 24, "styled by the host's stylesheet, linked absolutely");
+  assert.equal(await radioWidth(page, "#consent"), 24, "styled by the prompt's stylesheet");
   assert.equal(await page.evaluate(() => !!window.ConsentPrompt.handle), false, "the wasm has not taken over");
-  const stylesheet = await page.evaluate(() => document.getElementById("consent").shadowRoot.querySelector("link[rel=stylesheet]").href);
-  assert.ok(stylesheet.startsWith(`${hostOrigin()}/consent-prompt/`), stylesheet);
+  // The stylesheet came inline with the render and was adopted: no request
+  // for it, no <style> or link in the page, nothing the venue's CSP refuses.
+  assert.deepEqual(asked.filter((p) => p.endsWith(".css")), []);
+  assert.equal(await page.evaluate(() => document.getElementById("consent").shadowRoot.querySelector("link, style")), null);
   // The patron answers and presses Save before the wasm has arrived.
   await page.locator("#consent #cp-q0-yes").check();
   const answeredAt = Date.now();
@@ -296,17 +302,37 @@ for (const file of ["consent-prompt.js", "consent_prompt.js", "consent_prompt_bg
   });
 }
 
-test("a changed stylesheet is refused: the question waits for the wasm instead of showing unstyled", async () => {
+test("a changed stylesheet a server render links is refused by its integrity: its rules never apply", async () => {
   const config = await patronConfig(newCustomer());
-  const { context, page } = await venuePage(SCRIPT_TAG(config));
-  await context.route("**/consent-prompt/**/consent-prompt.css", async (route) => {
-    const response = await route.fetch();
-    const changed = Buffer.concat([await response.body(), Buffer.from("\n* { color: red !important; }\n")]);
-    return route.fulfill({ response, body: changed, headers: { ...response.headers(), "content-encoding": "identity", "content-length": String(changed.length) } });
+  // The venue's server renders without inlineStyle: the fragment links the sheet.
+  const response = await fetch(`${env.host.url}api/v1/prompt/render`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${config.token}` },
+    body: JSON.stringify({ config }),
   });
+  const { fragment } = await response.json();
+  assert.match(fragment, /<link rel="stylesheet" href="[^"]+" integrity="sha384-/);
+  const { context, page } = await venuePage(SCRIPT_TAG(config).replace('<div id="consent"></div>', () => `<div id="consent">${fragment}</div>`));
+  let changedServed = 0;
+  await context.route("**/consent-prompt/**/consent-prompt.css", async (route) => {
+    const original = await route.fetch();
+    const changed = Buffer.concat([await original.body(), Buffer.from("\n* { color: red !important; }\n")]);
+    changedServed++;
+    return route.fulfill({ response: original, body: changed, headers: { ...original.headers(), "content-encoding": "identity", "content-length": String(changed.length) } });
+  });
+  const wasm = await holdWasm(context);
   await page.goto(`${VENUE}/checkout`);
-  await page.waitForFunction(() => !!window.ConsentPrompt.handle);
-  const color = await page.evaluate(() => getComputedStyle(document.getElementById("consent").shadowRoot.querySelector("legend")).color);
+  await waitFor(() => changedServed === 1);
+  // The browser has the changed sheet; let it check it and paint.
+  await page.waitForTimeout(300);
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  const { sheet, color } = await page.evaluate(() => {
+    const root = document.getElementById("consent").shadowRoot;
+    return { sheet: !!root.querySelector("link[rel=stylesheet]").sheet, color: getComputedStyle(root.querySelector("legend")).color };
+  });
+  assert.equal(sheet, false, "the browser refused the changed sheet");
   assert.notEqual(color, "rgb(255, 0, 0)");
+  wasm.release();
+  await page.waitForFunction(() => !!window.ConsentPrompt.handle);
   await context.close();
 });

@@ -575,6 +575,13 @@ pub struct PromptRenderRequestV1 {
     /// host's versioned `/consent-prompt/<version>/`.
     #[serde(default)]
     pub asset_base: Option<String>,
+    /// `true`: the fragment holds the stylesheet inline (`<style>`) instead
+    /// of linking it, so its first paint waits for no second request. A
+    /// page under a CSP then allows it by [`PromptRenderV1::style_hash`];
+    /// the browser's own entries take it as a constructable stylesheet,
+    /// which needs no CSP change.
+    #[serde(default)]
+    pub inline_style: bool,
 }
 
 /// A server-rendered prompt.
@@ -591,8 +598,12 @@ pub struct PromptRenderV1 {
     pub render_key: String,
     /// How many questions the prompt asks (0: it says there is nothing to ask).
     pub questions: usize,
-    /// The stylesheet the fragment links.
+    /// The stylesheet the fragment links (or, inline, holds).
     pub stylesheet: String,
+    /// With `inlineStyle`: the CSP source allowing exactly the `<style>`
+    /// the fragment holds (`'sha256-…'`), for the page's `style-src`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style_hash: Option<String>,
 }
 
 /// What a patron did at the venue that shows they are still its patron:

@@ -115,20 +115,27 @@ impl FrameInline {
             &format!("<style>{}</style>", self.frame_css),
             1,
         );
-        let Some(start) = page.find("<template shadowrootmode=\"open\"><link rel=\"stylesheet\"")
-        else {
-            return page;
-        };
-        let link = start + "<template shadowrootmode=\"open\">".len();
-        let Some(end) = page[link..].find('>').map(|e| link + e + 1) else {
-            return page;
-        };
-        format!(
+        self.inline_prompt_style(&page).unwrap_or(page)
+    }
+
+    /// `html` with the stylesheet link at the start of its shadow root
+    /// replaced by the stylesheet itself; `None` if it has no such link.
+    pub fn inline_prompt_style(&self, html: &str) -> Option<String> {
+        const ROOT: &str = "<template shadowrootmode=\"open\">";
+        let start = html.find(&format!("{ROOT}<link rel=\"stylesheet\""))?;
+        let link = start + ROOT.len();
+        let end = link + html[link..].find('>')? + 1;
+        Some(format!(
             "{}<style>{}</style>{}",
-            &page[..link],
+            &html[..link],
             self.prompt_css,
-            &page[end..]
-        )
+            &html[end..]
+        ))
+    }
+
+    /// The CSP source of the prompt's inline stylesheet.
+    pub fn prompt_style_source(&self) -> String {
+        csp_hash(&self.prompt_css)
     }
 }
 
@@ -320,17 +327,43 @@ async fn render_for(
     caller: crate::auth::Caller,
     req: PromptRenderRequestV1,
 ) -> Result<Response, ApiError> {
+    let inline_style = req.inline_style;
     let rendered = render_request(state, headers, caller, req).await?;
+    let (fragment, style_hash) = match inline_style {
+        true => inline_style_of(state, rendered.fragment)?,
+        false => (rendered.fragment, None),
+    };
     Ok(no_store(
         StatusCode::OK,
         PromptRenderV1 {
-            fragment: rendered.fragment,
+            fragment,
             locale: rendered.locale,
             render_key: rendered.key,
             questions: rendered.questions,
             stylesheet: rendered.stylesheet,
+            style_hash,
         },
     ))
+}
+
+/// A fragment with its stylesheet inline, and the CSP source allowing it.
+fn inline_style_of(
+    state: &AppState,
+    fragment: String,
+) -> Result<(String, Option<String>), ApiError> {
+    let unavailable = || {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "this host has no stylesheet to inline (its build directory lacks consent-prompt.css): ask without inlineStyle",
+        )
+        .at("inlineStyle")
+    };
+    let styles = state.prompt.frame_inline().ok_or_else(unavailable)?;
+    let inlined = styles
+        .inline_prompt_style(&fragment)
+        .ok_or_else(unavailable)?;
+    Ok((inlined, Some(styles.prompt_style_source())))
 }
 
 /// Renders the prompt for a request the caller may make: the config

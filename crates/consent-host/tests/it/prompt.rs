@@ -622,3 +622,51 @@ async fn a_frame_post_that_is_refused_gets_the_frame_as_built() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(String::from_utf8(body).unwrap(), built);
 }
+
+#[tokio::test]
+async fn a_render_can_hold_its_stylesheet_inline_with_the_hash_a_csp_needs() {
+    let t = TestApp::with_config(|_, dir| frame_dist(dir)).await;
+    let mut body = json!({ "config": config("C-1"), "inlineStyle": true });
+    let (status, _, rendered) = render(&t, &body, Some(&token("C-1"))).await;
+    assert_eq!(status, StatusCode::OK, "{rendered}");
+    let html = rendered["fragment"].as_str().unwrap();
+    assert!(
+        html.starts_with("<template shadowrootmode=\"open\"><style>.q { border: 1px solid; }</style><div data-cp-render="),
+        "{html}"
+    );
+    assert!(!html.contains("<link"), "{html}");
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD
+            .encode(sha2::Sha256::digest(".q { border: 1px solid; }"))
+    );
+    assert_eq!(rendered["styleHash"], json!(hash));
+    // The patron's browser asks the same way, with the same answer.
+    body["config"]["token"] = json!(token("C-1"));
+    let (status, _, from_page) = fragment(&t, &body, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(from_page["fragment"], rendered["fragment"]);
+    assert_eq!(from_page["styleHash"], rendered["styleHash"]);
+    // Without it: linked, and no hash.
+    let (_, _, linked) = render(&t, &json!({ "config": config("C-1") }), Some(&token("C-1"))).await;
+    assert!(linked["fragment"]
+        .as_str()
+        .unwrap()
+        .contains("<link rel=\"stylesheet\""));
+    assert!(linked.get("styleHash").is_none(), "{linked}");
+}
+
+#[tokio::test]
+async fn a_host_without_the_stylesheet_says_so_when_asked_to_inline_it() {
+    let t = TestApp::new().await;
+    let (status, _, body) = render(
+        &t,
+        &json!({ "config": config("C-1"), "inlineStyle": true }),
+        Some(&token("C-1")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["field"], "inlineStyle");
+}
