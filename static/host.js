@@ -8,6 +8,10 @@
 //   });
 //   await prompt.commit();
 //
+// With a checkout token in the config it opens the frame with a form POST
+// of the config, which the host answers with the first question already
+// in the frame's page (options.render: false opens src as built instead).
+//
 // It accepts messages only from the frame it created (event.source) and only
 // from the frame's origin (event.origin), and posts only to that origin.
 (function () {

@@ -61,6 +61,8 @@ test("values captured from a real run type-check against consent-prompt.d.ts", a
   await page.goto(`${env.host.url}examples/form.html`);
   await page.locator("consent-prompt #cp-q0-yes").waitFor();
   await waitFor(() => page.evaluate(() => document.querySelector("consent-prompt").token !== null));
+  // Live: the wasm has taken the question over (it shows, as HTML, before).
+  await page.waitForFunction(() => document.querySelector("consent-prompt").hasAttribute("data-cp-live"));
   const el = (fn, arg) => page.evaluate(fn, arg);
 
   const stateBefore = await el(() => document.querySelector("consent-prompt").state());
