@@ -59,7 +59,7 @@ done
 # loads (scripts/stamp.mjs), stamped leaves first, so the page's one
 # integrity on embed.js (or on the module entry) covers everything after it.
 STAMP="node $ROOT/scripts/stamp.mjs"
-minify() { # file [--module]: the entries a page loads first, minified too
+minify() { # file [--module]: the entries a page loads first (and the iframe's parent helper), minified too
   if [ "${TRUNK_PROFILE:-}" = "release" ]; then
     "$TERSER" "$1" ${2:-} --compress --mangle --output "$1.min" && mv "$1.min" "$1"
   fi
@@ -68,7 +68,10 @@ minify early.js
 $STAMP consent-prompt.js consent_prompt.js consent_prompt_bg.wasm early.js
 minify consent-prompt.js --module
 $STAMP element.js consent-prompt.js
+minify element.js --module
 $STAMP frame.js consent-prompt.js
+minify frame.js --module
+minify host.js
 # The frame page asks for the entry, the glue and the wasm at once, not each
 # after the file that names it.
 $STAMP frame.html frame.js consent-prompt.js consent_prompt.js
