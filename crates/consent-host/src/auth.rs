@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::keys::{ApiKey, Role};
-use crate::limits::{Access, ClientAddr};
+use crate::limits::Access;
 use crate::AppState;
 
 /// The `aud` every checkout token must carry.
@@ -582,11 +582,7 @@ impl FromRequestParts<AppState> for Caller {
     /// (so a flood of bad credentials is limited too), the credential,
     /// then the credential's own limit. Nothing of the body has been read.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let access = Access::of(&parts.method);
-        let ClientAddr(addr) = ClientAddr::from_request_parts(parts, state)
-            .await
-            .unwrap_or(ClientAddr(None));
-        state.limits.check_address_for(access, addr)?;
+        let access = state.limits.check_request(parts)?;
         let credential = bearer(parts)?.to_owned();
         Caller::from_credential(state, access, &credential).await
     }

@@ -12,7 +12,7 @@ use consent_core::wire::{PromptRenderRequestV1, RecordBatchV1};
 use crate::api::{is_json_content_type, parse_strictly, MAX_BODY_BYTES};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::limits::{Access, ClientAddr};
+use crate::limits::Access;
 use crate::AppState;
 
 /// `{customer_id}` from the path: valid UTF-8, not blank, at most
@@ -186,12 +186,8 @@ impl FromRequest<AppState> for PageRender {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let (mut parts, body) = req.into_parts();
-        let access = Access::of(&parts.method);
-        let ClientAddr(addr) = ClientAddr::from_request_parts(&mut parts, state)
-            .await
-            .unwrap_or(ClientAddr(None));
-        state.limits.check_address_for(access, addr)?;
+        let (parts, body) = req.into_parts();
+        let access = state.limits.check_request(&parts)?;
         let media = parts
             .headers
             .get(header::CONTENT_TYPE)

@@ -95,8 +95,9 @@ impl StaticCsp {
     ///
     /// `frame.html`'s policy also allows, by their hashes, the styles and
     /// the script the host writes into the frame page it renders
-    /// ([`prompt::FrameInline`]), and nothing else inline.
-    pub fn new(config: &Config, inline: Option<&prompt::FrameInline>) -> Self {
+    /// ([`prompt::InlineStyles`], [`prompt::FRAME_SIZER`]), and nothing else
+    /// inline.
+    pub fn new(config: &Config, inline: Option<&prompt::InlineStyles>) -> Self {
         let mut frame_src = vec!["'self'".to_owned()];
         frame_src.extend(config.loopback_origins());
         let other = format!("{STATIC_CSP}; frame-src {}", frame_src.join(" "));
@@ -479,7 +480,7 @@ fn static_routes(
             assets::asset_headers,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::new(StaticCsp::new(config, prompt.frame_inline())),
+            Arc::new(StaticCsp::new(config, prompt.inline_styles())),
             set_static_csp,
         ))
         .layer(SetResponseHeaderLayer::overriding(

@@ -7,7 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -19,16 +19,15 @@ use crate::error::ApiError;
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
+impl ClientAddr {
+    /// The address the server loop recorded for this request, if any.
+    pub fn of(parts: &Parts) -> Self {
+        ClientAddr(
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(addr)| addr.ip()),
-        ))
+        )
     }
 }
 
@@ -138,6 +137,14 @@ impl WriteLimits {
                     retry_secs(until.wait_time_from(self.clock.now())),
                 )
             })
+    }
+
+    /// The request's client address against its limit for the request's
+    /// kind (read or write), before anything else of it is read; the kind.
+    pub fn check_request(&self, parts: &Parts) -> Result<Access, ApiError> {
+        let access = Access::of(&parts.method);
+        self.check_address_for(access, ClientAddr::of(parts).0)?;
+        Ok(access)
     }
 
     /// The credential's limit (`tag`: a token's tag or a key's id).

@@ -15,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use consent_core::config::{validate, Config as WidgetConfig, ConfigErrors};
@@ -32,7 +32,6 @@ use crate::api::no_store;
 use crate::api::parse_strictly;
 use crate::error::ApiError;
 use crate::extract::{checkout_caller, read_body, Authorized, PageRender};
-use crate::limits::{Access, ClientAddr};
 use crate::AppState;
 
 /// Renders at once at most; more wait their turn (each is a few
@@ -47,8 +46,8 @@ pub struct PromptRenderer {
     /// The stylesheet's `sha384-…` from the build's manifest: the fragment
     /// links it with this integrity, so a changed stylesheet is refused.
     stylesheet_integrity: Option<String>,
-    /// What the frame page the host renders carries inline.
-    frame_inline: Option<FrameInline>,
+    /// The stylesheets the host writes inline, if the build has them.
+    inline_styles: Option<InlineStyles>,
     permits: Semaphore,
 }
 
@@ -60,15 +59,30 @@ pub struct PromptRenderer {
 /// and reports from then on.
 pub const FRAME_SIZER: &str = r#"(function(){var o=[];try{o=JSON.parse(document.getElementById("consent-frame").textContent).allowedParentOrigins||[]}catch(e){}var h=0;var r=new ResizeObserver(function(){var n=Math.ceil(document.documentElement.getBoundingClientRect().height);if(n===h)return;h=n;for(var i=0;i<o.length;i++)parent.postMessage({type:"consent-prompt:resize",v:1,height:n},o[i])});r.observe(document.documentElement);window.ConsentPromptSizer=r})();"#;
 
-/// The frame page the host renders holds its styles inline, so the
-/// question shows with the page, with no stylesheet request after it: the
-/// frame's own `frame.css` and the prompt's `consent-prompt.css`, as built.
-/// The frame's policy allows exactly these texts, by their hashes, and
-/// [`FRAME_SIZER`].
+/// The stylesheets the host writes inline, each with the CSP source
+/// allowing exactly its text (computed once, when the build is read): the
+/// prompt's `consent-prompt.css`, for a render asked for with
+/// `inlineStyle` and for the frame page it renders, and the frame's own
+/// `frame.css`, so that page needs no stylesheet request after it. The
+/// frame's policy allows these by their hashes, and [`FRAME_SIZER`].
 #[derive(Clone, Debug)]
-pub struct FrameInline {
-    frame_css: String,
-    prompt_css: String,
+pub struct InlineStyles {
+    prompt: Inline,
+    frame: Inline,
+}
+
+/// A text written inline and the CSP source allowing exactly it.
+#[derive(Clone, Debug)]
+struct Inline {
+    text: String,
+    source: String,
+}
+
+impl Inline {
+    fn new(text: String) -> Self {
+        let source = csp_hash(&text);
+        Inline { text, source }
+    }
 }
 
 /// `'sha256-…'`: a CSP source allowing exactly `text` inline.
@@ -82,7 +96,7 @@ fn csp_hash(text: &str) -> String {
     )
 }
 
-impl FrameInline {
+impl InlineStyles {
     /// The two stylesheets of a build directory; `None` if either is
     /// missing or could close its `<style>` element.
     pub fn load(dist: &Path) -> Option<Self> {
@@ -90,16 +104,17 @@ impl FrameInline {
             std::fs::read_to_string(dist.join(file))
                 .ok()
                 .filter(|css| !css.to_ascii_lowercase().contains("</style"))
+                .map(Inline::new)
         };
-        Some(FrameInline {
-            frame_css: read("frame.css")?,
-            prompt_css: read("consent-prompt.css")?,
+        Some(InlineStyles {
+            prompt: read("consent-prompt.css")?,
+            frame: read("frame.css")?,
         })
     }
 
     /// The CSP sources of the two styles.
-    pub fn style_sources(&self) -> [String; 2] {
-        [csp_hash(&self.frame_css), csp_hash(&self.prompt_css)]
+    pub fn style_sources(&self) -> [&str; 2] {
+        [&self.frame.source, &self.prompt.source]
     }
 
     /// The CSP source of [`FRAME_SIZER`].
@@ -107,12 +122,17 @@ impl FrameInline {
         csp_hash(FRAME_SIZER)
     }
 
+    /// The CSP source of the prompt's stylesheet.
+    pub fn prompt_source(&self) -> &str {
+        &self.prompt.source
+    }
+
     /// The rendered frame page: `frame.css` and the fragment's stylesheet
     /// inline (a page without either link is left as it is).
     fn apply(&self, page: &str) -> String {
         let page = page.replacen(
             "<link rel=\"stylesheet\" href=\"frame.css\">",
-            &format!("<style>{}</style>", self.frame_css),
+            &format!("<style>{}</style>", self.frame.text),
             1,
         );
         self.inline_prompt_style(&page).unwrap_or(page)
@@ -128,14 +148,9 @@ impl FrameInline {
         Some(format!(
             "{}<style>{}</style>{}",
             &html[..link],
-            self.prompt_css,
+            self.prompt.text,
             &html[end..]
         ))
-    }
-
-    /// The CSP source of the prompt's inline stylesheet.
-    pub fn prompt_style_source(&self) -> String {
-        csp_hash(&self.prompt_css)
     }
 }
 
@@ -144,7 +159,7 @@ impl PromptRenderer {
         PromptRenderer {
             asset_base,
             stylesheet_integrity: None,
-            frame_inline: None,
+            inline_styles: None,
             permits: Semaphore::new(MAX_CONCURRENT_RENDERS),
         }
     }
@@ -155,15 +170,15 @@ impl PromptRenderer {
         self
     }
 
-    /// With the styles the frame page carries inline.
-    pub fn with_frame_inline(mut self, inline: Option<FrameInline>) -> Self {
-        self.frame_inline = inline;
+    /// With the stylesheets the host writes inline.
+    pub fn with_inline_styles(mut self, inline: Option<InlineStyles>) -> Self {
+        self.inline_styles = inline;
         self
     }
 
-    /// What the rendered frame page carries inline, if the build has it.
-    pub fn frame_inline(&self) -> Option<&FrameInline> {
-        self.frame_inline.as_ref()
+    /// The stylesheets the host writes inline, if the build has them.
+    pub fn inline_styles(&self) -> Option<&InlineStyles> {
+        self.inline_styles.as_ref()
     }
 
     /// Renders the prompt for a checked config.
@@ -355,15 +370,15 @@ fn inline_style_of(
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
-            "this host has no stylesheet to inline (its build directory lacks consent-prompt.css): ask without inlineStyle",
+            "this host has no stylesheet to inline (its build directory lacks consent-prompt.css or frame.css): ask without inlineStyle",
         )
         .at("inlineStyle")
     };
-    let styles = state.prompt.frame_inline().ok_or_else(unavailable)?;
+    let styles = state.prompt.inline_styles().ok_or_else(unavailable)?;
     let inlined = styles
         .inline_prompt_style(&fragment)
         .ok_or_else(unavailable)?;
-    Ok((inlined, Some(styles.prompt_style_source())))
+    Ok((inlined, Some(styles.prompt_source().to_owned())))
 }
 
 /// Renders the prompt for a request the caller may make: the config
@@ -638,13 +653,9 @@ pub async fn frame_post(State(state): State<AppState>, req: Request<Body>) -> Re
             });
             let html = with_data(&inline(&html, &fragment), "consent-config", &config);
             let html = with_data(&html, "consent-frame", &settings.to_string());
-            match state.prompt.frame_inline() {
+            match state.prompt.inline_styles() {
                 Some(styles) => {
-                    let sized = html.replacen(
-                        "</body>",
-                        &format!("<script>{FRAME_SIZER}</script>\n</body>"),
-                        1,
-                    );
+                    let sized = at_body_end(&html, &format!("<script>{FRAME_SIZER}</script>\n"));
                     page(styles.apply(&sized))
                 }
                 None => page(html),
@@ -662,12 +673,8 @@ pub async fn frame_post(State(state): State<AppState>, req: Request<Body>) -> Re
 
 /// The fragment and the config (as JSON) of a frame's form POST.
 async fn frame_render(state: &AppState, req: Request<Body>) -> Result<(String, String), ApiError> {
-    let (mut parts, body) = req.into_parts();
-    let access = Access::of(&parts.method);
-    let ClientAddr(addr) = ClientAddr::from_request_parts(&mut parts, state)
-        .await
-        .unwrap_or(ClientAddr(None));
-    state.limits.check_address_for(access, addr)?;
+    let (parts, body) = req.into_parts();
+    let access = state.limits.check_request(&parts)?;
     let bytes = read_body(body, "send a smaller config").await?;
     let form: FrameForm = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
         ApiError::new(
@@ -701,9 +708,14 @@ fn with_data(page: &str, id: &str, json: &str) -> String {
         "<script type=\"application/json\" id=\"{id}\">{}</script>\n",
         json.replace('<', "\\u003c")
     );
+    at_body_end(page, &block)
+}
+
+/// `page` with `html` just before its `</body>` (at its end if it has none).
+fn at_body_end(page: &str, html: &str) -> String {
     match page.rfind("</body>") {
-        Some(at) => format!("{}{block}{}", &page[..at], &page[at..]),
-        None => format!("{page}{block}"),
+        Some(at) => format!("{}{html}{}", &page[..at], &page[at..]),
+        None => format!("{page}{html}"),
     }
 }
 
@@ -750,7 +762,7 @@ pub fn renderer_for(dist: &Path) -> Arc<PromptRenderer> {
     Arc::new(
         PromptRenderer::new(base)
             .with_stylesheet_integrity(integrity)
-            .with_frame_inline(FrameInline::load(dist)),
+            .with_inline_styles(InlineStyles::load(dist)),
     )
 }
 

@@ -19,7 +19,6 @@ use crate::auth::Caller;
 use crate::check;
 use crate::error::ApiError;
 use crate::extract::read_body;
-use crate::limits::{Access, ClientAddr};
 use crate::AppState;
 
 /// `{ok, errors, warnings, contrast}`.
@@ -180,12 +179,7 @@ impl FromRequest<AppState> for StudioRequest {
                 .await?
                 .require_admin()?;
         } else {
-            let ClientAddr(addr) = ClientAddr::from_request_parts(&mut parts, state)
-                .await
-                .unwrap_or(ClientAddr(None));
-            state
-                .limits
-                .check_address_for(Access::of(&parts.method), addr)?;
+            state.limits.check_request(&parts)?;
         }
         if !is_json_content_type(&parts.headers) {
             return Err(ApiError::new(
