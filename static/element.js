@@ -409,10 +409,10 @@ export class ConsentPromptElement extends HTMLElement {
     }
     // The element reports failures itself (with its message and form
     // policy), so the entry's own deadline is its remaining budget.
-    // The first question as HTML while the entry and the wasm download
-    // (served as built: a venue's bundle has no stylesheet beside it).
-    // The entry, the glue and the wasm are asked for once it has arrived
-    // (or failed, or after 2 s at most), so it has the line to itself.
+    // The first question as HTML first (served as built: early.js is built
+    // into this file only then). The entry, the glue and the wasm are asked
+    // for once it has arrived (or failed, or after 2 s at most), so it has
+    // the line to itself.
     if (SERVED_AS_BUILT && !this.#handle) {
       const shown = window.ConsentPrompt.early(this, config, {
         assetBase: new URL(".", import.meta.url).href,

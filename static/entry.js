@@ -110,8 +110,7 @@ export async function mount(target, config, options = {}) {
     Promise.all([loadConfig(config), early]).then(([resolved]) => {
       // The first question as HTML while the wasm downloads (nothing when
       // the config has no token, or the host cannot render it).
-      // (Served as built only: a venue's bundle has no stylesheet beside it
-      // for the rendered question to link.)
+      // (Served as built only: early.js, which asks, is the host's file.)
       const ask = SERVED_AS_BUILT && !loaded && window.ConsentPrompt && window.ConsentPrompt.early;
       if (ask) {
         ask(element(target), resolved, {

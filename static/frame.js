@@ -90,6 +90,12 @@ function post(name, body = {}) {
   if (parentOrigin) window.parent.postMessage({ type: PREFIX + name, v: VERSION, ...body }, parentOrigin);
 }
 
+// Before init fixes the parent: to each allowed origin; postMessage drops a
+// message whose target origin is not the parent's, so only it receives one.
+function toEveryAllowed(name, body = {}) {
+  for (const origin of allowed) window.parent.postMessage({ type: PREFIX + name, v: VERSION, ...body }, origin);
+}
+
 function plain(value) {
   // Errors from wasm are plain objects already; anything else (an Error
   // from the wasm's loading, say) becomes the typed shape.
@@ -225,10 +231,10 @@ function reportHeight() {
   if (height === lastHeight) return;
   lastHeight = height;
   if (parentOrigin) post("resize", { height });
-  else for (const origin of allowed) window.parent.postMessage({ type: PREFIX + "resize", v: VERSION, height }, origin);
+  else toEveryAllowed("resize", { height });
 }
 new ResizeObserver(reportHeight).observe(document.documentElement);
 
 // The handshake: say ready to each allowed origin; only the real parent's
 // origin receives it (postMessage drops a message whose target origin differs).
-for (const origin of allowed) window.parent.postMessage({ type: PREFIX + "ready", v: VERSION }, origin);
+toEveryAllowed("ready");
