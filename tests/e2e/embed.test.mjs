@@ -179,6 +179,9 @@ test("update(config) with a changed basket adds and removes questions and keeps 
   const page = await context.newPage();
   await page.goto(`${env.host.url}?customer=${newCustomer()}`);
   await page.locator("#consent fieldset.q").first().waitFor();
+  // This test is about update(): it answers once the prompt is live
+  // (answers given before that are early.test.mjs's).
+  await page.waitForFunction(() => document.getElementById("consent").hasAttribute("data-cp-live"));
   await page.locator("#consent #cp-q0-no").check(); // Northern Lights: no
   await page.locator("#consent #cp-q2-yes").check(); // Oakwell: yes
   const keys = await page.evaluate(async () => {
