@@ -150,8 +150,8 @@ pub fn Prompt(props: &PromptProps) -> Html {
             }
         });
     }
-    // Once taken over: what the patron did before the wasm arrived
-    // (answers, Save) is applied, once.
+    // Once taken over: the answers given before the wasm arrived are
+    // shown, and an early Save commits, once.
     {
         let controller = props.controller.clone();
         use_effect_with((), move |_| {

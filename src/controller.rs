@@ -41,9 +41,6 @@ pub struct Controller {
     /// every `commit()` meanwhile gets this same promise, so there is one
     /// set of records and every caller settles with the same outcome.
     pub(crate) in_flight: RefCell<Option<js_sys::Promise>>,
-    /// Answers given to a server-rendered prompt before the wasm took it
-    /// over, for the prompt to apply once (see `mount`).
-    pub(crate) early: RefCell<Vec<Msg>>,
     /// The server-rendered prompt this one took over, if it did: the
     /// entry script marks it when Save was pressed before (`data-cp-save`).
     pub(crate) rendered: Option<Element>,
@@ -54,7 +51,6 @@ impl Controller {
         host: Element,
         embed: Embed,
         session: Rc<Session>,
-        early: Vec<Msg>,
         rendered: Option<Element>,
     ) -> Self {
         Controller {
@@ -63,7 +59,6 @@ impl Controller {
             state: RefCell::new(session),
             view: RefCell::new(None),
             in_flight: RefCell::new(None),
-            early: RefCell::new(early),
             rendered,
         }
     }
@@ -96,19 +91,21 @@ impl Controller {
         }
     }
 
-    /// The view has taken the prompt over: apply what the patron did
-    /// before (answers, and Save) once.
+    /// The view has taken the prompt over: it shows the answers given
+    /// before the wasm arrived, and a Save pressed then commits, once.
     pub fn hydrated(self: &Rc<Self>) {
         // From now on the prompt handles its own Save (see entry.js).
         if let Err(e) = self.host.set_attribute(platform::LIVE_ATTR, "") {
             platform::warn(&format!("could not mark the prompt live: {e:?}"));
         }
-        for msg in self.early.take() {
-            self.send(msg);
-        }
         let Some(rendered) = &self.rendered else {
             return;
         };
+        // The view hydrated the DOM as the server rendered it; the state
+        // already holds the answers given before (see `mount`): show them.
+        if let Some(view) = self.view.borrow().as_ref() {
+            view.set(self.session());
+        }
         let pressed = rendered.has_attribute(platform::EARLY_SAVE_ATTR);
         platform::remove_early_notes(rendered);
         if pressed {

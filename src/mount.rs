@@ -123,17 +123,25 @@ pub fn mount(
             .map_err(|_| MountError::Platform("could not add to the shadow root".into()))?;
     }
 
-    let session = Rc::new(session);
+    // The view hydrates what the server rendered; the prompt's state
+    // starts with what the patron did to it before the wasm arrived, so
+    // the handle `mount` returns, and `consent:ready`, already hold those
+    // answers. The view catches up once it has taken the DOM over
+    // (`Controller::hydrated`).
+    let shown = Rc::new(session);
+    let answered_early = !early.is_empty();
+    let session = early
+        .into_iter()
+        .fold(shown.clone(), |s, msg| Rc::new(s.apply(msg)));
     let controller = Rc::new(Controller::new(
         host,
         embed,
         session.clone(),
-        early,
         server.as_ref().map(|(c, _)| c.clone()),
     ));
     let props = RootProps {
         active: Some(PromptProps {
-            initial: session.clone(),
+            initial: shown,
             controller: Some(controller.clone()),
         }),
         generation: next_generation(),
@@ -161,6 +169,10 @@ pub fn mount(
             warnings: issues(&warnings),
         },
     );
+    if answered_early {
+        // As after any answer: pages that follow only the changes learn of them.
+        controller.emit("consent:change", &state_of(&session));
+    }
     flush_outbox(&config, &controller);
     Ok(Mounted {
         app: Some(app),

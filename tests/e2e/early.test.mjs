@@ -38,9 +38,9 @@ const asset = (file) => `${env.host.url}consent-prompt/${file}`;
 const manifest = () => JSON.parse(readFileSync(path.join(ROOT, "dist/asset-manifest.json"), "utf8"));
 
 /** The venue's strict policy: scripts, styles and requests from the consent host only. */
-function venueCsp() {
+function venueCsp(styles = "") {
   const h = hostOrigin();
-  return `default-src 'self'; script-src 'self' ${h} 'wasm-unsafe-eval'; style-src 'self' ${h}; connect-src 'self' ${h}; frame-src ${h}`;
+  return `default-src 'self'; script-src 'self' ${h} 'wasm-unsafe-eval'; style-src 'self' ${h}${styles}; connect-src 'self' ${h}; frame-src ${h}`;
 }
 
 /** A patron's config with a checkout token, as the venue's server writes it into the page. */
@@ -56,7 +56,7 @@ const block = (config) =>
   `<script type="application/json" id="consent-config">${JSON.stringify(config).replace(/</g, "\\u003c")}</script>`;
 
 /** A context that serves `body` as the venue's checkout and records CSP violations. */
-async function venuePage(body, extraCsp = "") {
+async function venuePage(body, extraCsp = "", { styles = "" } = {}) {
   const context = await env.browser.newContext();
   await context.addInitScript(() => {
     window.__csp = [];
@@ -69,7 +69,7 @@ async function venuePage(body, extraCsp = "") {
   await context.route(`${VENUE}/**`, (route) =>
     route.fulfill({
       status: 200,
-      headers: { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": venueCsp() + extraCsp },
+      headers: { "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": venueCsp(styles) + extraCsp },
       body: `<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>Checkout</title></head><body><main><h1>Checkout</h1>${body}<p><button id="pay" type="button">Continue to payment</button></p></main></body></html>`,
     })
   );
@@ -334,5 +334,54 @@ test("a changed stylesheet a server render links is refused by its integrity: it
   assert.notEqual(color, "rgb(255, 0, 0)");
   wasm.release();
   await page.waitForFunction(() => !!window.ConsentPrompt.handle);
+  await context.close();
+});
+
+test("a server-rendered page: ConsentPrompt.mount and .ready exist as soon as embed.js has run, and ready settles once the wasm takes the question over", async () => {
+  const config = await patronConfig(newCustomer());
+  const response = await fetch(`${env.host.url}api/v1/prompt/render`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${config.token}` },
+    body: JSON.stringify({ config, inlineStyle: true }),
+  });
+  const { fragment, styleHash } = await response.json();
+  const { context, page } = await venuePage(
+    SCRIPT_TAG(config).replace('<div id="consent"></div>', () => `<div id="consent">${fragment}</div>`),
+    "",
+    { styles: ` ${styleHash}` }
+  );
+  // What the page sees the moment embed.js has run (its load event).
+  await context.addInitScript(() => {
+    document.addEventListener(
+      "load",
+      (e) => {
+        if (!/embed\.js/.test(e.target.src || "")) return;
+        const cp = window.ConsentPrompt || {};
+        window.__atLoad = { mount: typeof cp.mount, ready: cp.ready instanceof Promise };
+      },
+      true
+    );
+    window.__events = [];
+    for (const name of ["consent:ready", "consent:change"])
+      document.addEventListener(name, (e) => window.__events.push(`${name} ${e.detail.state?.questions[1].answer ?? e.detail.questions[1].answer}`));
+  });
+  const wasm = await holdWasm(context);
+  await page.goto(`${VENUE}/checkout`);
+  await page.waitForFunction(() => window.__atLoad);
+  assert.deepEqual(await page.evaluate(() => window.__atLoad), { mount: "function", ready: true });
+  await page.locator("#consent #cp-q1-no").check();
+  let settled = false;
+  const ready = page.evaluate(() => window.ConsentPrompt.ready.then((h) => h.state().questions.map((q) => q.answer)));
+  ready.then(() => (settled = true));
+  await page.waitForTimeout(300);
+  assert.equal(settled, false, "ready waits for the wasm");
+  wasm.release();
+  const answers = await ready;
+  assert.deepEqual(answers.slice(0, 2), [null, "no"], "the early answer was taken over");
+  assert.ok(answers.slice(2).every((a) => a === null), answers.join());
+  // consent:ready tells the page of it, and consent:change, as after any answer.
+  assert.deepEqual(await page.evaluate(() => window.__events), ["consent:ready no", "consent:change no"]);
+  assert.equal(await page.locator("#consent #cp-q1-no").isChecked(), true, "the view shows it");
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
   await context.close();
 });
