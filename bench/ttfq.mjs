@@ -222,7 +222,7 @@ const WIDGETS = {
     find: STYLED_QUESTION.replace('document.getElementById("consent")', 'document.querySelector("consent-prompt")'),
     live: `() => document.querySelector("consent-prompt")?.hasAttribute("data-cp-live")`,
     what: "first `fieldset.q` in the element's shadow root, styled",
-    shape: "config and checkout token in the page (a JSON data block); `<consent-prompt config=\"#consent-config\">` and `element.js` (a module, in the head), which asks for the first question as HTML with its stylesheet inline as soon as it reads the config, and imports the entry, the glue and the wasm once it is shown",
+    shape: "config and checkout token in the page (a JSON data block); `<consent-prompt config=\"#consent-config\">` and `element.js` (an async module, in the head: it does not wait for the page's stylesheet), which asks for the first question as HTML with its stylesheet inline as soon as it reads the config, and imports the entry, the glue and the wasm once it is shown",
     serial: 3,
     serialWhat: "page → `element.js` → the render",
   },
@@ -234,7 +234,7 @@ const WIDGETS = {
     find: `() => { const f = document.querySelector("#consent iframe"); const d = f && f.contentDocument; if (!d) return null; const h = d.getElementById("consent"); const r = h && h.shadowRoot; if (!r) return null; const l = r.querySelector("link[rel=stylesheet], style"); const q = (l && l.sheet) || r.adoptedStyleSheets.length ? r.querySelector("fieldset.q") : null; if (!q) return null; const fr = f.getBoundingClientRect(); const qr = q.getBoundingClientRect(); return fr.height > 0 && qr.top < f.clientHeight && qr.bottom > 0 && fr.top + qr.top < innerHeight ? q : null; }`,
     live: `() => !!document.querySelector("#consent iframe")?.contentDocument?.getElementById("consent")?.hasAttribute("data-cp-live")`,
     what: "first `fieldset.q` in the frame's prompt, styled",
-    shape: "config and checkout token in the page; `host.js` (defer) opens the frame with a form POST of the config to `frame.html`, which the host answers with the first question rendered, its styles inline and a small inline script that tells the parent its height; `frame.js` (a module) then takes it over and the wasm hydrates it. The frame counts as showing its question once the parent has sized it to show it",
+    shape: "config and checkout token in the page; `host.js` (async, with `data-target` and `data-config`: no code of the page's own) opens the frame with a form POST of the config to `frame.html`, which the host answers with the first question rendered, its styles inline and a small inline script that tells the parent its height; `frame.js` (a module) then takes it over and the wasm hydrates it. The frame counts as showing its question once the parent has sized it to show it",
     serial: 3,
     serialWhat: "page → `host.js` → the frame (POST, rendered by the host)",
   },
@@ -288,17 +288,15 @@ const oursPage = async () => shell({ body: `${inlineConfig()}\n${EMBED}` });
 /** The element's page: the module in the head, the element where the prompt goes. */
 const elementPage = async () =>
   shell({
-    head: `  <script type="module" src="/consent-prompt/element.js"></script>\n${inlineConfig()}`,
+    head: `  <script type="module" async src="/consent-prompt/element.js"></script>\n${inlineConfig()}`,
   }).replace('<div id="consent"></div>', '<consent-prompt name="consent" config="#consent-config"></consent-prompt>');
 
 /** The iframe's page: host.js opens the frame and sends it the config from the page. */
 const iframePage = async () =>
   shell({
-    head: `  <script src="/consent-prompt/host.js" defer></script>\n  <script src="/frame-start.js" defer></script>\n${inlineConfig()}`,
+    head: `  <script src="/consent-prompt/host.js" async data-target="#consent" data-config="#consent-config" data-title="Contact preferences"></script>\n${inlineConfig()}`,
   });
 
-/** The parent's two lines for the iframe (a file: a strict page allows no inline script). */
-const FRAME_START = `ConsentPromptFrame.mount("#consent", { src: "/consent-prompt/frame.html", config: JSON.parse(document.getElementById("consent-config").textContent), title: "Contact preferences" });\n`;
 
 // ------------------------------------------------------------ measurement
 
@@ -367,7 +365,6 @@ function files() {
     "/ssr.html": { dynamic: ssrPage, type: "text/html; charset=utf-8" },
     "/element.html": { dynamic: elementPage, type: "text/html; charset=utf-8" },
     "/iframe.html": { dynamic: iframePage, type: "text/html; charset=utf-8" },
-    "/frame-start.js": { body: FRAME_START, type: "text/javascript; charset=utf-8" },
     // The page's own render request, passed on to the reference host as a
     // venue's host would answer it (the bench serves one origin).
     "/api/v1/prompt/fragment": { post: (body, headers) => renderHost.forPage(body, headers) },

@@ -409,7 +409,12 @@ declare global {
       /** The `MountError` when embed.js could not mount the prompt. */
       error?: MountError;
     };
-    ConsentPromptFrame?: { mount(target: Element | string, options: FrameOptions): Promise<FrameHandle>; version: string };
+    ConsentPromptFrame?: {
+      mount(target: Element | string, options: FrameOptions): Promise<FrameHandle>;
+      /** Set when host.js was loaded with `data-target` and `data-config`: the frame it mounts, or the typed error. */
+      ready?: Promise<FrameHandle>;
+      version: string;
+    };
   }
   interface HTMLElementEventMap extends ConsentEventMap {}
 }

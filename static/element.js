@@ -1,7 +1,7 @@
 // Consent Prompt as a custom element: <consent-prompt>. Importing this module
 // registers it (once); no framework and no wrapper needed.
 //
-//   <script type="module" src="/consent-prompt/element.js"></script>
+//   <script type="module" async src="/consent-prompt/element.js"></script>
 //   <form method="post" action="/checkout">
 //     <consent-prompt required name="consent" config="/consent-config.json"
 //                     token="…issued by your backend…"></consent-prompt>
@@ -359,7 +359,12 @@ export class ConsentPromptElement extends HTMLElement {
     if (typeof source !== "string") return source;
     // "#id": the config written into the page, read here at once (no need
     // to wait for the entry); a problem with it is the entry's to report.
+    // Loaded `async`, this module can run before the parser has reached a
+    // block written after the element: then it waits for the document.
     if (source.startsWith("#")) {
+      if (!document.querySelector(source) && document.readyState === "loading") {
+        await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
+      }
       try {
         return JSON.parse(document.querySelector(source).textContent);
       } catch {

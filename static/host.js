@@ -1,6 +1,13 @@
 // Consent Prompt in an iframe: the parent-page helper.
 //
 //   <div id="consent"></div>
+//   <script src="https://tickets.example/consent-prompt/host.js" async
+//           data-target="#consent" data-config="#consent-config"></script>
+//
+// mounts it with the config in that JSON block (or at that URL), and
+// ConsentPromptFrame.ready resolves with the handle. Or, from the page's code:
+//
+//   <div id="consent"></div>
 //   <script src="https://tickets.example/consent-prompt/host.js"></script>
 //   const prompt = await ConsentPromptFrame.mount("#consent", {
 //     src: "https://tickets.example/consent-prompt/frame.html",
@@ -271,4 +278,68 @@
   }
 
   window.ConsentPromptFrame = { mount: mount, version: "0.1.0" };
+
+  // With no code of the page's own:
+  //   <script src="…/host.js" async data-target="#consent" data-config="#consent-config"></script>
+  // mounts the frame (frame.html beside this file, or data-src) with that
+  // config once the parser has reached the target and the config block;
+  // ConsentPromptFrame.ready settles with the handle or the typed error,
+  // which also fires as consent:error on the target.
+  var script = document.currentScript;
+  var target = script && script.getAttribute("data-target");
+  var source = script && script.getAttribute("data-config");
+  if (!target || !source) return;
+  var frameSrc = new URL(script.getAttribute("data-src") || "frame.html", script.src).href;
+  var title = script.getAttribute("data-title") || undefined;
+  var ready = parsed()
+    .then(config)
+    .then(
+      function (config) {
+        return mount(target, { src: frameSrc, config: config, title: title });
+      },
+      function (error) {
+        var at = document.querySelector(target);
+        if (at) at.dispatchEvent(new CustomEvent("consent:error", { detail: error, bubbles: true }));
+        throw error;
+      }
+    );
+  // Told to the page as consent:error; a page that never asks is not
+  // told of an unhandled rejection.
+  ready.catch(function () {});
+  window.ConsentPromptFrame.ready = ready;
+
+  /** Resolves once the target and a config block are in the page (or the page is parsed). */
+  function parsed() {
+    var inPage = source.charAt(0) === "#";
+    if (document.readyState !== "loading" || (document.querySelector(target) && (!inPage || document.querySelector(source)))) {
+      return Promise.resolve();
+    }
+    return new Promise(function (resolve) {
+      document.addEventListener("DOMContentLoaded", resolve, { once: true });
+    });
+  }
+
+  /** The config: a JSON block in the page ("#id"), or fetched from a URL. */
+  function config() {
+    if (source.charAt(0) === "#") {
+      var block = document.querySelector(source);
+      if (!block) return Promise.reject(fault("config-inline", "no element matches " + source + " (the config's <script type=\"application/json\">)"));
+      try {
+        return Promise.resolve(JSON.parse(block.textContent));
+      } catch (error) {
+        return Promise.reject(fault("config-inline", "the config in " + source + " is not JSON: " + error.message));
+      }
+    }
+    return fetch(new URL(source, document.baseURI).href, { credentials: "same-origin" }).then(
+      function (response) {
+        if (!response.ok) throw fault("config-fetch", "could not load the config from " + source + " (HTTP " + response.status + ")");
+        return response.json().catch(function (error) {
+          throw fault("config-parse", "the config from " + source + " is not JSON: " + error.message);
+        });
+      },
+      function (error) {
+        throw fault("config-fetch", "could not load the config from " + source + " (" + (error && error.message ? error.message : "network error") + ")");
+      }
+    );
+  }
 })();

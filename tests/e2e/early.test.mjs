@@ -179,6 +179,46 @@ test("<consent-prompt> on the venue's origin: the question before the wasm, take
   await context.close();
 });
 
+test("<consent-prompt> loaded async, before the parser reaches its config block: it waits for the block, then shows the question", async () => {
+  const customer = newCustomer();
+  const config = await patronConfig(customer);
+  // The element is in the page, then a slow parser-blocking script holds
+  // the parser, so the config block after it is not parsed yet when the
+  // element's module has run and the element is connected.
+  const { context, page } = await venuePage(
+    // The module async, as in the head: it runs as soon as it arrives.
+    `<script type="module" async src="${asset("element.js")}"></script><consent-prompt name="consent" config="#consent-config"></consent-prompt><script src="/slow.js"></script>${block(config)}`
+  );
+  await context.route(`${VENUE}/slow.js`, async (route) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    await route.fulfill({ status: 200, headers: { "Content-Type": "text/javascript" }, body: "window.slowRan = true;" });
+  });
+  await context.addInitScript(() => {
+    window.__connectedEarly = false;
+    const check = () => {
+      const el = document.querySelector("consent-prompt");
+      if (el && customElements.get("consent-prompt") && !document.getElementById("consent-config")) window.__connectedEarly = true;
+    };
+    new MutationObserver(check).observe(document, { childList: true, subtree: true });
+    document.addEventListener("readystatechange", check);
+    const timer = setInterval(check, 10);
+    addEventListener("DOMContentLoaded", () => clearInterval(timer));
+  });
+  const errors = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await page.goto(`${VENUE}/checkout`);
+  await styledQuestion(page, "consent-prompt");
+  assert.equal(await page.evaluate(() => window.__connectedEarly), true, "the element was defined before its config block was parsed");
+  await page.waitForFunction(() => document.querySelector("consent-prompt").hasAttribute("data-cp-live"));
+  await page.locator("consent-prompt #cp-q0-no").check();
+  await page.locator("consent-prompt #cp-q1-no").check();
+  const summary = await page.evaluate(() => document.querySelector("consent-prompt").commit());
+  assert.equal(summary.records.length, 2);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
+  await context.close();
+});
+
 /** A venue page mounting the iframe prompt with `config`; its CSP plus `extraCsp`. */
 async function framePage(config, extraCsp = "") {
   const { context, page } = await venuePage(
@@ -233,6 +273,64 @@ test("iframe: the frame arrives with its first question (a form POST of the conf
   // request from the frame, and its styles are inline (no stylesheet request).
   assert.equal(await frame.evaluate(() => !!document.getElementById("consent-config")), true);
   assert.deepEqual(await page.evaluate(() => window.__csp), []);
+  await context.close();
+});
+
+test("iframe with no code of the page's own: host.js async with data-target and data-config mounts the frame once the parser reaches them; ready settles with the handle", async () => {
+  const customer = newCustomer();
+  const config = await patronConfig(customer);
+  // host.js may run before the parser reaches the container and the config
+  // block: a slow parser-blocking script sits between.
+  const { context, page } = await venuePage(
+    `<script src="${asset("host.js")}" async data-target="#consent" data-config="#consent-config" data-title="Marketing choices"></script><script src="/slow.js"></script><div id="consent"></div>${block(config)}`
+  );
+  await context.route(`${VENUE}/slow.js`, async (route) => {
+    await new Promise((r) => setTimeout(r, 1000));
+    await route.fulfill({ status: 200, headers: { "Content-Type": "text/javascript" }, body: "window.slowRan = true;" });
+  });
+  await page.goto(`${VENUE}/checkout`);
+  const frame = await waitFor(() => page.frames().find((f) => f.url().includes("frame.html")));
+  await styledQuestion(frame, "#consent");
+  assert.equal(await page.locator("#consent iframe").getAttribute("title"), "Marketing choices");
+  await page.waitForFunction(() => document.getElementById("consent").querySelector("iframe") && window.ConsentPromptFrame.ready);
+  await frame.locator("#consent #cp-q0-no").check();
+  await frame.locator("#consent #cp-q1-yes").check();
+  const summary = await page.evaluate(async () => (await window.ConsentPromptFrame.ready).commit());
+  assert.deepEqual(summary.records.map((r) => [r.partner.id, r.state]).sort(), [
+    ["northern-lights", "refused"],
+    ["paper-lantern", "given"],
+  ]);
+  const records = await waitFor(() => {
+    const r = recordsFor(env.host.db, customer);
+    return r.length === 2 && r;
+  });
+  assert.ok(records.every((r) => r.collection.embed === "iframe"));
+  assert.deepEqual(await page.evaluate(() => window.__csp), []);
+  await context.close();
+});
+
+test("iframe with no code of the page's own: a config block that is not there is a typed error on the container, and no frame", async () => {
+  const { context, page } = await venuePage(
+    `<div id="consent"></div><script src="${asset("host.js")}" async data-target="#consent" data-config="#no-such-block"></script><script src="/listen.js"></script>`
+  );
+  await context.route(`${VENUE}/listen.js`, (route) =>
+    route.fulfill({
+      status: 200,
+      headers: { "Content-Type": "text/javascript" },
+      body: `document.getElementById("consent").addEventListener("consent:error", (e) => (window.heard = e.detail.code));`,
+    })
+  );
+  await page.goto(`${VENUE}/checkout`);
+  const rejected = await page.evaluate(async () => {
+    await new Promise((r) => (window.ConsentPromptFrame ? r() : addEventListener("load", r)));
+    return window.ConsentPromptFrame.ready.then(
+      () => null,
+      (e) => e.code
+    );
+  });
+  assert.equal(rejected, "config-inline");
+  assert.equal(await page.evaluate(() => window.heard), "config-inline");
+  assert.equal(await page.locator("#consent iframe").count(), 0);
   await context.close();
 });
 
