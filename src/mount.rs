@@ -129,10 +129,10 @@ pub fn mount(
     // answers. The view catches up once it has taken the DOM over
     // (`Controller::hydrated`).
     let shown = Rc::new(session);
-    let answered_early = !early.is_empty();
     let session = early
         .into_iter()
         .fold(shown.clone(), |s, msg| Rc::new(s.apply(msg)));
+    let answered_early = session.answers != shown.answers;
     let controller = Rc::new(Controller::new(
         host,
         embed,

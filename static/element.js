@@ -360,9 +360,16 @@ export class ConsentPromptElement extends HTMLElement {
     // "#id": the config written into the page, read here at once (no need
     // to wait for the entry); a problem with it is the entry's to report.
     // Loaded `async`, this module can run before the parser has reached a
-    // block written after the element: then it waits for the document.
+    // block written after the element, or while it is inside one (a block
+    // with no next sibling yet): then it waits for the document.
     if (source.startsWith("#")) {
-      if (!document.querySelector(source) && document.readyState === "loading") {
+      let block = null;
+      try {
+        block = document.querySelector(source);
+      } catch {
+        /* not a selector: loadConfig below names it, typed */
+      }
+      if (document.readyState === "loading" && !block?.nextSibling) {
         await new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
       }
       try {

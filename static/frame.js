@@ -41,6 +41,8 @@ const target = document.getElementById("consent");
 const configParam = new URLSearchParams(location.search).get("config");
 const configBlock = document.getElementById("consent-config");
 let handle = null;
+/** An answer changed before init fixed the parent: told after `mounted`. */
+let heldChange = false;
 function written() {
   try {
     return JSON.parse(configBlock.textContent);
@@ -50,10 +52,17 @@ function written() {
   }
 }
 const served = configBlock ? written() : configParam ? new URL(configParam, location.href).href : null;
+// While the served config mounts, its consent:ready is not the parent's:
+// init announces that prompt itself, once, with the parent's config.
+let mountingServed = !!served;
 const early = served
   ? mount(target, served, { embed: "iframe" }).then(
-      (h) => (handle = h),
+      (h) => {
+        mountingServed = false;
+        return (handle = h);
+      },
       (error) => {
+        mountingServed = false;
         console.error("[consent-prompt frame] could not start from the config the host served", error);
         return null;
       }
@@ -135,6 +144,10 @@ async function init(config) {
     try {
       handle.update(config);
       post("mounted", { detail: { state: handle.state(), warnings: [] } });
+      // Answers given before the parent was known (to the question the
+      // host rendered): told now, as the page is after any answer.
+      if (heldChange) post("change", { detail: handle.state() });
+      heldChange = false;
       reportHeight();
     } catch (error) {
       post("error", { detail: plain(error) });
@@ -216,7 +229,15 @@ for (const [event, name] of [
   ["consent:commit", "commit"],
   ["consent:error", "error"],
 ]) {
-  target.addEventListener(event, (e) => post(name, { detail: plain(e.detail) }));
+  target.addEventListener(event, (e) => {
+    // The served prompt's start is told by init, `mounted` then `change`.
+    if (name === "mounted" && mountingServed) return;
+    if (name === "change" && (mountingServed || !parentOrigin)) {
+      heldChange = true;
+      return;
+    }
+    post(name, { detail: plain(e.detail) });
+  });
 }
 
 // Keep the parent's frame exactly as tall as the content: no scrollbar.

@@ -279,41 +279,53 @@
 
   window.ConsentPromptFrame = { mount: mount, version: "0.1.0" };
 
-  // With no code of the page's own:
+  // With no code of the page's own, as a classic script:
   //   <script src="…/host.js" async data-target="#consent" data-config="#consent-config"></script>
   // mounts the frame (frame.html beside this file, or data-src) with that
   // config once the parser has reached the target and the config block;
   // ConsentPromptFrame.ready settles with the handle or the typed error,
-  // which also fires as consent:error on the target.
+  // which also fires as consent:error on the target (and, with no target
+  // to fire it on, goes to the console).
   var script = document.currentScript;
   var target = script && script.getAttribute("data-target");
   var source = script && script.getAttribute("data-config");
   if (!target || !source) return;
-  var frameSrc = new URL(script.getAttribute("data-src") || "frame.html", script.src).href;
   var title = script.getAttribute("data-title") || undefined;
   var ready = parsed()
     .then(config)
     .then(
       function (config) {
+        var frameSrc = new URL(script.getAttribute("data-src") || "frame.html", script.src || location.href).href;
         return mount(target, { src: frameSrc, config: config, title: title });
       },
       function (error) {
-        var at = document.querySelector(target);
+        var at = find(target);
         if (at) at.dispatchEvent(new CustomEvent("consent:error", { detail: error, bubbles: true }));
         throw error;
       }
     );
-  // Told to the page as consent:error; a page that never asks is not
-  // told of an unhandled rejection.
-  ready.catch(function () {});
+  ready.catch(function (error) {
+    if (!find(target)) console.error("[consent-prompt host] the frame was not mounted: " + (error && error.message ? error.message : error));
+  });
   window.ConsentPromptFrame.ready = ready;
 
-  /** Resolves once the target and a config block are in the page (or the page is parsed). */
-  function parsed() {
-    var inPage = source.charAt(0) === "#";
-    if (document.readyState !== "loading" || (document.querySelector(target) && (!inPage || document.querySelector(source)))) {
-      return Promise.resolve();
+  function find(selector) {
+    try {
+      return document.querySelector(selector);
+    } catch (error) {
+      return null;
     }
+  }
+
+  /**
+   * Resolves once the target and the whole of a config block are in the
+   * page (a block the parser is still inside has no next sibling yet), or
+   * once the page is parsed.
+   */
+  function parsed() {
+    var block = source.charAt(0) === "#" ? find(source) : null;
+    var whole = source.charAt(0) !== "#" || (block && block.nextSibling);
+    if (document.readyState !== "loading" || (find(target) && whole)) return Promise.resolve();
     return new Promise(function (resolve) {
       document.addEventListener("DOMContentLoaded", resolve, { once: true });
     });
@@ -322,7 +334,7 @@
   /** The config: a JSON block in the page ("#id"), or fetched from a URL. */
   function config() {
     if (source.charAt(0) === "#") {
-      var block = document.querySelector(source);
+      var block = find(source);
       if (!block) return Promise.reject(fault("config-inline", "no element matches " + source + " (the config's <script type=\"application/json\">)"));
       try {
         return Promise.resolve(JSON.parse(block.textContent));

@@ -238,6 +238,14 @@ async function framePage(config, extraCsp = "") {
 /** With the wasm held back: the question in the frame, answered, then committed once the wasm lands. */
 async function answerInFrameBeforeTheWasm(context, page, customer) {
   const wasm = await holdWasm(context);
+  await context.addInitScript(() => {
+    window.__frameEvents = [];
+    document.addEventListener("DOMContentLoaded", () => {
+      const at = document.getElementById("consent");
+      for (const name of ["consent:ready", "consent:change"])
+        at?.addEventListener(name, (e) => window.__frameEvents.push(`${name} ${(e.detail.state ?? e.detail).questions.map((q) => q.answer).join(",")}`));
+    });
+  });
   await page.goto(`${VENUE}/checkout`);
   const frame = await waitFor(() => page.frames().find((f) => f.url().includes("frame.html")));
   await styledQuestion(frame, "#consent");
@@ -248,6 +256,10 @@ async function answerInFrameBeforeTheWasm(context, page, customer) {
   await frame.locator("#consent #cp-q0-yes").check();
   await frame.locator("#consent #cp-q1-no").check();
   wasm.release();
+  await page.evaluate(async () => await window.framed);
+  // The parent hears the prompt start once, holding the early answers, and then the change.
+  assert.deepEqual(await page.evaluate(() => window.__frameEvents.slice(0, 2)), ["consent:ready yes,no", "consent:change yes,no"]);
+  assert.equal(await page.evaluate(() => window.__frameEvents.filter((e) => e.startsWith("consent:ready")).length), 1);
   const summary = await page.evaluate(async () => (await window.framed).commit());
   assert.deepEqual(summary.records.map((r) => [r.partner.id, r.state]).sort(), [
     ["northern-lights", "given"],
@@ -288,9 +300,17 @@ test("iframe with no code of the page's own: host.js async with data-target and 
     await new Promise((r) => setTimeout(r, 1000));
     await route.fulfill({ status: 200, headers: { "Content-Type": "text/javascript" }, body: "window.slowRan = true;" });
   });
+  await context.addInitScript(() => {
+    window.__ranEarly = false;
+    const timer = setInterval(() => {
+      if (window.ConsentPromptFrame && !document.getElementById("consent")) window.__ranEarly = true;
+    }, 5);
+    addEventListener("DOMContentLoaded", () => clearInterval(timer));
+  });
   await page.goto(`${VENUE}/checkout`);
   const frame = await waitFor(() => page.frames().find((f) => f.url().includes("frame.html")));
   await styledQuestion(frame, "#consent");
+  assert.equal(await page.evaluate(() => window.__ranEarly), true, "host.js ran before the parser reached the container");
   assert.equal(await page.locator("#consent iframe").getAttribute("title"), "Marketing choices");
   await page.waitForFunction(() => document.getElementById("consent").querySelector("iframe") && window.ConsentPromptFrame.ready);
   await frame.locator("#consent #cp-q0-no").check();
@@ -332,6 +352,40 @@ test("iframe with no code of the page's own: a config block that is not there is
   assert.equal(await page.evaluate(() => window.heard), "config-inline");
   assert.equal(await page.locator("#consent iframe").count(), 0);
   await context.close();
+});
+
+test("iframe with no code of the page's own: data-config as a URL; a data-target that matches nothing is said on the console", async () => {
+  const config = await patronConfig(newCustomer());
+  const { context, page } = await venuePage(
+    `<div id="consent"></div><script src="${asset("host.js")}" async data-target="#consent" data-config="/consent.json"></script>`
+  );
+  await context.route(`${VENUE}/consent.json`, (route) =>
+    route.fulfill({ status: 200, headers: { "Content-Type": "application/json" }, body: JSON.stringify(config) })
+  );
+  await page.goto(`${VENUE}/checkout`);
+  const frame = await waitFor(() => page.frames().find((f) => f.url().includes("frame.html")));
+  await styledQuestion(frame, "#consent");
+  assert.ok(await page.evaluate(async () => typeof (await window.ConsentPromptFrame.ready).commit === "function"));
+  await context.close();
+
+  const other = await venuePage(`<div id="consent"></div><script src="${asset("host.js")}" async data-target="#nowhere" data-config="/consent.json"></script>`);
+  await other.context.route(`${VENUE}/consent.json`, (route) =>
+    route.fulfill({ status: 200, headers: { "Content-Type": "application/json" }, body: JSON.stringify(config) })
+  );
+  const errors = [];
+  other.page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await other.page.goto(`${VENUE}/checkout`);
+  const code = await other.page.evaluate(async () => {
+    await new Promise((r) => (document.readyState === "complete" ? r() : addEventListener("load", r)));
+    return window.ConsentPromptFrame.ready.then(
+      () => null,
+      (e) => e.code
+    );
+  });
+  assert.equal(code, "no-target");
+  await waitFor(() => errors.some((e) => /\[consent-prompt host\] the frame was not mounted: no element matches #nowhere/.test(e)));
+  assert.equal(await other.page.locator("iframe").count(), 0);
+  await other.context.close();
 });
 
 test("iframe: a page whose CSP form-action leaves the host out still gets the question before the wasm, by the handshake", async () => {
