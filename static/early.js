@@ -38,6 +38,8 @@
   var CP = (window.ConsentPrompt = window.ConsentPrompt || {});
   if (CP.early) return;
   var asked = new WeakMap();
+  /** Targets whose mount failed: no render is put into them any more. */
+  var abandoned = new WeakSet();
 
   // `input` and `click` cross the shadow root; `submit` does not. A
   // prompt that is live (`data-cp-live` on its element) handles its own.
@@ -126,7 +128,7 @@
 
   /** The fragment into `at`'s new shadow root, once its stylesheet is in. */
   function insert(at, fragment) {
-    if (at.shadowRoot) return false; // the prompt, or a server render, is there
+    if (at.shadowRoot || abandoned.has(at)) return false; // the prompt, or a server render, is there
     var outer = document.createElement("template");
     outer.innerHTML = fragment;
     var inner = outer.content.firstElementChild;
@@ -159,10 +161,20 @@
         resolve(true);
       }
       if (!link) return show();
-      link.addEventListener("load", show, { once: true });
+      // A link removed before it loads (the wasm emptied the root) fires
+      // neither load nor error: settle anyway.
+      var timer = setTimeout(function () {
+        link.remove();
+        resolve(false);
+      }, 5000);
+      link.addEventListener("load", function () {
+        clearTimeout(timer);
+        show();
+      }, { once: true });
       // Unreachable, or refused by its integrity: the wasm renders with
       // its own styles when it lands; nothing is shown unstyled.
       link.addEventListener("error", function () {
+        clearTimeout(timer);
         resolve(false);
       }, { once: true });
       root.append(link);
@@ -173,7 +185,9 @@
     options = options || {};
     if (!(at instanceof Element) || at.shadowRoot) return Promise.resolve(false);
     if (asked.has(at)) return asked.get(at);
-    if (options.render === false || !config || typeof config !== "object" || !config.token || !config.endpoint) {
+    // Once the code is in (CP.loaded, set by the module entry), a prompt
+    // renders at once: a render asked for then would be thrown away.
+    if (CP.loaded || options.render === false || !config || typeof config !== "object" || !config.token || !config.endpoint) {
       return Promise.resolve(false);
     }
     var url;
@@ -192,15 +206,46 @@
       priority: "high",
     })
       .then(function (response) {
-        return response.ok ? response.json() : null;
+        if (response.ok) return response.json();
+        return response.json().then(
+          function (body) {
+            told("HTTP " + response.status + (body && body.error && body.error.message ? ": " + body.error.message : ""));
+            return null;
+          },
+          function () {
+            told("HTTP " + response.status);
+            return null;
+          }
+        );
       })
       .then(function (rendered) {
         return rendered && typeof rendered.fragment === "string" ? insert(at, rendered.fragment) : false;
       })
-      .catch(function () {
+      .catch(function (error) {
+        told(error && error.message ? error.message : String(error));
         return false;
       });
     asked.set(at, done);
     return done;
+  };
+
+  /** A render that did not come: said once on the console; the prompt renders itself when its code arrives. */
+  function told(why) {
+    console.warn("[consent-prompt] the host did not render the first question (" + why + "); the prompt renders itself when its code arrives");
+  }
+
+  /**
+   * The mount into `at` failed: a question shown as HTML there (rendered
+   * on demand or by the venue's server) could record nothing, so it goes,
+   * with any "Saving…" note, and no render still on its way is put in its
+   * place. A live prompt is never touched.
+   */
+  CP.abandon = function (at) {
+    if (!(at instanceof Element) || at.hasAttribute("data-cp-live")) return;
+    abandoned.add(at);
+    var root = at.shadowRoot;
+    if (!root || !root.querySelector("[data-cp-render]")) return;
+    root.replaceChildren();
+    root.adoptedStyleSheets = [];
   };
 })();

@@ -65,6 +65,9 @@ export function load() {
       // Checked by the browser as it streams: a changed file never compiles.
       await glue.default({ module_or_path: integrity ? fetch(wasm, { integrity, mode: "cors" }) : wasm });
       loaded = true;
+      // Every entry's early render is skipped from now on: the prompt
+      // renders at once, and a render asked for would be thrown away.
+      if (window.ConsentPrompt) window.ConsentPrompt.loaded = true;
       return glue;
     });
   }
@@ -103,6 +106,8 @@ function typed(error) {
 export async function mount(target, config, options = {}) {
   const ms = options.timeout > 0 ? options.timeout : TIMEOUT_MS;
   let timer;
+  /** Set when this mount has failed (its deadline passed): the wasm, if it lands later, mounts nothing. */
+  let abandoned = false;
   // The wasm (streamed and compiled as it arrives) and the config load at
   // the same time, never one after the other.
   const mounting = Promise.all([
@@ -120,7 +125,10 @@ export async function mount(target, config, options = {}) {
       }
       return resolved;
     }),
-  ]).then(([glue, resolved]) => glue.mountPrompt(target, resolved, options.embed ?? "module"));
+  ]).then(([glue, resolved]) => {
+    if (abandoned) throw fault("timeout", "the consent prompt arrived after its mount had failed");
+    return glue.mountPrompt(target, resolved, options.embed ?? "module");
+  });
   const late = new Promise((_, reject) => {
     timer = setTimeout(() => reject(fault("timeout", `the consent prompt did not start within ${ms / 1000} s`)), ms);
   });
@@ -129,9 +137,13 @@ export async function mount(target, config, options = {}) {
   } catch (error) {
     const e = typed(error);
     // Too late is too late: a prompt that arrives after the failure was
-    // reported is not shown.
+    // reported is never mounted (and one mid-way is destroyed).
+    abandoned = true;
     if (e.code === "timeout") mounting.then((h) => h.destroy(), () => {});
     const at = element(target);
+    // A question shown as HTML before the code cannot record anything
+    // now: it goes, and no render still on its way is put in its place.
+    if (at && window.ConsentPrompt && window.ConsentPrompt.abandon) window.ConsentPrompt.abandon(at);
     if (at && !(FROM_WASM.has(e.code) && e === error)) {
       at.dispatchEvent(new CustomEvent("consent:error", { detail: e, bubbles: true, composed: true }));
     }

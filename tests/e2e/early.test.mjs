@@ -420,6 +420,56 @@ test("without a reachable render the prompt renders itself, as before", async ()
   await context.close();
 });
 
+test("a mount that fails takes its early question away, with the held Save: nothing that cannot be recorded stays on screen", async () => {
+  const customer = newCustomer();
+  const config = await patronConfig(customer, { submitButton: true });
+  const { context, page } = await venuePage(SCRIPT_TAG(config));
+  let fail;
+  const failing = new Promise((r) => (fail = r));
+  await context.route("**/*.wasm", async (route) => {
+    await failing;
+    await route.abort("connectionrefused");
+  });
+  const warnings = [];
+  page.on("console", (m) => warnings.push(m.text()));
+  await page.goto(`${VENUE}/checkout`);
+  await styledQuestion(page, "#consent");
+  await page.evaluate(() => {
+    window.__errors = [];
+    document.getElementById("consent").addEventListener("consent:error", (e) => window.__errors.push(e.detail.code));
+  });
+  await page.locator("#consent #cp-q0-yes").check();
+  await page.locator("#consent #cp-q1-no").check();
+  await page.locator("#consent button[type=submit]").click();
+  await page.locator("#consent [data-cp-early]").waitFor();
+  fail();
+  await page.waitForFunction(() => window.__errors.length > 0);
+  assert.deepEqual(await page.evaluate(() => window.__errors), ["load"]);
+  const left = await page.evaluate(() => {
+    const root = document.getElementById("consent").shadowRoot;
+    return { questions: root.querySelectorAll("fieldset.q").length, notes: root.querySelectorAll("[data-cp-early]").length, sheets: root.adoptedStyleSheets.length };
+  });
+  assert.deepEqual(left, { questions: 0, notes: 0, sheets: 0 });
+  await page.waitForTimeout(500);
+  assert.deepEqual(recordsFor(env.host.db, customer), [], "nothing was recorded");
+  await context.close();
+});
+
+test("a render the host refuses is said on the console; the prompt renders itself", async () => {
+  const config = await patronConfig(newCustomer());
+  const { context, page } = await venuePage(SCRIPT_TAG(config));
+  await context.route("**/api/v1/prompt/fragment", (route) =>
+    route.fulfill({ status: 503, headers: { "Content-Type": "application/json", "Access-Control-Allow-Origin": "*" }, body: JSON.stringify({ error: { code: "unavailable", message: "no stylesheet to inline", field: "inlineStyle" } }) })
+  );
+  const warnings = [];
+  page.on("console", (m) => m.type() === "warning" && warnings.push(m.text()));
+  await page.goto(`${VENUE}/checkout`);
+  await page.waitForFunction(() => !!window.ConsentPrompt.handle);
+  await page.locator("#consent #cp-q0-yes").waitFor();
+  assert.ok(warnings.some((w) => /did not render the first question \(HTTP 503: no stylesheet to inline\)/.test(w)), warnings.join("\n"));
+  await context.close();
+});
+
 test("data-render=off: no render is asked for", async () => {
   const config = await patronConfig(newCustomer());
   const { context, page } = await venuePage(SCRIPT_TAG(config, 'data-render="off"'));
