@@ -33,9 +33,12 @@
 # 256.0 KB; wasm-opt -Oz run again while the gzip size falls: → 255.4
 # KB; the render fingerprint hashing the plan itself, not its Debug text,
 # with the 360 px polish, the saved state and --cp-padding: → 253.8 KB;
-# the answers given before the wasm applied at mount: → 253.7 KB),
+# the answers given before the wasm applied at mount: → 253.7 KB; a
+# failed mount taking its early question away, no render asked for once
+# the wasm is in, a refused render said on the console, a linked sheet
+# that never loads settling the render: +0.2 KB of embed.js → 253.9 KB),
 # and is lowered whenever a change makes the widget smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUDGET_KB="${SIZE_BUDGET_KB:-253.7}"
+BUDGET_KB="${SIZE_BUDGET_KB:-253.9}"
 node scripts/size.mjs dist --budget "$BUDGET_KB"

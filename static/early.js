@@ -207,32 +207,24 @@
     })
       .then(function (response) {
         if (response.ok) return response.json();
-        return response.json().then(
-          function (body) {
-            told("HTTP " + response.status + (body && body.error && body.error.message ? ": " + body.error.message : ""));
-            return null;
-          },
-          function () {
-            told("HTTP " + response.status);
-            return null;
-          }
-        );
+        return response
+          .json()
+          .catch(function () {})
+          .then(function (body) {
+            throw new Error("HTTP " + response.status + (body && body.error ? ": " + body.error.message : ""));
+          });
       })
       .then(function (rendered) {
         return rendered && typeof rendered.fragment === "string" ? insert(at, rendered.fragment) : false;
       })
       .catch(function (error) {
-        told(error && error.message ? error.message : String(error));
+        // Said once; the prompt renders itself when its code arrives.
+        console.warn("[consent-prompt] no first question from the host: " + (error && error.message));
         return false;
       });
     asked.set(at, done);
     return done;
   };
-
-  /** A render that did not come: said once on the console; the prompt renders itself when its code arrives. */
-  function told(why) {
-    console.warn("[consent-prompt] the host did not render the first question (" + why + "); the prompt renders itself when its code arrives");
-  }
 
   /**
    * The mount into `at` failed: a question shown as HTML there (rendered
