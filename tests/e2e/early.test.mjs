@@ -11,7 +11,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { PUBLIC_VENUE_ARGS, ROOT, launch, mintToken, newCustomer, recordsFor, startHost, waitFor } from "./harness.mjs";
+import { PUBLIC_VENUE_ARGS, ROOT, launch, mintToken, newCustomer, recordsFor, startHost, storedRecords, waitFor } from "./harness.mjs";
 
 /**
  * The venue's checkout, on an origin of its own: a second host's (a
@@ -136,10 +136,7 @@ test("script tag on the venue's origin: the question before the wasm, styled by 
   wasm.release();
   await page.waitForFunction(() => !!window.ConsentPrompt.handle);
   assert.equal(await question.evaluate((q) => q.isConnected), true, "the same DOM, taken over");
-  const records = await waitFor(() => {
-    const r = recordsFor(env.host.db, customer);
-    return r.length === 2 && r;
-  });
+  const records = await storedRecords(env.host.db, customer, 2);
   const byPartner = Object.fromEntries(records.map((r) => [r.partner.id, r]));
   assert.equal(byPartner["northern-lights"].state, "given");
   assert.equal(byPartner["paper-lantern"].state, "refused");
@@ -166,10 +163,7 @@ test("<consent-prompt> on the venue's origin: the question before the wasm, take
   await page.waitForFunction(() => document.querySelector("consent-prompt").state?.()?.questions?.[0]?.answer === "yes");
   const summary = await page.evaluate(() => document.querySelector("consent-prompt").commit());
   assert.equal(summary.records.length, 2);
-  const records = await waitFor(() => {
-    const r = recordsFor(env.host.db, customer);
-    return r.length === 2 && r;
-  });
+  const records = await storedRecords(env.host.db, customer, 2);
   assert.deepEqual(records.map((r) => [r.partner.id, r.state, r.collection.embed]).sort(), [
     // The element is the ES module's: its records say so.
     ["northern-lights", "given", "module"],
@@ -265,10 +259,7 @@ async function answerInFrameBeforeTheWasm(context, page, customer) {
     ["northern-lights", "given"],
     ["paper-lantern", "refused"],
   ]);
-  const records = await waitFor(() => {
-    const r = recordsFor(env.host.db, customer);
-    return r.length === 2 && r;
-  });
+  const records = await storedRecords(env.host.db, customer, 2);
   assert.ok(records.every((r) => r.collection.embed === "iframe"));
   return frame;
 }
@@ -320,10 +311,7 @@ test("iframe with no code of the page's own: host.js async with data-target and 
     ["northern-lights", "refused"],
     ["paper-lantern", "given"],
   ]);
-  const records = await waitFor(() => {
-    const r = recordsFor(env.host.db, customer);
-    return r.length === 2 && r;
-  });
+  const records = await storedRecords(env.host.db, customer, 2);
   assert.ok(records.every((r) => r.collection.embed === "iframe"));
   assert.deepEqual(await page.evaluate(() => window.__csp), []);
   await context.close();

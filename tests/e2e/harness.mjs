@@ -98,6 +98,14 @@ export function recordsFor(db, customer) {
   return sql(db, "SELECT body FROM customer_records WHERE customer_id = ? ORDER BY seq", customer).map(([b]) => JSON.parse(b));
 }
 
+/** The patron's stored records, once there are `count` of them (waitFor's bound). */
+export function storedRecords(db, customer, count) {
+  return waitFor(() => {
+    const r = recordsFor(db, customer);
+    return r.length === count && r;
+  });
+}
+
 /** A checkout token from the demo host: `{token, expiresAt}`. */
 export async function mintToken(url, { venueId = "riverside", customerId, ttlSeconds, scope, operator } = {}) {
   const response = await fetch(new URL("/demo/token", url), {

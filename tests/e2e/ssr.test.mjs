@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import AxeBuilder from "@axe-core/playwright";
-import { hostAndBrowser, newCustomer, recordsFor, waitFor } from "./harness.mjs";
+import { hostAndBrowser, newCustomer, recordsFor, storedRecords, waitFor } from "./harness.mjs";
 
 const env = hostAndBrowser();
 
@@ -16,10 +16,7 @@ async function violations(page) {
 
 /** The patron's records once the three questions' records are stored. */
 function threeRecords(db, customer) {
-  return waitFor(() => {
-    const r = recordsFor(db, customer);
-    return r.length === 3 && r;
-  });
+  return storedRecords(db, customer, 3);
 }
 
 /** Holds the wasm back until `release()`, so a test can act before hydration. */
