@@ -243,7 +243,10 @@ async function answerInFrameBeforeTheWasm(context, page, customer) {
   await page.goto(`${VENUE}/checkout`);
   const frame = await waitFor(() => page.frames().find((f) => f.url().includes("frame.html")));
   await styledQuestion(frame, "#consent");
-  // Shown at its height, before the wasm: the parent sized the frame.
+  // Shown at its height, before the wasm: the parent sizes the frame when
+  // the frame's height message arrives, a moment after the question is in.
+  const tall = () => page.evaluate(() => document.querySelector("#consent iframe").getBoundingClientRect().height > 100);
+  await waitFor(tall, { timeout: 5000 }).catch(() => {});
   const height = await page.evaluate(() => document.querySelector("#consent iframe").getBoundingClientRect().height);
   assert.ok(height > 100, `the frame is ${height} px tall before the wasm`);
   assert.equal(wasm.asked() <= 1, true);
